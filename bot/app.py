@@ -1,0 +1,61 @@
+"""The one place that builds everything, in order, and closes it in reverse (aiohttp cleanup_ctx)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from telegram.request import BaseRequest
+
+from bot.conversation import ConversationRunner
+from bot.settings import Settings
+from bot.telegram_channel import TelegramChannel, build_application
+from bot.webchat import MAX_BODY, add_webchat_routes
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import upgrade_database
+
+log = logging.getLogger(__name__)
+RUNNER = web.AppKey("runner", ConversationRunner)
+TELEGRAM = web.AppKey("telegram", TelegramChannel)
+
+
+def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None,
+              telegram_polling: bool = True) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        # First, because every channel needs it; migrations run here so a fresh clone just works.
+        engine = create_engine(settings.database_url)
+        await upgrade_database(engine)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        app[RUNNER] = ConversationRunner(create_sessionmaker(engine), data_dir=settings.data_dir,
+                                         max_upload_bytes=settings.max_upload_bytes,
+                                         default_language=settings.default_language)
+        yield
+        await engine.dispose()
+
+    async def telegram(app: web.Application) -> AsyncIterator[None]:
+        # Only with a token: the web chat alone is a complete way to try the bot.
+        if settings.telegram_bot_token is None:
+            yield
+            return
+        application = build_application(settings.telegram_bot_token.get_secret_value(),
+                                         settings.telegram_api_base_url, telegram_request)
+        channel = TelegramChannel(application, app[RUNNER].handle)
+        await channel.start(polling=telegram_polling)
+        app[TELEGRAM] = channel
+        yield
+        await channel.stop()
+
+    app.cleanup_ctx.extend([database, telegram])
+    if settings.webchat_enabled:
+        # The handler is looked up per request because the runner exists only once the app has started.
+        async def handle(incoming):  # type: ignore[no-untyped-def]
+            return await app[RUNNER].handle(incoming)
+        add_webchat_routes(app, handle, settings.default_language)
+    return app
+
+
+def channel_names(settings: Settings) -> list[str]:
+    return (["web"] if settings.webchat_enabled else []) + (["telegram"] if settings.telegram_bot_token else [])

@@ -1,0 +1,62 @@
+"""One update, one transaction: read the chat's state, run the handler, commit, then reply."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers import router
+from handlers.types import Context, Incoming, Reply, State
+from messages import t
+from storage.chats import get_or_create_chat_account, load_state_for_update, save_state
+
+log = logging.getLogger(__name__)
+
+
+class ConversationRunner:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, data_dir: Path, max_upload_bytes: int,
+                 default_language: str, clock: Callable[[], datetime] | None = None) -> None:
+        self._sessions = sessions
+        self._data_dir = data_dir
+        self._max_upload_bytes = max_upload_bytes
+        self._default_language = default_language
+        self._clock = clock or (lambda: datetime.now(UTC))
+        # One chat's updates run one at a time in this process (a double tap must not race itself);
+        # the row lock in load_state_for_update does the same across processes on PostgreSQL.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """The replies to send. They are returned only after the new state is committed."""
+        key = (incoming.channel, incoming.chat_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        try:
+            async with lock:
+                return await self._handle_in_transaction(incoming)
+        except Exception:
+            log.exception("update failed for a %s chat; state left at its last committed step", incoming.channel)
+            return [Reply(t(self._default_language, "error.unexpected"))]
+
+    async def _handle_in_transaction(self, incoming: Incoming) -> list[Reply]:
+        async with self._sessions() as session, session.begin():
+            account = await get_or_create_chat_account(
+                session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
+                display_name=incoming.display_name, default_language=self._default_language)
+            row = await load_state_for_update(session, account.id)  # type: ignore[arg-type]
+            state = State(flow=row.flow, step=row.step, data=dict(row.data or {}),
+                          updated_at=row.updated_at if row.version else None)
+            ctx = Context(session=session, account=account, data_dir=self._data_dir,
+                          max_upload_bytes=self._max_upload_bytes, now=self._clock(),
+                          can_share_contact=incoming.can_share_contact)
+            result = await router.handle(ctx, state, incoming)
+            await save_state(session, row, flow=result.state.flow, step=result.state.step,
+                             data=result.state.data, now=ctx.now)
+        return result.replies

@@ -1,0 +1,77 @@
+"""Settings from the environment and `.env`; a bad value stops start-up with one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from messages import LANGUAGES
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field("sqlite+aiosqlite:///./data/ocop.db", alias="OCOP_DATABASE_URL")
+    data_dir: Path = Field(Path("./data"), alias="OCOP_DATA_DIR")
+    http_host: str = Field("127.0.0.1", alias="OCOP_HTTP_HOST")
+    http_port: int = Field(8080, ge=1, le=65535, alias="OCOP_HTTP_PORT")
+    webchat_enabled: bool = Field(True, alias="OCOP_WEBCHAT_ENABLED")
+    timezone: str = Field("Asia/Ho_Chi_Minh", alias="OCOP_TIMEZONE")
+    default_language: str = Field("vi", alias="OCOP_DEFAULT_LANGUAGE")
+    max_upload_mb: int = Field(10, ge=1, le=20, alias="OCOP_MAX_UPLOAD_MB")  # Bot API downloads stop at 20 MB
+    log_level: str = Field("INFO", alias="OCOP_LOG_LEVEL")
+    telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line."""
+        return [self.telegram_bot_token.get_secret_value()] if self.telegram_bot_token else []

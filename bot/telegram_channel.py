@@ -1,0 +1,165 @@
+"""Telegram adapter (python-telegram-bot v22): updates in, neutral replies out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
+
+from handlers.router import COMMAND_MENU
+from handlers.types import Contact, Incoming, IncomingFile, Option, Reply
+from messages import t
+
+log = logging.getLogger(__name__)
+Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+# Other media still get an answer ("please send a photo or PDF") rather than silence.
+_OTHER_MEDIA = {"sticker": "image/webp", "voice": "audio/ogg", "audio": "audio/mpeg", "video": "video/mp4",
+                "video_note": "video/mp4", "animation": "video/mp4"}
+
+
+def build_application(token: str, base_url: str, request: BaseRequest | None = None,
+                      updates_request: BaseRequest | None = None) -> Application:
+    builder = Application.builder().token(token).base_url(f"{base_url}/bot").base_file_url(f"{base_url}/file/bot")
+    if request is not None:
+        builder = builder.request(request).get_updates_request(updates_request or request)
+    return builder.build()
+
+
+class TelegramChannel:
+    def __init__(self, application: Application, handle: Handle) -> None:
+        self.application = application
+        self._handle = handle
+        application.add_handler(TypeHandler(Update, self._on_update))
+        application.add_error_handler(self._on_error)
+
+    async def start(self, *, polling: bool = True) -> None:
+        await self.application.initialize()
+        await self.set_commands()
+        await self.application.start()
+        if polling and self.application.updater:
+            await self.application.updater.start_polling()
+
+    async def stop(self) -> None:
+        if self.application.updater and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def set_commands(self) -> None:
+        """The command menu in Vietnamese by default, in English for English-language Telegram apps."""
+        for lang, commands in COMMAND_MENU.items():
+            listed = [BotCommand(name, t(lang, key)) for name, key in commands]
+            await self.application.bot.set_my_commands(listed, language_code=None if lang == "vi" else lang)
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        incoming = to_incoming(update)
+        if incoming is None:
+            return
+        if update.callback_query:
+            await update.callback_query.answer()
+        replies = await self._handle(incoming)
+        for reply in replies:
+            await send_reply(self.application, int(incoming.chat_id), reply)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram update %s failed: %r", update_id, context.error)
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """The neutral message for an update we answer; None for what we ignore (groups, edits, …)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != ChatType.PRIVATE:
+        return None
+    base = {"channel": "telegram", "chat_id": str(chat.id), "user_id": str(user.id),
+            "display_name": user.full_name, "can_share_contact": True}
+    if update.callback_query is not None:
+        return Incoming(**base, choice=update.callback_query.data or "")
+    message = update.message
+    if message is None:
+        return None
+    contact = None
+    if message.contact is not None:
+        owner = message.contact.user_id
+        contact = Contact(phone=message.contact.phone_number, user_id=str(owner) if owner else None)
+    return Incoming(**base, text=message.text, contact=contact, file=_incoming_file(message))
+
+
+def _incoming_file(message: Message) -> IncomingFile | None:
+    bot = message.get_bot()
+
+    def reader(file_id: str) -> Callable[[], Awaitable[bytes]]:
+        async def read() -> bytes:
+            file = await bot.get_file(file_id)
+            return bytes(await file.download_as_bytearray())
+        return read
+
+    if message.photo:
+        photo = message.photo[-1]  # Telegram lists sizes smallest first
+        return IncomingFile(mime="image/jpeg", size=photo.file_size, name=None, read=reader(photo.file_id))
+    if message.document is not None:
+        doc = message.document
+        return IncomingFile(mime=doc.mime_type, size=doc.file_size, name=doc.file_name, read=reader(doc.file_id))
+    for attribute, mime in _OTHER_MEDIA.items():
+        media = getattr(message, attribute, None)
+        if media is not None:
+            return IncomingFile(mime=mime, size=getattr(media, "file_size", None), name=None,
+                                read=reader(media.file_id))
+    return None
+
+
+async def send_reply(application: Application, chat_id: int, reply: Reply) -> None:
+    chunks = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+    for index, chunk in enumerate(chunks):
+        markup = keyboard(reply) if index == len(chunks) - 1 else None
+        try:
+            await application.bot.send_message(chat_id, chunk, reply_markup=markup)
+        except TelegramError as exc:
+            # The state is already committed; the person can send again and gets the same question.
+            log.warning("could not send a reply to a telegram chat: %r", exc)
+            return
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """Answers as a reply keyboard (tapping sends the label); confirm/edit actions inline."""
+    if reply.inline:
+        return InlineKeyboardMarkup([[InlineKeyboardButton(o.label, callback_data=o.id)] for o in reply.options])
+    if not reply.options and not reply.request_contact:
+        return None
+    rows: list[list[KeyboardButton]] = []
+    if reply.request_contact:
+        rows.append([KeyboardButton(reply.request_contact, request_contact=True)])
+    answers = [o for o in reply.options if not o.id.startswith("nav:") or o.id in ("nav:done", "nav:paper")]
+    navigation = [o for o in reply.options if o not in answers]
+    rows += _rows(answers, per_row=2 if all(len(o.label) <= 18 for o in answers) else 1)
+    rows += _rows(navigation, per_row=2)
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True)
+
+
+def _rows(options: list[Option], per_row: int) -> list[list[KeyboardButton]]:
+    return [[KeyboardButton(o.label) for o in options[i:i + per_row]] for i in range(0, len(options), per_row)]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces under the channel's limit, cut at paragraph or line ends where possible."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n\n", 0, limit), text.rfind("\n", 0, limit))
+        cut = cut if cut > 0 else limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip("\n")
+    return pieces + [text]

@@ -1,0 +1,69 @@
+"""Understanding what a person typed: diacritics optional, decomposed Unicode normalised, numbers work."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def clean_text(raw: str) -> str:
+    """NFC (some Vietnamese keyboards send decomposed letters), no control characters, single spaces."""
+    text = unicodedata.normalize("NFC", raw)
+    text = _CONTROL.sub("", text.replace("\r\n", "\n"))
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return "\n".join(lines).strip()
+
+
+def fold(text: str) -> str:
+    """Lower case, no diacritics, đ→d, punctuation as spaces: 'Hộ  kinh-doanh' → 'ho kinh doanh'."""
+    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NON_WORD.sub(" ", stripped).split())
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A selectable answer: its id, its visible label and the extra words that also pick it."""
+
+    id: str
+    label: str
+    words: tuple[str, ...] = ()
+
+
+def match_choice(text: str, choices: Sequence[Choice]) -> Choice | None:
+    """The one choice the text means, or None when it means none or several.
+
+    Tried in order: the number shown beside it, the exact words of its label or aliases,
+    then every typed word found in exactly one label ('ho kinh doanh' → 'Hộ sản xuất kinh doanh').
+    """
+    folded = fold(text)
+    if not folded:
+        return None
+    if folded.isdigit():
+        index = int(folded)
+        return choices[index - 1] if 1 <= index <= len(choices) else None
+    for choice in choices:
+        if folded in {fold(choice.label), fold(choice.id), *(fold(w) for w in choice.words)}:
+            return choice
+    typed = folded.split()
+    hits = [c for c in choices if _contains_words(typed, c)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _contains_words(typed: list[str], choice: Choice) -> bool:
+    if sum(len(w) for w in typed) < 3:
+        return False
+    return any(set(typed) <= set(fold(name).split()) for name in (choice.label, *choice.words))
+
+
+def parse_numbers(text: str) -> list[int] | None:
+    """'1 3, 5' → [1, 3, 5] for picking several options at once; None when it is not a number list."""
+    parts = [p for p in re.split(r"[\s,;.]+", text.strip()) if p]
+    if not parts or not all(p.isdigit() for p in parts):
+        return None
+    return [int(p) for p in parts]

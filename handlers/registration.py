@@ -1,0 +1,167 @@
+"""Registering a product for OCOP evaluation: producer profile (first time), product, dossier, review."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from handlers.forms import Kind, Step
+from handlers.matching import Choice, fold
+from handlers.types import Context, Reply
+from handlers.validators import (
+    Invalid,
+    check_name,
+    check_quantity,
+    check_tax_code,
+    check_text,
+    normalize_phone,
+)
+from messages import t
+from storage.applications import DossierItem, submit_application
+from storage.producers import get_producer, save_producer_profile, tax_code_taken_by_other
+from storage.reference import Item, load_reference
+
+# Draft key → Producer column. The draft uses producer_name so it never collides with product_name.
+PROFILE_COLUMNS = {"entity_type": "entity_type", "producer_name": "name", "tax_code": "tax_code",
+                   "representative": "representative", "phone": "phone", "province_code": "province_code",
+                   "commune": "commune", "address": "address"}
+DOC_PREFIX = "doc:"
+
+
+def _choices(items: tuple[Item, ...], lang: str) -> list[Choice]:
+    return [Choice(i.code, i.label(lang), (i.vi, i.en, *i.aliases)) for i in items]
+
+
+def _province_choices(lang: str, _data: dict[str, Any]) -> list[Choice]:
+    return [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in load_reference().provinces]
+
+
+def _subgroup_choices(lang: str, data: dict[str, Any]) -> list[Choice]:
+    group = load_reference().group(data.get("group"))
+    return _choices(group.subgroups, lang) if group else []
+
+
+async def _check_tax_code_free(ctx: Context, value: str, _data: dict[str, Any]) -> None:
+    if await tax_code_taken_by_other(ctx.session, value, ctx.account.producer_id):
+        raise Invalid("error.tax_code_taken")
+
+
+def _text(max_len: int, *, allow_emoji: bool = False):  # type: ignore[no-untyped-def]
+    return lambda text, _data: check_text(text, max_len=max_len, allow_emoji=allow_emoji)
+
+
+def _step(id: str, kind: Kind, section: str, **kw: Any) -> Step:
+    """A step whose message keys follow the convention ask.<id>, field.<id>, help.<id>."""
+    return Step(id=id, kind=kind, section=section, prompt=f"ask.{id}", label=f"field.{id}",
+                help=f"help.{id}", **kw)
+
+
+@cache
+def _fixed_steps() -> tuple[list[Step], list[Step]]:
+    ref = load_reference()
+    profile = [
+        _step("entity_type", Kind.CHOICE, "profile", choices=lambda lang, _d: _choices(ref.entity_types, lang)),
+        _step("producer_name", Kind.TEXT, "profile", parse=lambda text, _d: check_name(text)),
+        _step("tax_code", Kind.TEXT, "profile", check=_check_tax_code_free,
+              parse=lambda text, d: check_tax_code(text, household=d.get("entity_type") == "household")),
+        _step("representative", Kind.TEXT, "profile", parse=lambda text, _d: check_name(text)),
+        _step("phone", Kind.PHONE, "profile", parse=lambda text, _d: normalize_phone(text)),
+        _step("province_code", Kind.CHOICE, "profile", choices=_province_choices),
+        _step("commune", Kind.TEXT, "profile", parse=_text(120)),
+        _step("address", Kind.TEXT, "profile", parse=_text(300)),
+    ]
+    product = [
+        _step("product_name", Kind.TEXT, "product", parse=lambda text, _d: check_name(text)),
+        _step("group", Kind.CHOICE, "product", choices=lambda lang, _d: _choices(ref.groups, lang),
+              clears=("subgroup", "doc")),
+        _step("subgroup", Kind.CHOICE, "product", choices=_subgroup_choices),
+        _step("description", Kind.TEXT, "product", parse=_text(1000, allow_emoji=True)),
+        _step("material_origin", Kind.CHOICE, "product",
+              choices=lambda lang, _d: _choices(ref.material_origins, lang)),
+        _step("yearly_output", Kind.TEXT, "product", parse=lambda text, _d: check_quantity(text)),
+        _step("certifications", Kind.MULTI, "product",
+              choices=lambda lang, _d: _choices(ref.certifications, lang)),
+        _step("photos", Kind.FILES, "product", optional=True),
+    ]
+    return profile, product
+
+
+def _document_steps(group_code: str | None) -> list[Step]:
+    return [
+        Step(id=DOC_PREFIX + doc.code, kind=Kind.DOCUMENT, section="dossier", prompt="ask.document",
+             label="field.document", help="help.document", optional=doc.optional,
+             prompt_params=lambda lang, _d, doc=doc: {"document": doc.label(lang),
+                                                       "optional": t(lang, "form.optional") if doc.optional else ""})
+        for doc in load_reference().documents_for(group_code)
+    ]
+
+
+class RegistrationForm:
+    name = "register"
+    sections = ("profile", "product", "dossier")
+
+    def steps(self, data: dict[str, Any]) -> list[Step]:
+        profile, product = _fixed_steps()
+        # The dossier depends on the product group, so it is only asked once the group is known.
+        return profile + product + (_document_steps(data["group"]) if data.get("group") else [])
+
+    async def initial_data(self, ctx: Context) -> dict[str, Any]:
+        """A new draft; a known producer's profile is filled in so only the product is asked."""
+        producer = await get_producer(ctx.session, ctx.account.producer_id)
+        if producer is None:
+            return {}
+        return {key: getattr(producer, column) for key, column in PROFILE_COLUMNS.items()}
+
+    async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
+        notes: list[Reply] = []
+        if step.id == "province_code":
+            notes += _former_province_note(ctx.lang, data, typed)
+        if step.section == "profile" and all(k in data for k in PROFILE_COLUMNS):
+            # Saved as soon as it is complete, so a producer who stops here is not asked again.
+            profile = {column: data[key] for key, column in PROFILE_COLUMNS.items()}
+            first_time = ctx.account.producer_id is None
+            await save_producer_profile(ctx.session, ctx.account, profile)
+            if first_time:
+                notes.append(Reply(t(ctx.lang, "register.profile_saved")))
+        return notes
+
+    async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
+        lang = ctx.lang
+        output = data.get("yearly_output") or {}
+        product = {
+            "name": data["product_name"], "group_code": data["group"], "subgroup_code": data.get("subgroup"),
+            "description": data.get("description"), "material_origin": data.get("material_origin"),
+            "yearly_output": output.get("amount"), "output_unit": output.get("unit"),
+            "certifications": list(data.get("certifications") or []),
+        }
+        dossier = [DossierItem("product-photo", "upload", tuple(f["id"] for f in data.get("photos") or []))]
+        on_paper: list[str] = []
+        for step in _document_steps(data["group"]):
+            value = data.get(step.id)
+            code = step.id.removeprefix(DOC_PREFIX)
+            if value is None:
+                dossier.append(DossierItem(code, "skipped"))
+            elif value["delivery"] == "in_person":
+                dossier.append(DossierItem(code, "in_person"))
+                on_paper.append(load_reference().label(code, lang))
+            else:
+                dossier.append(DossierItem(code, "upload", tuple(f["id"] for f in value["files"])))
+        application = await submit_application(ctx.session, ctx.account, product, dossier)
+        replies = [Reply(t(lang, "register.submitted", code=application.code, product=data["product_name"]))]
+        if on_paper:
+            replies.append(Reply(t(lang, "register.bring_on_paper",
+                                   documents="\n".join(f"• {name}" for name in on_paper))))
+        replies.append(Reply(t(lang, "register.next_steps")))
+        return replies
+
+
+def _former_province_note(lang: str, data: dict[str, Any], typed: str) -> list[Reply]:
+    """Typing a province merged in 2025 picks the new one; say so, so nobody is surprised."""
+    province = load_reference().province(data.get("province_code"))
+    if not typed or province is None:
+        return []
+    old = next((f for f in province.former if fold(f) == fold(typed)), None)
+    return [Reply(t(lang, "register.former_province", old=old, new=province.vi))] if old else []
+
+
+REGISTRATION = RegistrationForm()

@@ -1,0 +1,86 @@
+"""The neutral shapes that pass between channel adapters (bot/) and handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ChatAccount
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the person. `inline` asks the adapter to attach options to the message itself
+    (Telegram inline keyboard) rather than as answer buttons (reply keyboard)."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+    inline: bool = False
+    request_contact: str | None = None  # label of a "share my phone" button, where the channel has one
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str
+    user_id: str | None  # whose contact it is, as the platform says
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    mime: str | None
+    size: int | None
+    name: str | None
+    read: Callable[[], Awaitable[bytes]]  # downloads the content; called only after the checks pass
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str
+    chat_id: str
+    user_id: str | None
+    text: str | None = None
+    choice: str | None = None  # an option id, when the person tapped a button that carries one
+    contact: Contact | None = None
+    file: IncomingFile | None = None
+    display_name: str | None = None
+    can_share_contact: bool = False
+
+
+@dataclass
+class Context:
+    """What a handler may use for one update. `session` is the update's single transaction."""
+
+    session: AsyncSession
+    account: ChatAccount
+    data_dir: Path
+    max_upload_bytes: int
+    now: Any  # datetime, aware UTC; injected so tests can freeze time
+    can_share_contact: bool = False  # the channel can draw a "share my phone" button
+
+    @property
+    def lang(self) -> str:
+        return self.account.language
+
+
+@dataclass
+class State:
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    updated_at: Any = None  # when the person last wrote (aware UTC), to notice a return after days
+
+
+@dataclass
+class Result:
+    replies: list[Reply]
+    state: State

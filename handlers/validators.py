@@ -1,0 +1,122 @@
+"""Checks and normalisation of typed answers. A failure names a message key, never a sentence."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+_MST_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
+
+
+@dataclass
+class Invalid(Exception):
+    """The answer cannot be used; `key` names the message that says why."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _has_letter(text: str) -> bool:
+    return any(unicodedata.category(c).startswith("L") for c in text)
+
+
+def _has_emoji(text: str) -> bool:
+    return any(unicodedata.category(c) == "So" or 0x1F000 <= ord(c) <= 0x1FAFF for c in text)
+
+
+def check_text(text: str, *, max_len: int, min_len: int = 2, allow_emoji: bool = False) -> str:
+    if not text:
+        raise Invalid("error.empty")
+    if len(text) > max_len:
+        raise Invalid("error.too_long", {"max": max_len, "length": len(text)})
+    if not allow_emoji and _has_emoji(text):
+        raise Invalid("error.no_emoji")
+    if len(text) < min_len or not _has_letter(text):
+        raise Invalid("error.too_short")
+    return text
+
+
+def check_name(text: str) -> str:
+    return check_text(" ".join(text.split()), max_len=200)
+
+
+def mst_checksum_ok(ten_digits: str) -> bool:
+    """The tenth digit of a Vietnamese tax code is 10 - (weighted sum of the first nine mod 11)."""
+    total = sum(int(d) * w for d, w in zip(ten_digits[:9], _MST_WEIGHTS, strict=True))
+    return 10 - total % 11 == int(ten_digits[9])
+
+
+def check_tax_code(text: str, *, household: bool) -> str:
+    """MST: 10 digits, or 10 digits + '-' + 3 for a branch. A household business may instead give its
+    owner's 12-digit personal ID (used as tax code since 7/2025) or its business-registration number."""
+    compact = re.sub(r"[\s.]", "", text).upper()
+    if not compact:
+        raise Invalid("error.empty")
+    if len(compact) > 20:
+        raise Invalid("error.tax_code_format")
+    mst = re.fullmatch(r"(\d{10})(?:-?(\d{3}))?", compact)
+    if mst:
+        if not mst_checksum_ok(mst.group(1)):
+            raise Invalid("error.tax_code_checksum")
+        return mst.group(1) + (f"-{mst.group(2)}" if mst.group(2) else "")
+    if household and re.fullmatch(r"0\d{11}", compact):
+        return compact
+    if household and re.fullmatch(r"[0-9A-Z][0-9A-Z\-/]{4,18}", compact) and sum(c.isdigit() for c in compact) >= 4:
+        return compact
+    raise Invalid("error.tax_code_household" if household else "error.tax_code_format")
+
+
+def normalize_phone(text: str) -> str:
+    """A Vietnamese number as +84…: mobiles have 9 digits after the 0 (3x, 5x, 7x, 8x, 9x),
+    landlines 10 (area codes 2xx)."""
+    compact = re.sub(r"[\s.\-()]", "", text)
+    if compact.startswith("+84"):
+        national = compact[3:]
+    elif compact.startswith("0084"):
+        national = compact[4:]
+    elif compact.startswith("84") and len(compact) in (11, 12):
+        national = compact[2:]
+    elif compact.startswith("0"):
+        national = compact[1:]
+    else:
+        raise Invalid("error.phone_format")
+    national = national.removeprefix("0")
+    if not national.isdigit():
+        raise Invalid("error.phone_format")
+    mobile = len(national) == 9 and national[0] in "35789"
+    landline = len(national) == 10 and national[0] == "2"
+    if not (mobile or landline):
+        raise Invalid("error.phone_format")
+    return "+84" + national
+
+
+_NUMBER = re.compile(r"^\s*(\d[\d.,]*)\s*(.*)$")
+
+
+def parse_vietnamese_number(raw: str) -> float:
+    """'2.000' → 2000 and '1,5' → 1.5 (Vietnamese), while '1.5' stays 1.5."""
+    if re.fullmatch(r"\d{1,3}(\.\d{3})+(,\d+)?", raw):
+        return float(raw.replace(".", "").replace(",", "."))
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", raw):
+        return float(raw.replace(",", ""))
+    if re.fullmatch(r"\d+([.,]\d+)?", raw):
+        return float(raw.replace(",", "."))
+    raise Invalid("error.quantity_format")
+
+
+def check_quantity(text: str) -> dict[str, Any]:
+    """'5 tấn', '2.000 lít', '1,5 tan' → {"amount": 5.0, "unit": "tấn"}."""
+    match = _NUMBER.match(text)
+    if not match:
+        raise Invalid("error.quantity_format")
+    amount = parse_vietnamese_number(match.group(1).rstrip(".,"))
+    unit = " ".join(match.group(2).split())
+    if not unit:
+        raise Invalid("error.quantity_unit")
+    if len(unit) > 30 or _has_emoji(unit) or not _has_letter(unit):
+        raise Invalid("error.quantity_format")
+    if amount <= 0 or amount > 1e12:
+        raise Invalid("error.quantity_range")
+    return {"amount": amount, "unit": unit}

@@ -1,0 +1,60 @@
+"""Every sentence a person reads, per language, and the formatting of numbers, dates and stars."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+_DIR = Path(__file__).parent
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+@cache
+def catalog(lang: str) -> dict[str, str]:
+    with open(_DIR / f"{lang}.toml", "rb") as fh:
+        return _flatten(tomllib.load(fh))
+
+
+def t(lang: str, key: str, **params: Any) -> str:
+    """The sentence `key` in `lang` (Vietnamese when the language is unknown), numbers formatted."""
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    template = catalog(lang)[key]
+    shown = {k: format_number(lang, v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+             for k, v in params.items()}
+    return template.format(**shown) if params else template
+
+
+def format_number(lang: str, value: float) -> str:
+    """1.250 and 1,5 in Vietnamese; 1,250 and 1.5 in English."""
+    whole = float(value).is_integer()
+    text = f"{value:,.0f}" if whole else f"{value:,.2f}".rstrip("0").rstrip(".")
+    if lang == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def format_date(value: date | datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
+    """dd/mm/yyyy; an aware datetime is shown in the programme's local time."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(ZoneInfo(tz))
+    return value.strftime("%d/%m/%Y")
+
+
+def stars(count: int) -> str:
+    return "★" * count + "☆" * (5 - count)

@@ -1,0 +1,1 @@
+"""Every table and every query. Imports nothing from bot/ or handlers/."""

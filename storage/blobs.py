@@ -1,0 +1,48 @@
+"""Uploaded files kept on disk under the data directory, named by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import StoredFile
+
+EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+
+def sniff_mime(content: bytes) -> str | None:
+    """The real type from the first bytes: a renamed .exe must not pass as a PDF."""
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None
+
+
+def blob_path(data_dir: Path, sha256: str, mime: str) -> Path:
+    return data_dir / "files" / sha256[:2] / f"{sha256}{EXTENSIONS.get(mime, '')}"
+
+
+async def save_file(session: AsyncSession, data_dir: Path, content: bytes, mime: str,
+                    original_name: str | None) -> StoredFile:
+    """Write the bytes once (same content, same file) and return its row."""
+    sha = hashlib.sha256(content).hexdigest()
+    path = blob_path(data_dir, sha, mime)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(content)
+        os.replace(tmp, path)  # atomic: a crash never leaves a half file under the final name
+    existing = (await session.exec(select(StoredFile).where(StoredFile.sha256 == sha))).first()
+    if existing:
+        return existing
+    row = StoredFile(sha256=sha, size=len(content), mime=mime, original_name=(original_name or "")[:200] or None)
+    session.add(row)
+    await session.flush()
+    return row

@@ -1,0 +1,144 @@
+"""Tables. Datetimes are timezone-aware UTC (SQLModel's UTCDateTime); messages/ shows them in local time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Producer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    entity_type: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    # Unique so one business cannot be registered twice by different chats.
+    tax_code: str | None = Field(default=None, max_length=20, unique=True)
+    representative: str | None = Field(default=None, max_length=120)
+    phone: str | None = Field(default=None, max_length=16, index=True)
+    province_code: str = Field(max_length=32, index=True)
+    commune: str | None = Field(default=None, max_length=120)
+    district: str | None = Field(default=None, max_length=120)  # kept only when imported from old lists
+    address: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ChatAccount(SQLModel, table=True):
+    __tablename__ = "chat_account"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    user_id: str | None = Field(default=None, max_length=64)
+    display_name: str | None = Field(default=None, max_length=120)
+    producer_id: int | None = Field(default=None, foreign_key="producer.id", index=True)
+    role: str = Field(default="producer", max_length=16)
+    language: str = Field(default="vi", max_length=8)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+
+
+class ConversationState(SQLModel, table=True):
+    __tablename__ = "conversation_state"
+
+    account_id: int = Field(foreign_key="chat_account.id", primary_key=True)
+    flow: str | None = Field(default=None, max_length=32)
+    step: str | None = Field(default=None, max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = Field(default=0)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Product(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    producer_id: int = Field(foreign_key="producer.id", index=True)
+    name: str = Field(max_length=200)
+    group_code: str = Field(max_length=32)
+    subgroup_code: str | None = Field(default=None, max_length=48)
+    description: str | None = Field(default=None, max_length=2000)
+    material_origin: str | None = Field(default=None, max_length=16)
+    yearly_output: float | None = None
+    output_unit: str | None = Field(default=None, max_length=32)
+    certifications: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Application(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str | None = Field(default=None, max_length=24, unique=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    producer_id: int = Field(foreign_key="producer.id", index=True)
+    kind: str = Field(default="new", max_length=16)
+    status: str = Field(default="submitted", max_length=24, index=True)
+    submitted_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ApplicationStatusChange(SQLModel, table=True):
+    __tablename__ = "application_status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    from_status: str | None = Field(default=None, max_length=24)
+    to_status: str = Field(max_length=24)
+    actor_account_id: int | None = Field(default=None, foreign_key="chat_account.id")
+    note: str | None = Field(default=None, max_length=2000)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class StoredFile(SQLModel, table=True):
+    __tablename__ = "stored_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True)
+    size: int
+    mime: str = Field(max_length=64)
+    original_name: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApplicationDocument(SQLModel, table=True):
+    """One row per file of a dossier item, or one row saying it is handed in on paper."""
+
+    __tablename__ = "application_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    doc_code: str = Field(max_length=48)
+    delivery: str = Field(max_length=16)  # upload | in_person | skipped
+    file_id: int | None = Field(default=None, foreign_key="stored_file.id")
+
+
+class Certificate(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    application_id: int | None = Field(default=None, foreign_key="application.id")
+    score: int | None = None
+    stars: int
+    decision_number: str = Field(max_length=64)
+    decision_date: date
+    valid_until: date = Field(index=True)
+    revoked_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: rows are never updated or deleted."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_account_id: int | None = Field(default=None, foreign_key="chat_account.id")
+    action: str = Field(max_length=48)
+    subject_type: str = Field(max_length=32)
+    subject_id: str = Field(max_length=64)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
