@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import weakref
 from collections.abc import Callable
@@ -51,7 +52,8 @@ class ConversationRunner:
                 session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
                 display_name=incoming.display_name, default_language=self._default_language)
             row = await load_state_for_update(session, account.id)  # type: ignore[arg-type]
-            state = State(flow=row.flow, step=row.step, data=dict(row.data or {}),
+            # A deep copy: mutating the loaded JSON in place would make SQLAlchemy think nothing changed.
+            state = State(flow=row.flow, step=row.step, data=copy.deepcopy(row.data or {}),
                           updated_at=row.updated_at if row.version else None)
             ctx = Context(session=session, account=account, data_dir=self._data_dir,
                           max_upload_bytes=self._max_upload_bytes, now=self._clock(),

@@ -36,6 +36,8 @@ COMMAND_MENU = {
 
 async def handle(ctx: Context, state: State, inc: Incoming) -> Result:
     replies = await _route(ctx, state, inc)
+    if state.flow is None and "_await" not in state.data and not (replies and replies[-1].options):
+        replies.append(_menu(ctx.lang))  # a finished or cancelled form ends at the menu, never a dead end
     return Result(replies=replies, state=state)
 
 

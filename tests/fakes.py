@@ -1,0 +1,119 @@
+"""Test doubles: a Bot API that records requests and never opens a socket, sample files, a chat driver."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+from bot.conversation import ConversationRunner
+from handlers.types import Contact, Incoming, IncomingFile, Reply
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x11" * 2048
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x22" * 1024
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+EXE = b"MZ\x90\x00" + b"\x00" * 512
+VALID_MST = "0300588569"  # a real tax code shape: its check digit is right
+OTHER_MST = "0100109106"
+
+
+class FakeBotApi(BaseRequest):
+    """Answers Bot API methods the way Telegram does, records every call, serves uploaded files."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.files: dict[str, bytes] = {}
+        self._ids = itertools.count(1000)
+
+    @property
+    def read_timeout(self) -> float:
+        return 1.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
+                         pool_timeout: Any = None) -> tuple[int, bytes]:
+        assert url.startswith("http://127.0.0.1:9/"), f"the tests must never leave the machine: {url}"
+        if "/file/bot" in url:
+            return 200, self.files[url.split("/file/bot", 1)[1].split("/", 1)[1]]
+        endpoint = url.rsplit("/", 1)[1]
+        params = request_data.parameters if request_data else {}
+        self.calls.append((endpoint, params))
+        return 200, json.dumps({"ok": True, "result": self._result(endpoint, params)}).encode()
+
+    def _result(self, endpoint: str, params: dict[str, Any]) -> Any:
+        if endpoint == "getMe":
+            return {"id": 999, "is_bot": True, "first_name": "OCOP", "username": "ocop_test_bot"}
+        if endpoint == "sendMessage":
+            return {"message_id": next(self._ids), "date": 0, "text": params.get("text"),
+                    "chat": {"id": int(params["chat_id"]), "type": "private"}}
+        if endpoint == "getFile":
+            file_id = params["file_id"]
+            return {"file_id": file_id, "file_unique_id": file_id, "file_size": len(self.files[file_id]),
+                    "file_path": file_id}
+        return True
+
+    def sent(self) -> list[dict[str, Any]]:
+        return [params for endpoint, params in self.calls if endpoint == "sendMessage"]
+
+
+@dataclass
+class Chat:
+    """Drives the conversation runner the way a person would, keeping the replies of the last turn."""
+
+    runner: ConversationRunner
+    user: str = "web-user-1"
+    channel: str = "web"
+    replies: list[Reply] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)  # every reply text of the whole conversation
+
+    async def _send(self, **kw: Any) -> list[Reply]:
+        base = {"channel": self.channel, "chat_id": self.user, "user_id": self.user,
+                "can_share_contact": self.channel == "telegram"}
+        self.replies = await self.runner.handle(Incoming(**base | kw))
+        self.transcript += [r.text for r in self.replies]
+        return self.replies
+
+    async def say(self, text: str) -> list[Reply]:
+        return await self._send(text=text)
+
+    async def tap(self, option_id: str) -> list[Reply]:
+        assert option_id in self.option_ids, f"{option_id} is not on screen: {self.option_ids}"
+        return await self._send(choice=option_id)
+
+    async def press_stale(self, option_id: str) -> list[Reply]:
+        return await self._send(choice=option_id)
+
+    async def send_file(self, content: bytes, mime: str | None, name: str | None = None,
+                        size: int | None = None) -> list[Reply]:
+        async def read() -> bytes:
+            return content
+        file = IncomingFile(mime=mime, size=len(content) if size is None else size, name=name, read=read)
+        return await self._send(file=file)
+
+    async def share_contact(self, phone: str, owner: str | None) -> list[Reply]:
+        return await self._send(contact=Contact(phone=phone, user_id=owner))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.replies)
+
+    @property
+    def last(self) -> str:
+        return self.replies[-1].text
+
+    @property
+    def option_ids(self) -> list[str]:
+        return [o.id for r in self.replies for o in r.options]
+
+    @property
+    def option_labels(self) -> list[str]:
+        return [o.label for r in self.replies for o in r.options]

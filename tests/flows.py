@@ -1,0 +1,52 @@
+"""Walking a chat through the registration, answer by answer, as a producer would."""
+
+from __future__ import annotations
+
+from tests.fakes import JPEG, PDF, VALID_MST, Chat
+
+
+async def answer_profile(chat: Chat, *, tax_code: str = VALID_MST) -> None:
+    await chat.say("/start")
+    await chat.tap("menu:register")
+    await chat.say("ho kinh doanh")  # typed without diacritics
+    await chat.say("Hộ bà Nguyễn Thị Lan")
+    await chat.say(tax_code)
+    await chat.say("Nguyễn Thị Lan")
+    await chat.say("0912 345 678")
+    await chat.say("ha giang")  # a former province: becomes Tuyên Quang
+    await chat.say("Xã Tân Thành")
+    await chat.say("Thôn 3, đường Lê Lợi")
+
+
+async def answer_product(chat: Chat, *, name: str = "Mật ong bạc hà") -> None:
+    await chat.say(name)
+    await chat.tap("food")
+    await chat.say("3")  # third sub-group by number: Thực phẩm chế biến
+    await chat.say("Mật ong từ hoa bạc hà trên cao nguyên đá, khai thác thủ công.")
+    await chat.tap("commune")
+    await chat.say("1,5 tấn")
+    await chat.tap("vietgap")
+    await chat.tap("organic")
+    await chat.tap("nav:done")
+    await chat.send_file(JPEG, "image/jpeg")
+    await chat.tap("nav:done")
+
+
+async def answer_dossier(chat: Chat) -> None:
+    """Upload some documents, hand in some on paper, skip the optional ones."""
+    await chat.send_file(PDF, "application/pdf", "phieu-dang-ky.pdf")  # registration form
+    await chat.tap("nav:done")
+    await chat.tap("nav:paper")  # business plan on paper
+    await chat.send_file(JPEG, "image/jpeg")  # business licence
+    await chat.tap("nav:done")
+    await chat.tap("nav:paper")  # food safety certificate
+    await chat.send_file(PDF, "application/pdf")  # quality declaration
+    await chat.tap("nav:done")
+    await chat.tap("nav:skip")  # test report (optional)
+    await chat.tap("nav:skip")  # other evidence (optional)
+
+
+async def reach_review(chat: Chat) -> None:
+    await answer_profile(chat)
+    await answer_product(chat)
+    await answer_dossier(chat)

@@ -1,0 +1,298 @@
+"""The registration conversation as a producer lives it, through the real runner and database."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+
+from storage.db import create_engine, create_sessionmaker
+from storage.models import (
+    Application,
+    ApplicationDocument,
+    ApplicationStatusChange,
+    AuditEvent,
+    Producer,
+    Product,
+    StoredFile,
+)
+from tests.fakes import EXE, JPEG, OTHER_MST, PDF, PNG, Chat
+from tests.flows import answer_dossier, answer_product, answer_profile, reach_review
+
+
+async def rows(url: str, model: type) -> list:
+    engine: AsyncEngine = create_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return list(await session.exec(select(model)))
+    finally:
+        await engine.dispose()
+
+
+async def test_full_registration_creates_application(make_runner: Callable, db_url: str, tmp_path) -> None:
+    chat = Chat(await make_runner(db_url))
+    await answer_profile(chat)
+    assert any("Hà Giang nay thuộc Tuyên Quang" in line for line in chat.transcript)
+    await answer_product(chat)
+    await answer_dossier(chat)
+    assert "Anh/chị kiểm tra lại hồ sơ" in chat.text
+    summary = chat.text
+    for shown in ("Hộ sản xuất kinh doanh", "+84912345678", "Tuyên Quang", "Mật ong bạc hà",
+                  "Thực phẩm chế biến", "1,5 tấn", "VietGAP, Hữu cơ", "nộp trực tiếp", "(bỏ qua)"):
+        assert shown in summary, shown
+
+    await chat.tap("nav:submit")
+    code = re.search(r"OCOP-\d{4}-\d{6}", chat.text)
+    assert code, chat.text
+    assert "Đã nộp" in chat.text
+    assert "Phương án / dự án sản xuất kinh doanh" in chat.text  # reminded to bring the paper copy
+    assert "menu:register" in chat.option_ids  # back at the menu, never a dead end
+
+    [producer] = await rows(db_url, Producer)
+    assert (producer.entity_type, producer.province_code, producer.phone) == ("household", "tuyen-quang",
+                                                                              "+84912345678")
+    [product] = await rows(db_url, Product)
+    assert (product.group_code, product.subgroup_code, product.yearly_output, product.output_unit) == (
+        "food", "food-processed", 1.5, "tấn")
+    assert product.certifications == ["vietgap", "organic"]
+    [application] = await rows(db_url, Application)
+    assert application.code == code.group(0) and application.status == "submitted"
+    documents = {(d.doc_code, d.delivery) for d in await rows(db_url, ApplicationDocument)}
+    assert {("registration-form", "upload"), ("business-plan", "in_person"), ("food-safety", "in_person"),
+            ("test-report", "skipped"), ("product-photo", "upload")} <= documents
+    [history] = await rows(db_url, ApplicationStatusChange)
+    assert history.to_status == "submitted"
+    assert [e.action for e in await rows(db_url, AuditEvent)] == ["application.submitted"]
+    stored = await rows(db_url, StoredFile)
+    assert {f.mime for f in stored} == {"image/jpeg", "application/pdf"}
+    for file in stored:  # kept on disk, named by content hash
+        assert list((tmp_path / "data" / "files").rglob(f"{file.sha256}*"))
+
+
+async def test_second_product_skips_profile(chat: Chat) -> None:
+    await reach_review(chat)
+    await chat.tap("nav:submit")
+    await chat.tap("menu:register")
+    assert "Tên sản phẩm" in chat.last  # straight to the product
+    await answer_product(chat, name="Chè Shan tuyết")
+    await answer_dossier(chat)
+    await chat.tap("nav:submit")
+    assert "Chè Shan tuyết" in chat.text and "OCOP-" in chat.text
+
+
+async def test_bad_tax_codes_get_specific_messages(chat: Chat) -> None:
+    await chat.say("/dangky")
+    await chat.say("Doanh nghiệp")
+    await chat.say("Công ty TNHH Hạt Ngọc")
+    await chat.say("0300588568")  # last digit wrong
+    assert "gõ nhầm một chữ số" in chat.text
+    assert "Mã số thuế của cơ sở" in chat.last  # the same question again
+    await chat.say("12345")
+    assert "chưa đúng dạng" in chat.text
+    await chat.say("0100109106-001")  # a branch
+    assert "Họ và tên người đại diện" in chat.last
+
+
+async def test_tax_code_of_another_producer_is_refused_without_revealing_it(make_runner: Callable,
+                                                                           sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    first = Chat(runner, user="first")
+    await answer_profile(first, tax_code=OTHER_MST)
+    second = Chat(runner, user="second")
+    await second.say("/dangky")
+    await second.say("1")
+    await second.say("HTX Khác")
+    await second.say(OTHER_MST)
+    assert "đã được một tài khoản khác đăng ký" in second.text
+    assert "Nguyễn Thị Lan" not in second.text and "0912" not in second.text
+
+
+async def test_phone_numbers(chat: Chat) -> None:
+    await chat.say("/dangky")
+    for answer in ("1", "HTX Tân Thành", "0300588569", "Trần Văn Bình"):
+        await chat.say(answer)
+    await chat.say("12345")
+    assert "Số điện thoại chưa đúng" in chat.text
+    await chat.say("+84 1234")
+    assert "Số điện thoại chưa đúng" in chat.text
+    await chat.say("84 912.345.678")
+    assert "tỉnh/thành phố" in chat.last
+    await chat.tap("nav:back")
+    assert "+84912345678" in chat.last  # shows what is stored when going back
+
+
+async def test_contact_must_be_the_senders_own(make_runner: Callable, sqlite_url: str) -> None:
+    chat = Chat(await make_runner(sqlite_url), user="777", channel="telegram")
+    await chat.say("/dangky")
+    for answer in ("1", "HTX Tân Thành", "0300588569", "Trần Văn Bình"):
+        await chat.say(answer)
+    assert chat.replies[-1].request_contact  # a "share my phone" button on Telegram
+    await chat.share_contact("0987654321", owner="555")
+    assert "không phải số điện thoại của chính anh/chị" in chat.text
+    await chat.share_contact("0987654321", owner=None)
+    assert "không phải số điện thoại của chính anh/chị" in chat.text
+    await chat.share_contact("84987654321", owner="777")
+    assert "tỉnh/thành phố" in chat.last
+
+
+async def test_empty_long_and_emoji_text(chat: Chat) -> None:
+    await chat.say("/dangky")
+    await chat.say("1")
+    await chat.say("   ")
+    assert "chưa nhập gì" in chat.text
+    await chat.say("x" * 5000)
+    assert "5.000 ký tự" in chat.text and "200" in chat.text
+    await chat.say("🍯🍯🍯")
+    assert "không dùng biểu tượng cảm xúc" in chat.text
+    await chat.say("\u0048\u0054\u0058 Ho\u0302\u0300ng Ha\u0300")  # decomposed Unicode from some keyboards
+    await chat.tap("nav:back")
+    assert "HTX Hồng Hà" in chat.last
+
+
+async def test_choices_by_tap_number_words_and_without_diacritics(chat: Chat) -> None:
+    await chat.say("/dangky")
+    await chat.say("hop tac xa")
+    assert "Tên đầy đủ" in chat.last
+    await chat.tap("nav:back")
+    await chat.say("4")
+    await chat.tap("nav:back")
+    assert "Hộ sản xuất kinh doanh" in chat.last
+    await chat.say("something else")
+    assert "chưa hiểu lựa chọn" in chat.text
+
+
+async def test_back_skip_cancel_help(chat: Chat) -> None:
+    await chat.say("/dangky")
+    assert "nav:back" not in chat.option_ids  # nothing before the first question
+    await chat.say("quay lại")
+    assert "câu hỏi đầu tiên" in chat.text
+    await chat.tap("nav:help")
+    assert "Hộ sản xuất kinh doanh là hộ gia đình" in chat.text and "thuộc loại nào" in chat.last
+    await chat.say("1")
+    await chat.say("bo qua")  # typed skip on a required step
+    assert "không bỏ qua được" in chat.text
+    await chat.say("HTX Tân Thành")
+    await chat.tap("nav:cancel")
+    assert "có chắc muốn hủy" in chat.text
+    await chat.tap("nav:no")
+    assert "Mã số thuế" in chat.last  # kept everything, same question
+    await chat.say("/huy")
+    await chat.say("có")
+    assert "Đã hủy hồ sơ" in chat.text
+    await chat.tap("menu:register")
+    assert "thuộc loại nào" in chat.last  # the draft is gone: starts over
+
+
+async def test_files_wrong_type_and_too_big(chat: Chat) -> None:
+    await answer_profile(chat)
+    await chat.say("Mật ong")
+    await chat.send_file(JPEG, "image/jpeg")
+    assert "cần gõ câu trả lời" in chat.text
+    for answer in ("1", "1", "Mật ong rừng nguyên chất", "1", "200 kg"):
+        await chat.say(answer)
+    await chat.tap("nav:done")
+    assert "Gửi ảnh sản phẩm" in chat.last
+    await chat.send_file(PDF, "application/pdf")
+    assert "không phải ảnh JPG hoặc PNG" in chat.text
+    await chat.send_file(EXE, "image/jpeg")  # claims to be a photo, is not
+    assert "không phải ảnh JPG hoặc PNG" in chat.text
+    await chat.send_file(JPEG, "image/jpeg", size=50 * 1024 * 1024)
+    assert "Tệp quá lớn (tối đa 1 MB)" in chat.text
+    await chat.send_file(b"\xff\xd8\xff" + b"0" * (2 * 1024 * 1024), None)  # size unknown until downloaded
+    assert "Tệp quá lớn" in chat.text
+    await chat.send_file(PNG, "image/png")
+    assert "Đã nhận 1 tệp" in chat.last
+    await chat.tap("nav:done")
+    await chat.tap("nav:done")  # a required document with nothing sent
+    assert "chưa gửi tệp nào" in chat.text
+    await chat.send_file(EXE, "application/x-msdownload", "virus.exe")
+    assert "Chỉ nhận ảnh (JPG, PNG) hoặc tệp PDF" in chat.text
+    await chat.say("hello")
+    assert "gửi ảnh chụp hoặc tệp PDF" in chat.text
+
+
+async def test_edit_from_summary(chat: Chat) -> None:
+    await reach_review(chat)
+    await chat.tap("nav:edit")
+    assert any("Tên sản phẩm" in label for label in chat.option_labels)
+    await chat.tap("edit:product_name")
+    assert "Mật ong bạc hà" in chat.last
+    await chat.say("Mật ong hoa bạc hà Đồng Văn")
+    assert "Anh/chị kiểm tra lại hồ sơ" in chat.text  # straight back to the review
+    assert "Mật ong hoa bạc hà Đồng Văn" in chat.text
+    await chat.say("sửa 10")  # typed: item 10 is the product group
+    assert "thuộc nhóm nào" in chat.last
+    await chat.tap("craft")  # a new group: its sub-group and documents are asked again
+    assert "phân nhóm" in chat.last
+    await chat.say("1")
+    assert "Phiếu đăng ký sản phẩm OCOP" in chat.last
+    for _ in range(5):  # the craft group's dossier: everything on paper or skipped
+        await chat.tap("nav:paper" if "nav:paper" in chat.option_ids and "nav:skip" not in chat.option_ids
+                       else "nav:skip")
+    assert "Anh/chị kiểm tra lại hồ sơ" in chat.text
+    assert "Thủ công mỹ nghệ" in chat.text and "an toàn thực phẩm" not in chat.text
+    await chat.tap("nav:submit")
+    assert "OCOP-" in chat.text
+
+
+async def test_resume_after_restart(make_runner: Callable, sqlite_url: str, clock) -> None:
+    chat = Chat(await make_runner(sqlite_url))
+    await answer_profile(chat)
+    await chat.say("Rượu ngô men lá")
+    assert "thuộc nhóm nào" in chat.last
+
+    # A new process on the same database file, two days later.
+    clock.advance(days=2)
+    chat = Chat(await make_runner(sqlite_url))
+    await chat.say("xin chào")
+    assert "Rượu ngô men lá" in chat.text and "Làm tiếp hay bắt đầu lại" in chat.text
+    await chat.tap("resume:continue")
+    assert "thuộc nhóm nào" in chat.last
+    await chat.tap("drink")
+    await chat.say("/start")
+    await chat.tap("resume:restart")
+    assert "Tên sản phẩm" in chat.last  # starts the product again, profile kept
+
+
+async def test_language_switch_mid_form(chat: Chat) -> None:
+    await chat.say("/dangky")
+    await chat.say("/language")
+    await chat.tap("lang:en")
+    assert "Switched to English" in chat.text
+    assert "what kind of producer" in chat.last
+    await chat.say("cooperative")
+    assert "full name of your business" in chat.last
+    await chat.say("/ngonngu")
+    await chat.say("tieng viet")
+    assert "Tên đầy đủ" in chat.last
+
+
+async def test_unknown_text_and_commands_point_to_menu(chat: Chat) -> None:
+    await chat.say("alo alo 🙂")
+    assert "chưa hiểu ý" in chat.text and "menu:register" in chat.option_ids
+    await chat.say("/lenhla")
+    assert "menu:register" in chat.option_ids
+    await chat.say("/trogiup")
+    assert "/dangky" in chat.text
+    await chat.send_file(JPEG, "image/jpeg")
+    assert "chưa có hồ sơ nào đang làm" in chat.text
+    await chat.say("/huy")
+    assert "không có việc gì" in chat.text
+
+
+async def test_stale_button_gets_a_polite_refusal(chat: Chat) -> None:
+    await chat.say("/dangky")
+    await chat.press_stale("ha-noi")  # a province button while the entity type is asked
+    assert "Nút này đã cũ" in chat.text and "thuộc loại nào" in chat.last
+
+
+async def test_certifications_by_typed_numbers(chat: Chat) -> None:
+    await answer_profile(chat)
+    for answer in ("Trà hoa vàng", "1", "5", "Trà hoa vàng sấy lạnh", "2", "300 kg"):
+        await chat.say(answer)
+    await chat.say("1 3 8")
+    assert "✅ Giấy chứng nhận ATTP" in chat.option_labels and "✅ Nhãn hiệu" in chat.option_labels
+    await chat.say("xong")
+    assert "Gửi ảnh sản phẩm" in chat.last
