@@ -1,0 +1,89 @@
+"""`ocop-bot` as an operator runs it: a real process, real ports, a fake Bot API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.fake_bot_api_server import FakeBotApiServer
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+TOKEN = "7654321:AAH-super-secret-token-value"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OCOP_", "TELEGRAM_"))}
+    return env | extra
+
+
+def test_bad_setting_stops_with_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, capture_output=True, text=True,
+                            env=clean_env(OCOP_HTTP_PORT="not-a-port", PYTHONPATH=ROOT), timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "OCOP_HTTP_PORT" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_bad_timezone_and_database_url(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60,
+                            env=clean_env(OCOP_TIMEZONE="Mars/Olympus", OCOP_DATABASE_URL="mysql://x",
+                                          PYTHONPATH=ROOT))
+    assert result.returncode == 2
+    assert "OCOP_TIMEZONE" in result.stderr and "OCOP_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_creates_the_database(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, env=clean_env(PYTHONPATH=ROOT))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data" / "ocop.db").exists()
+
+
+async def test_run_serves_web_chat_and_telegram_and_never_logs_the_token(tmp_path: Path) -> None:
+    async with FakeBotApiServer() as api:
+        port = free_port()
+        env = clean_env(PYTHONPATH=ROOT, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=api.base_url,
+                        OCOP_HTTP_PORT=str(port), OCOP_LOG_LEVEL="DEBUG")
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        try:
+            ready = await asyncio.wait_for(proc.stdout.readline(), 30)  # type: ignore[union-attr]
+            while b"OCOP Bot" not in ready:
+                ready = await asyncio.wait_for(proc.stdout.readline(), 30)  # type: ignore[union-attr]
+            assert b"telegram" in ready and b"web" in ready
+            url = f"http://127.0.0.1:{port}/api/chat"
+            async with aiohttp.ClientSession() as http, http.post(url, json={"user": "u", "text": "/start"}) as r:
+                assert r.status == 200
+                assert "Xin chào" in (await r.json())["replies"][0]["text"]
+            api.pending_updates.append({"update_id": 1, "message": {
+                "message_id": 1, "date": int(time.time()), "text": "/start",
+                "chat": {"id": 4242, "type": "private"}, "from": {"id": 4242, "is_bot": False, "first_name": "Lan"}}})
+            for _ in range(100):
+                if api.sent_texts():
+                    break
+                await asyncio.sleep(0.1)
+            assert any("Xin chào" in text for text in api.sent_texts())
+            assert any(m == "setMyCommands" for m, _ in api.calls)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            output = (await asyncio.wait_for(proc.stdout.read(), 30)).decode()  # type: ignore[union-attr]
+            await proc.wait()
+        assert proc.returncode == 0, output
+        assert TOKEN not in output and TOKEN.split(":")[1] not in output
+        assert "Traceback" not in output

@@ -1,0 +1,170 @@
+"""The Telegram channel through python-telegram-bot's real Application.process_update.
+
+The Bot API is a recording fake (tests/fakes.py): nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.telegram_channel import TelegramChannel, build_application, split_text
+from tests.fakes import EXE, JPEG, PDF, VALID_MST, FakeBotApi
+
+_ids = itertools.count(1)
+
+
+class TelegramUser:
+    """One person in a private chat with the bot, pressing what the bot last showed."""
+
+    def __init__(self, channel: TelegramChannel, api: FakeBotApi, user_id: int = 4242) -> None:
+        self.channel, self.api, self.user_id = channel, api, user_id
+        self.sent: list[dict[str, Any]] = []
+
+    async def _update(self, payload: dict[str, Any]) -> None:
+        before = len(self.api.sent())
+        app = self.channel.application
+        await app.process_update(Update.de_json({"update_id": next(_ids), **payload}, app.bot))
+        self.sent = self.api.sent()[before:]
+
+    def _message(self, **fields: Any) -> dict[str, Any]:
+        return {"message_id": next(_ids), "date": 1_790_000_000, "chat": {"id": self.user_id, "type": "private"},
+                "from": {"id": self.user_id, "is_bot": False, "first_name": "Lan", "language_code": "vi"}, **fields}
+
+    async def say(self, text: str) -> None:
+        await self._update({"message": self._message(text=text)})
+
+    async def press(self, label: str) -> None:
+        """A reply-keyboard button: Telegram sends its label as text."""
+        assert label in self.buttons, (label, self.buttons)
+        await self.say(label)
+
+    async def press_inline(self, label: str) -> None:
+        data = next((b["callback_data"] for row in self._markup().get("inline_keyboard", []) for b in row
+                     if b["text"] == label), None)
+        assert data, (label, self._markup())
+        await self._update({"callback_query": {"id": str(next(_ids)), "chat_instance": "ci", "data": data,
+                                               "from": self._message()["from"], "message": self._message(text="…")}})
+
+    async def photo(self, content: bytes) -> None:
+        file_id = f"photo{next(_ids)}"
+        self.api.files[file_id] = content
+        await self._update({"message": self._message(photo=[
+            {"file_id": f"{file_id}s", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 100},
+            {"file_id": file_id, "file_unique_id": file_id, "width": 1280, "height": 960, "file_size": len(content)},
+        ])})
+
+    async def document(self, content: bytes, mime: str, name: str, size: int | None = None) -> None:
+        file_id = f"doc{next(_ids)}"
+        self.api.files[file_id] = content
+        await self._update({"message": self._message(document={
+            "file_id": file_id, "file_unique_id": file_id, "file_name": name, "mime_type": mime,
+            "file_size": len(content) if size is None else size})})
+
+    async def share_contact(self, phone: str, owner: int | None) -> None:
+        contact = {"phone_number": phone, "first_name": "Lan"} | ({"user_id": owner} if owner else {})
+        await self._update({"message": self._message(contact=contact)})
+
+    def _markup(self) -> dict[str, Any]:
+        return next((m["reply_markup"] for m in reversed(self.sent) if m.get("reply_markup")), {})
+
+    @property
+    def buttons(self) -> list[str]:
+        return [b["text"] for row in self._markup().get("keyboard", []) for b in row]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m["text"] for m in self.sent)
+
+
+@pytest.fixture
+async def telegram(make_runner: Callable, db_url: str) -> AsyncIterator[tuple[TelegramChannel, FakeBotApi]]:
+    api = FakeBotApi()
+    runner = await make_runner(db_url)
+    channel = TelegramChannel(build_application("123456:TEST-TOKEN", "http://127.0.0.1:9", api), runner.handle)
+    await channel.start(polling=False)
+    yield channel, api
+    await channel.stop()
+
+
+async def test_command_menu_is_set_at_start(telegram: tuple[TelegramChannel, FakeBotApi]) -> None:
+    _, api = telegram
+    menus = [params for endpoint, params in api.calls if endpoint == "setMyCommands"]
+    assert len(menus) == 2
+    vi = next(m for m in menus if "language_code" not in m)
+    en = next(m for m in menus if m.get("language_code") == "en")
+    assert {c["command"] for c in vi["commands"]} >= {"dangky", "trogiup", "ngonngu", "huy"}
+    assert {c["command"] for c in en["commands"]} >= {"register", "help", "language", "cancel"}
+
+
+async def test_full_registration_on_telegram(telegram: tuple[TelegramChannel, FakeBotApi]) -> None:
+    channel, api = telegram
+    lan = TelegramUser(channel, api)
+    await lan.say("/start")
+    assert "Xin chào" in lan.text
+    await lan.press("📝 Đăng ký sản phẩm OCOP")
+    await lan.press("Hộ sản xuất kinh doanh")
+    for answer in ("Hộ Lò Văn Sáng", VALID_MST, "Lò Văn Sáng"):
+        await lan.say(answer)
+    assert "📱 Gửi số điện thoại của tôi" in lan.buttons
+    await lan.share_contact("+84 912 000 111", owner=9999)  # somebody else's contact card
+    assert "không phải số điện thoại của chính anh/chị" in lan.text
+    await lan.share_contact("84912000111", owner=lan.user_id)
+    await lan.press("Sơn La")
+    for answer in ("Xã Mường Bú", "Bản Bú", "Cà phê Arabica Mường Bú"):
+        await lan.say(answer)
+    await lan.press("Thực phẩm")
+    await lan.press("Cà phê, ca cao")
+    await lan.say("Cà phê Arabica trồng dưới tán rừng, chế biến ướt")
+    await lan.press("Trong tỉnh")
+    await lan.say("12 tấn")
+    await lan.press("Nhãn hiệu")
+    await lan.press("✅ Xong")
+    await lan.photo(JPEG)
+    assert "Đã nhận 1 tệp" in lan.text
+    await lan.press("✅ Xong")
+    await lan.document(EXE, "application/x-msdownload", "hoso.exe")
+    assert "Chỉ nhận ảnh (JPG, PNG) hoặc tệp PDF" in lan.text
+    await lan.document(PDF, "application/pdf", "phieu.pdf", size=30 * 1024 * 1024)
+    assert "Tệp quá lớn" in lan.text
+    await lan.document(PDF, "application/pdf", "phieu.pdf")
+    await lan.press("✅ Xong")
+    while "📄 Nộp trực tiếp" in lan.buttons:
+        await lan.press("⏭ Bỏ qua" if "⏭ Bỏ qua" in lan.buttons else "📄 Nộp trực tiếp")
+    assert "kiểm tra lại hồ sơ" in lan.text and "+84912000111" in lan.text
+    await lan.press_inline("✅ Xác nhận nộp hồ sơ")
+    assert re.search(r"OCOP-\d{4}-\d{6}", lan.text)
+    assert [e for e, _ in api.calls].count("getFile") == 2  # the photo and the PDF were downloaded
+    assert [e for e, _ in api.calls].count("answerCallbackQuery") == 1
+
+
+async def test_groups_are_ignored(telegram: tuple[TelegramChannel, FakeBotApi]) -> None:
+    channel, api = telegram
+    app = channel.application
+    update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "/start",
+                                          "chat": {"id": -100, "type": "supergroup", "title": "HTX"},
+                                          "from": {"id": 5, "is_bot": False, "first_name": "A"}}}
+    await app.process_update(Update.de_json(update, app.bot))
+    assert api.sent() == []
+
+
+async def test_stickers_and_voice_get_an_answer(telegram: tuple[TelegramChannel, FakeBotApi]) -> None:
+    channel, api = telegram
+    lan = TelegramUser(channel, api)
+    await lan.say("/dangky")
+    await lan._update({"message": lan._message(sticker={"file_id": "st", "file_unique_id": "st", "width": 1,
+                                                        "height": 1, "is_animated": False, "is_video": False,
+                                                        "type": "regular"})})
+    assert "cần gõ câu trả lời" in lan.text
+
+
+def test_long_text_is_split_at_paragraphs() -> None:
+    text = "\n\n".join(f"Đoạn {i}: " + "chữ " * 300 for i in range(5))
+    pieces = split_text(text, 4096)
+    assert all(len(p) <= 4096 for p in pieces) and len(pieces) > 1
+    assert all(p.startswith("Đoạn") for p in pieces)

@@ -1,0 +1,102 @@
+"""Vietnamese formats: tax codes, phone numbers, quantities, and understanding typed choices."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from handlers.matching import Choice, clean_text, fold, match_choice
+from handlers.validators import Invalid, check_quantity, check_tax_code, normalize_phone
+from messages import format_date, format_number, stars
+from storage.reference import load_reference
+
+
+@pytest.mark.parametrize("code", ["0300588569", "0100109106", "0101248141", "0100109106-001", "0100109106001",
+                                  " 0300 588 569 "])
+def test_valid_tax_codes(code: str) -> None:
+    assert check_tax_code(code, household=False).startswith(code.strip().replace(" ", "")[:10])
+
+
+@pytest.mark.parametrize(("code", "key"), [("0300588568", "error.tax_code_checksum"),
+                                           ("030058856", "error.tax_code_format"),
+                                           ("abc", "error.tax_code_format"),
+                                           ("012345678901", "error.tax_code_format")])
+def test_invalid_tax_codes(code: str, key: str) -> None:
+    with pytest.raises(Invalid) as bad:
+        check_tax_code(code, household=False)
+    assert bad.value.key == key
+
+
+def test_household_may_use_personal_id_or_registration_number() -> None:
+    assert check_tax_code("001085012345", household=True) == "001085012345"
+    assert check_tax_code("27B8001234", household=True) == "27B8001234"
+    with pytest.raises(Invalid):
+        check_tax_code("xyz", household=True)
+
+
+@pytest.mark.parametrize(("typed", "normal"), [("0912345678", "+84912345678"), ("+84 912 345 678", "+84912345678"),
+                                               ("84912345678", "+84912345678"), ("(024) 3825 1234", "+842438251234"),
+                                               ("0084-35-123-4567", "+84351234567"), ("+840912345678", "+84912345678")])
+def test_phone_numbers_normalised(typed: str, normal: str) -> None:
+    assert normalize_phone(typed) == normal
+
+
+@pytest.mark.parametrize("typed", ["12345", "0112345678", "+1 415 555 0100", "09123456789", "091234567a", ""])
+def test_phone_numbers_rejected(typed: str) -> None:
+    with pytest.raises(Invalid):
+        normalize_phone(typed)
+
+
+@pytest.mark.parametrize(("typed", "amount", "unit"), [("5 tấn", 5, "tấn"), ("2.000 lít", 2000, "lít"),
+                                                       ("1,5 tan", 1.5, "tan"), ("1.5 tonnes", 1.5, "tonnes"),
+                                                       ("10.000 hộp", 10000, "hộp"), ("2,000 litres", 2000, "litres")])
+def test_quantities(typed: str, amount: float, unit: str) -> None:
+    assert check_quantity(typed) == {"amount": amount, "unit": unit}
+
+
+@pytest.mark.parametrize(("typed", "key"), [("5", "error.quantity_unit"), ("nhiều lắm", "error.quantity_format"),
+                                            ("0 kg", "error.quantity_range")])
+def test_bad_quantities(typed: str, key: str) -> None:
+    with pytest.raises(Invalid) as bad:
+        check_quantity(typed)
+    assert bad.value.key == key
+
+
+def test_folding_and_decomposed_input() -> None:
+    decomposed = unicodedata.normalize("NFD", "Hộ kinh doanh Đồng Văn")
+    assert clean_text(decomposed) == "Hộ kinh doanh Đồng Văn"
+    assert fold(decomposed) == "ho kinh doanh dong van"
+    assert clean_text("a\x00b\u200b  c\r\n") == "ab c"
+
+
+def test_matching_choices() -> None:
+    ref = load_reference()
+    entity = [Choice(i.code, i.vi, i.aliases) for i in ref.entity_types]
+    assert match_choice("ho kinh doanh", entity).id == "household"
+    assert match_choice("HTX", entity).id == "cooperative"
+    assert match_choice("2", entity).id == "cooperative-group"
+    assert match_choice("9", entity) is None
+    assert match_choice("hop tac", entity) is None  # ambiguous: Hợp tác xã or Tổ hợp tác
+    provinces = [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in ref.provinces]
+    assert match_choice("sai gon", provinces).id == "ho-chi-minh"
+    assert match_choice("Bac Giang", provinces).id == "bac-ninh"
+
+
+def test_reference_data_has_the_rules() -> None:
+    ref = load_reference()
+    assert len(ref.provinces) == 34
+    assert [g.vi for g in ref.groups] == ["Thực phẩm", "Đồ uống", "Dược liệu và sản phẩm từ dược liệu",
+                                          "Thủ công mỹ nghệ", "Sinh vật cảnh",
+                                          "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch"]
+    assert all(g.subgroups for g in ref.groups)
+    assert "food-safety" in {d.code for d in ref.documents_for("food")}
+    assert "food-safety" not in {d.code for d in ref.documents_for("craft")}
+
+
+def test_formatting() -> None:
+    assert format_number("vi", 1250) == "1.250" and format_number("en", 1250) == "1,250"
+    assert format_number("vi", 1.5) == "1,5"
+    from datetime import date
+    assert format_date(date(2026, 7, 21)) == "21/07/2026"
+    assert stars(4) == "★★★★☆"

@@ -1,0 +1,103 @@
+"""The web chat page and its JSON API, through aiohttp's test client and the real app wiring."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.app import build_app
+from bot.settings import Settings
+from tests.fakes import VALID_MST
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'web.db'}",
+                    OCOP_DATA_DIR=str(tmp_path / "data"))
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
+    return await aiohttp_client(build_app(settings))
+
+
+class WebUser:
+    def __init__(self, client: TestClient, user: str) -> None:
+        self.client, self.user, self.replies = client, user, []
+
+    async def send(self, **body: str) -> list[dict]:
+        response = await self.client.post("/api/chat", json={"user": self.user, **body})
+        assert response.status == 200, await response.text()
+        self.replies = (await response.json())["replies"]
+        return self.replies
+
+    async def say(self, text: str) -> None:
+        await self.send(text=text)
+
+    async def tap(self, option_id: str) -> None:
+        assert option_id in self.option_ids, (option_id, self.option_ids)
+        await self.send(choice=option_id)
+
+    @property
+    def option_ids(self) -> list[str]:
+        return [o["id"] for r in self.replies for o in r["options"]]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r["text"] for r in self.replies)
+
+
+async def test_registration_over_the_web_api(client: TestClient) -> None:
+    web = WebUser(client, "web-6f1c")
+    await web.say("/start")
+    assert "Xin chào" in web.text
+    await web.tap("menu:register")
+    for answer in ("Hợp tác xã", "HTX Chè Tân Cương", VALID_MST, "Lê Văn Nam", "0987 654 321", "Thái Nguyên",
+                   "Xã Tân Cương", "Xóm Soi Mít", "Chè Tân Cương đặc biệt"):
+        await web.say(answer)
+    await web.tap("food")
+    await web.say("che")  # the sub-group "Chè", typed without diacritics
+    await web.say("Chè búp non sao suốt thủ công")
+    await web.say("trong xa")
+    await web.say("3 tấn")
+    await web.tap("nav:done")
+    await web.tap("nav:skip")  # no photos from the web
+    while "nav:paper" in web.option_ids:  # web users hand in documents on paper; optional ones skipped
+        await web.tap("nav:skip" if "nav:skip" in web.option_ids else "nav:paper")
+    assert "kiểm tra lại hồ sơ" in web.text and "Chè búp non" in web.text
+    await web.tap("nav:submit")
+    assert re.search(r"OCOP-\d{4}-\d{6}", web.text)
+
+
+async def test_page_is_served_in_vietnamese(client: TestClient) -> None:
+    response = await client.get("/")
+    assert response.status == 200 and response.content_type == "text/html"
+    page = await response.text()
+    assert "Trợ lý OCOP" in page and "Nhập tin nhắn…" in page and "{{" not in page
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[]", b"null", b'{"user": 5, "text": "hi"}',
+                                  b'{"user": "", "text": "hi"}', b'{"user": "u"}', b'{"user": "u", "text": 7}',
+                                  b'{"user": "u", "choice": ["x"]}',
+                                  ('{"user": "' + "u" * 65 + '", "text": "a"}').encode()])
+async def test_malformed_requests_get_400(client: TestClient, body: bytes) -> None:
+    response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    assert "error" in await response.json()
+
+
+async def test_oversized_body_gets_413(client: TestClient) -> None:
+    response = await client.post("/api/chat", data=b'{"user": "u", "text": "' + b"a" * 100_000 + b'"}')
+    assert response.status == 413
+
+
+async def test_long_text_gets_a_polite_answer_not_an_error(client: TestClient) -> None:
+    web = WebUser(client, "web-long")
+    await web.say("/dangky")
+    await web.say("1")
+    await web.say("a" * 5000)
+    assert "5.000 ký tự" in web.text
