@@ -24,6 +24,8 @@ COMMANDS = {
     "trogiup": "help", "help": "help",
     "ngonngu": "language", "language": "language",
     "huy": "cancel", "cancel": "cancel",
+    # Inside a form these are the shared buttons typed as commands; the form engine reads them.
+    "quaylai": "nav", "back": "nav", "boqua": "nav", "skip": "nav", "xong": "nav", "done": "nav",
 }
 # (command, description key) shown in the Telegram command menu, per language.
 COMMAND_MENU = {
@@ -67,8 +69,8 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return _ask_resume(ctx.lang, state)
     if command == "cancel" and waiting != "cancel":
         return forms.ask_cancel(ctx.lang, state)
-    if command is not None and command != "cancel":
-        return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.command_in_form"))])
+    if command == "unknown":
+        return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.unknown_command"))])
     return await forms.handle(ctx, form, state, inc)
 
 

@@ -163,6 +163,18 @@ async def test_choices_by_tap_number_words_and_without_diacritics(chat: Chat) ->
     assert "chưa hiểu lựa chọn" in chat.text
 
 
+async def test_slash_commands_inside_a_form(chat: Chat) -> None:
+    await chat.say("/dangky")
+    await chat.say("1")
+    await chat.say("/quaylai")
+    assert "thuộc loại nào" in chat.last
+    await chat.say("1")
+    await chat.say("/lenhla")
+    assert "không biết lệnh này" in chat.text and "Tên đầy đủ" in chat.last
+    await chat.say("/help")
+    assert "/dangky" in chat.text and "Tên đầy đủ" in chat.last
+
+
 async def test_back_skip_cancel_help(chat: Chat) -> None:
     await chat.say("/dangky")
     assert "nav:back" not in chat.option_ids  # nothing before the first question
@@ -296,3 +308,21 @@ async def test_certifications_by_typed_numbers(chat: Chat) -> None:
     assert "✅ Giấy chứng nhận ATTP" in chat.option_labels and "✅ Nhãn hiệu" in chat.option_labels
     await chat.say("xong")
     assert "Gửi ảnh sản phẩm" in chat.last
+
+
+async def test_a_failure_mid_update_loses_nothing(chat: Chat, sqlite_url: str, monkeypatch) -> None:
+    from handlers.registration import RegistrationForm
+
+    await reach_review(chat)
+
+    async def broken_submit(self, ctx, data):  # type: ignore[no-untyped-def]
+        ctx.session.add(Producer(entity_type="x", name="half-written row", province_code="x"))
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(RegistrationForm, "submit", broken_submit)
+    await chat.tap("nav:submit")
+    assert "hệ thống vừa gặp trục trặc" in chat.text and "Traceback" not in chat.text
+    monkeypatch.undo()
+    assert [p.name for p in await rows(sqlite_url, Producer)] == ["Hộ bà Nguyễn Thị Lan"]  # rolled back
+    await chat.press_stale("nav:submit")  # the review is still there: submit again
+    assert "OCOP-" in chat.text
