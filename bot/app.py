@@ -6,16 +6,25 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
 from bot.conversation import ConversationRunner
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel, build_application
 from bot.webchat import MAX_BODY, add_webchat_routes
+from messages import t
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 
 log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is for the operator, from the catalog."""
+
+
 RUNNER = web.AppKey("runner", ConversationRunner)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)
 
@@ -27,8 +36,12 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
     async def database(app: web.Application) -> AsyncIterator[None]:
         # First, because every channel needs it; migrations run here so a fresh clone just works.
         engine = create_engine(settings.database_url)
-        await upgrade_database(engine)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            await upgrade_database(engine)
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except (OSError, SQLAlchemyError) as exc:
+            await engine.dispose()
+            raise StartupError(t(settings.default_language, "cli.db_failed", problem=_first_line(exc))) from exc
         app[RUNNER] = ConversationRunner(create_sessionmaker(engine), data_dir=settings.data_dir,
                                          max_upload_bytes=settings.max_upload_bytes,
                                          default_language=settings.default_language)
@@ -43,7 +56,10 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         application = build_application(settings.telegram_bot_token.get_secret_value(),
                                          settings.telegram_api_base_url, telegram_request)
         channel = TelegramChannel(application, app[RUNNER].handle)
-        await channel.start(polling=telegram_polling)
+        try:
+            await channel.start(polling=telegram_polling)
+        except TelegramError as exc:
+            raise StartupError(t(settings.default_language, "cli.telegram_failed", problem=_first_line(exc))) from exc
         app[TELEGRAM] = channel
         yield
         await channel.stop()
@@ -55,6 +71,10 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             return await app[RUNNER].handle(incoming)
         add_webchat_routes(app, handle, settings.default_language)
     return app
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
 
 
 def channel_names(settings: Settings) -> list[str]:

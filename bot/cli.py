@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import signal
 import sys
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.logs import configure_logging
+from bot.logs import configure_logging, redact
 from bot.settings import Settings
 from messages import DEFAULT_LANGUAGE, t
 
 
 def _say(line: str) -> None:
     print(line, flush=True)  # cli output
+
+
+def _complain(line: str, secrets: list[str] | None = None) -> None:
+    # Library errors can quote a secret (python-telegram-bot's InvalidToken quotes the token).
+    print(redact(line, secrets or []), file=sys.stderr, flush=True)  # cli output
 
 
 def load_settings() -> Settings:
@@ -29,43 +33,55 @@ def load_settings() -> Settings:
             name = str(error["loc"][0]) if error["loc"] else "?"
             alias = next((f.alias for key, f in Settings.model_fields.items() if key == name and f.alias), name)
             problem = str(error["msg"]).removeprefix("Value error, ")
-            print(t(DEFAULT_LANGUAGE, "cli.bad_setting", name=alias, problem=problem), file=sys.stderr)
+            _complain(t(DEFAULT_LANGUAGE, "cli.bad_setting", name=alias, problem=problem))
         raise SystemExit(2) from None
 
 
-async def _run(settings: Settings) -> None:
-    from bot.app import build_app, channel_names
+async def _run(settings: Settings) -> int:
+    from bot.app import StartupError, build_app, channel_names
 
-    app = build_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()  # runs the cleanup contexts: database, migrations, Telegram
-    site = web.TCPSite(runner, settings.http_host, settings.http_port)
-    await site.start()
     lang = settings.default_language
-    _say(t(lang, "cli.ready", host=settings.http_host, port=str(settings.http_port),
-           channels=", ".join(channel_names(settings))))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(build_app(settings))
     try:
+        await runner.setup()  # runs the cleanup contexts: database and migrations, then Telegram
+        site = web.TCPSite(runner, settings.http_host, settings.http_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(t(lang, "cli.port_failed", host=settings.http_host, port=str(settings.http_port),
+                                 problem=exc.strerror or str(exc))) from exc
+        _say(t(lang, "cli.ready", host=settings.http_host, port=str(settings.http_port),
+               channels=", ".join(channel_names(settings))))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-    finally:
         _say(t(lang, "cli.stopping"))
+        return 0
+    except StartupError as exc:
+        _complain(str(exc), settings.secrets())
+        return 1
+    finally:
         await runner.cleanup()
 
 
-async def _upgrade(settings: Settings) -> None:
+async def _upgrade(settings: Settings) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from storage.db import create_engine
     from storage.migrate import upgrade_database
 
     engine = create_engine(settings.database_url)
     try:
         await upgrade_database(engine)
+    except (OSError, SQLAlchemyError) as exc:
+        _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
+        return 1
     finally:
         await engine.dispose()
     _say(t(settings.default_language, "cli.migrated"))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,18 +94,9 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.secrets())
-    try:
-        if args.command == "run":
-            asyncio.run(_run(settings))
-        elif args.command == "db":
-            asyncio.run(_upgrade(settings))
-    except KeyboardInterrupt:
-        pass
-    except OSError as exc:  # e.g. the port is taken or the data directory is read-only
-        print(t(settings.default_language, "cli.db_failed" if "database" in str(exc) else "cli.bad_setting",
-                name="OCOP_HTTP_PORT", problem=str(exc)), file=sys.stderr)
-        return 1
-    return 0
+    if args.command == "run":
+        return asyncio.run(_run(settings))
+    return asyncio.run(_upgrade(settings))
 
 
 if __name__ == "__main__":

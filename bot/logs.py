@@ -5,6 +5,13 @@ from __future__ import annotations
 import logging
 
 
+def redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
 class RedactSecrets(logging.Filter):
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
@@ -14,9 +21,7 @@ class RedactSecrets(logging.Filter):
         if self._secrets:
             message = record.getMessage()
             if any(s in message for s in self._secrets):
-                for secret in self._secrets:
-                    message = message.replace(secret, "***")
-                record.msg, record.args = message, None
+                record.msg, record.args = redact(message, self._secrets), None
         return True
 
 

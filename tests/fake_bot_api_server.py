@@ -12,7 +12,8 @@ from aiohttp.test_utils import TestServer
 
 
 class FakeBotApiServer:
-    def __init__(self) -> None:
+    def __init__(self, *, reject_token: bool = False) -> None:
+        self.reject_token = reject_token
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.pending_updates: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
@@ -36,6 +37,8 @@ class FakeBotApiServer:
         form = await request.post()
         params = {k: _maybe_json(str(v)) for k, v in form.items()}
         self.calls.append((method, params))
+        if self.reject_token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         if method == "getUpdates":
             if not self.pending_updates:
                 await asyncio.sleep(0.2)

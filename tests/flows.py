@@ -18,6 +18,13 @@ async def answer_profile(chat: Chat, *, tax_code: str = VALID_MST) -> None:
     await chat.say("Thôn 3, đường Lê Lợi")
 
 
+async def answer_until_phone(chat: Chat) -> None:
+    """A cooperative's first four answers, leaving the chat at the phone question."""
+    await chat.say("/dangky")
+    for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"):
+        await chat.say(answer)
+
+
 async def answer_product(chat: Chat, *, name: str = "Mật ong bạc hà") -> None:
     await chat.say(name)
     await chat.tap("food")

@@ -87,3 +87,42 @@ async def test_run_serves_web_chat_and_telegram_and_never_logs_the_token(tmp_pat
         assert proc.returncode == 0, output
         assert TOKEN not in output and TOKEN.split(":")[1] not in output
         assert "Traceback" not in output
+
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, env=clean_env(PYTHONPATH=ROOT, **env))
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert all(word in lines[0] for word in words), lines[0]
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"
+    assert_one_clear_line(run_cli(tmp_path, "run", OCOP_DATABASE_URL=url), "cơ sở dữ liệu")
+    assert_one_clear_line(run_cli(tmp_path, "db", "upgrade", OCOP_DATABASE_URL=url), "cơ sở dữ liệu")
+
+
+def test_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli(tmp_path, "run", OCOP_HTTP_PORT=str(port))
+    assert_one_clear_line(result, str(port), "OCOP_HTTP_PORT")
+
+
+async def test_refused_telegram_token_is_one_line_without_the_token(tmp_path: Path) -> None:
+    async with FakeBotApiServer(reject_token=True) as api:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+            env=clean_env(PYTHONPATH=ROOT, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=api.base_url,
+                          OCOP_HTTP_PORT=str(free_port())))
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and "TELEGRAM_BOT_TOKEN" in lines[0] and TOKEN not in lines[0], lines

@@ -19,7 +19,7 @@ from storage.models import (
     StoredFile,
 )
 from tests.fakes import EXE, JPEG, OTHER_MST, PDF, PNG, Chat
-from tests.flows import answer_dossier, answer_product, answer_profile, reach_review
+from tests.flows import answer_dossier, answer_product, answer_profile, answer_until_phone, reach_review
 
 
 async def rows(url: str, model: type) -> list:
@@ -110,9 +110,7 @@ async def test_tax_code_of_another_producer_is_refused_without_revealing_it(make
 
 
 async def test_phone_numbers(chat: Chat) -> None:
-    await chat.say("/dangky")
-    for answer in ("1", "HTX Tân Thành", "0300588569", "Trần Văn Bình"):
-        await chat.say(answer)
+    await answer_until_phone(chat)
     await chat.say("12345")
     assert "Số điện thoại chưa đúng" in chat.text
     await chat.say("+84 1234")
@@ -125,9 +123,7 @@ async def test_phone_numbers(chat: Chat) -> None:
 
 async def test_contact_must_be_the_senders_own(make_runner: Callable, sqlite_url: str) -> None:
     chat = Chat(await make_runner(sqlite_url), user="777", channel="telegram")
-    await chat.say("/dangky")
-    for answer in ("1", "HTX Tân Thành", "0300588569", "Trần Văn Bình"):
-        await chat.say(answer)
+    await answer_until_phone(chat)
     assert chat.replies[-1].request_contact  # a "share my phone" button on Telegram
     await chat.share_contact("0987654321", owner="555")
     assert "không phải số điện thoại của chính anh/chị" in chat.text
