@@ -6,66 +6,18 @@ a fresh process. Keys in `data` that start with "_" are the engine's own bookkee
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from handlers import navigation as nav
+from handlers.form_steps import MAX_FILES_PER_STEP, REVIEW, Form, Kind, Step, find_step, label, next_step, step_choices
+from handlers.form_view import ask, cancel_question, edit_menu
 from handlers.matching import Choice, clean_text, match_choice, parse_numbers
-from handlers.types import Context, Incoming, Option, Reply, State
+from handlers.types import Context, Incoming, Reply, State
 from handlers.uploads import accept_upload
 from handlers.validators import Invalid
-from messages import format_number, t
+from messages import t
 
-REVIEW = "_review"
-MAX_FILES_PER_STEP = 10
-
-
-class Kind(StrEnum):
-    TEXT = "text"
-    CHOICE = "choice"
-    MULTI = "multi"
-    PHONE = "phone"
-    FILES = "files"  # one or more images, then "done"
-    DOCUMENT = "document"  # one or more images/PDFs, or "handed in on paper"
-
-
-ChoicesFn = Callable[[str, dict[str, Any]], list[Choice]]
-ParseFn = Callable[[str, dict[str, Any]], Any]
-CheckFn = Callable[[Context, Any, dict[str, Any]], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Step:
-    id: str  # also the key of the answer in State.data
-    kind: Kind
-    section: str
-    prompt: str  # message keys from here down
-    label: str
-    help: str
-    optional: bool = False
-    choices: ChoicesFn | None = None
-    parse: ParseFn | None = None
-    check: CheckFn | None = None  # async check against stored data (e.g. tax code already taken)
-    clears: tuple[str, ...] = ()  # answers that no longer hold when this one changes
-    prompt_params: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
-
-
-class Form(Protocol):
-    name: str
-    sections: tuple[str, ...]
-
-    def steps(self, data: dict[str, Any]) -> list[Step]: ...
-
-    async def initial_data(self, ctx: Context) -> dict[str, Any]: ...
-
-    async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]: ...
-
-    async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]: ...
-
-
-# ---------------------------------------------------------------- entering and asking
+__all__ = ["Form", "ask", "ask_cancel", "handle", "start"]
 
 
 async def start(ctx: Context, form: Form, state: State) -> list[Reply]:
@@ -73,58 +25,6 @@ async def start(ctx: Context, form: Form, state: State) -> list[Reply]:
     state.flow, state.data = form.name, await form.initial_data(ctx)
     state.step = next_step(form, state.data)
     return ask(ctx, form, state)
-
-
-def next_step(form: Form, data: dict[str, Any]) -> str:
-    """The first question not yet answered; the review once everything is."""
-    return next((s.id for s in form.steps(data) if s.id not in data), REVIEW)
-
-
-def find_step(form: Form, data: dict[str, Any], step_id: str | None) -> Step | None:
-    return next((s for s in form.steps(data) if s.id == step_id), None)
-
-
-def ask(ctx: Context, form: Form, state: State, before: list[Reply] | None = None) -> list[Reply]:
-    """Show the current question (or the review) again, after any replies in `before`."""
-    replies = list(before or [])
-    if state.step == REVIEW:
-        return replies + review_replies(ctx, form, state.data)
-    step = find_step(form, state.data, state.step)
-    if step is None:  # the form changed under a saved draft: go on from the first unanswered question
-        state.step = next_step(form, state.data)
-        return ask(ctx, form, state, before)
-    lang = ctx.lang
-    params = step.prompt_params(lang, state.data) if step.prompt_params else {}
-    text = t(lang, step.prompt, **params)
-    if step.id in state.data and step.kind not in (Kind.FILES, Kind.DOCUMENT, Kind.MULTI):
-        text += "\n" + t(lang, "form.current_value", value=render_value(lang, step, state.data))
-    options: list[Option] = []
-    if step.kind in (Kind.FILES, Kind.DOCUMENT):
-        uploads = state.data.get("_uploads", [])
-        if uploads:
-            text += "\n" + t(lang, "form.files_received", count=len(uploads))
-        options.append(Option(nav.DONE, t(lang, "nav.done")))
-        if step.kind is Kind.DOCUMENT:
-            options.append(Option(nav.PAPER, t(lang, "nav.paper")))
-    elif step.kind is Kind.MULTI:
-        picked = state.data.get("_pick", [])
-        for choice in step_choices(lang, step, state.data):
-            mark = "✅ " if choice.id in picked else ""
-            options.append(Option(choice.id, mark + choice.label))
-        options.append(Option(nav.DONE, t(lang, "nav.done")))
-    elif step.choices:
-        options += [Option(c.id, c.label) for c in step_choices(lang, step, state.data)]
-    steps = form.steps(state.data)
-    options += nav.options(lang, back=steps[0].id != step.id, skip=step.optional)
-    contact = t(lang, "nav.share_phone") if step.kind is Kind.PHONE and ctx.can_share_contact else None
-    return replies + [Reply(text=text, options=tuple(options), request_contact=contact)]
-
-
-def step_choices(lang: str, step: Step, data: dict[str, Any]) -> list[Choice]:
-    return step.choices(lang, data) if step.choices else []
-
-
-# ---------------------------------------------------------------- handling an answer
 
 
 async def handle(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
@@ -268,13 +168,9 @@ async def _handle_files(ctx: Context, form: Form, state: State, step: Step, inc:
     return ask(ctx, form, state)
 
 
-# ---------------------------------------------------------------- cancel, review, edit
-
-
 def ask_cancel(lang: str, state: State) -> list[Reply]:
     state.data["_await"] = "cancel"
-    options = (Option(nav.YES, t(lang, "nav.yes_cancel")), Option(nav.NO, t(lang, "nav.no_continue")))
-    return [Reply(t(lang, "form.cancel_confirm"), options=options, inline=True)]
+    return [cancel_question(lang)]
 
 
 async def _handle_cancel_confirm(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
@@ -286,27 +182,6 @@ async def _handle_cancel_confirm(ctx: Context, form: Form, state: State, inc: In
         state.flow, state.step, state.data = None, None, {}
         return [Reply(t(ctx.lang, "form.cancelled"))]
     return ask(ctx, form, state)
-
-
-def answered_steps(form: Form, data: dict[str, Any]) -> list[Step]:
-    return [s for s in form.steps(data) if s.id in data]
-
-
-def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply]:
-    lang = ctx.lang
-    lines = [t(lang, "review.title")]
-    number = 0
-    for section in form.sections:
-        lines.append("")
-        lines.append(t(lang, f"section.{section}"))
-        for step in form.steps(data):
-            if step.section == section:
-                number += 1
-                lines.append(f"{number}. {label(lang, step, data)}: {render_value(lang, step, data)}")
-    summary = Reply("\n".join(lines), options=nav.options(lang, back=True, skip=False))
-    actions = (Option(nav.SUBMIT, t(lang, "nav.submit")), Option(nav.EDIT, t(lang, "nav.edit")),
-               Option(nav.CANCEL, t(lang, "nav.cancel")))
-    return [summary, Reply(t(lang, "review.question"), options=actions, inline=True)]
 
 
 async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
@@ -328,7 +203,7 @@ async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) 
             _enter(form, state, steps[number - 1].id)
             return ask(ctx, form, state)
         state.data["_await"] = "edit"
-        return _edit_menu(lang, form, state)
+        return edit_menu(lang, form, state)
     if command == nav.BACK:
         _enter(form, state, form.steps(state.data)[-1].id)
         return ask(ctx, form, state)
@@ -337,13 +212,6 @@ async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) 
     if command == nav.HELP:
         return ask(ctx, form, state, [Reply(t(lang, "help.review"))])
     return ask(ctx, form, state, [Reply(t(lang, "error.review_unknown"))])
-
-
-def _edit_menu(lang: str, form: Form, state: State) -> list[Reply]:
-    steps = form.steps(state.data)
-    options = [Option(f"edit:{s.id}", f"{i}. {label(lang, s, state.data)}") for i, s in enumerate(steps, 1)]
-    options += nav.options(lang, back=True, skip=False)
-    return [Reply(t(lang, "review.pick_field"), options=tuple(options))]
 
 
 def _handle_edit_pick(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
@@ -358,35 +226,7 @@ def _handle_edit_pick(ctx: Context, form: Form, state: State, inc: Incoming) -> 
     chosen = (next((c for c in choices if c.id == inc.choice), None) if inc.choice
               else match_choice(text, choices))
     if chosen is None:
-        return [Reply(t(lang, "error.choice_unknown"))] + _edit_menu(lang, form, state)
+        return [Reply(t(lang, "error.choice_unknown"))] + edit_menu(lang, form, state)
     del state.data["_await"]
     _enter(form, state, chosen.id.removeprefix("edit:"))
     return ask(ctx, form, state)
-
-
-# ---------------------------------------------------------------- showing answers
-
-
-def label(lang: str, step: Step, data: dict[str, Any]) -> str:
-    params = step.prompt_params(lang, data) if step.prompt_params else {}
-    return t(lang, step.label, **params)
-
-
-def render_value(lang: str, step: Step, data: dict[str, Any]) -> str:
-    value = data.get(step.id)
-    if value is None:
-        return t(lang, "review.skipped")
-    if step.kind is Kind.CHOICE:
-        return next((c.label for c in step_choices(lang, step, data) if c.id == value), str(value))
-    if step.kind is Kind.MULTI:
-        labels = [c.label for c in step_choices(lang, step, data) if c.id in value]
-        return ", ".join(labels) if labels else t(lang, "review.none")
-    if step.kind is Kind.FILES:
-        return t(lang, "review.files", count=len(value))
-    if step.kind is Kind.DOCUMENT:
-        if value.get("delivery") == "in_person":
-            return t(lang, "review.in_person")
-        return t(lang, "review.files", count=len(value.get("files", [])))
-    if isinstance(value, dict) and "amount" in value:
-        return f"{format_number(lang, value['amount'])} {value['unit']}"
-    return str(value)

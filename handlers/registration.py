@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from handlers.forms import Kind, Step
+from handlers.form_steps import Kind, Step
 from handlers.matching import Choice, fold
 from handlers.types import Context, Reply
 from handlers.validators import (

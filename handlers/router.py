@@ -48,20 +48,26 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
     command = _command(text)
     form = FORMS.get(state.flow or "")
     waiting = state.data.get("_await")
+    # Outside a form a typed text may be a menu button's label: Telegram's reply keyboard sends labels.
+    menu = inc.choice if form is None and waiting is None else None
+    if form is None and waiting is None and menu is None and text and command is None:
+        picked = match_choice(text, _menu_choices(ctx.lang))
+        menu = picked.id if picked else None
 
-    if command == "language" or (waiting is None and inc.choice == MENU_LANGUAGE):
+    if command == "language" or menu == MENU_LANGUAGE:
         state.data["_await"] = "language"
         return [_language_question(ctx.lang)]
     if waiting == "language":
         return _handle_language(ctx, state, inc, text, form)
     if waiting == "resume" and form:
         return await _handle_resume(ctx, state, inc, text, form)
-    if command == "help":
+    if command == "help" or menu == MENU_HELP:
         return [Reply(t(ctx.lang, "help.bot"))] + (forms.ask(ctx, form, state) if form else [_menu(ctx.lang)])
 
     if form is None:
         state.flow, state.step = None, None
-        return await _idle(ctx, state, inc, text, command)
+        state.data.pop("_await", None)  # a leftover from a form that no longer exists
+        return await _idle(ctx, state, inc, command, menu)
 
     wants_register = command in ("start", "register") or inc.choice == MENU_REGISTER
     idle_long = state.updated_at is not None and ctx.now - state.updated_at >= RESUME_AFTER
@@ -81,20 +87,14 @@ def _command(text: str) -> str | None:
     return COMMANDS.get(name, "unknown")
 
 
-async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: str | None) -> list[Reply]:
+async def _idle(ctx: Context, state: State, inc: Incoming, command: str | None, menu: str | None) -> list[Reply]:
     lang = ctx.lang
     if command == "start":
         return [Reply(t(lang, "welcome")), _menu(lang)]
     if command == "cancel":
         return [Reply(t(lang, "cancel.nothing")), _menu(lang)]
-    choice = inc.choice
-    if choice is None and text and command is None:
-        picked = match_choice(text, _menu_choices(lang))
-        choice = picked.id if picked else None
-    if command == "register" or choice == MENU_REGISTER:
+    if command == "register" or menu == MENU_REGISTER:
         return await forms.start(ctx, REGISTRATION, state)
-    if choice == MENU_HELP:
-        return [Reply(t(lang, "help.bot")), _menu(lang)]
     if inc.file is not None:
         return [Reply(t(lang, "error.file_outside_form")), _menu(lang)]
     return [Reply(t(lang, "error.not_understood")), _menu(lang)]

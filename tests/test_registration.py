@@ -187,6 +187,8 @@ async def test_back_skip_cancel_help(chat: Chat) -> None:
     await chat.tap("nav:no")
     assert "Mã số thuế" in chat.last  # kept everything, same question
     await chat.say("/huy")
+    await chat.say("/trogiup")  # help in the middle of the confirmation keeps the confirmation on screen
+    assert "có chắc muốn hủy" in chat.last
     await chat.say("có")
     assert "Đã hủy hồ sơ" in chat.text
     await chat.tap("menu:register")

@@ -168,3 +168,16 @@ def test_long_text_is_split_at_paragraphs() -> None:
     pieces = split_text(text, 4096)
     assert all(len(p) <= 4096 for p in pieces) and len(pieces) > 1
     assert all(p.startswith("Đoạn") for p in pieces)
+
+
+async def test_every_main_menu_button_works_when_tapped(telegram: tuple[TelegramChannel, FakeBotApi]) -> None:
+    channel, api = telegram
+    lan = TelegramUser(channel, api)
+    await lan.say("/start")
+    await lan.press("❓ Trợ giúp")
+    assert "/dangky" in lan.text
+    await lan.press("🌐 Ngôn ngữ / Language")
+    await lan.press("English")
+    assert "Switched to English" in lan.text
+    await lan.press("📝 Register an OCOP product")
+    assert "what kind of producer" in lan.text

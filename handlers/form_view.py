@@ -1,0 +1,84 @@
+"""Drawing the current question, the review, the edit list and the cancel confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers import navigation as nav
+from handlers.form_steps import REVIEW, Form, Kind, Step, find_step, label, next_step, render_value, step_choices
+from handlers.types import Context, Option, Reply, State
+from messages import t
+
+
+def ask(ctx: Context, form: Form, state: State, before: list[Reply] | None = None) -> list[Reply]:
+    """Show again what the person is expected to answer now, after any replies in `before`."""
+    replies = list(before or [])
+    waiting = state.data.get("_await")
+    if waiting == "cancel":
+        return replies + [cancel_question(ctx.lang)]
+    if waiting == "edit":
+        return replies + edit_menu(ctx.lang, form, state)
+    if state.step == REVIEW:
+        return replies + review_replies(ctx, form, state.data)
+    step = find_step(form, state.data, state.step)
+    if step is None:  # the form changed under a saved draft: go on from the first unanswered question
+        state.step = next_step(form, state.data)
+        return ask(ctx, form, state, before)
+    return replies + [_question(ctx, form, state, step)]
+
+
+def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
+    lang = ctx.lang
+    params = step.prompt_params(lang, state.data) if step.prompt_params else {}
+    text = t(lang, step.prompt, **params)
+    if step.id in state.data and step.kind not in (Kind.FILES, Kind.DOCUMENT, Kind.MULTI):
+        text += "\n" + t(lang, "form.current_value", value=render_value(lang, step, state.data))
+    options: list[Option] = []
+    if step.kind in (Kind.FILES, Kind.DOCUMENT):
+        uploads = state.data.get("_uploads", [])
+        if uploads:
+            text += "\n" + t(lang, "form.files_received", count=len(uploads))
+        options.append(Option(nav.DONE, t(lang, "nav.done")))
+        if step.kind is Kind.DOCUMENT:
+            options.append(Option(nav.PAPER, t(lang, "nav.paper")))
+    elif step.kind is Kind.MULTI:
+        picked = state.data.get("_pick", [])
+        for choice in step_choices(lang, step, state.data):
+            mark = "✅ " if choice.id in picked else ""
+            options.append(Option(choice.id, mark + choice.label))
+        options.append(Option(nav.DONE, t(lang, "nav.done")))
+    elif step.choices:
+        options += [Option(c.id, c.label) for c in step_choices(lang, step, state.data)]
+    steps = form.steps(state.data)
+    options += nav.options(lang, back=steps[0].id != step.id, skip=step.optional)
+    contact = t(lang, "nav.share_phone") if step.kind is Kind.PHONE and ctx.can_share_contact else None
+    return Reply(text=text, options=tuple(options), request_contact=contact)
+
+
+def cancel_question(lang: str) -> Reply:
+    options = (Option(nav.YES, t(lang, "nav.yes_cancel")), Option(nav.NO, t(lang, "nav.no_continue")))
+    return Reply(t(lang, "form.cancel_confirm"), options=options, inline=True)
+
+
+def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply]:
+    lang = ctx.lang
+    lines = [t(lang, "review.title")]
+    number = 0
+    for section in form.sections:
+        lines.append("")
+        lines.append(t(lang, f"section.{section}"))
+        for step in form.steps(data):
+            if step.section == section:
+                number += 1
+                lines.append(f"{number}. {label(lang, step, data)}: {render_value(lang, step, data)}")
+    summary = Reply("\n".join(lines), options=nav.options(lang, back=True, skip=False))
+    actions = (Option(nav.SUBMIT, t(lang, "nav.submit")), Option(nav.EDIT, t(lang, "nav.edit")),
+               Option(nav.CANCEL, t(lang, "nav.cancel")))
+    return [summary, Reply(t(lang, "review.question"), options=actions, inline=True)]
+
+
+def edit_menu(lang: str, form: Form, state: State) -> list[Reply]:
+    steps = form.steps(state.data)
+    options = [Option(f"edit:{s.id}", f"{i}. {label(lang, s, state.data)}") for i, s in enumerate(steps, 1)]
+    options += nav.options(lang, back=True, skip=False)
+    return [Reply(t(lang, "review.pick_field"), options=tuple(options))]
