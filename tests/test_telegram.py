@@ -181,3 +181,25 @@ async def test_every_main_menu_button_works_when_tapped(telegram: tuple[Telegram
     assert "Switched to English" in lan.text
     await lan.press("📝 Register an OCOP product")
     assert "what kind of producer" in lan.text
+
+
+async def test_restart_resumes_at_the_same_step(make_runner: Callable, sqlite_url: str) -> None:
+    api = FakeBotApi()
+    first = TelegramChannel(build_application("123456:TEST-TOKEN", "http://127.0.0.1:9", api),
+                            (await make_runner(sqlite_url)).handle)
+    await first.start(polling=False)
+    lan = TelegramUser(first, api)
+    await lan.say("/dangky")
+    await lan.press("Hợp tác xã")
+    await lan.say("HTX Dệt thổ cẩm Lũng Tám")
+    await first.stop()  # the server goes down between two messages
+
+    second = TelegramChannel(build_application("123456:TEST-TOKEN", "http://127.0.0.1:9", api),
+                             (await make_runner(sqlite_url)).handle)
+    await second.start(polling=False)
+    lan.channel = second
+    await lan.say("0300588569")
+    assert "người đại diện" in lan.text  # the tax code answered the question that was open
+    await lan.press("⬅️ Quay lại")
+    assert "0300588569" in lan.text
+    await second.stop()
