@@ -44,7 +44,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             raise StartupError(t(settings.default_language, "cli.db_failed", problem=_first_line(exc))) from exc
         app[RUNNER] = ConversationRunner(create_sessionmaker(engine), data_dir=settings.data_dir,
                                          max_upload_bytes=settings.max_upload_bytes,
-                                         default_language=settings.default_language)
+                                         default_language=settings.default_language, timezone=settings.timezone)
         yield
         await engine.dispose()
 

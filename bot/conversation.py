@@ -23,11 +23,13 @@ log = logging.getLogger(__name__)
 
 class ConversationRunner:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, data_dir: Path, max_upload_bytes: int,
-                 default_language: str, clock: Callable[[], datetime] | None = None) -> None:
+                 default_language: str, timezone: str = "Asia/Ho_Chi_Minh",
+                 clock: Callable[[], datetime] | None = None) -> None:
         self._sessions = sessions
         self._data_dir = data_dir
         self._max_upload_bytes = max_upload_bytes
         self._default_language = default_language
+        self._timezone = timezone
         self._clock = clock or (lambda: datetime.now(UTC))
         # One chat's updates run one at a time in this process (a double tap must not race itself);
         # the row lock in load_state_for_update does the same across processes on PostgreSQL.
@@ -57,7 +59,7 @@ class ConversationRunner:
                           updated_at=row.updated_at if row.version else None)
             ctx = Context(session=session, account=account, data_dir=self._data_dir,
                           max_upload_bytes=self._max_upload_bytes, now=self._clock(),
-                          can_share_contact=incoming.can_share_contact)
+                          can_share_contact=incoming.can_share_contact, timezone=self._timezone)
             result = await router.handle(ctx, state, incoming)
             await save_state(session, row, flow=result.state.flow, step=result.state.step,
                              data=result.state.data, now=ctx.now)

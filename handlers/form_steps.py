@@ -48,6 +48,10 @@ class Step:
 class Form(Protocol):
     name: str
     sections: tuple[str, ...]
+    # Message keys: the review's title, its confirm button, and the "really cancel?" question.
+    review_title: str
+    submit_label: str
+    cancel_prompt: str
 
     def steps(self, data: dict[str, Any]) -> list[Step]: ...
 

@@ -15,7 +15,7 @@ def ask(ctx: Context, form: Form, state: State, before: list[Reply] | None = Non
     replies = list(before or [])
     waiting = state.data.get("_await")
     if waiting == "cancel":
-        return replies + [cancel_question(ctx.lang)]
+        return replies + [cancel_question(ctx.lang, form)]
     if waiting == "edit":
         return replies + edit_menu(ctx.lang, form, state)
     if state.step == REVIEW:
@@ -55,14 +55,14 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     return Reply(text=text, options=tuple(options), request_contact=contact)
 
 
-def cancel_question(lang: str) -> Reply:
+def cancel_question(lang: str, form: Form) -> Reply:
     options = (Option(nav.YES, t(lang, "nav.yes_cancel")), Option(nav.NO, t(lang, "nav.no_continue")))
-    return Reply(t(lang, "form.cancel_confirm"), options=options, inline=True)
+    return Reply(t(lang, form.cancel_prompt), options=options, inline=True)
 
 
 def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply]:
     lang = ctx.lang
-    lines = [t(lang, "review.title")]
+    lines = [t(lang, form.review_title)]
     number = 0
     for section in form.sections:
         lines.append("")
@@ -72,7 +72,7 @@ def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply
                 number += 1
                 lines.append(f"{number}. {label(lang, step, data)}: {render_value(lang, step, data)}")
     summary = Reply("\n".join(lines), options=nav.options(lang, back=True, skip=False))
-    actions = (Option(nav.SUBMIT, t(lang, "nav.submit")), Option(nav.EDIT, t(lang, "nav.edit")),
+    actions = (Option(nav.SUBMIT, t(lang, form.submit_label)), Option(nav.EDIT, t(lang, "nav.edit")),
                Option(nav.CANCEL, t(lang, "nav.cancel")))
     return [summary, Reply(t(lang, "review.question"), options=actions, inline=True)]
 

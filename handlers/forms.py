@@ -17,14 +17,20 @@ from handlers.uploads import accept_upload
 from handlers.validators import Invalid
 from messages import t
 
-__all__ = ["Form", "ask", "ask_cancel", "handle", "start"]
+__all__ = ["Form", "ask", "ask_cancel", "handle", "restart", "start"]
 
 
-async def start(ctx: Context, form: Form, state: State) -> list[Reply]:
-    """Open the form with a fresh draft and ask its first unanswered question."""
-    state.flow, state.data = form.name, await form.initial_data(ctx)
+async def start(ctx: Context, form: Form, state: State, preset: dict[str, Any] | None = None) -> list[Reply]:
+    """Open the form with a fresh draft (plus what the caller already knows) and ask its first question."""
+    preset = preset or {}
+    state.flow, state.data = form.name, await form.initial_data(ctx) | preset | {"_preset": preset}
     state.step = next_step(form, state.data)
     return ask(ctx, form, state)
+
+
+async def restart(ctx: Context, form: Form, state: State) -> list[Reply]:
+    """Start the same form again from scratch, keeping only what the caller gave it (e.g. which application)."""
+    return await start(ctx, form, state, state.data.get("_preset") or {})
 
 
 async def handle(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
@@ -49,7 +55,7 @@ async def handle(ctx: Context, form: Form, state: State, inc: Incoming) -> list[
             return ask(ctx, form, state, [Reply(t(lang, "form.cannot_skip"))])
         return await _store(ctx, form, state, step, None)
     if command == nav.CANCEL:
-        return ask_cancel(lang, state)
+        return ask_cancel(lang, form, state)
     if command == nav.HELP:
         return ask(ctx, form, state, [Reply(t(lang, step.help))])
     try:
@@ -168,15 +174,15 @@ async def _handle_files(ctx: Context, form: Form, state: State, step: Step, inc:
     return ask(ctx, form, state)
 
 
-def ask_cancel(lang: str, state: State) -> list[Reply]:
+def ask_cancel(lang: str, form: Form, state: State) -> list[Reply]:
     state.data["_await"] = "cancel"
-    return [cancel_question(lang)]
+    return [cancel_question(lang, form)]
 
 
 async def _handle_cancel_confirm(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
     answer = nav.yes_no(inc.choice, clean_text(inc.text or ""), ctx.lang)
     if answer is None:
-        return ask_cancel(ctx.lang, state)
+        return ask_cancel(ctx.lang, form, state)
     del state.data["_await"]
     if answer:
         state.flow, state.step, state.data = None, None, {}
@@ -208,7 +214,7 @@ async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) 
         _enter(form, state, form.steps(state.data)[-1].id)
         return ask(ctx, form, state)
     if command == nav.CANCEL:
-        return ask_cancel(lang, state)
+        return ask_cancel(lang, form, state)
     if command == nav.HELP:
         return ask(ctx, form, state, [Reply(t(lang, "help.review"))])
     return ask(ctx, form, state, [Reply(t(lang, "error.review_unknown"))])

@@ -7,8 +7,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from storage.text import fold
+
+__all__ = ["Choice", "clean_text", "fold", "match_choice", "parse_numbers"]
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
-_NON_WORD = re.compile(r"[^\w]+")
 
 
 def clean_text(raw: str) -> str:
@@ -17,13 +20,6 @@ def clean_text(raw: str) -> str:
     text = _CONTROL.sub("", text.replace("\r\n", "\n"))
     lines = [" ".join(line.split()) for line in text.split("\n")]
     return "\n".join(lines).strip()
-
-
-def fold(text: str) -> str:
-    """Lower case, no diacritics, đ→d, punctuation as spaces: 'Hộ  kinh-doanh' → 'ho kinh doanh'."""
-    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_NON_WORD.sub(" ", stripped).split())
 
 
 @dataclass(frozen=True)

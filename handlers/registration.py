@@ -86,7 +86,7 @@ def _fixed_steps() -> tuple[list[Step], list[Step]]:
     return profile, product
 
 
-def _document_steps(group_code: str | None) -> list[Step]:
+def document_steps(group_code: str | None) -> list[Step]:
     return [
         Step(id=DOC_PREFIX + doc.code, kind=Kind.DOCUMENT, section="dossier", prompt="ask.document",
              label="field.document", help="help.document", optional=doc.optional,
@@ -99,11 +99,12 @@ def _document_steps(group_code: str | None) -> list[Step]:
 class RegistrationForm:
     name = "register"
     sections = ("profile", "product", "dossier")
+    review_title, submit_label, cancel_prompt = "review.title", "nav.submit", "form.cancel_confirm"
 
     def steps(self, data: dict[str, Any]) -> list[Step]:
         profile, product = _fixed_steps()
         # The dossier depends on the product group, so it is only asked once the group is known.
-        return profile + product + (_document_steps(data["group"]) if data.get("group") else [])
+        return profile + product + (document_steps(data["group"]) if data.get("group") else [])
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         """A new draft; a known producer's profile is filled in so only the product is asked."""
@@ -136,7 +137,7 @@ class RegistrationForm:
         }
         dossier = [DossierItem("product-photo", "upload", tuple(f["id"] for f in data.get("photos") or []))]
         on_paper: list[str] = []
-        for step in _document_steps(data["group"]):
+        for step in document_steps(data["group"]):
             value = data.get(step.id)
             code = step.id.removeprefix(DOC_PREFIX)
             if value is None:

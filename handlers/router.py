@@ -1,115 +1,189 @@
-"""The entry point for every message: commands, the main menu, and the open form if there is one."""
+"""The entry point for every message: commands, the main menu, buttons, and the open form if there is one."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers import forms
+from handlers import forms, linking, navigation, officer, status
 from handlers.matching import Choice, clean_text, match_choice
+from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
 from handlers.registration import REGISTRATION
+from handlers.supplement import SUPPLEMENT, start_supplement
 from handlers.types import Context, Incoming, Option, Reply, Result, State
 from messages import LANGUAGES, t
 
 # Coming back after this long to a half-filled form asks "continue or start over?" first,
 # because the person has likely forgotten what the last question was.
 RESUME_AFTER = timedelta(hours=1)
-MENU_REGISTER, MENU_HELP, MENU_LANGUAGE = "menu:register", "menu:help", "menu:language"
+MENU_REGISTER, MENU_STATUS, MENU_HELP, MENU_LANGUAGE = "menu:register", "menu:status", "menu:help", "menu:language"
+MENU_APPLICATIONS = "menu:applications"
 RESUME_CONTINUE, RESUME_RESTART = "resume:continue", "resume:restart"
-FORMS = {REGISTRATION.name: REGISTRATION}
+FORMS: dict[str, forms.Form] = {f.name: f for f in (REGISTRATION, SUPPLEMENT, REQUEST_MORE, RESULT, REJECT)}
 
 # Telegram commands (Vietnamese first, English aliases) → what they do. bot/ reads this to set the menu.
 COMMANDS = {
     "start": "start", "batdau": "start",
     "dangky": "register", "register": "register",
+    "trangthai": "status", "status": "status",
+    "tracuu": "lookup", "lookup": "lookup",
     "trogiup": "help", "help": "help",
     "ngonngu": "language", "language": "language",
     "huy": "cancel", "cancel": "cancel",
+    "lienket": "link", "link": "link",
+    "canbo": "officer", "officer": "officer",
+    "hoso": "applications", "applications": "applications",
+    "malienket": "link_code", "linkcode": "link_code",
     # Inside a form these are the shared buttons typed as commands; the form engine reads them.
     "quaylai": "nav", "back": "nav", "boqua": "nav", "skip": "nav", "xong": "nav", "done": "nav",
 }
+# Commands that work in the middle of a form without disturbing it.
+_FORM_SAFE = {"nav", "cancel", "help", "language", "start", "register"}
 # (command, description key) shown in the Telegram command menu, per language.
 COMMAND_MENU = {
-    "vi": [("dangky", "command.register"), ("trogiup", "command.help"), ("ngonngu", "command.language"),
-           ("huy", "command.cancel"), ("start", "command.start")],
-    "en": [("register", "command.register"), ("help", "command.help"), ("language", "command.language"),
-           ("cancel", "command.cancel"), ("start", "command.start")],
+    "vi": [("dangky", "command.register"), ("trangthai", "command.status"), ("tracuu", "command.lookup"),
+           ("trogiup", "command.help"), ("ngonngu", "command.language"), ("huy", "command.cancel"),
+           ("start", "command.start")],
+    "en": [("register", "command.register"), ("status", "command.status"), ("lookup", "command.lookup"),
+           ("help", "command.help"), ("language", "command.language"), ("cancel", "command.cancel"),
+           ("start", "command.start")],
 }
 
 
 async def handle(ctx: Context, state: State, inc: Incoming) -> Result:
     replies = await _route(ctx, state, inc)
     if state.flow is None and "_await" not in state.data and not (replies and replies[-1].options):
-        replies.append(_menu(ctx.lang))  # a finished or cancelled form ends at the menu, never a dead end
+        replies.append(menu(ctx))  # a finished or cancelled form ends at the menu, never a dead end
     return Result(replies=replies, state=state)
 
 
 async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
     text = clean_text(inc.text or "")
-    command = _command(text)
+    command, args = _command(text)
     form = FORMS.get(state.flow or "")
     waiting = state.data.get("_await")
     # Outside a form a typed text may be a menu button's label: Telegram's reply keyboard sends labels.
-    menu = inc.choice if form is None and waiting is None else None
-    if form is None and waiting is None and menu is None and text and command is None:
-        picked = match_choice(text, _menu_choices(ctx.lang))
-        menu = picked.id if picked else None
+    chosen = inc.choice if form is None and waiting is None else None
+    if form is None and waiting is None and chosen is None and text and command is None:
+        picked = match_choice(text, _menu_choices(ctx))
+        chosen = picked.id if picked else None
 
-    if command == "language" or menu == MENU_LANGUAGE:
+    if command == "language" or chosen == MENU_LANGUAGE:
         state.data["_await"] = "language"
         return [_language_question(ctx.lang)]
     if waiting == "language":
         return _handle_language(ctx, state, inc, text, form)
     if waiting == "resume" and form:
         return await _handle_resume(ctx, state, inc, text, form)
-    if command == "help" or menu == MENU_HELP:
-        return [Reply(t(ctx.lang, "help.bot"))] + (forms.ask(ctx, form, state) if form else [_menu(ctx.lang)])
+    if waiting == "officer_confirm" and form is None:
+        return await officer.confirm_simple(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
+    if command == "help" or chosen == MENU_HELP:
+        return [Reply(t(ctx.lang, "help.bot"))] + (forms.ask(ctx, form, state) if form else [menu(ctx)])
 
     if form is None:
         state.flow, state.step = None, None
         state.data.pop("_await", None)  # a leftover from a form that no longer exists
-        return await _idle(ctx, state, inc, command, menu)
+        return await _idle(ctx, state, inc, text, command, args, chosen)
 
     wants_register = command in ("start", "register") or inc.choice == MENU_REGISTER
     idle_long = state.updated_at is not None and ctx.now - state.updated_at >= RESUME_AFTER
     if waiting is None and (wants_register or idle_long):
         return _ask_resume(ctx.lang, state)
     if command == "cancel" and waiting != "cancel":
-        return forms.ask_cancel(ctx.lang, state)
+        return forms.ask_cancel(ctx.lang, form, state)
     if command == "unknown":
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.unknown_command"))])
+    if command is not None and command not in _FORM_SAFE:
+        return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.command_in_form"))])
     return await forms.handle(ctx, form, state, inc)
 
 
-def _command(text: str) -> str | None:
+def _command(text: str) -> tuple[str | None, str]:
     if not text.startswith("/"):
-        return None
-    name = text[1:].split()[0].split("@")[0].lower() if len(text) > 1 else ""
-    return COMMANDS.get(name, "unknown")
+        return None, ""
+    head, _, args = text[1:].partition(" ")
+    name = head.split("@")[0].lower()
+    return COMMANDS.get(name, "unknown"), args.strip()
 
 
-async def _idle(ctx: Context, state: State, inc: Incoming, command: str | None, menu: str | None) -> list[Reply]:
+async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: str | None, args: str,
+                chosen: str | None) -> list[Reply]:
+    """Nothing is open: commands, menu buttons, inline buttons of earlier messages, contacts, questions."""
     lang = ctx.lang
+    if command == "start" and args:  # a t.me/<bot>?start=<code> invite link
+        return await officer.join(ctx, args)
     if command == "start":
-        return [Reply(t(lang, "welcome")), _menu(lang)]
+        return [Reply(t(lang, "welcome")), menu(ctx)]
     if command == "cancel":
-        return [Reply(t(lang, "cancel.nothing")), _menu(lang)]
-    if command == "register" or menu == MENU_REGISTER:
+        return [Reply(t(lang, "cancel.nothing")), menu(ctx)]
+    if command == "register" or chosen == MENU_REGISTER:
         return await forms.start(ctx, REGISTRATION, state)
+    if command == "status" or chosen == MENU_STATUS:
+        return await status.show_status(ctx, state)
+    if command == "lookup":
+        return await status.lookup(ctx, args)
+    if command == "link":
+        return await linking.link_by_code(ctx, args)
+    if command == "officer":
+        return await officer.join(ctx, args)
+    if command == "applications" or chosen == MENU_APPLICATIONS:
+        return await officer.list_applications(ctx, officer.status_from_words(args, lang))
+    if command == "link_code":
+        return await officer.make_link_code(ctx, args)
+    if chosen and ":" in chosen:
+        return await _button(ctx, state, chosen)
+    if inc.contact is not None:
+        return await linking.link_by_contact(ctx, inc)
     if inc.file is not None:
-        return [Reply(t(lang, "error.file_outside_form")), _menu(lang)]
-    return [Reply(t(lang, "error.not_understood")), _menu(lang)]
+        return [Reply(t(lang, "error.file_outside_form")), menu(ctx)]
+    if command is None and status.is_status_question(text):
+        return await status.show_status(ctx, state)
+    return [Reply(t(lang, "error.not_understood")), menu(ctx)]
 
 
-def _menu_choices(lang: str) -> list[Choice]:
+async def _button(ctx: Context, state: State, chosen: str) -> list[Reply]:
+    """Inline buttons of earlier messages. Ids come from the person's device, so each part is checked."""
+    parts = chosen.split(":")
+    try:
+        if chosen.startswith(status.PAGE):
+            return await status.show_status(ctx, state, int(parts[2]))
+        if chosen.startswith(status.SUPPLEMENT):
+            preset = await start_supplement(ctx, int(parts[1]))
+            if preset is None:
+                return [Reply(t(ctx.lang, "supplement.not_needed"))]
+            return await forms.start(ctx, SUPPLEMENT, state, preset)
+        if chosen.startswith(officer.LIST):
+            wanted = None if parts[2] == "all" else parts[2]
+            return await officer.list_applications(ctx, wanted, int(parts[3]))
+        if chosen.startswith(officer.OPEN):
+            return await officer.open_application(ctx, int(parts[2]))
+        if chosen.startswith(officer.ACT):
+            return await officer.start_action(ctx, state, int(parts[2]), parts[3])
+    except (ValueError, IndexError):
+        pass
+    return [Reply(t(ctx.lang, "error.stale_button")), menu(ctx)]
+
+
+def _is_officer(ctx: Context) -> bool:
+    # Only decides which buttons to draw; every officer action checks the officer record itself.
+    return ctx.account.role in ("officer", "admin")
+
+
+def _menu_choices(ctx: Context) -> list[Choice]:
     words = {MENU_REGISTER: ("dang ky", "register", "dang ky san pham", "dangky"),
+             MENU_STATUS: ("tra cuu ho so", "trang thai", "status", "my applications"),
+             MENU_APPLICATIONS: ("ho so ocop", "applications", "duyet ho so"),
              MENU_HELP: ("tro giup", "help", "huong dan"),
              MENU_LANGUAGE: ("ngon ngu", "language", "tieng anh", "english")}
-    keys = {MENU_REGISTER: "menu.register", MENU_HELP: "menu.help", MENU_LANGUAGE: "menu.language"}
-    return [Choice(id, t(lang, key), words[id] + tuple(t(lg, key) for lg in LANGUAGES)) for id, key in keys.items()]
+    keys = {MENU_REGISTER: "menu.register", MENU_STATUS: "menu.status", MENU_HELP: "menu.help",
+            MENU_LANGUAGE: "menu.language"}
+    if _is_officer(ctx):
+        keys = {MENU_APPLICATIONS: "menu.applications"} | keys
+    return [Choice(id, t(ctx.lang, key), words[id] + tuple(t(lg, key) for lg in LANGUAGES))
+            for id, key in keys.items()]
 
 
-def _menu(lang: str) -> Reply:
-    return Reply(t(lang, "menu.title"), options=tuple(Option(c.id, c.label) for c in _menu_choices(lang)))
+def menu(ctx: Context) -> Reply:
+    return Reply(t(ctx.lang, "menu.title"), options=tuple(Option(c.id, c.label) for c in _menu_choices(ctx)))
 
 
 def _language_question(lang: str) -> Reply:
@@ -127,7 +201,7 @@ def _handle_language(ctx: Context, state: State, inc: Incoming, text: str, form:
     ctx.account.language = picked.id.removeprefix("lang:")
     ctx.session.add(ctx.account)
     done = Reply(t(ctx.lang, "language.changed"))
-    return forms.ask(ctx, form, state, [done]) if form else [done, _menu(ctx.lang)]
+    return forms.ask(ctx, form, state, [done]) if form else [done, menu(ctx)]
 
 
 def _ask_resume(lang: str, state: State) -> list[Reply]:
@@ -147,5 +221,5 @@ async def _handle_resume(ctx: Context, state: State, inc: Incoming, text: str, f
         return _ask_resume(lang, state)
     del state.data["_await"]
     if picked.id == RESUME_RESTART:
-        return await forms.start(ctx, form, state)
+        return await forms.restart(ctx, form, state)
     return forms.ask(ctx, form, state)

@@ -19,6 +19,15 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A stored file to send along with a reply (an officer opening a dossier)."""
+
+    path: str
+    mime: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to the person. `inline` asks the adapter to attach options to the message itself
     (Telegram inline keyboard) rather than as answer buttons (reply keyboard)."""
@@ -27,6 +36,7 @@ class Reply:
     options: tuple[Option, ...] = ()
     inline: bool = False
     request_contact: str | None = None  # label of a "share my phone" button, where the channel has one
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ class Context:
     max_upload_bytes: int
     now: Any  # datetime, aware UTC; injected so tests can freeze time
     can_share_contact: bool = False  # the channel can draw a "share my phone" button
+    timezone: str = "Asia/Ho_Chi_Minh"  # OCOP_TIMEZONE: what "today" means for expiry dates
 
     @property
     def lang(self) -> str:

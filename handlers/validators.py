@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 _MST_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
@@ -120,3 +121,26 @@ def check_quantity(text: str) -> dict[str, Any]:
     if amount <= 0 or amount > 1e12:
         raise Invalid("error.quantity_range")
     return {"amount": amount, "unit": unit}
+
+
+def check_date(text: str, *, latest: date) -> date:
+    """dd/mm/yyyy (also with - or .), not after `latest`: a decision cannot be dated in the future."""
+    match = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text.strip())
+    if not match:
+        raise Invalid("error.date_format")
+    day, month, year = (int(g) for g in match.groups())
+    try:
+        value = date(year, month, day)
+    except ValueError as exc:
+        raise Invalid("error.date_format") from exc
+    if value > latest:
+        raise Invalid("error.date_future")
+    if value.year < 2018:  # OCOP started in 2018
+        raise Invalid("error.date_format")
+    return value
+
+
+def check_score(text: str) -> int:
+    if not re.fullmatch(r"\d{1,3}", text.strip()) or not 0 <= int(text) <= 100:
+        raise Invalid("error.score_format")
+    return int(text)

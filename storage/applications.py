@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import lifecycle
 from storage.audit import record_event
 from storage.models import (
     Application,
     ApplicationDocument,
     ApplicationStatusChange,
+    Certificate,
     ChatAccount,
+    Producer,
     Product,
     utcnow,
 )
+from storage.text import fold
+
+
+class TransitionNotAllowed(Exception):
+    """The application's status may not change that way (see storage.lifecycle.TRANSITIONS)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +43,7 @@ async def submit_application(session: AsyncSession, account: ChatAccount, produc
                              dossier: list[DossierItem]) -> Application:
     """Create the product, its application (status submitted), dossier rows, history and audit."""
     assert account.producer_id is not None
-    product = Product(producer_id=account.producer_id, **product_values)
+    product = Product(producer_id=account.producer_id, name_folded=fold(product_values["name"]), **product_values)
     session.add(product)
     await session.flush()
     now = utcnow()
@@ -44,14 +54,7 @@ async def submit_application(session: AsyncSession, account: ChatAccount, produc
     assert application.id is not None
     application.code = application_code(now.year, application.id)
     session.add(application)
-    for item in dossier:
-        if item.file_ids:
-            for file_id in item.file_ids:
-                session.add(ApplicationDocument(application_id=application.id, doc_code=item.doc_code,
-                                                delivery=item.delivery, file_id=file_id))
-        else:
-            session.add(ApplicationDocument(application_id=application.id, doc_code=item.doc_code,
-                                            delivery=item.delivery))
+    await add_documents(session, application, dossier)
     session.add(ApplicationStatusChange(application_id=application.id, from_status=None,
                                         to_status="submitted", actor_account_id=account.id))
     await record_event(session, actor_account_id=account.id, action="application.submitted",
@@ -73,3 +76,115 @@ async def list_documents(session: AsyncSession, application_id: int) -> list[App
         .order_by(ApplicationDocument.id)
     )
     return list(rows)
+
+
+async def get_application(session: AsyncSession, application_id: int) -> Application | None:
+    return await session.get(Application, application_id)
+
+
+async def change_status(session: AsyncSession, application: Application, to_status: str, *,
+                        actor_account_id: int | None, note: str | None = None) -> ApplicationStatusChange:
+    """Move along an allowed transition, leaving the history row and the audit event."""
+    if not lifecycle.can_transition(application.status, to_status):
+        raise TransitionNotAllowed(f"{application.status} -> {to_status}")
+    change = ApplicationStatusChange(application_id=application.id, from_status=application.status,
+                                     to_status=to_status, actor_account_id=actor_account_id, note=note)
+    session.add(change)
+    await record_event(session, actor_account_id=actor_account_id, action=f"application.{to_status}",
+                       subject_type="application", subject_id=application.code or str(application.id),
+                       details={"from": application.status, "note": note})
+    application.status = to_status
+    application.updated_at = utcnow()
+    session.add(application)
+    await session.flush()
+    return change
+
+
+async def request_more(session: AsyncSession, application: Application, items: list[str], note: str | None,
+                       *, actor_account_id: int) -> ApplicationStatusChange:
+    application.missing_items, application.request_note = list(items), note
+    return await change_status(session, application, lifecycle.NEEDS_MORE, actor_account_id=actor_account_id,
+                               note=note)
+
+
+async def record_result(session: AsyncSession, application: Application, *, score: int, decision_number: str,
+                        decision_date: date | None, actor_account_id: int
+                        ) -> tuple[ApplicationStatusChange, Certificate | None]:
+    """Score → stars by the Decision 148 bands. 3★/4★ are recognised by the province at once; 5★ waits for
+    the central decision; below 50 is not recognised. A recognised product gets its certificate."""
+    band = lifecycle.load_rules().band_for(score)
+    application.score = score
+    if application.status == lifecycle.AWAITING_CENTRAL:
+        band = lifecycle.load_rules().band_for(application.score or score)
+        to_status = lifecycle.RECOGNISED
+    elif band is None:
+        to_status = lifecycle.REJECTED
+    elif band.recognised_by == "central":
+        to_status = lifecycle.AWAITING_CENTRAL
+    else:
+        to_status = lifecycle.RECOGNISED
+    note = f"score={score}; decision={decision_number} {decision_date.isoformat() if decision_date else ''}"
+    change = await change_status(session, application, to_status, actor_account_id=actor_account_id, note=note)
+    if to_status != lifecycle.RECOGNISED or band is None or decision_date is None:
+        return change, None
+    certificate = Certificate(product_id=application.product_id, application_id=application.id, score=score,
+                              stars=band.stars, decision_number=decision_number, decision_date=decision_date,
+                              valid_until=lifecycle.certificate_valid_until(decision_date))
+    session.add(certificate)
+    await session.flush()
+    return change, certificate
+
+
+async def latest_certificate(session: AsyncSession, product_id: int) -> Certificate | None:
+    return (await session.exec(
+        select(Certificate).where(Certificate.product_id == product_id, col(Certificate.revoked_at).is_(None))
+        .order_by(col(Certificate.decision_date).desc())
+    )).first()
+
+
+async def list_producer_products(session: AsyncSession, producer_id: int) -> list[tuple[Product, Application | None]]:
+    """Each product of the producer with its newest application, newest product first."""
+    products = list(await session.exec(
+        select(Product).where(Product.producer_id == producer_id).order_by(col(Product.id).desc())))
+    result: list[tuple[Product, Application | None]] = []
+    for product in products:
+        application = (await session.exec(
+            select(Application).where(Application.product_id == product.id).order_by(col(Application.id).desc())
+        )).first()
+        result.append((product, application))
+    return result
+
+
+async def list_applications_in_province(session: AsyncSession, province_code: str | None, *,
+                                        status: str | None, offset: int, limit: int) -> tuple[list[Application], int]:
+    """A page of applications, newest first, and how many there are; province None means every province."""
+    query = select(Application).join(Producer, col(Producer.id) == Application.producer_id)
+    if province_code is not None:
+        query = query.where(Producer.province_code == province_code)
+    if status is not None:
+        query = query.where(Application.status == status)
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    rows = await session.exec(query.order_by(col(Application.id).desc()).offset(offset).limit(limit))
+    return list(rows), int(total)
+
+
+async def find_recognised(session: AsyncSession, query: str, *, limit: int = 5) -> list[tuple[Product, Certificate]]:
+    """Recognised products by application code or by words of the name (diacritics optional)."""
+    stmt = (select(Product, Certificate).join(Certificate, col(Certificate.product_id) == Product.id)
+            .where(col(Certificate.revoked_at).is_(None)))
+    code = query.strip().upper()
+    if code.startswith("OCOP-"):
+        stmt = stmt.join(Application, col(Application.id) == Certificate.application_id).where(Application.code == code)
+    else:
+        for word in fold(query).split()[:6]:
+            stmt = stmt.where(col(Product.name_folded).contains(word))
+    rows = await session.exec(stmt.order_by(col(Certificate.decision_date).desc()).limit(limit))
+    return list(rows)  # type: ignore[arg-type]
+
+
+async def add_documents(session: AsyncSession, application: Application, items: list[DossierItem]) -> None:
+    for item in items:
+        file_ids = item.file_ids or (None,)
+        for file_id in file_ids:
+            session.add(ApplicationDocument(application_id=application.id, doc_code=item.doc_code,
+                                            delivery=item.delivery, file_id=file_id))

@@ -67,6 +67,8 @@ class Product(SQLModel, table=True):
     yearly_output: float | None = None
     output_unit: str | None = Field(default=None, max_length=32)
     certifications: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The name without diacritics, lower case: the public lookup finds "mat ong" as "Mật ong".
+    name_folded: str = Field(default="", max_length=200, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -77,6 +79,10 @@ class Application(SQLModel, table=True):
     producer_id: int = Field(foreign_key="producer.id", index=True)
     kind: str = Field(default="new", max_length=16)
     status: str = Field(default="submitted", max_length=24, index=True)
+    # Dossier items an officer asked for (status needs_more); emptied when the producer sends them.
+    missing_items: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    request_note: str | None = Field(default=None, max_length=2000)
+    score: int | None = None
     submitted_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -142,3 +148,51 @@ class AuditEvent(SQLModel, table=True):
     subject_type: str = Field(max_length=32)
     subject_id: str = Field(max_length=64)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Officer(SQLModel, table=True):
+    """A provincial OCOP officer. Invited by an operator with a one-time code (stored hashed);
+    the chat that redeems it becomes this officer's account. Revoked by date, never deleted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    province_code: str = Field(max_length=32, index=True)
+    is_admin: bool = False
+    code_hash: str = Field(max_length=64, unique=True)
+    code_expires_at: datetime
+    code_used_at: datetime | None = None
+    account_id: int | None = Field(default=None, foreign_key="chat_account.id", unique=True)
+    revoked_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code an officer gives a producer to link their chat to an imported producer record."""
+
+    __tablename__ = "link_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    producer_id: int = Field(foreign_key="producer.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_by_officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by_account_id: int | None = Field(default=None, foreign_key="chat_account.id")
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Every message the bot sends on its own initiative, with the outcome of sending it."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="chat_account.id", index=True)
+    dedupe_key: str = Field(max_length=160, unique=True)
+    reason: str = Field(max_length=48)
+    text: str
+    options: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | sent | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

@@ -35,3 +35,11 @@ async def save_producer_profile(session: AsyncSession, account: ChatAccount, pro
     account.producer_id = producer.id
     session.add(account)
     return producer
+
+
+async def accounts_of_producer(session: AsyncSession, producer_id: int) -> list[ChatAccount]:
+    return list(await session.exec(select(ChatAccount).where(ChatAccount.producer_id == producer_id)))
+
+
+async def get_producer_by_tax_code(session: AsyncSession, tax_code: str) -> Producer | None:
+    return (await session.exec(select(Producer).where(Producer.tax_code == tax_code.strip().upper()))).first()

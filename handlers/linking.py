@@ -1,0 +1,39 @@
+"""Attaching a chat to a producer record the province already has: own phone contact, or a one-time code."""
+
+from __future__ import annotations
+
+from handlers.types import Context, Incoming, Reply
+from handlers.validators import Invalid, normalize_phone
+from messages import t
+from storage.linking import link_account, producer_by_phone, redeem_link_code
+
+
+async def link_by_contact(ctx: Context, inc: Incoming) -> list[Reply]:
+    """A shared contact links the chat only when it is the sender's own and its phone is on a record."""
+    lang = ctx.lang
+    assert inc.contact is not None
+    if inc.contact.user_id is None or inc.contact.user_id != inc.user_id:
+        return [Reply(t(lang, "error.contact_not_yours"))]
+    if ctx.account.producer_id is not None:
+        return [Reply(t(lang, "link.already"))]
+    try:
+        phone = normalize_phone(inc.contact.phone)
+    except Invalid:
+        return [Reply(t(lang, "link.no_match"))]
+    producer = await producer_by_phone(ctx.session, phone)
+    if producer is None:
+        return [Reply(t(lang, "link.no_match"))]
+    await link_account(ctx.session, ctx.account, producer.id, how="contact")  # type: ignore[arg-type]
+    return [Reply(t(lang, "link.done", producer=producer.name))]
+
+
+async def link_by_code(ctx: Context, code: str) -> list[Reply]:
+    lang = ctx.lang
+    if not code.strip():
+        return [Reply(t(lang, "link.ask_code"))]
+    if ctx.account.producer_id is not None:
+        return [Reply(t(lang, "link.already"))]
+    producer = await redeem_link_code(ctx.session, ctx.account, code, ctx.now)
+    if producer is None:
+        return [Reply(t(lang, "link.bad_code"))]
+    return [Reply(t(lang, "link.done", producer=producer.name))]

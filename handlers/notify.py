@@ -1,0 +1,42 @@
+"""Telling people about a change they did not ask about: outbox rows, in each person's own language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from handlers.types import Context
+from messages import t
+from storage.models import Application, ApplicationStatusChange, ChatAccount, Product
+from storage.officers import officers_of_province
+from storage.outbox import enqueue
+from storage.producers import accounts_of_producer
+
+
+async def notify_producer(ctx: Context, application: Application, change: ApplicationStatusChange, key: str,
+                          *, options: tuple[tuple[str, str], ...] = (),
+                          params: Callable[[str], dict[str, Any]] = lambda _lang: {}) -> None:
+    """One outbox row per chat of the producer, in its language, written in the same transaction as the change."""
+    product = await ctx.session.get(Product, application.product_id)
+    for account in await accounts_of_producer(ctx.session, application.producer_id):
+        lang = account.language
+        text = t(lang, key, code=application.code, product=product.name if product else "", **params(lang))
+        assert account.id is not None
+        await enqueue(ctx.session, account_id=account.id, dedupe_key=f"app-status:{change.id}:{account.id}",
+                      reason="application.status", text=text,
+                      options=[{"id": option_id, "label": t(lang, label)} for option_id, label in options])
+
+
+async def notify_officers(ctx: Context, province_code: str, application: Application, change: ApplicationStatusChange,
+                          key: str) -> None:
+    product = await ctx.session.get(Product, application.product_id)
+    for officer in await officers_of_province(ctx.session, province_code):
+        account_id = officer.account_id
+        if account_id is None:
+            continue
+        account = await ctx.session.get(ChatAccount, account_id)
+        lang = account.language if account else "vi"
+        await enqueue(ctx.session, account_id=account_id, dedupe_key=f"app-officer:{change.id}:{account_id}",
+                      reason="application.officer", text=t(lang, key, code=application.code,
+                                                            product=product.name if product else ""),
+                      options=[{"id": f"app:open:{application.id}", "label": t(lang, "officer.open")}])

@@ -1,0 +1,202 @@
+"""Officers: joining with an invite code, the province's applications, and the evaluation actions.
+
+Every entry point asks storage for the chat's *active* officer and checks the application's province
+itself: a menu shown yesterday, a revoked officer or a forged button id gets a polite refusal.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from handlers import forms
+from handlers.matching import Choice, match_choice
+from handlers.notify import notify_producer
+from handlers.officer_access import checked_application, sees
+from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
+from handlers.types import Attachment, Context, Option, Reply, State
+from handlers.validators import Invalid, normalize_phone
+from messages import format_date, t
+from storage import lifecycle
+from storage.applications import change_status, list_applications_in_province, list_documents
+from storage.blobs import blob_path
+from storage.linking import create_link_code, producer_by_phone
+from storage.models import Product, StoredFile
+from storage.officers import active_officer, redeem_invite
+from storage.producers import get_producer_by_tax_code
+from storage.reference import load_reference
+from storage.text import fold
+
+LIST, OPEN, ACT = "hoso:list:", "app:open:", "app:act:"
+PAGE_SIZE = 8
+LINK_CODE_VALID = timedelta(days=14)
+# Actions an officer can take, the status each leads to, and whether it is a form (with its own review).
+SIMPLE_ACTIONS = {"commune_check": lifecycle.COMMUNE_CHECKED, "to_council": lifecycle.COUNCIL_REVIEW}
+FORM_ACTIONS = {"request_more": (REQUEST_MORE, lifecycle.NEEDS_MORE), "reject": (REJECT, lifecycle.REJECTED)}
+
+
+async def join(ctx: Context, code: str) -> list[Reply]:
+    lang = ctx.lang
+    officer = await redeem_invite(ctx.session, ctx.account, code, ctx.now) if code.strip() else None
+    if officer is None:
+        return [Reply(t(lang, "officer.bad_code"))]
+    province = load_reference().province(officer.province_code)
+    key = "officer.welcome_admin" if officer.is_admin else "officer.welcome"
+    return [Reply(t(lang, key, name=officer.name, province=province.vi if province else officer.province_code))]
+
+
+async def list_applications(ctx: Context, status: str | None, offset: int = 0) -> list[Reply]:
+    lang = ctx.lang
+    officer = await active_officer(ctx.session, ctx.account)
+    if officer is None:
+        return [Reply(t(lang, "officer.not_allowed"))]
+    province = None if officer.is_admin else officer.province_code
+    offset = max(offset, 0)
+    rows, total = await list_applications_in_province(ctx.session, province, status=status, offset=offset,
+                                                      limit=PAGE_SIZE)
+    scope = t(lang, "officer.all_provinces") if province is None else load_reference().province(province).vi  # type: ignore[union-attr]
+    heading = t(lang, "officer.list_title", province=scope,
+                status=t(lang, f"stage.{status}") if status else t(lang, "officer.all_statuses"), total=total)
+    lines, options = [heading], []
+    for number, application in enumerate(rows, offset + 1):
+        product = await ctx.session.get(Product, application.product_id)
+        name = product.name if product else ""
+        when = format_date(application.submitted_at or application.created_at, ctx.timezone)
+        lines.append(f"{number}. {application.code} · {name} · {t(lang, f'stage.{application.status}')} · {when}")
+        options.append(Option(f"{OPEN}{application.id}", f"{number}. {name[:40]}"))
+    if not rows:
+        lines.append(t(lang, "officer.list_empty"))
+    key = status or "all"
+    if offset > 0:
+        options.append(Option(f"{LIST}{key}:{offset - PAGE_SIZE}", t(lang, "status.prev")))
+    if offset + PAGE_SIZE < total:
+        options.append(Option(f"{LIST}{key}:{offset + PAGE_SIZE}", t(lang, "status.next_page")))
+    options += [Option(f"{LIST}{s}:0", t(lang, f"stage.{s}")) for s in lifecycle.STATUSES if s != status]
+    if status:
+        options.append(Option(f"{LIST}all:0", t(lang, "officer.all_statuses")))
+    return [Reply("\n".join(lines), options=tuple(options), inline=True)]
+
+
+def status_from_words(text: str, lang: str) -> str | None:
+    """'/hoso can bo sung' → needs_more, by the stage names in either language."""
+    if not fold(text):
+        return None
+    choices = [Choice(s, t(lang, f"stage.{s}"), (s, t("en", f"stage.{s}"), t("vi", f"stage.{s}")))
+               for s in lifecycle.STATUSES]
+    found = match_choice(text, choices)
+    return found.id if found else None
+
+
+async def open_application(ctx: Context, application_id: int) -> list[Reply]:
+    checked = await checked_application(ctx, application_id)
+    if isinstance(checked, Reply):
+        return [checked]
+    _, application, producer = checked
+    lang, ref = ctx.lang, load_reference()
+    product = await ctx.session.get(Product, application.product_id)
+    assert product is not None
+    lines = [t(lang, "officer.app_title", code=application.code, stage=t(lang, f"stage.{application.status}")),
+             t(lang, "officer.app_producer", name=producer.name, entity=ref.label(producer.entity_type, lang),
+               tax_code=producer.tax_code or "—", phone=producer.phone or "—"),
+             t(lang, "officer.app_address", address=producer.address or "", commune=producer.commune or "",
+               province=ref.label(producer.province_code, lang)),
+             t(lang, "officer.app_product", name=product.name, group=ref.label(product.group_code, lang),
+               subgroup=ref.label(product.subgroup_code, lang)),
+             product.description or ""]
+    attachments: list[Attachment] = []
+    for document in await list_documents(ctx.session, application.id):  # type: ignore[arg-type]
+        name = ref.label(document.doc_code, lang) if document.doc_code != "product-photo" else t(lang, "field.photos")
+        lines.append(f"• {name}: {t(lang, f'delivery.{document.delivery}')}")
+        if document.file_id is not None:
+            file = await ctx.session.get(StoredFile, document.file_id)
+            if file is not None:
+                attachments.append(Attachment(str(blob_path(ctx.data_dir, file.sha256, file.mime)), file.mime, name))
+    if application.missing_items:
+        lines.append(t(lang, "status.missing", items=", ".join(ref.label(c, lang) for c in application.missing_items)))
+    options = [Option(f"{ACT}{application.id}:{action}", t(lang, f"officer.action.{action}"))
+               for action in available_actions(application.status)]
+    options.append(Option(f"{LIST}{application.status}:0", t(lang, "officer.back_to_list")))
+    return [Reply("\n".join(line for line in lines if line), attachments=tuple(attachments)),
+            Reply(t(lang, "officer.pick_action"), options=tuple(options), inline=True)]
+
+
+def available_actions(status: str) -> list[str]:
+    actions = [a for a, target in SIMPLE_ACTIONS.items() if lifecycle.can_transition(status, target)]
+    if lifecycle.can_transition(status, lifecycle.NEEDS_MORE):
+        actions.append("request_more")
+    if status in (lifecycle.COUNCIL_REVIEW, lifecycle.AWAITING_CENTRAL):
+        actions.append("record_result")
+    if lifecycle.can_transition(status, lifecycle.REJECTED):
+        actions.append("reject")
+    return actions
+
+
+async def start_action(ctx: Context, state: State, application_id: int, action: str) -> list[Reply]:
+    checked = await checked_application(ctx, application_id)
+    if isinstance(checked, Reply):
+        return [checked]
+    _, application, _ = checked
+    lang = ctx.lang
+    if action not in available_actions(application.status):
+        return [Reply(t(lang, "officer.not_now", stage=t(lang, f"stage.{application.status}")))]
+    preset: dict[str, Any] = {"_app": application.id}
+    if action in SIMPLE_ACTIONS:
+        state.data["_await"] = "officer_confirm"
+        state.data["_officer_action"] = {"app": application.id, "action": action}
+        options = (Option("nav:yes", t(lang, "nav.yes")), Option("nav:no", t(lang, "nav.no")))
+        return [Reply(t(lang, "officer.confirm", action=t(lang, f"officer.action.{action}"), code=application.code),
+                      options=options, inline=True)]
+    if action == "record_result":
+        product = await ctx.session.get(Product, application.product_id)
+        preset["_group"] = product.group_code if product else None
+        if application.status == lifecycle.AWAITING_CENTRAL:
+            # The council's score stands; what is recorded now is the central decision.
+            preset |= {"score": application.score, "_central": True}
+        return await forms.start(ctx, RESULT, state, preset)
+    form, _ = FORM_ACTIONS[action]
+    if action == "request_more":
+        product = await ctx.session.get(Product, application.product_id)
+        preset["_group"] = product.group_code if product else None
+    return await forms.start(ctx, form, state, preset)
+
+
+async def confirm_simple(ctx: Context, state: State, answer: bool | None) -> list[Reply]:
+    pending = state.data.get("_officer_action") or {}
+    if answer is None:
+        options = (Option("nav:yes", t(ctx.lang, "nav.yes")), Option("nav:no", t(ctx.lang, "nav.no")))
+        return [Reply(t(ctx.lang, "officer.yes_or_no"), options=options, inline=True)]
+    state.data.pop("_await", None)
+    state.data.pop("_officer_action", None)
+    if not answer:
+        return [Reply(t(ctx.lang, "officer.not_changed"))]
+    checked = await checked_application(ctx, pending.get("app"))  # checked again: the officer may be revoked meanwhile
+    if isinstance(checked, Reply):
+        return [checked]
+    _, application, _ = checked
+    target = SIMPLE_ACTIONS[pending["action"]]
+    if not lifecycle.can_transition(application.status, target):
+        return [Reply(t(ctx.lang, "officer.not_now", stage=t(ctx.lang, f"stage.{application.status}")))]
+    change = await change_status(ctx.session, application, target, actor_account_id=ctx.account.id)
+    await notify_producer(ctx, application, change, f"notice.{target}")
+    return [Reply(t(ctx.lang, "officer.done", code=application.code, stage=t(ctx.lang, f"stage.{target}")))]
+
+
+async def make_link_code(ctx: Context, query: str) -> list[Reply]:
+    """`/malienket <tax code or phone>`: a one-time code for a producer of the officer's province."""
+    lang = ctx.lang
+    officer = await active_officer(ctx.session, ctx.account)
+    if officer is None:
+        return [Reply(t(lang, "officer.not_allowed"))]
+    query = query.strip()
+    if not query:
+        return [Reply(t(lang, "officer.link_ask"))]
+    producer = await get_producer_by_tax_code(ctx.session, query)
+    if producer is None:
+        try:
+            producer = await producer_by_phone(ctx.session, normalize_phone(query))
+        except Invalid:
+            producer = None
+    if producer is None or not sees(officer, producer.province_code):
+        return [Reply(t(lang, "officer.link_not_found"))]
+    code = await create_link_code(ctx.session, producer, officer_id=officer.id, valid_for=LINK_CODE_VALID)
+    return [Reply(t(lang, "officer.link_code", producer=producer.name, code=code, days=LINK_CODE_VALID.days))]

@@ -1,0 +1,15 @@
+"""Text folding shared by matching typed answers and searching stored names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def fold(text: str) -> str:
+    """Lower case, no diacritics, đ→d, punctuation as spaces: 'Hộ  kinh-doanh' → 'ho kinh doanh'."""
+    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NON_WORD.sub(" ", stripped).split())
