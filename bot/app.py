@@ -11,9 +11,11 @@ from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
 from bot.conversation import ConversationRunner
+from bot.outbox_sender import OutboxSender
 from bot.settings import Settings
-from bot.telegram_channel import TelegramChannel, build_application
+from bot.telegram_channel import TelegramChannel, build_application, send_reply
 from bot.webchat import MAX_BODY, add_webchat_routes
+from handlers.types import Reply
 from messages import t
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
@@ -55,13 +57,24 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             return
         application = build_application(settings.telegram_bot_token.get_secret_value(),
                                          settings.telegram_api_base_url, telegram_request)
-        channel = TelegramChannel(application, app[RUNNER].handle)
+        runner = app[RUNNER]
+        channel = TelegramChannel(application, runner.handle)
         try:
             await channel.start(polling=telegram_polling)
         except TelegramError as exc:
             raise StartupError(t(settings.default_language, "cli.telegram_failed", problem=_first_line(exc))) from exc
         app[TELEGRAM] = channel
+
+        async def send(chat_id: str, reply: Reply) -> None:
+            await send_reply(application, int(chat_id), reply, raise_errors=True)
+
+        # Notifications written by one person's update (an officer's decision) reach the others right after.
+        sender = OutboxSender(runner.sessions, {"telegram": send})
+        runner.on_outbox = sender.kick
+        sender.kick()  # anything left pending by a previous run
         yield
+        runner.on_outbox = None
+        await sender.stop()
         await channel.stop()
 
     app.cleanup_ctx.extend([database, telegram])

@@ -13,10 +13,12 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.outbox_sender import outbox_reply
 from handlers import router
 from handlers.types import Context, Incoming, Reply, State
 from messages import t
 from storage.chats import get_or_create_chat_account, load_state_for_update, save_state
+from storage.outbox import mark, pending_for_account
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,12 @@ class ConversationRunner:
         self._clock = clock or (lambda: datetime.now(UTC))
         # One chat's updates run one at a time in this process (a double tap must not race itself);
         # the row lock in load_state_for_update does the same across processes on PostgreSQL.
+        self.on_outbox: Callable[[], None] | None = None  # set by the wiring once a sender exists
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """The replies to send. They are returned only after the new state is committed."""
@@ -63,4 +70,16 @@ class ConversationRunner:
             result = await router.handle(ctx, state, incoming)
             await save_state(session, row, flow=result.state.flow, step=result.state.step,
                              data=result.state.data, now=ctx.now)
-        return result.replies
+            # A web chat cannot be pushed to: its pending notices go out with its next reply, in this transaction.
+            delivered = await deliver_inline(session, account.id) if incoming.channel == "web" else []  # type: ignore[arg-type]
+        if ctx.outbox_written and self.on_outbox is not None:
+            self.on_outbox()
+        return delivered + result.replies
+
+
+async def deliver_inline(session: AsyncSession, account_id: int) -> list[Reply]:
+    messages = await pending_for_account(session, account_id)
+    for message in messages:
+        mark(message, sent=True)
+        session.add(message)
+    return [outbox_reply(m.text, m.options) for m in messages]

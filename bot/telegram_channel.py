@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from telegram import (
     BotCommand,
@@ -122,16 +124,29 @@ def _incoming_file(message: Message) -> IncomingFile | None:
     return None
 
 
-async def send_reply(application: Application, chat_id: int, reply: Reply) -> None:
+async def send_reply(application: Application, chat_id: int, reply: Reply, *, raise_errors: bool = False) -> None:
+    """Send one reply. A reply to the person's own message that fails is only logged: the state is already
+    committed and sending again gets the same question. Outbox sends ask for the error, to record it."""
+    bot = application.bot
     chunks = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
-    for index, chunk in enumerate(chunks):
-        markup = keyboard(reply) if index == len(chunks) - 1 else None
-        try:
-            await application.bot.send_message(chat_id, chunk, reply_markup=markup)
-        except TelegramError as exc:
-            # The state is already committed; the person can send again and gets the same question.
-            log.warning("could not send a reply to a telegram chat: %r", exc)
-            return
+    try:
+        for index, chunk in enumerate(chunks):
+            await bot.send_message(chat_id, chunk, reply_markup=keyboard(reply) if index == len(chunks) - 1 else None)
+        for attachment in reply.attachments:
+            path = Path(attachment.path)
+            try:
+                content = await asyncio.to_thread(path.read_bytes)
+            except OSError:
+                log.warning("a stored file is missing on disk: %s", path.name)
+                continue
+            if attachment.mime.startswith("image/"):
+                await bot.send_photo(chat_id, content, caption=attachment.name[:1000])
+            else:
+                await bot.send_document(chat_id, content, filename=path.name, caption=attachment.name[:1000])
+    except TelegramError as exc:
+        if raise_errors:
+            raise
+        log.warning("could not send a reply to a telegram chat: %r", exc)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:

@@ -17,6 +17,7 @@ async def notify_producer(ctx: Context, application: Application, change: Applic
                           *, options: tuple[tuple[str, str], ...] = (),
                           params: Callable[[str], dict[str, Any]] = lambda _lang: {}) -> None:
     """One outbox row per chat of the producer, in its language, written in the same transaction as the change."""
+    ctx.outbox_written = True
     product = await ctx.session.get(Product, application.product_id)
     for account in await accounts_of_producer(ctx.session, application.producer_id):
         lang = account.language
@@ -29,6 +30,7 @@ async def notify_producer(ctx: Context, application: Application, change: Applic
 
 async def notify_officers(ctx: Context, province_code: str, application: Application, change: ApplicationStatusChange,
                           key: str) -> None:
+    ctx.outbox_written = True
     product = await ctx.session.get(Product, application.product_id)
     for officer in await officers_of_province(ctx.session, province_code):
         account_id = officer.account_id

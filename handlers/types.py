@@ -77,6 +77,7 @@ class Context:
     now: Any  # datetime, aware UTC; injected so tests can freeze time
     can_share_contact: bool = False  # the channel can draw a "share my phone" button
     timezone: str = "Asia/Ho_Chi_Minh"  # OCOP_TIMEZONE: what "today" means for expiry dates
+    outbox_written: bool = False  # set when the update queued messages for other people
 
     @property
     def lang(self) -> str:

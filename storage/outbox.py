@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,7 +35,7 @@ async def pending_for_account(session: AsyncSession, account_id: int) -> list[Ou
     return list(rows)
 
 
-def mark(message: OutboxMessage, *, sent: bool, error: str | None = None, **_: Any) -> None:
+def mark(message: OutboxMessage, *, sent: bool, error: str | None = None) -> None:
     message.attempts += 1
     if sent:
         message.status, message.sent_at, message.last_error = "sent", utcnow(), None
