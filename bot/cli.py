@@ -90,13 +90,46 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="start every configured channel and the HTTP server")
     db = commands.add_parser("db", help="database maintenance")
     db.add_subparsers(dest="db_command", required=True).add_parser("upgrade", help="apply pending migrations")
+    officer = commands.add_parser("officer", help="officer accounts").add_subparsers(dest="officer_command",
+                                                                                     required=True)
+    invite = officer.add_parser("invite", help="print a one-time code that makes a chat an officer account")
+    invite.add_argument("--name", required=True)
+    invite.add_argument("--province", required=True, help='e.g. "Lâm Đồng" (diacritics optional)')
+    invite.add_argument("--admin", action="store_true", help="may see every province")
+    invite.add_argument("--days", type=int, default=7, help="days before the code expires (default 7)")
+    officer.add_parser("list", help="every officer and whether the code was used")
+    revoke = officer.add_parser("revoke", help="take the officer rights away (from the next message)")
+    revoke.add_argument("officer_id", type=int)
     args = parser.parse_args(argv)
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.secrets())
     if args.command == "run":
         return asyncio.run(_run(settings))
-    return asyncio.run(_upgrade(settings))
+    if args.command == "db":
+        return asyncio.run(_upgrade(settings))
+    return asyncio.run(_officer(settings, args))
+
+
+async def _officer(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot import cli_officers
+
+    try:
+        if args.officer_command == "invite":
+            code, lines = await cli_officers.invite(settings, name=args.name, province=args.province,
+                                                    admin=args.admin, days=max(1, args.days))
+        elif args.officer_command == "list":
+            code, lines = await cli_officers.list_all(settings)
+        else:
+            code, lines = await cli_officers.revoke(settings, args.officer_id)
+    except (OSError, SQLAlchemyError) as exc:
+        _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
+        return 1
+    for line in lines:
+        (_say if code == 0 else _complain)(line)
+    return code
 
 
 if __name__ == "__main__":
