@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from handlers.registration import REGISTRATION
+from handlers import officer
+from handlers.router import FORMS
 from messages import LANGUAGES, catalog, t
+from storage import lifecycle
 
 ROOT = Path(__file__).parent.parent
 
@@ -30,11 +32,20 @@ def test_same_placeholders(key: str) -> None:
 
 def test_every_key_used_in_code_exists() -> None:
     used: set[str] = set()
-    for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/**/*.py")]:
+    for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/**/*.py")]:  # t(lang, "literal.key")
         used |= set(re.findall(r'\bt\([^,()]+,\s*"([a-z_.]+)"', path.read_text(encoding="utf-8")))
-    for step in REGISTRATION.steps({"group": "food"}):
-        used |= {step.prompt, step.label, step.help}
-    used |= {f"section.{s}" for s in REGISTRATION.sections}
+    for form in FORMS.values():  # every step of every form, with the data that shows its conditional steps
+        for step in form.steps({"group": "food", "_group": "food", "score": 75, "_items": ["business-plan"]}):
+            used |= {step.prompt, step.label, step.help}
+        used |= {f"section.{s}" for s in form.sections} | {form.review_title, form.submit_label, form.cancel_prompt}
+    # Keys built from data at run time.
+    stages = (*lifecycle.STATUSES, lifecycle.EXPIRING, lifecycle.EXPIRED, "draft")
+    used |= {f"stage.{s}" for s in stages} | {f"next.{s}" for s in stages}
+    used |= {f"officer.action.{a}" for a in (*officer.SIMPLE_ACTIONS, "request_more", "record_result", "reject")}
+    used |= {f"notice.{s}" for s in (*officer.SIMPLE_ACTIONS.values(), "needs_more", "awaiting_central", "recognised",
+                                     "rejected", "officer_supplemented")}
+    used |= {f"delivery.{d}" for d in ("upload", "in_person", "skipped")}
+    used |= {f"cli.officer_{s}" for s in ("pending", "active", "revoked", "expired")}
     assert used, "the scan found no keys: the pattern is broken"
     missing = sorted(used - set(catalog("vi")))
     assert not missing, missing

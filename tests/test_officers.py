@@ -1,0 +1,169 @@
+"""Officer accounts and the evaluation workflow, driven through chats as officers and producers use them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlmodel import select
+
+from storage.models import Application, Officer, OutboxMessage
+from storage.officers import revoke_officer
+from tests.fakes import PDF, Chat
+from tests.flows import reach_review
+from tests.seed import add_application, add_producer, invite
+
+
+async def test_invite_code_is_single_use_expires_and_is_stored_hashed(make_runner: Callable, sqlite_url: str,
+                                                                      clock) -> None:
+    runner = await make_runner(sqlite_url)
+    code = await invite(runner.sessions)
+    officer = Chat(runner, user="officer-1")
+    await officer.say("/canbo SAIMA1234")
+    assert "không đúng, đã dùng hoặc đã hết hạn" in officer.text
+    await officer.say(f"/canbo {code[:5].lower()} {code[5:].lower()}")  # read over the phone, typed loosely
+    assert "cán bộ OCOP tỉnh Lâm Đồng" in officer.text
+    assert "menu:applications" in officer.option_ids
+    other = Chat(runner, user="someone-else")
+    await other.say(f"/canbo {code}")
+    assert "không đúng, đã dùng hoặc đã hết hạn" in other.text
+    async with runner.sessions() as session:
+        stored = (await session.exec(select(Officer))).one()
+        assert code not in str(stored.model_dump().values())
+
+    link = await invite(runner.sessions, name="Trần Thị Bình")
+    deep = Chat(runner, user="officer-2")
+    await deep.say(f"/start {link}")  # the t.me/<bot>?start=<code> link
+    assert "Trần Thị Bình" in deep.text
+
+    late = await invite(runner.sessions, days=7)
+    clock.advance(days=8)
+    late_officer = Chat(runner, user="late")
+    await late_officer.say(f"/canbo {late}")
+    assert "đã hết hạn" in late_officer.text
+
+
+
+async def test_revocation_takes_effect_on_the_next_message(make_runner: Callable, sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    officer = Chat(runner, user="officer-1")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    await officer.tap("menu:applications")
+    assert "Hồ sơ OCOP — Lâm Đồng" in officer.text
+    async with runner.sessions() as session, session.begin():
+        await revoke_officer(session, 1)
+    await officer.press_stale("hoso:list:all:0")  # a button from before the revocation
+    assert "chỉ dành cho cán bộ OCOP" in officer.text
+    assert "menu:applications" not in officer.option_ids
+
+
+async def test_officer_sees_and_acts_only_in_own_province(make_runner: Callable, sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    async with runner.sessions() as session, session.begin():
+        _, own = await add_application(session, await add_producer(session), name="Cà phê Cầu Đất")
+        hanoi = await add_producer(session, name="HTX Bát Tràng", province_code="ha-noi", phone="+84912000888")
+        _, foreign = await add_application(session, hanoi, name="Gốm Bát Tràng", group="craft")
+    officer = Chat(runner, user="officer-1")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    await officer.say("/hoso")
+    assert "Cà phê Cầu Đất" in officer.text and "Gốm Bát Tràng" not in officer.text
+    await officer.press_stale(f"app:open:{foreign.id}")  # a forged button id
+    assert "Không tìm thấy hồ sơ này" in officer.text and "Bát Tràng" not in officer.text
+    await officer.press_stale(f"app:act:{foreign.id}:reject")
+    assert "Không tìm thấy hồ sơ này" in officer.text
+    await officer.press_stale(f"app:open:{own.id}")
+    assert "Cà phê Cầu Đất" in officer.text
+
+    admin = Chat(runner, user="admin-1")
+    await admin.say(f"/canbo {await invite(runner.sessions, admin=True, name='Quản trị')}")
+    await admin.say("/hoso")
+    assert "Cà phê Cầu Đất" in admin.text and "Gốm Bát Tràng" in admin.text
+
+
+async def test_producers_cannot_use_officer_buttons_or_commands(make_runner: Callable, sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    async with runner.sessions() as session, session.begin():
+        _, application = await add_application(session, await add_producer(session))
+    producer = Chat(runner, user="producer-1")
+    for forged in (f"app:act:{application.id}:reject", f"app:open:{application.id}", "hoso:list:all:0"):
+        await producer.press_stale(forged)
+        assert "chỉ dành cho cán bộ OCOP" in producer.text
+    await producer.say("/hoso")
+    assert "chỉ dành cho cán bộ OCOP" in producer.text
+    await producer.press_stale("app:act:not-a-number:reject")
+    assert "Nút này đã cũ" in producer.text
+    async with runner.sessions() as session:
+        assert (await session.get(Application, application.id)).status == "submitted"  # type: ignore[union-attr]
+
+
+async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> None:
+    runner = await make_runner(db_url)
+    producer = Chat(runner, user="producer-1")
+    await reach_review(producer)
+    await producer.tap("nav:submit")
+    code = re.search(r"OCOP-\d{4}-\d{6}", producer.text).group(0)  # type: ignore[union-attr]
+
+    officer = Chat(runner, user="officer-1")
+    await officer.say(f"/canbo {await invite(runner.sessions, 'tuyen-quang')}")
+    await officer.say("/hoso da nop")  # filtered by a stage typed without diacritics
+    assert code in officer.text and "Đã nộp: 1" in officer.text
+    opened = next(o for o in officer.option_ids if o.startswith("app:open:"))
+    await officer.tap(opened)
+    assert "Hộ bà Nguyễn Thị Lan" in officer.text and "+84912345678" in officer.text
+    assert sum(len(r.attachments) for r in officer.replies) == 4  # photo, 2 PDFs, licence photo
+    app_id = int(opened.rsplit(":", 1)[1])
+    assert f"app:act:{app_id}:record_result" not in officer.option_ids  # not before the council
+
+    await officer.tap(f"app:act:{app_id}:request_more")
+    await officer.tap("business-plan")
+    await officer.tap("nav:done")
+    await officer.say("Xin gửi phương án kinh doanh bản có chữ ký.")
+    assert "Phương án / dự án sản xuất kinh doanh" in officer.text
+    await officer.tap("nav:submit")
+    assert "Cần bổ sung" in officer.text
+
+    await producer.say("/trangthai")  # the notice arrives with the next reply on the web chat
+    assert "cần bổ sung: Phương án / dự án sản xuất kinh doanh" in producer.text
+    assert "Giấy tờ còn thiếu: Phương án / dự án sản xuất kinh doanh" in producer.text
+    await producer.tap(f"supp:{app_id}")
+    assert "Phương án / dự án sản xuất kinh doanh" in producer.last
+    await producer.send_file(PDF, "application/pdf", "phuong-an.pdf")
+    await producer.tap("nav:done")
+    await producer.tap("nav:submit")
+    assert "Đã gửi bổ sung" in producer.text
+
+    await officer.tap("menu:applications")
+    assert "đã được chủ thể gửi bổ sung" in officer.text
+    await officer.press_stale(f"app:act:{app_id}:commune_check")
+    await officer.tap("nav:yes")
+    await officer.press_stale(f"app:act:{app_id}:commune_check")  # not twice
+    assert "thao tác này không áp dụng được" in officer.text
+    await officer.press_stale(f"app:act:{app_id}:to_council")
+    await officer.say("có")
+    await officer.press_stale(f"app:act:{app_id}:record_result")
+    await officer.say("101")
+    assert "từ 0 đến 100" in officer.text
+    await officer.say("78")
+    await officer.say("1032/QĐ-UBND")
+    await officer.say("31/12/2099")
+    assert "ở tương lai" in officer.text
+    await officer.say("21/7/2026")
+    assert "78" in officer.text and "21/07/2026" not in officer.text  # the review shows what was typed
+    await officer.tap("nav:submit")
+    assert "Đã công nhận" in officer.text
+
+    await producer.say("/trangthai")
+    status = producer.text
+    for shown in ("Chúc mừng", "Đã công nhận", "★★★★☆", "1032/QĐ-UBND ngày 21/07/2026", "Hiệu lực đến: 21/07/2029",
+                  "Nguyễn Văn An"):
+        assert shown in status, shown
+
+    stranger = Chat(runner, user="stranger")
+    await stranger.say("/tracuu mat ong bac ha")
+    assert "Mật ong bạc hà" in stranger.text and "★★★★☆" in stranger.text and "Tuyên Quang" in stranger.text
+    for private in ("+84912345678", "0300588569", "phuong-an", "Ghi chú"):
+        assert private not in stranger.text
+
+    async with runner.sessions() as session:
+        notices = (await session.exec(select(OutboxMessage))).all()
+        assert {n.status for n in notices} == {"sent"} and len(notices) == 5  # 4 to the producer, 1 to the officer
