@@ -92,6 +92,12 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return forms.ask_cancel(ctx.lang, form, state)
     if command == "unknown":
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.unknown_command"))])
+    # Looking things up only reads, so it may interrupt a form: answer, then ask the open question again.
+    if command == "status" or (inc.choice or "").startswith(status.PAGE):
+        page = int(inc.choice.rsplit(":", 1)[1]) if inc.choice and inc.choice.rsplit(":", 1)[1].isdigit() else 0
+        return forms.ask(ctx, form, state, await status.show_status(ctx, state, page))
+    if command == "lookup":
+        return forms.ask(ctx, form, state, await status.lookup(ctx, args))
     if command is not None and command not in _FORM_SAFE:
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.command_in_form"))])
     return await forms.handle(ctx, form, state, inc)
