@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from pathlib import Path
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -100,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     officer.add_parser("list", help="every officer and whether the code was used")
     revoke = officer.add_parser("revoke", help="take the officer rights away (from the next message)")
     revoke.add_argument("officer_id", type=int)
+    importing = commands.add_parser("import", help="load data").add_subparsers(dest="import_what", required=True)
+    products_in = importing.add_parser("products", help="the province's OCOP list (xlsx or csv; see docs/templates)")
+    products_in.add_argument("file", type=Path)
+    exporting = commands.add_parser("export", help="write data").add_subparsers(dest="export_what", required=True)
+    products_out = exporting.add_parser("products", help="OCOP products with status and days to expiry (xlsx)")
+    products_out.add_argument("out", type=Path)
+    products_out.add_argument("--province", help="only this province (default: all)")
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -108,7 +116,31 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run(settings))
     if args.command == "db":
         return asyncio.run(_upgrade(settings))
+    if args.command in ("import", "export"):
+        return asyncio.run(_products(settings, args))
     return asyncio.run(_officer(settings, args))
+
+
+async def _products(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot import cli_products
+
+    try:
+        if args.command == "import":
+            code, out, err = await cli_products.import_products(settings, args.file)
+        else:
+            code, out = await cli_products.export_products(settings, args.out, args.province)
+            err = [] if code == 0 else out
+            out = out if code == 0 else []
+    except (OSError, SQLAlchemyError) as exc:
+        _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
+        return 1
+    for line in err:
+        _complain(line)
+    for line in out:
+        _say(line)
+    return code
 
 
 async def _officer(settings: Settings, args: argparse.Namespace) -> int:

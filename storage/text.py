@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _NON_WORD = re.compile(r"[^\w]+")
 
 
+@lru_cache(maxsize=8192)  # labels and aliases are folded again on every match: keep the answers
 def fold(text: str) -> str:
     """Lower case, no diacritics, đ→d, punctuation as spaces: 'Hộ  kinh-doanh' → 'ho kinh doanh'."""
     decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))

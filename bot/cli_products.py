@@ -1,0 +1,86 @@
+"""`ocop-bot import products FILE` and `ocop-bot export products OUT.xlsx [--province P]`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from tqdm import tqdm
+
+from bot.cli_officers import database, find_province
+from bot.product_import import COLUMNS, FileProblem, read_rows, validated_rows
+from bot.settings import Settings
+from messages import format_date, t
+from storage import lifecycle
+from storage.product_list import load_existing, products_for_export, record_import, upsert_listed_products
+from storage.reference import load_reference
+
+BATCH = 500  # rows per round of flushes: large enough to be cheap, small enough to show progress
+
+
+async def import_products(settings: Settings, path: Path) -> tuple[int, list[str], list[str]]:
+    """(exit code, lines for stdout, lines for stderr)."""
+    lang = settings.default_language
+    try:
+        rows = read_rows(path, lang)
+    except FileProblem as problem:
+        return 1, [], [str(problem)]
+    good, errors = validated_rows(rows, lang)
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": len(errors)}
+    async with database(settings) as session:
+        existing = await load_existing(session)
+        with tqdm(total=len(good), desc=t(lang, "cli.import_loading"), unit="row", disable=None, leave=False) as bar:
+            for start in range(0, len(good), BATCH):
+                batch = [item for _, item in good[start:start + BATCH]]
+                for outcome in await upsert_listed_products(session, existing, batch):
+                    counts[outcome] += 1
+                bar.update(len(batch))
+        await record_import(session, path.name, counts)
+    problems = [t(lang, "cli.import_row_error", row=str(e.row), column=e.column, reason=e.reason) for e in errors]
+    summary = t(lang, "cli.import_summary", created=counts["created"], updated=counts["updated"],
+                unchanged=counts["unchanged"], rejected=counts["rejected"])
+    return 0, [summary], problems
+
+
+async def export_products(settings: Settings, out: Path, province: str | None) -> tuple[int, list[str]]:
+    lang, ref = settings.default_language, load_reference()
+    province_code = None
+    if province:
+        province_code = find_province(province)
+        if province_code is None:
+            return 1, [t(lang, "cli.unknown_province", province=province)]
+    today = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
+    async with database(settings) as session:
+        items = await products_for_export(session, province_code)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "OCOP"
+    headers = [t(lang, f"column.{key}") for key in COLUMNS] + [t(lang, "column.status"), t(lang, "column.days_left")]
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for item in items:
+        producer, product, certificate, application = item.producer, item.product, item.certificate, item.application
+        status = lifecycle.shown_stage(application.status if application else lifecycle.RECOGNISED,
+                                       certificate.valid_until if certificate else None, today)
+        sheet.append([
+            producer.name, ref.label(producer.entity_type, lang), producer.tax_code, producer.phone,
+            ref.label(producer.province_code, lang), producer.commune, producer.district, product.name,
+            ref.label(product.group_code, lang),
+            ref.label(product.subgroup_code, lang) if product.subgroup_code else None,
+            certificate.stars if certificate else None, certificate.score if certificate else None,
+            certificate.decision_number if certificate else None,
+            format_date(certificate.decision_date) if certificate else None,
+            format_date(certificate.valid_until) if certificate else None,
+            t(lang, f"stage.{status}"), (certificate.valid_until - today).days if certificate else None,
+        ])
+    sheet.freeze_panes = "A2"
+    for column in sheet.columns:
+        width = max(len(str(c.value or "")) for c in column)
+        sheet.column_dimensions[column[0].column_letter].width = min(max(10, width + 2), 50)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(out)
+    return 0, [t(lang, "cli.export_done", count=len(items), path=str(out))]
