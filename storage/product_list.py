@@ -69,8 +69,10 @@ def _apply(row: object, values: dict[str, object]) -> bool:
 
 
 async def upsert_listed_products(session: AsyncSession, existing: Existing, items: list[ListedProduct]) -> list[str]:
-    """Per item: 'created' (a certificate new to the list), 'updated' or 'unchanged'. A producer is the same
-    when its tax code is (else its name in the province); a product when its name is, for that producer; a certificate when its decision number is.
+    """Per item: 'created' (a certificate new to the list), 'updated' or 'unchanged'.
+
+    A producer is the same when its tax code is (else its name in the province); a product when its name is,
+    for that producer; a certificate when its decision number is, for that product.
     Work goes in phases with one flush each, so a batch costs a handful of round trips, not one per row."""
     changed = [False] * len(items)  # something the row names already existed and is now different
     producers: list[Producer] = []
