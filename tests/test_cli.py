@@ -126,3 +126,31 @@ async def test_refused_telegram_token_is_one_line_without_the_token(tmp_path: Pa
     assert proc.returncode == 1
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and "TELEGRAM_BOT_TOKEN" in lines[0] and TOKEN not in lines[0], lines
+
+
+async def test_officer_invite_list_revoke(tmp_path: Path) -> None:
+    async with FakeBotApiServer() as api:
+        env = clean_env(PYTHONPATH=ROOT, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=api.base_url)
+
+        async def cli(*args: str) -> tuple[int, str, str]:
+            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", *args, cwd=tmp_path, env=env,
+                                                        stdout=asyncio.subprocess.PIPE,
+                                                        stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+            return proc.returncode or 0, out.decode(), err.decode()
+
+        code, out, err = await cli("officer", "invite", "--name", "Phạm Văn Đức", "--province", "dak lak")
+        assert code == 0, err
+        invite_code = out.split("Đắk Lắk): ")[1].split()[0]
+        assert f"https://t.me/ocop_test_bot?start={invite_code}" in out
+        assert TOKEN not in out + err
+        code, out, _ = await cli("officer", "list")
+        assert "Phạm Văn Đức\tĐắk Lắk\tcán bộ\tchờ dùng mã" in out and invite_code not in out
+        code, out, _ = await cli("officer", "revoke", "1")
+        assert code == 0 and "Đã thu hồi" in out
+        code, out, _ = await cli("officer", "list")
+        assert "đã thu hồi" in out
+        code, _, err = await cli("officer", "revoke", "99")
+        assert code == 1 and "Không có cán bộ id 99" in err
+        code, _, err = await cli("officer", "invite", "--name", "X", "--province", "Atlantis")
+        assert code == 1 and "Atlantis" in err and len(err.strip().splitlines()) == 1

@@ -5,6 +5,7 @@ The Bot API is a recording fake (tests/fakes.py): nothing leaves the machine.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 from collections.abc import AsyncIterator, Callable
@@ -203,3 +204,67 @@ async def test_restart_resumes_at_the_same_step(make_runner: Callable, sqlite_ur
     await lan.press("⬅️ Quay lại")
     assert "0300588569" in lan.text
     await second.stop()
+
+
+async def test_officer_decisions_reach_a_telegram_producer_through_the_outbox(aiohttp_client, tmp_path) -> None:
+    """Producer on Telegram, officer on the web chat, one app wired as in production (bot/app.py)."""
+    from sqlmodel import select
+
+    from bot.app import RUNNER, TELEGRAM, build_app
+    from bot.settings import Settings
+    from storage.models import OutboxMessage
+    from tests.seed import invite
+
+    api = FakeBotApi()
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"), TELEGRAM_BOT_TOKEN="123456:TEST-TOKEN",
+                        TELEGRAM_API_BASE_URL="http://127.0.0.1:9")
+    app = build_app(settings, telegram_request=api, telegram_polling=False)
+    client = await aiohttp_client(app)
+    lan = TelegramUser(app[TELEGRAM], api)
+    await lan.say("/dangky")
+    for answer in ("Doanh nghiệp", "Công ty Chè Hà Giang", VALID_MST, "Vàng Seo Páo", "0912000111", "ha giang",
+                   "Xã Lũng Cú", "Thôn 1", "Chè Shan tuyết cổ thụ", "1", "5", "Chè shan tuyết lá to", "1", "2 tấn"):
+        await lan.say(answer)
+    await lan.say("xong")
+    await lan.photo(JPEG)
+    await lan.say("xong")
+    await lan.document(PDF, "application/pdf", "phieu.pdf")
+    await lan.say("xong")
+    while "📄 Nộp trực tiếp" in lan.buttons:
+        await lan.press("⏭ Bỏ qua" if "⏭ Bỏ qua" in lan.buttons else "📄 Nộp trực tiếp")
+    await lan.press_inline("✅ Xác nhận nộp hồ sơ")
+    assert "OCOP-" in lan.text
+
+    code = await invite(app[RUNNER].sessions, "tuyen-quang")
+
+    async def officer(**body: str) -> dict:
+        response = await client.post("/api/chat", json={"user": "officer-web", **body})
+        return await response.json()
+
+    await officer(text=f"/canbo {code}")
+    listing = await officer(text="/hoso")
+    opened = next(o["id"] for r in listing["replies"] for o in r["options"] if o["id"].startswith("app:open:"))
+    await officer(choice=opened)
+    app_id = opened.rsplit(":", 1)[1]
+    await officer(choice=f"app:act:{app_id}:commune_check")
+    before = len(api.sent())
+    await officer(choice="nav:yes")
+    for _ in range(50):  # the outbox sender runs right after the officer's update commits
+        if len(api.sent()) > before:
+            break
+        await asyncio.sleep(0.02)
+    notice = api.sent()[-1]
+    assert int(notice["chat_id"]) == lan.user_id and "xã đã kiểm tra xong" in notice["text"]
+    async with app[RUNNER].sessions() as session:
+        [row] = (await session.exec(select(OutboxMessage))).all()
+        assert row.status == "sent" and row.attempts == 1
+
+    # The same files, opened by an officer on Telegram, arrive as a photo and a document.
+    officer_tg = TelegramUser(app[TELEGRAM], api, user_id=777)
+    await officer_tg.say(f"/canbo {await invite(app[RUNNER].sessions, 'tuyen-quang', name='Cán bộ 2')}")
+    await officer_tg.say("/hoso")
+    await officer_tg.press_inline(next(b["text"] for row in officer_tg._markup()["inline_keyboard"] for b in row
+                                       if b["callback_data"].startswith("app:open:")))
+    endpoints = [e for e, _ in api.calls]
+    assert endpoints.count("sendPhoto") == 1 and endpoints.count("sendDocument") == 1
