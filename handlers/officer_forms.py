@@ -6,6 +6,7 @@ Submitting checks the officer and the application again: a revocation between tw
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from handlers.validators import check_date, check_score, check_text
 from messages import format_date, stars, t
 from storage import lifecycle
 from storage.applications import TransitionNotAllowed, change_status, record_result, request_more
+from storage.models import Application
 from storage.reference import load_reference
 
 
@@ -26,7 +28,11 @@ def _step(id: str, kind: Kind, **kw: Any) -> Step:
     return Step(id=id, kind=kind, section="action", prompt=f"ask.{id}", label=f"field.{id}", help=f"help.{id}", **kw)
 
 
-class _OfficerForm:
+def _note(text: str, _data: dict[str, Any]) -> str:
+    return check_text(text, max_len=1000, allow_emoji=True)
+
+
+class _OfficerForm(ABC):
     sections = ("action",)
     review_title, submit_label, cancel_prompt = "officer.review_title", "nav.confirm", "officer.cancel_confirm"
 
@@ -35,6 +41,23 @@ class _OfficerForm:
 
     async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
         return []
+
+    async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
+        """Check the officer and the application again, act, and say where the application is now."""
+        checked = await checked_application(ctx, data.get("_app"))
+        if isinstance(checked, Reply):
+            return [checked]
+        _, application, _ = checked
+        lang = ctx.lang
+        try:
+            await self.act(ctx, application, data)
+        except TransitionNotAllowed:
+            return [Reply(t(lang, "officer.not_now", stage=t(lang, f"stage.{application.status}")))]
+        return [Reply(t(lang, "officer.done", code=application.code, stage=t(lang, f"stage.{application.status}")))]
+
+    @abstractmethod
+    async def act(self, ctx: Context, application: Application, data: dict[str, Any]) -> None:
+        """Change the application (raising TransitionNotAllowed when it may not) and notify the producer."""
 
 
 def _document_choices(lang: str, data: dict[str, Any]) -> list[Choice]:
@@ -46,26 +69,17 @@ class RequestMoreForm(_OfficerForm):
 
     def steps(self, data: dict[str, Any]) -> list[Step]:
         return [_step("request_items", Kind.MULTI, choices=_document_choices),
-                _step("request_note", Kind.TEXT, parse=lambda text, _d: check_text(text, max_len=1000,
-                                                                                   allow_emoji=True))]
+                _step("request_note", Kind.TEXT, parse=_note)]
 
-    async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
-        checked = await checked_application(ctx, data.get("_app"))
-        if isinstance(checked, Reply):
-            return [checked]
-        _, application, _ = checked
+    async def act(self, ctx: Context, application: Application, data: dict[str, Any]) -> None:
         items = list(data.get("request_items") or [])
-        try:
-            change = await request_more(ctx.session, application, items, data["request_note"],
-                                        actor_account_id=ctx.account.id)  # type: ignore[arg-type]
-        except TransitionNotAllowed:
-            return [Reply(t(ctx.lang, "officer.not_now", stage=t(ctx.lang, f"stage.{application.status}")))]
+        change = await request_more(ctx.session, application, items, data["request_note"],
+                                    actor_account_id=ctx.account.id)  # type: ignore[arg-type]
         ref = load_reference()
         await notify_producer(ctx, application, change, "notice.needs_more",
                               params=lambda lang: {"note": data["request_note"],
                                                    "items": ", ".join(ref.label(c, lang) for c in items) or "—"},
                               options=((f"supp:{application.id}", "status.supplement"),))
-        return [Reply(t(ctx.lang, "officer.done", code=application.code, stage=t(ctx.lang, "stage.needs_more")))]
 
 
 def _needs_decision(data: dict[str, Any]) -> bool:
@@ -89,18 +103,11 @@ class ResultForm(_OfficerForm):
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         return {"_today": _today(ctx)}
 
-    async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
-        checked = await checked_application(ctx, data.get("_app"))
-        if isinstance(checked, Reply):
-            return [checked]
-        _, application, _ = checked
+    async def act(self, ctx: Context, application: Application, data: dict[str, Any]) -> None:
         decision_date = date.fromisoformat(data["decision_date"]) if data.get("decision_date") else None
-        try:
-            change, certificate = await record_result(
-                ctx.session, application, score=data["score"], decision_number=data.get("decision_number") or "",
-                decision_date=decision_date, actor_account_id=ctx.account.id)  # type: ignore[arg-type]
-        except TransitionNotAllowed:
-            return [Reply(t(ctx.lang, "officer.not_now", stage=t(ctx.lang, f"stage.{application.status}")))]
+        change, certificate = await record_result(
+            ctx.session, application, score=data["score"], decision_number=data.get("decision_number") or "",
+            decision_date=decision_date, actor_account_id=ctx.account.id)  # type: ignore[arg-type]
         if certificate is not None:
             await notify_producer(ctx, application, change, "notice.recognised",
                                   params=lambda _lang: {"stars": stars(certificate.stars),
@@ -110,30 +117,19 @@ class ResultForm(_OfficerForm):
         else:
             await notify_producer(ctx, application, change, f"notice.{application.status}",
                                   params=lambda _lang: {"score": data["score"], "note": ""})
-        return [Reply(t(ctx.lang, "officer.done", code=application.code,
-                        stage=t(ctx.lang, f"stage.{application.status}")))]
 
 
 class RejectForm(_OfficerForm):
     name = "officer_reject"
 
     def steps(self, data: dict[str, Any]) -> list[Step]:
-        return [_step("reject_reason", Kind.TEXT, parse=lambda text, _d: check_text(text, max_len=1000,
-                                                                                   allow_emoji=True))]
+        return [_step("reject_reason", Kind.TEXT, parse=_note)]
 
-    async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
-        checked = await checked_application(ctx, data.get("_app"))
-        if isinstance(checked, Reply):
-            return [checked]
-        _, application, _ = checked
-        try:
-            change = await change_status(ctx.session, application, lifecycle.REJECTED,
-                                         actor_account_id=ctx.account.id, note=data["reject_reason"])
-        except TransitionNotAllowed:
-            return [Reply(t(ctx.lang, "officer.not_now", stage=t(ctx.lang, f"stage.{application.status}")))]
+    async def act(self, ctx: Context, application: Application, data: dict[str, Any]) -> None:
+        change = await change_status(ctx.session, application, lifecycle.REJECTED,
+                                     actor_account_id=ctx.account.id, note=data["reject_reason"])
         await notify_producer(ctx, application, change, "notice.rejected",
                               params=lambda _lang: {"score": "—", "note": data["reject_reason"]})
-        return [Reply(t(ctx.lang, "officer.done", code=application.code, stage=t(ctx.lang, "stage.rejected")))]
 
 
 def _today(ctx: Context) -> str:
