@@ -98,7 +98,8 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return forms.ask(ctx, form, state, await status.show_status(ctx, state, page))
     if command == "lookup":
         return forms.ask(ctx, form, state, await status.lookup(ctx, args))
-    if command is not None and command not in _FORM_SAFE:
+    starts_other = (inc.choice or "").startswith((status.SUPPLEMENT, officer.OPEN, officer.ACT, officer.LIST))
+    if (command is not None and command not in _FORM_SAFE) or starts_other:
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.command_in_form"))])
     return await forms.handle(ctx, form, state, inc)
 

@@ -122,10 +122,15 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     await officer.tap("nav:submit")
     assert "Cần bổ sung" in officer.text
 
+    await producer.tap("menu:register")  # busy with another product when the officer's request arrives
     await producer.say("/trangthai")  # the notice arrives with the next reply on the web chat
-    assert "cần bổ sung: Phương án / dự án sản xuất kinh doanh" in producer.text
+    assert any("cần bổ sung: Phương án / dự án sản xuất kinh doanh" in line for line in producer.transcript)
     assert "Giấy tờ còn thiếu: Phương án / dự án sản xuất kinh doanh" in producer.text
     await producer.tap(f"supp:{app_id}")
+    assert "sau khi anh/chị xong hoặc hủy việc đang làm" in producer.text and "Tên sản phẩm" in producer.last
+    await producer.say("/huy")
+    await producer.say("có")
+    await producer.press_stale(f"supp:{app_id}")
     assert "Phương án / dự án sản xuất kinh doanh" in producer.last
     await producer.send_file(PDF, "application/pdf", "phuong-an.pdf")
     await producer.tap("nav:done")
