@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import time
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
@@ -11,11 +12,10 @@ from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
 from bot.conversation import ConversationRunner
-from bot.outbox_sender import OutboxSender
-from bot.settings import Settings
-from bot.telegram_channel import TelegramChannel, build_application, send_reply
+from bot.dispatcher import Dispatcher, Limits
+from bot.settings import Settings, parse_quiet_hours
+from bot.telegram_channel import TelegramChannel, build_application, outbox_send
 from bot.webchat import MAX_BODY, add_webchat_routes
-from handlers.types import Reply
 from messages import t
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
@@ -29,6 +29,7 @@ class StartupError(Exception):
 
 RUNNER = web.AppKey("runner", ConversationRunner)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 
 
 def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None,
@@ -65,16 +66,17 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             raise StartupError(t(settings.default_language, "cli.telegram_failed", problem=_first_line(exc))) from exc
         app[TELEGRAM] = channel
 
-        async def send(chat_id: str, reply: Reply) -> None:
-            await send_reply(application, int(chat_id), reply, raise_errors=True)
-
-        # Notifications written by one person's update (an officer's decision) reach the others right after.
-        sender = OutboxSender(runner.sessions, {"telegram": send})
-        runner.on_outbox = sender.kick
-        sender.kick()  # anything left pending by a previous run
+        start, end = parse_quiet_hours(settings.quiet_hours) or (time(0), time(0))
+        limits = Limits(rate_per_second=settings.send_rate, quiet_start=start, quiet_end=end,
+                        timezone=settings.timezone)
+        dispatcher = Dispatcher(runner.sessions, {"telegram": outbox_send(application)}, limits)
+        # Notifications written by one person's update (an officer's decision) go out right after its commit.
+        runner.on_outbox = dispatcher.kick
+        app[DISPATCHER] = dispatcher
+        dispatcher.start()  # also picks up what a previous run left pending or claimed
         yield
         runner.on_outbox = None
-        await sender.stop()
+        await dispatcher.stop()
         await channel.stop()
 
     app.cleanup_ctx.extend([database, telegram])

@@ -13,12 +13,11 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.outbox_sender import outbox_reply
 from handlers import router
-from handlers.types import Context, Incoming, Reply, State
+from handlers.types import Context, Incoming, Option, Reply, State
 from messages import t
 from storage.chats import get_or_create_chat_account, load_state_for_update, save_state
-from storage.outbox import mark, pending_for_account
+from storage.outbox import mark_delivered, pending_for_account
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +79,7 @@ class ConversationRunner:
 async def deliver_inline(session: AsyncSession, account_id: int) -> list[Reply]:
     messages = await pending_for_account(session, account_id)
     for message in messages:
-        mark(message, sent=True)
+        mark_delivered(message)
         session.add(message)
-    return [outbox_reply(m.text, m.options) for m in messages]
+    return [Reply(m.text, options=tuple(Option(o["id"], o["label"]) for o in m.options), inline=True)
+            for m in messages]

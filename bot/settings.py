@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +24,8 @@ class Settings(BaseSettings):
     default_language: str = Field("vi", alias="OCOP_DEFAULT_LANGUAGE")
     max_upload_mb: int = Field(10, ge=1, le=20, alias="OCOP_MAX_UPLOAD_MB")  # Bot API downloads stop at 20 MB
     log_level: str = Field("INFO", alias="OCOP_LOG_LEVEL")
+    send_rate: float = Field(25.0, gt=0, le=1000, alias="OCOP_SEND_RATE")  # messages/s per channel (Telegram ≈ 30)
+    quiet_hours: str = Field("21:00-07:00", alias="OCOP_QUIET_HOURS")  # local time; "" for none
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
 
@@ -68,6 +71,13 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_window(cls, value: str) -> str:
+        if value.strip() and parse_quiet_hours(value) is None:
+            raise ValueError("use HH:MM-HH:MM, e.g. 21:00-07:00, or leave empty")
+        return value.strip()
+
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
@@ -75,3 +85,14 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line."""
         return [self.telegram_bot_token.get_secret_value()] if self.telegram_bot_token else []
+
+
+def parse_quiet_hours(value: str) -> tuple[time, time] | None:
+    """'21:00-07:00' → (21:00, 07:00); '' → (00:00, 00:00), meaning none; None when malformed."""
+    if not value.strip():
+        return time(0), time(0)
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError:
+        return None
+    return start, end

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from telegram import (
@@ -17,10 +18,11 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageLimit
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
+from bot.dispatcher import Permanent, RetryLater, Send, Transient, Unreachable
 from handlers.router import COMMAND_MENU
 from handlers.types import Contact, Incoming, IncomingFile, Option, Reply
 from messages import t
@@ -178,3 +180,22 @@ def split_text(text: str, limit: int) -> list[str]:
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip("\n")
     return pieces + [text]
+
+
+def outbox_send(application: Application) -> Send:
+    """Sending for the dispatcher: Telegram's errors turned into what the dispatcher should do about them."""
+
+    async def send(chat_id: str, reply: Reply) -> None:
+        try:
+            await send_reply(application, int(chat_id), reply, raise_errors=True)
+        except RetryAfter as exc:
+            wait = exc._retry_after  # a timedelta; the public property warns while PTB moves off int seconds
+            raise RetryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait)) from exc
+        except Forbidden as exc:
+            raise Unreachable(str(exc)) from exc
+        except BadRequest as exc:
+            raise Permanent(str(exc)) from exc
+        except TelegramError as exc:  # NetworkError and TimedOut (5xx arrive as NetworkError)
+            raise Transient(str(exc)) from exc
+
+    return send

@@ -23,6 +23,7 @@ async def get_or_create_chat_account(session: AsyncSession, channel: str, chat_i
         await session.flush()
     else:
         account.last_seen_at = utcnow()
+        account.unreachable_at = None  # they wrote to us, so they have not blocked the bot (any more)
         session.add(account)
     return account
 

@@ -43,6 +43,11 @@ class ChatAccount(SQLModel, table=True):
     language: str = Field(default="vi", max_length=8)
     created_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime = Field(default_factory=utcnow)
+    # Set when the platform says the person blocked the bot (Telegram 403); cleared when they write again.
+    unreachable_at: datetime | None = None
+    # Reminder kinds the person turned off (/nhacnho); certificate reminders cannot be turned off.
+    reminder_optouts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
+                                                                                 server_default="[]"))
 
 
 class ConversationState(SQLModel, table=True):
@@ -191,7 +196,11 @@ class OutboxMessage(SQLModel, table=True):
     reason: str = Field(max_length=48)
     text: str
     options: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", max_length=16, index=True)  # pending | sent | failed
+    # pending → sending (claimed, until lease_until) → sent | failed | unreachable | skipped
+    status: str = Field(default="pending", max_length=16, index=True)
+    due_at: datetime = Field(default_factory=utcnow, index=True)
+    lease_until: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=64)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)

@@ -1,45 +1,88 @@
-"""Messages the bot sends on its own initiative: written in the transaction that decides them."""
+"""Messages the bot sends on its own initiative: written in the transaction that decides them,
+claimed by a dispatcher with a lease, and kept with their outcome."""
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ChatAccount, OutboxMessage, utcnow
 
+PENDING, SENDING, SENT, FAILED, UNREACHABLE, SKIPPED = "pending", "sending", "sent", "failed", "unreachable", "skipped"
+FINAL = (SENT, FAILED, UNREACHABLE, SKIPPED)
+
 
 async def enqueue(session: AsyncSession, *, account_id: int, dedupe_key: str, reason: str, text: str,
-                  options: list[dict[str, str]] | None = None) -> bool:
-    """Add a message unless one with the same dedupe key exists; True when added."""
-    exists = (await session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))).first()
-    if exists is not None:
-        return False
-    session.add(OutboxMessage(account_id=account_id, dedupe_key=dedupe_key, reason=reason, text=text,
-                              options=options or []))
-    return True
+                  options: list[dict[str, str]] | None = None, due_at: datetime | None = None) -> bool:
+    """Add a message unless one with the same dedupe key exists (also when another process adds it at the
+    same moment); True when added."""
+    values = {"account_id": account_id, "dedupe_key": dedupe_key, "reason": reason, "text": text,
+              "options": options or [], "status": PENDING, "due_at": due_at or utcnow(), "attempts": 0,
+              "created_at": utcnow()}
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount)
 
 
-async def pending_for_channel(session: AsyncSession, channel: str, limit: int = 100) -> list[tuple[OutboxMessage,
-                                                                                                   ChatAccount]]:
-    rows = await session.exec(
-        select(OutboxMessage, ChatAccount).join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
-        .where(OutboxMessage.status == "pending", ChatAccount.channel == channel)
-        .order_by(col(OutboxMessage.id)).limit(limit))
+async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: datetime, lease: timedelta,
+                    limit: int) -> list[tuple[OutboxMessage, ChatAccount]]:
+    """Take up to `limit` due rows of a channel for this worker: pending ones, and those whose sender's lease ran
+    out (it died). On PostgreSQL, rows another dispatcher is claiming are skipped, not waited for."""
+    due = (select(OutboxMessage.id).join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
+           .where(ChatAccount.channel == channel,
+                  or_(col(OutboxMessage.status) == PENDING,
+                      (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < now)),
+                  col(OutboxMessage.due_at) <= now)
+           .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id)).limit(limit)
+           .with_for_update(skip_locked=True, of=OutboxMessage))
+    ids = list(await session.exec(due))
+    if not ids:
+        return []
+    await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))  # type: ignore[call-overload]
+                       .values(status=SENDING, lease_until=now + lease, claimed_by=worker))
+    rows = await session.exec(select(OutboxMessage, ChatAccount)
+                              .join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
+                              .where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.due_at),
+                                                                              col(OutboxMessage.id))
+                              .execution_options(populate_existing=True))
     return list(rows)  # type: ignore[arg-type]
+
+
+async def finish(session: AsyncSession, message_id: int, worker: str, **values: object) -> bool:
+    """Record what happened to a claimed row; False when the row is no longer this worker's (lease lost)."""
+    result = await session.exec(update(OutboxMessage)  # type: ignore[call-overload]
+                                .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.claimed_by) == worker,
+                                       col(OutboxMessage.status) == SENDING)
+                                .values(lease_until=None, **values))
+    return bool(result.rowcount)
+
+
+async def mark_unreachable(session: AsyncSession, account_id: int, now: datetime) -> None:
+    await session.exec(update(ChatAccount).where(col(ChatAccount.id) == account_id)  # type: ignore[call-overload]
+                       .values(unreachable_at=now))
 
 
 async def pending_for_account(session: AsyncSession, account_id: int) -> list[OutboxMessage]:
     rows = await session.exec(select(OutboxMessage).where(OutboxMessage.account_id == account_id,
-                                                          OutboxMessage.status == "pending")
+                                                          OutboxMessage.status == PENDING,
+                                                          col(OutboxMessage.due_at) <= utcnow())
                               .order_by(col(OutboxMessage.id)))
     return list(rows)
 
 
-def mark(message: OutboxMessage, *, sent: bool, error: str | None = None) -> None:
+def mark_delivered(message: OutboxMessage) -> None:
     message.attempts += 1
-    if sent:
-        message.status, message.sent_at, message.last_error = "sent", utcnow(), None
-    else:
-        message.last_error = (error or "")[:500]
-        if message.attempts >= 5:
-            message.status = "failed"
+    message.status, message.sent_at, message.last_error = SENT, utcnow(), None
+
+
+async def counts_by_status_and_reason(session: AsyncSession) -> Counter[tuple[str, str]]:
+    rows = await session.exec(select(OutboxMessage.status, OutboxMessage.reason, func.count())  # type: ignore[call-overload]
+                              .group_by(OutboxMessage.status, OutboxMessage.reason))
+    return Counter({(status, reason): count for status, reason, count in rows})

@@ -1,0 +1,243 @@
+"""The outbox dispatcher: claims due rows, sends them within each channel's limits, keeps every outcome.
+
+Rules, in one place: a token bucket per channel and about one message a second per chat; 429 pauses the
+channel for retry_after and retries the row without counting it as a failure; network errors and 5xx retry
+with exponential backoff up to max_attempts, then the row is failed with its reason; 403 marks the chat
+unreachable and nothing more is sent to it; quiet hours hold everything until morning; a person's opt-outs
+turn rows of that kind into 'skipped'. A sender that dies leaves its rows 'sending' until their lease runs out,
+then any dispatcher takes them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.types import Option, Reply
+from storage import outbox
+from storage.models import ChatAccount, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(Exception):  # noqa: N818  (names say what the dispatcher should do)
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds:g}s")
+        self.seconds = seconds
+
+
+class Transient(Exception):  # noqa: N818
+    """Worth trying again later: a timeout, a network error, a 5xx."""
+
+
+class Unreachable(Exception):  # noqa: N818
+    """The person blocked the bot or deleted the chat."""
+
+
+class Permanent(Exception):  # noqa: N818
+    """The platform refuses this message for good (a 400): retrying would not help."""
+
+
+Send = Callable[[str, Reply], Awaitable[None]]
+
+# Reminder kinds a person may turn off with /nhacnho, by the outbox reason they are sent with.
+OPTIONAL_KINDS = {"training": "training", "fair": "fair", "draft": "draft"}
+
+
+def reason_kind(reason: str) -> str:
+    return reason.split(".", 1)[0]
+
+
+@dataclass
+class Limits:
+    rate_per_second: float = 25.0
+    per_chat_interval: float = 1.0
+    lease: timedelta = timedelta(seconds=60)
+    max_attempts: int = 5
+    backoff_base: float = 2.0
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(7, 0)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    batch: int = 200
+
+    def in_quiet_hours(self, now: datetime) -> bool:
+        local = now.astimezone(ZoneInfo(self.timezone)).time()
+        if self.quiet_start == self.quiet_end:
+            return False
+        if self.quiet_start < self.quiet_end:
+            return self.quiet_start <= local < self.quiet_end
+        return local >= self.quiet_start or local < self.quiet_end
+
+
+@dataclass
+class TokenBucket:
+    rate: float
+    tokens: float = 0.0
+    updated: float = field(default_factory=lambda: asyncio.get_running_loop().time())
+    paused_until: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.tokens = max(1.0, self.rate)
+
+    async def take(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            if now < self.paused_until:
+                await asyncio.sleep(self.paused_until - now)
+                continue
+            self.tokens = min(max(1.0, self.rate), self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await asyncio.sleep((1 - self.tokens) / self.rate)
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, asyncio.get_running_loop().time() + seconds)
+
+
+class Dispatcher:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: dict[str, Send], limits: Limits,
+                 *, clock: Callable[[], datetime] | None = None, concurrency: int = 16) -> None:
+        self._sessions = sessions
+        self._senders = senders
+        self.limits = limits
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.worker = f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self._buckets: dict[str, TokenBucket] = {}
+        self._last_sent: dict[str, float] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._concurrency = concurrency
+
+    def kick(self) -> None:
+        """Look for due rows now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self, poll_seconds: float = 2.0) -> None:
+        self._task = asyncio.create_task(self._run(poll_seconds))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self, poll_seconds: float) -> None:
+        while not self._stopping:
+            try:
+                sent = await self.drain_once()
+            except Exception:  # a database hiccup must not kill the loop; rows stay claimable
+                log.exception("outbox dispatch round failed")
+                sent = 0
+            if sent == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), poll_seconds)
+
+    async def drain(self, *, max_rounds: int = 1_000_000) -> int:
+        """Send everything due now, then return how many rows were handled (for `ocop-bot outbox drain`)."""
+        total = 0
+        for _ in range(max_rounds):
+            handled = await self.drain_once()
+            if handled == 0:
+                break
+            total += handled
+        return total
+
+    async def drain_once(self) -> int:
+        now = self._clock()
+        if self.limits.in_quiet_hours(now):
+            return 0
+        handled = 0
+        for channel, send in self._senders.items():
+            async with self._sessions() as session, session.begin():
+                claimed = await outbox.claim_due(session, channel=channel, worker=self.worker, now=now,
+                                                 lease=self.limits.lease, limit=self.limits.batch)
+            if claimed:
+                await self._send_batch(channel, send, claimed)
+                handled += len(claimed)
+        return handled
+
+    async def _send_batch(self, channel: str, send: Send, claimed: list[tuple[OutboxMessage, ChatAccount]]) -> None:
+        bucket = self._buckets.setdefault(channel, TokenBucket(self.limits.rate_per_second))
+        semaphore = asyncio.Semaphore(self._concurrency)
+        by_chat: dict[str, list[tuple[OutboxMessage, ChatAccount]]] = {}
+        for row in claimed:
+            by_chat.setdefault(row[1].chat_id, []).append(row)
+
+        async def one_chat(rows: list[tuple[OutboxMessage, ChatAccount]]) -> None:
+            # A chat's messages go out in order, about one a second (Telegram's per-chat limit).
+            for message, account in rows:
+                await self._pace_chat(channel, account.chat_id)
+                async with semaphore:
+                    await self._deliver(channel, send, bucket, message, account)
+
+        await asyncio.gather(*(one_chat(rows) for rows in by_chat.values()))
+
+    async def _pace_chat(self, channel: str, chat_id: str) -> None:
+        key = f"{channel}:{chat_id}"
+        last = self._last_sent.get(key)
+        if last is not None:
+            wait = last + self.limits.per_chat_interval - asyncio.get_running_loop().time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def _deliver(self, channel: str, send: Send, bucket: TokenBucket, message: OutboxMessage,
+                       account: ChatAccount) -> None:
+        assert message.id is not None
+        now = self._clock()
+        if account.unreachable_at is not None:
+            await self._finish(message.id, status=outbox.UNREACHABLE, last_error="blocked earlier")
+            return
+        kind = OPTIONAL_KINDS.get(reason_kind(message.reason))
+        if kind is not None and kind in (account.reminder_optouts or []):
+            await self._finish(message.id, status=outbox.SKIPPED, last_error="opted out")
+            return
+        await bucket.take()
+        reply = Reply(message.text, options=tuple(Option(o["id"], o["label"]) for o in message.options), inline=True)
+        try:
+            await send(account.chat_id, reply)
+        except RetryLater as exc:
+            bucket.pause(exc.seconds)
+            await self._finish(message.id, status=outbox.PENDING, due_at=now + timedelta(seconds=exc.seconds),
+                               last_error=str(exc))
+            return
+        except Unreachable as exc:
+            async with self._sessions() as session, session.begin():
+                if await outbox.finish(session, message.id, self.worker, status=outbox.UNREACHABLE,
+                                       attempts=message.attempts + 1, last_error=str(exc)[:500]):
+                    await outbox.mark_unreachable(session, account.id, now)  # type: ignore[arg-type]
+            return
+        except Permanent as exc:
+            await self._finish(message.id, status=outbox.FAILED, attempts=message.attempts + 1,
+                               last_error=str(exc)[:500])
+            return
+        except Exception as exc:  # Transient, or anything unexpected: back off and try again
+            attempts = message.attempts + 1
+            if attempts >= self.limits.max_attempts:
+                await self._finish(message.id, status=outbox.FAILED, attempts=attempts, last_error=repr(exc)[:500])
+            else:
+                delay = self.limits.backoff_base * 2 ** (attempts - 1)
+                await self._finish(message.id, status=outbox.PENDING, attempts=attempts,
+                                   due_at=now + timedelta(seconds=delay), last_error=repr(exc)[:500])
+            return
+        self._last_sent[f"{channel}:{account.chat_id}"] = asyncio.get_running_loop().time()
+        await self._finish(message.id, status=outbox.SENT, attempts=message.attempts + 1, sent_at=self._clock(),
+                           last_error=None)
+
+    async def _finish(self, message_id: int, **values: object) -> None:
+        async with self._sessions() as session, session.begin():
+            if not await outbox.finish(session, message_id, self.worker, **values):
+                log.warning("outbox row %s was taken over by another dispatcher before it finished", message_id)
