@@ -1,0 +1,204 @@
+"""The outbox dispatcher against a recording sender that fails on demand; time is frozen and moved by hand."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.dispatcher import Dispatcher, Limits, Permanent, RetryLater, Transient, Unreachable
+from handlers.types import Reply
+from storage import outbox
+from storage.models import ChatAccount, OutboxMessage
+
+# 10:00 in Vietnam: outside quiet hours.
+MORNING = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class RecordingSender:
+    """Sends by recording; `fail[chat_id]` lists exceptions to raise, one per attempt, before succeeding."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.fail: dict[str, list[Exception]] = {}
+
+    async def __call__(self, chat_id: str, reply: Reply) -> None:
+        failures = self.fail.get(chat_id)
+        if failures:
+            raise failures.pop(0)
+        await asyncio.sleep(0)
+        self.sent.append((chat_id, reply.text))
+
+
+async def add_accounts(sessions: async_sessionmaker[AsyncSession], count: int, **values: object) -> list[int]:
+    async with sessions() as session, session.begin():
+        accounts = [ChatAccount(channel="telegram", chat_id=str(1000 + i), **values) for i in range(count)]
+        session.add_all(accounts)
+        await session.flush()
+        return [a.id for a in accounts]  # type: ignore[misc]
+
+
+async def enqueue(sessions: async_sessionmaker[AsyncSession], account_ids: list[int], reason: str = "cert-expiry",
+                  now: datetime = MORNING) -> None:
+    async with sessions() as session, session.begin():
+        for account_id in account_ids:
+            await outbox.enqueue(session, account_id=account_id, dedupe_key=f"{reason}:{account_id}", reason=reason,
+                                 text=f"nhắc {account_id}", due_at=now)
+
+
+async def rows(sessions: async_sessionmaker[AsyncSession]) -> list[OutboxMessage]:
+    async with sessions() as session:
+        return list(await session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def dispatcher(sessions, sender, clock, **limits: object) -> Dispatcher:  # type: ignore[no-untyped-def]
+    settings = {"rate_per_second": 1000.0, "per_chat_interval": 0.0, "backoff_base": 30.0} | limits
+    return Dispatcher(sessions, {"telegram": sender}, Limits(**settings), clock=clock)  # type: ignore[arg-type]
+
+
+async def test_enqueue_is_idempotent(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    [account] = await add_accounts(sessions, 1)
+    await enqueue(sessions, [account])
+    await enqueue(sessions, [account])
+    assert len(await rows(sessions)) == 1
+
+
+async def test_retry_after_then_sent(make_runner: Callable, db_url: str) -> None:
+    sessions = (await make_runner(db_url)).sessions
+    accounts = await add_accounts(sessions, 2)
+    await enqueue(sessions, accounts)
+    sender, clock = RecordingSender(), Clock(MORNING)
+    sender.fail["1000"] = [RetryLater(0.05)]
+    await dispatcher(sessions, sender, clock).drain()
+    first, second = await rows(sessions)
+    assert (first.status, first.attempts) == ("pending", 0) and first.due_at > MORNING  # not counted as a failure
+    assert second.status == "sent"
+    clock.now += timedelta(seconds=1)
+    await dispatcher(sessions, sender, clock).drain()
+    assert [r.status for r in await rows(sessions)] == ["sent", "sent"]
+    assert Counter(chat for chat, _ in sender.sent) == {"1000": 1, "1001": 1}
+
+
+async def test_server_errors_back_off_then_succeed_or_fail_with_the_reason(make_runner: Callable,
+                                                                           sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    accounts = await add_accounts(sessions, 2)
+    await enqueue(sessions, accounts)
+    sender, clock = RecordingSender(), Clock(MORNING)
+    sender.fail["1000"] = [Transient("502 Bad Gateway")]
+    sender.fail["1001"] = [Transient("500 Internal Server Error")] * 3
+    worker = dispatcher(sessions, sender, clock, max_attempts=3)
+    for _ in range(4):
+        await worker.drain()
+        clock.now += timedelta(minutes=5)  # past every backoff
+    ok, failed = await rows(sessions)
+    assert (ok.status, ok.attempts) == ("sent", 2)
+    assert (failed.status, failed.attempts) == ("failed", 3) and "500 Internal Server Error" in failed.last_error
+
+
+async def test_backoff_waits_before_retrying(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    await enqueue(sessions, await add_accounts(sessions, 1))
+    sender, clock = RecordingSender(), Clock(MORNING)
+    sender.fail["1000"] = [Transient("timed out")]
+    worker = dispatcher(sessions, sender, clock)
+    await worker.drain()
+    clock.now += timedelta(seconds=10)  # backoff is 30 s
+    await worker.drain()
+    assert sender.sent == [] and (await rows(sessions))[0].status == "pending"
+    clock.now += timedelta(seconds=30)
+    await worker.drain()
+    assert len(sender.sent) == 1
+
+
+async def test_blocked_bot_marks_the_chat_unreachable(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    [account] = await add_accounts(sessions, 1)
+    await enqueue(sessions, [account], reason="cert-expiry")
+    sender, clock = RecordingSender(), Clock(MORNING)
+    sender.fail["1000"] = [Unreachable("Forbidden: bot was blocked by the user")]
+    await dispatcher(sessions, sender, clock).drain()
+    await enqueue(sessions, [account], reason="training")
+    await dispatcher(sessions, sender, clock).drain()
+    assert [(r.status, r.attempts) for r in await rows(sessions)] == [("unreachable", 1), ("unreachable", 0)]
+    assert sender.sent == []
+    async with sessions() as session:
+        assert (await session.get(ChatAccount, account)).unreachable_at is not None  # type: ignore[union-attr]
+
+
+async def test_a_refused_message_fails_at_once(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    await enqueue(sessions, await add_accounts(sessions, 1))
+    sender = RecordingSender()
+    sender.fail["1000"] = [Permanent("Bad Request: message is too long")]
+    await dispatcher(sessions, sender, Clock(MORNING)).drain()
+    [row] = await rows(sessions)
+    assert (row.status, row.attempts) == ("failed", 1) and "too long" in row.last_error
+
+
+async def test_quiet_hours_hold_messages_until_morning(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    night = datetime(2026, 11, 22, 15, 30, tzinfo=UTC)  # 22:30 in Vietnam
+    await enqueue(sessions, await add_accounts(sessions, 1), now=night)
+    sender, clock = RecordingSender(), Clock(night)
+    worker = dispatcher(sessions, sender, clock, quiet_start=time(21), quiet_end=time(7))
+    assert await worker.drain() == 0
+    clock.now = datetime(2026, 11, 22, 23, 59, tzinfo=UTC)  # 06:59
+    assert await worker.drain() == 0
+    clock.now = datetime(2026, 11, 23, 0, 1, tzinfo=UTC)  # 07:01
+    assert await worker.drain() == 1 and len(sender.sent) == 1
+
+
+async def test_opt_outs_skip_optional_reminders_only(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    [account] = await add_accounts(sessions, 1, reminder_optouts=["training", "fair"])
+    for reason in ("training.announce", "fair.deadline", "cert-expiry", "application.status"):
+        await enqueue(sessions, [account], reason=reason)
+    sender = RecordingSender()
+    await dispatcher(sessions, sender, Clock(MORNING)).drain()
+    assert [(r.reason, r.status) for r in await rows(sessions)] == [
+        ("training.announce", "skipped"), ("fair.deadline", "skipped"), ("cert-expiry", "sent"),
+        ("application.status", "sent")]
+
+
+async def test_rows_of_a_crashed_sender_are_sent_after_the_lease(make_runner: Callable, db_url: str) -> None:
+    sessions = (await make_runner(db_url)).sessions
+    await enqueue(sessions, await add_accounts(sessions, 3))
+    async with sessions() as session, session.begin():  # a sender claims, then dies before sending
+        claimed = await outbox.claim_due(session, channel="telegram", worker="dead", now=MORNING,
+                                         lease=timedelta(seconds=60), limit=10)
+    assert len(claimed) == 3
+    sender, clock = RecordingSender(), Clock(MORNING + timedelta(seconds=30))
+    assert await dispatcher(sessions, sender, clock).drain() == 0  # the lease still holds
+    clock.now = MORNING + timedelta(seconds=61)
+    assert await dispatcher(sessions, sender, clock).drain() == 3
+    assert {r.status for r in await rows(sessions)} == {"sent"} and len(sender.sent) == 3
+    async with sessions() as session, session.begin():  # the dead sender's late report is refused
+        assert not await outbox.finish(session, claimed[0][0].id, "dead", status="sent")  # type: ignore[arg-type]
+
+
+async def test_two_dispatchers_on_postgresql_send_each_row_once(make_runner: Callable, postgres_url: str) -> None:
+    first_runner, second_runner = await make_runner(postgres_url), await make_runner(postgres_url)
+    accounts = await add_accounts(first_runner.sessions, 2000)
+    await enqueue(first_runner.sessions, accounts)
+    sender, clock = RecordingSender(), Clock(MORNING)
+    one = dispatcher(first_runner.sessions, sender, clock, batch=50)
+    two = dispatcher(second_runner.sessions, sender, clock, batch=50)
+    handled = await asyncio.gather(one.drain(), two.drain())
+    assert sum(handled) == 2000 and min(handled) > 0  # both took part
+    assert len(sender.sent) == 2000 and len(set(sender.sent)) == 2000  # nobody twice
+    assert {r.status for r in await rows(first_runner.sessions)} == {"sent"}
