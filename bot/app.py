@@ -13,6 +13,7 @@ from telegram.request import BaseRequest
 
 from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits
+from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
 from bot.telegram_channel import TelegramChannel, build_application, outbox_send
 from bot.webchat import MAX_BODY, add_webchat_routes
@@ -30,10 +31,11 @@ class StartupError(Exception):
 RUNNER = web.AppKey("runner", ConversationRunner)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+SCHEDULER = web.AppKey("scheduler", ReminderScheduler)
 
 
 def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None,
-              telegram_polling: bool = True) -> web.Application:
+              telegram_polling: bool = True, run_scheduler: bool = True) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
@@ -79,7 +81,18 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         await dispatcher.stop()
         await channel.stop()
 
-    app.cleanup_ctx.extend([database, telegram])
+    async def reminders(app: web.Application) -> AsyncIterator[None]:
+        # Last, so its first scan (at start-up, to catch up after downtime) can hand rows to the dispatcher.
+        dispatcher = app.get(DISPATCHER)
+        scheduler = ReminderScheduler(app[RUNNER].sessions, settings.reminder_rules(), timezone=settings.timezone,
+                                      scan_at=settings.scan_time, on_added=dispatcher.kick if dispatcher else None)
+        app[SCHEDULER] = scheduler
+        if run_scheduler:
+            scheduler.start()
+        yield
+        scheduler.stop()
+
+    app.cleanup_ctx.extend([database, telegram, reminders])
     if settings.webchat_enabled:
         # The handler is looked up per request because the runner exists only once the app has started.
         async def handle(incoming):  # type: ignore[no-untyped-def]

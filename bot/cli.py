@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -42,15 +43,17 @@ async def _run(settings: Settings) -> int:
     from bot.app import StartupError, build_app, channel_names
 
     lang = settings.default_language
+    try:
+        # The port first: when it is taken, nothing else (database, Telegram, scheduler) has started yet.
+        sock = socket.create_server((settings.http_host, settings.http_port))
+    except OSError as exc:
+        _complain(t(lang, "cli.port_failed", host=settings.http_host, port=str(settings.http_port),
+                    problem=exc.strerror or str(exc)))
+        return 1
     runner = web.AppRunner(build_app(settings))
     try:
-        await runner.setup()  # runs the cleanup contexts: database and migrations, then Telegram
-        site = web.TCPSite(runner, settings.http_host, settings.http_port)
-        try:
-            await site.start()
-        except OSError as exc:
-            raise StartupError(t(lang, "cli.port_failed", host=settings.http_host, port=str(settings.http_port),
-                                 problem=exc.strerror or str(exc))) from exc
+        await runner.setup()  # runs the cleanup contexts: database and migrations, Telegram, reminders
+        await web.SockSite(runner, sock).start()
         _say(t(lang, "cli.ready", host=settings.http_host, port=str(settings.http_port),
                channels=", ".join(channel_names(settings))))
         stop = asyncio.Event()
@@ -65,6 +68,7 @@ async def _run(settings: Settings) -> int:
         return 1
     finally:
         await runner.cleanup()
+        sock.close()
 
 
 async def _upgrade(settings: Settings) -> int:

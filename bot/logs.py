@@ -35,3 +35,4 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     # httpx logs every request URL, and a Bot API URL contains the token: keep it quiet as well.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our scan logs its own one line

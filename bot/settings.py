@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handlers.reminders import ReminderRules
 from messages import LANGUAGES
 
 
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="OCOP_LOG_LEVEL")
     send_rate: float = Field(25.0, gt=0, le=1000, alias="OCOP_SEND_RATE")  # messages/s per channel (Telegram ≈ 30)
     quiet_hours: str = Field("21:00-07:00", alias="OCOP_QUIET_HOURS")  # local time; "" for none
+    scan_time: time = Field(time(8, 0), alias="OCOP_SCAN_TIME")  # local time of the daily reminder scan
+    cert_reminder_days: str = Field("90,60,30,7", alias="OCOP_CERT_REMINDER_DAYS")
+    draft_reminder_days: int = Field(3, ge=1, le=60, alias="OCOP_DRAFT_REMINDER_DAYS")
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
 
@@ -77,6 +81,18 @@ class Settings(BaseSettings):
         if value.strip() and parse_quiet_hours(value) is None:
             raise ValueError("use HH:MM-HH:MM, e.g. 21:00-07:00, or leave empty")
         return value.strip()
+
+    @field_validator("cert_reminder_days")
+    @classmethod
+    def _day_list(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if not parts or not all(p.isdigit() and 0 < int(p) <= 365 for p in parts):
+            raise ValueError("use days before expiry separated by commas, e.g. 90,60,30,7")
+        return ",".join(parts)
+
+    def reminder_rules(self) -> ReminderRules:
+        days = tuple(sorted({int(d) for d in self.cert_reminder_days.split(",")}, reverse=True))
+        return ReminderRules(certificate_days=days, draft_idle_days=self.draft_reminder_days)
 
     @property
     def max_upload_bytes(self) -> int:

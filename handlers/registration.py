@@ -17,7 +17,7 @@ from handlers.validators import (
     normalize_phone,
 )
 from messages import t
-from storage.applications import DossierItem, submit_application
+from storage.applications import DossierItem, get_owned_product, submit_application
 from storage.producers import get_producer, save_producer_profile, tax_code_taken_by_other
 from storage.reference import Item, load_reference
 
@@ -147,7 +147,12 @@ class RegistrationForm:
                 on_paper.append(load_reference().label(code, lang))
             else:
                 dossier.append(DossierItem(code, "upload", tuple(f["id"] for f in value["files"])))
-        application = await submit_application(ctx.session, ctx.account, product, dossier)
+        previous = None
+        if data.get("_reeval_of") is not None:
+            previous = await get_owned_product(ctx.session, ctx.account.producer_id, data["_reeval_of"])
+            if previous is None:
+                return [Reply(t(lang, "reevaluate.not_yours"))]
+        application = await submit_application(ctx.session, ctx.account, product, dossier, reevaluate=previous)
         replies = [Reply(t(lang, "register.submitted", code=application.code, product=data["product_name"]))]
         if on_paper:
             replies.append(Reply(t(lang, "register.bring_on_paper",
@@ -166,3 +171,15 @@ def _former_province_note(lang: str, data: dict[str, Any], typed: str) -> list[R
 
 
 REGISTRATION = RegistrationForm()
+
+
+async def reevaluation_preset(ctx: Context, product_id: int) -> dict[str, Any] | None:
+    """A draft already holding the product's answers, so only the new dossier is asked."""
+    product = await get_owned_product(ctx.session, ctx.account.producer_id, product_id)
+    if product is None:
+        return None
+    output = {"amount": product.yearly_output, "unit": product.output_unit} if product.yearly_output else None
+    return {"_reeval_of": product.id, "product_name": product.name, "group": product.group_code,
+            "subgroup": product.subgroup_code, "description": product.description,
+            "material_origin": product.material_origin, "yearly_output": output,
+            "certifications": list(product.certifications), "photos": None}

@@ -7,7 +7,8 @@ from datetime import timedelta
 from handlers import forms, linking, navigation, officer, status
 from handlers.matching import Choice, clean_text, match_choice
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
-from handlers.registration import REGISTRATION
+from handlers.registration import REGISTRATION, reevaluation_preset
+from handlers.reminders import REEVALUATE
 from handlers.supplement import SUPPLEMENT, start_supplement
 from handlers.types import Context, Incoming, Option, Reply, Result, State
 from messages import LANGUAGES, t
@@ -98,7 +99,8 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return forms.ask(ctx, form, state, await status.show_status(ctx, state, page))
     if command == "lookup":
         return forms.ask(ctx, form, state, await status.lookup(ctx, args))
-    starts_other = (inc.choice or "").startswith((status.SUPPLEMENT, officer.OPEN, officer.ACT, officer.LIST))
+    starts_other = (inc.choice or "").startswith((status.SUPPLEMENT, officer.OPEN, officer.ACT, officer.LIST,
+                                                  REEVALUATE))
     if (command is not None and command not in _FORM_SAFE) or starts_other:
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.command_in_form"))])
     return await forms.handle(ctx, form, state, inc)
@@ -165,6 +167,12 @@ async def _button(ctx: Context, state: State, chosen: str) -> list[Reply]:
             return await officer.open_application(ctx, int(parts[2]))
         if chosen.startswith(officer.ACT):
             return await officer.start_action(ctx, state, int(parts[2]), parts[3])
+        if chosen.startswith(REEVALUATE):
+            preset = await reevaluation_preset(ctx, int(parts[1]))
+            if preset is None:
+                return [Reply(t(ctx.lang, "reevaluate.not_yours"))]
+            return [Reply(t(ctx.lang, "reevaluate.intro", product=preset["product_name"]))] + await forms.start(
+                ctx, REGISTRATION, state, preset)
     except (ValueError, IndexError):
         pass
     return [Reply(t(ctx.lang, "error.stale_button")), menu(ctx)]

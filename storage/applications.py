@@ -40,15 +40,22 @@ def application_code(year: int, application_id: int) -> str:
 
 
 async def submit_application(session: AsyncSession, account: ChatAccount, product_values: dict,
-                             dossier: list[DossierItem]) -> Application:
-    """Create the product, its application (status submitted), dossier rows, history and audit."""
+                             dossier: list[DossierItem], *, reevaluate: Product | None = None) -> Application:
+    """Create the product (or, for a re-evaluation, update it), its application (status submitted), dossier
+    rows, history and audit."""
     assert account.producer_id is not None
-    product = Product(producer_id=account.producer_id, name_folded=fold(product_values["name"]), **product_values)
+    if reevaluate is None:
+        product = Product(producer_id=account.producer_id, name_folded=fold(product_values["name"]), **product_values)
+    else:
+        product = reevaluate
+        for key, value in product_values.items():
+            setattr(product, key, value)
+        product.name_folded = fold(product.name)
     session.add(product)
     await session.flush()
     now = utcnow()
-    application = Application(product_id=product.id, producer_id=account.producer_id,
-                              status="submitted", submitted_at=now)
+    application = Application(product_id=product.id, producer_id=account.producer_id, submitted_at=now,
+                              status="submitted", kind="new" if reevaluate is None else "reevaluation")
     session.add(application)
     await session.flush()
     assert application.id is not None
@@ -188,3 +195,9 @@ async def add_documents(session: AsyncSession, application: Application, items: 
         for file_id in file_ids:
             session.add(ApplicationDocument(application_id=application.id, doc_code=item.doc_code,
                                             delivery=item.delivery, file_id=file_id))
+
+
+async def get_owned_product(session: AsyncSession, producer_id: int | None, product_id: int) -> Product | None:
+    """The product when it belongs to this producer; None for anybody else's (or a forged id)."""
+    product = await session.get(Product, product_id)
+    return product if product is not None and producer_id is not None and product.producer_id == producer_id else None

@@ -1,0 +1,105 @@
+"""Deciding which reminders are due: the scheduler's daily scan writes them as outbox rows.
+
+Each row's dedupe key names (person, reason, subject, milestone), so scanning twice, restarting, or scanning on
+two replicas at once inserts nothing new. After downtime only the latest milestone already reached is sent,
+not every one that was missed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from messages import format_date, stars, t
+from storage.outbox import enqueue
+from storage.reference import load_reference
+from storage.reminders import accounts_by_producer, certificates_expiring_between, idle_drafts, officers_with_accounts
+
+REEVALUATE = "reeval:"
+
+
+@dataclass(frozen=True)
+class ReminderRules:
+    certificate_days: tuple[int, ...] = (90, 60, 30, 7)  # before valid-until; and the day after it lapses
+    lapsed_catch_up_days: int = 30  # a lapse notice is still sent this long after, if the bot was down
+    draft_idle_days: int = 3
+    digest_weekday: int = 0  # Monday
+    digest_days: int = 90
+    digest_lines: int = 30
+
+
+def due_milestone(days_left: int, rules: ReminderRules) -> str | None:
+    """'30' when the 30-day milestone is the latest reached; 'lapsed' from the day after expiry."""
+    if days_left < 0:
+        return "lapsed" if -days_left <= rules.lapsed_catch_up_days else None
+    reached = [d for d in rules.certificate_days if days_left <= d]
+    return str(min(reached)) if reached else None
+
+
+async def scan(session: AsyncSession, *, today: date, now: datetime, rules: ReminderRules) -> Counter[str]:
+    """Insert every reminder due as of `today`; returns how many rows were added, by reason."""
+    added: Counter[str] = Counter()
+    await _certificates(session, today, rules, added)
+    await _drafts(session, now, rules, added)
+    if today.weekday() == rules.digest_weekday:
+        await _digests(session, today, rules, added)
+    return added
+
+
+async def _certificates(session: AsyncSession, today: date, rules: ReminderRules, added: Counter[str]) -> None:
+    first = today - timedelta(days=rules.lapsed_catch_up_days)
+    last = today + timedelta(days=max(rules.certificate_days))
+    expiring = await certificates_expiring_between(session, first, last)
+    accounts = await accounts_by_producer(session, {producer.id for _, _, producer in expiring})  # type: ignore[misc]
+    for certificate, product, producer in expiring:
+        days_left = (certificate.valid_until - today).days
+        milestone = due_milestone(days_left, rules)
+        if milestone is None:
+            continue
+        for account in accounts.get(producer.id, []):  # type: ignore[arg-type]
+            lang = account.language
+            key = "notice.cert_lapsed" if milestone == "lapsed" else "notice.cert_expiry"
+            text = t(lang, key, product=product.name, stars=stars(certificate.stars),
+                     date=format_date(certificate.valid_until), days=days_left)
+            options = [{"id": f"{REEVALUATE}{product.id}", "label": t(lang, "reminder.reevaluate")}]
+            if await enqueue(session, account_id=account.id, reason="cert-expiry",  # type: ignore[arg-type]
+                             dedupe_key=f"cert-expiry:{certificate.id}:{milestone}:{account.id}", text=text,
+                             options=options):
+                added["cert-expiry"] += 1
+
+
+async def _drafts(session: AsyncSession, now: datetime, rules: ReminderRules, added: Counter[str]) -> None:
+    idle_since = now - timedelta(days=rules.draft_idle_days)
+    for state, account in await idle_drafts(session, idle_since=idle_since, not_before=idle_since - timedelta(days=30)):
+        lang = account.language
+        product = state.data.get("product_name")
+        text = t(lang, "notice.draft_idle_named", product=product) if product else t(lang, "notice.draft_idle")
+        # Keyed by when the draft was last touched: the same pause is reminded of once.
+        key = f"draft:{account.id}:{state.updated_at.isoformat(timespec='seconds')}"
+        options = [{"id": "menu:register", "label": t(lang, "resume.continue")}]
+        if await enqueue(session, account_id=account.id, reason="draft.idle", dedupe_key=key, text=text,  # type: ignore[arg-type]
+                         options=options):
+            added["draft.idle"] += 1
+
+
+async def _digests(session: AsyncSession, today: date, rules: ReminderRules, added: Counter[str]) -> None:
+    expiring = await certificates_expiring_between(session, today, today + timedelta(days=rules.digest_days))
+    week = today.isocalendar()
+    for officer, account in await officers_with_accounts(session):
+        mine = [row for row in expiring if officer.is_admin or row[2].province_code == officer.province_code]
+        lang = account.language
+        lines = [t(lang, "reminder.digest_line", product=product.name, producer=producer.name,
+                   date=format_date(certificate.valid_until), days=(certificate.valid_until - today).days)
+                 for certificate, product, producer in mine[:rules.digest_lines]]
+        if len(mine) > rules.digest_lines:
+            lines.append(t(lang, "reminder.digest_more", more=len(mine) - rules.digest_lines))
+        province = t(lang, "officer.all_provinces") if officer.is_admin else load_reference().label(
+            officer.province_code, lang)
+        text = t(lang, "notice.digest", count=len(mine), province=province, days=rules.digest_days,
+                 lines="\n".join(lines) or t(lang, "reminder.digest_none"))
+        if await enqueue(session, account_id=account.id, reason="digest.weekly", text=text,  # type: ignore[arg-type]
+                         dedupe_key=f"digest:{officer.id}:{week.year}-W{week.week:02d}"):
+            added["digest.weekly"] += 1
