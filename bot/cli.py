@@ -7,6 +7,7 @@ import asyncio
 import signal
 import socket
 import sys
+from datetime import date
 from pathlib import Path
 
 from aiohttp import web
@@ -112,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     products_out = exporting.add_parser("products", help="OCOP products with status and days to expiry (xlsx)")
     products_out.add_argument("out", type=Path)
     products_out.add_argument("--province", help="only this province (default: all)")
+    reminders = commands.add_parser("reminders", help="reminders").add_subparsers(dest="reminders_what", required=True)
+    scan = reminders.add_parser("scan", help="enqueue the reminders due (default: today in OCOP_TIMEZONE)")
+    scan.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD")
+    outbox_cmd = commands.add_parser("outbox", help="proactive messages").add_subparsers(dest="outbox_what",
+                                                                                          required=True)
+    outbox_cmd.add_parser("status", help="messages by status and reason")
+    outbox_cmd.add_parser("drain", help="send what is due now, then exit")
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -122,7 +130,29 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_upgrade(settings))
     if args.command in ("import", "export"):
         return asyncio.run(_products(settings, args))
+    if args.command in ("reminders", "outbox"):
+        return asyncio.run(_outbox(settings, args))
     return asyncio.run(_officer(settings, args))
+
+
+async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot import cli_outbox
+
+    try:
+        if args.command == "reminders":
+            code, lines = 0, await cli_outbox.scan(settings, args.as_of)
+        elif args.outbox_what == "status":
+            code, lines = 0, await cli_outbox.status(settings)
+        else:
+            code, lines = await cli_outbox.drain(settings)
+    except (OSError, SQLAlchemyError) as exc:
+        _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
+        return 1
+    for line in lines:
+        (_say if code == 0 else _complain)(line)
+    return code
 
 
 async def _products(settings: Settings, args: argparse.Namespace) -> int:
