@@ -92,7 +92,7 @@ class Settings(BaseSettings):
 
     def reminder_rules(self) -> ReminderRules:
         days = tuple(sorted({int(d) for d in self.cert_reminder_days.split(",")}, reverse=True))
-        return ReminderRules(certificate_days=days, draft_idle_days=self.draft_reminder_days)
+        return ReminderRules(certificate_days=days, draft_idle_days=self.draft_reminder_days, timezone=self.timezone)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -136,15 +136,18 @@ async def send_reply(application: Application, chat_id: int, reply: Reply, *, ra
             await bot.send_message(chat_id, chunk, reply_markup=keyboard(reply) if index == len(chunks) - 1 else None)
         for attachment in reply.attachments:
             path = Path(attachment.path)
-            try:
-                content = await asyncio.to_thread(path.read_bytes)
-            except OSError:
-                log.warning("a stored file is missing on disk: %s", path.name)
-                continue
+            content = attachment.content
+            if content is None:
+                try:
+                    content = await asyncio.to_thread(path.read_bytes)
+                except OSError:
+                    log.warning("a stored file is missing on disk: %s", path.name)
+                    continue
             if attachment.mime.startswith("image/"):
                 await bot.send_photo(chat_id, content, caption=attachment.name[:1000])
             else:
-                await bot.send_document(chat_id, content, filename=path.name, caption=attachment.name[:1000])
+                filename = path.name if attachment.content is None else attachment.path
+                await bot.send_document(chat_id, content, filename=filename, caption=attachment.name[:1000])
     except TelegramError as exc:
         if raise_errors:
             raise

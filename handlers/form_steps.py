@@ -43,6 +43,7 @@ class Step:
     check: CheckFn | None = None  # async check against stored data (e.g. tax code already taken)
     clears: tuple[str, ...] = ()  # answers that no longer hold when this one changes
     prompt_params: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    show: Callable[[str, Any, dict[str, Any]], str] | None = None  # how a stored answer reads (dates, …)
 
 
 class Form(Protocol):
@@ -84,6 +85,8 @@ def render_value(lang: str, step: Step, data: dict[str, Any]) -> str:
     value = data.get(step.id)
     if value is None:
         return t(lang, "review.skipped")
+    if step.show is not None:
+        return step.show(lang, value, data)
     if step.kind is Kind.CHOICE:
         return next((c.label for c in step_choices(lang, step, data) if c.id == value), str(value))
     if step.kind is Kind.MULTI:

@@ -97,7 +97,8 @@ class ResultForm(_OfficerForm):
         if _needs_decision(data):
             steps += [_step("decision_number", Kind.TEXT, parse=lambda text, _d: check_text(text, max_len=64)),
                       _step("decision_date", Kind.TEXT, parse=lambda text, d: check_date(
-                          text, latest=date.fromisoformat(d["_today"])).isoformat())]
+                          text, latest=date.fromisoformat(d["_today"])).isoformat(),
+                            show=lambda _lang, value, _d: format_date(date.fromisoformat(value)))]
         return steps
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:

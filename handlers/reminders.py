@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from messages import format_date, stars, t
+from messages import format_date, format_when, stars, t
+from storage.events import audience, registrants, upcoming
 from storage.outbox import enqueue
 from storage.reference import load_reference
 from storage.reminders import accounts_by_producer, certificates_expiring_between, idle_drafts, officers_with_accounts
@@ -29,6 +31,9 @@ class ReminderRules:
     digest_weekday: int = 0  # Monday
     digest_days: int = 90
     digest_lines: int = 30
+    event_tomorrow_days: int = 1  # trainings and fairs: to registrants, this many days before the start
+    fair_deadline_days: int = 7  # fairs: to those not yet registered, this many days before the deadline
+    timezone: str = "Asia/Ho_Chi_Minh"
 
 
 def due_milestone(days_left: int, rules: ReminderRules) -> str | None:
@@ -44,6 +49,7 @@ async def scan(session: AsyncSession, *, today: date, now: datetime, rules: Remi
     added: Counter[str] = Counter()
     await _certificates(session, today, rules, added)
     await _drafts(session, now, rules, added)
+    await _events(session, today, now, rules, added)
     if today.weekday() == rules.digest_weekday:
         await _digests(session, today, rules, added)
     return added
@@ -64,7 +70,8 @@ async def _certificates(session: AsyncSession, today: date, rules: ReminderRules
             key = "notice.cert_lapsed" if milestone == "lapsed" else "notice.cert_expiry"
             text = t(lang, key, product=product.name, stars=stars(certificate.stars),
                      date=format_date(certificate.valid_until), days=days_left)
-            options = [{"id": f"{REEVALUATE}{product.id}", "label": t(lang, "reminder.reevaluate")}]
+            options = [{"id": f"{REEVALUATE}{product.id}", "label": t(lang, "reminder.reevaluate")},
+                       {"id": f"snooze:{certificate.id}:{milestone}", "label": t(lang, "reminder.snooze")}]
             if await enqueue(session, account_id=account.id, reason="cert-expiry",  # type: ignore[arg-type]
                              dedupe_key=f"cert-expiry:{certificate.id}:{milestone}:{account.id}", text=text,
                              options=options):
@@ -103,3 +110,31 @@ async def _digests(session: AsyncSession, today: date, rules: ReminderRules, add
         if await enqueue(session, account_id=account.id, reason="digest.weekly", text=text,  # type: ignore[arg-type]
                          dedupe_key=f"digest:{officer.id}:{week.year}-W{week.week:02d}"):
             added["digest.weekly"] += 1
+
+
+async def _events(session: AsyncSession, today: date, now: datetime, rules: ReminderRules, added: Counter[str]) -> None:
+    zone = ZoneInfo(rules.timezone)
+    horizon = now + timedelta(days=max(rules.event_tomorrow_days, rules.fair_deadline_days) + 2)
+    for event in await upcoming(session, kind=None, province_code=None, start=now, end=horizon + timedelta(days=90)):
+        if (event.starts_at.astimezone(zone).date() - today).days == rules.event_tomorrow_days:
+            for account, _ in await registrants(session, event.id):  # type: ignore[arg-type]
+                text = t(account.language, f"notice.{event.kind}_tomorrow", name=event.name, place=event.place,
+                         start=format_when(account.language, event.starts_at, rules.timezone))
+                if await enqueue(session, account_id=account.id, reason=f"{event.kind}.tomorrow",  # type: ignore[arg-type]
+                                 dedupe_key=f"{event.kind}.tomorrow:{event.id}:{account.id}", text=text):
+                    added[f"{event.kind}.tomorrow"] += 1
+        deadline = event.registration_deadline
+        if event.kind != "fair" or deadline is None or deadline < now:
+            continue
+        if (deadline.astimezone(zone).date() - today).days <= rules.fair_deadline_days:
+            registered = {account.id for account, _ in await registrants(session, event.id)}  # type: ignore[arg-type]
+            for account in await audience(session, event):
+                if account.id in registered:
+                    continue
+                lang = account.language
+                text = t(lang, "notice.fair_deadline", name=event.name,
+                         deadline=format_when(lang, deadline, rules.timezone))
+                options = [{"id": f"event:open:{event.id}", "label": t(lang, "event.details")}]
+                if await enqueue(session, account_id=account.id, reason="fair.deadline",  # type: ignore[arg-type]
+                                 dedupe_key=f"fair.deadline:{event.id}:{account.id}", text=text, options=options):
+                    added["fair.deadline"] += 1

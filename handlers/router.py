@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers import forms, linking, navigation, officer, status
+from handlers import event_admin, events, forms, linking, navigation, officer, preferences, status
 from handlers.matching import Choice, clean_text, match_choice
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
 from handlers.registration import REGISTRATION, reevaluation_preset
@@ -19,7 +19,9 @@ RESUME_AFTER = timedelta(hours=1)
 MENU_REGISTER, MENU_STATUS, MENU_HELP, MENU_LANGUAGE = "menu:register", "menu:status", "menu:help", "menu:language"
 MENU_APPLICATIONS = "menu:applications"
 RESUME_CONTINUE, RESUME_RESTART = "resume:continue", "resume:restart"
-FORMS: dict[str, forms.Form] = {f.name: f for f in (REGISTRATION, SUPPLEMENT, REQUEST_MORE, RESULT, REJECT)}
+FORMS: dict[str, forms.Form] = {f.name: f for f in (REGISTRATION, SUPPLEMENT, REQUEST_MORE, RESULT, REJECT,
+                                                    event_admin.EVENT_FORM)}
+MENU_TRAININGS, MENU_FAIRS = "menu:trainings", "menu:fairs"
 
 # Telegram commands (Vietnamese first, English aliases) → what they do. bot/ reads this to set the menu.
 COMMANDS = {
@@ -34,6 +36,9 @@ COMMANDS = {
     "canbo": "officer", "officer": "officer",
     "hoso": "applications", "applications": "applications",
     "malienket": "link_code", "linkcode": "link_code",
+    "taphuan": "trainings", "trainings": "trainings", "hoicho": "fairs", "fairs": "fairs",
+    "themtaphuan": "add_training", "addtraining": "add_training", "themhoicho": "add_fair", "addfair": "add_fair",
+    "nhacnho": "reminders", "reminders": "reminders",
     # Inside a form these are the shared buttons typed as commands; the form engine reads them.
     "quaylai": "nav", "back": "nav", "boqua": "nav", "skip": "nav", "xong": "nav", "done": "nav",
 }
@@ -42,9 +47,11 @@ _FORM_SAFE = {"nav", "cancel", "help", "language", "start", "register"}
 # (command, description key) shown in the Telegram command menu, per language.
 COMMAND_MENU = {
     "vi": [("dangky", "command.register"), ("trangthai", "command.status"), ("tracuu", "command.lookup"),
+           ("taphuan", "command.trainings"), ("hoicho", "command.fairs"), ("nhacnho", "command.reminders"),
            ("trogiup", "command.help"), ("ngonngu", "command.language"), ("huy", "command.cancel"),
            ("start", "command.start")],
     "en": [("register", "command.register"), ("status", "command.status"), ("lookup", "command.lookup"),
+           ("trainings", "command.trainings"), ("fairs", "command.fairs"), ("reminders", "command.reminders"),
            ("help", "command.help"), ("language", "command.language"), ("cancel", "command.cancel"),
            ("start", "command.start")],
 }
@@ -77,6 +84,8 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return await _handle_resume(ctx, state, inc, text, form)
     if waiting == "officer_confirm" and form is None:
         return await officer.confirm_simple(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
+    if waiting == "event_cancel" and form is None:
+        return await event_admin.confirm_cancel(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
     if command == "help" or chosen == MENU_HELP:
         return [Reply(t(ctx.lang, "help.bot"))] + (forms.ask(ctx, form, state) if form else [menu(ctx)])
 
@@ -100,7 +109,7 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
     if command == "lookup":
         return forms.ask(ctx, form, state, await status.lookup(ctx, args))
     starts_other = (inc.choice or "").startswith((status.SUPPLEMENT, officer.OPEN, officer.ACT, officer.LIST,
-                                                  REEVALUATE))
+                                                  REEVALUATE, "event:", preferences.TOGGLE, preferences.SNOOZE))
     if (command is not None and command not in _FORM_SAFE) or starts_other:
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.command_in_form"))])
     return await forms.handle(ctx, form, state, inc)
@@ -138,6 +147,14 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return await officer.list_applications(ctx, officer.status_from_words(args, lang))
     if command == "link_code":
         return await officer.make_link_code(ctx, args)
+    if command == "trainings" or chosen == MENU_TRAININGS:
+        return await events.list_events(ctx, "training")
+    if command == "fairs" or chosen == MENU_FAIRS:
+        return await events.list_events(ctx, "fair")
+    if command in ("add_training", "add_fair"):
+        return await event_admin.start_new(ctx, state, "training" if command == "add_training" else "fair")
+    if command == "reminders":
+        return preferences.show(ctx)
     if chosen and ":" in chosen:
         return await _button(ctx, state, chosen)
     if inc.contact is not None:
@@ -167,6 +184,12 @@ async def _button(ctx: Context, state: State, chosen: str) -> list[Reply]:
             return await officer.open_application(ctx, int(parts[2]))
         if chosen.startswith(officer.ACT):
             return await officer.start_action(ctx, state, int(parts[2]), parts[3])
+        if chosen.startswith("event:"):
+            return await _event_button(ctx, state, parts[1], parts[2])
+        if chosen.startswith(preferences.TOGGLE):
+            return preferences.toggle(ctx, parts[1])
+        if chosen.startswith(preferences.SNOOZE):
+            return await preferences.snooze(ctx, parts[1], parts[2])
         if chosen.startswith(REEVALUATE):
             preset = await reevaluation_preset(ctx, int(parts[1]))
             if preset is None:
@@ -178,6 +201,20 @@ async def _button(ctx: Context, state: State, chosen: str) -> list[Reply]:
     return [Reply(t(ctx.lang, "error.stale_button")), menu(ctx)]
 
 
+async def _event_button(ctx: Context, state: State, action: str, value: str) -> list[Reply]:
+    if action == "list" and value in events.KINDS:
+        return await events.list_events(ctx, value)
+    handlers = {"open": events.open_event, "join": events.join, "leave": events.leave, "ics": events.calendar,
+                "people": event_admin.people}
+    if action in handlers:
+        return await handlers[action](ctx, int(value))
+    if action == "edit":
+        return await event_admin.edit(ctx, state, int(value))
+    if action == "cancel":
+        return await event_admin.ask_cancel(ctx, state, int(value))
+    raise ValueError(action)
+
+
 def _is_officer(ctx: Context) -> bool:
     # Only decides which buttons to draw; every officer action checks the officer record itself.
     return ctx.account.role in ("officer", "admin")
@@ -185,12 +222,13 @@ def _is_officer(ctx: Context) -> bool:
 
 def _menu_choices(ctx: Context) -> list[Choice]:
     words = {MENU_REGISTER: ("dang ky", "register", "dang ky san pham", "dangky"),
+             MENU_TRAININGS: ("tap huan", "trainings", "training"), MENU_FAIRS: ("hoi cho", "fairs", "fair"),
              MENU_STATUS: ("tra cuu ho so", "trang thai", "status", "my applications"),
              MENU_APPLICATIONS: ("ho so ocop", "applications", "duyet ho so"),
              MENU_HELP: ("tro giup", "help", "huong dan"),
              MENU_LANGUAGE: ("ngon ngu", "language", "tieng anh", "english")}
-    keys = {MENU_REGISTER: "menu.register", MENU_STATUS: "menu.status", MENU_HELP: "menu.help",
-            MENU_LANGUAGE: "menu.language"}
+    keys = {MENU_REGISTER: "menu.register", MENU_STATUS: "menu.status", MENU_TRAININGS: "menu.trainings",
+            MENU_FAIRS: "menu.fairs", MENU_HELP: "menu.help", MENU_LANGUAGE: "menu.language"}
     if _is_officer(ctx):
         keys = {MENU_APPLICATIONS: "menu.applications"} | keys
     return [Choice(id, t(ctx.lang, key), words[id] + tuple(t(lg, key) for lg in LANGUAGES))

@@ -20,11 +20,12 @@ class Option:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A stored file to send along with a reply (an officer opening a dossier)."""
+    """A file to send along with a reply: a stored one (`path`) or one made now (`content`, e.g. an .ics)."""
 
     path: str
     mime: str
     name: str
+    content: bytes | None = None
 
 
 @dataclass(frozen=True)

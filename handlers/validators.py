@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 _MST_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
 
@@ -144,3 +145,20 @@ def check_score(text: str) -> int:
     if not re.fullmatch(r"\d{1,3}", text.strip()) or not 0 <= int(text) <= 100:
         raise Invalid("error.score_format")
     return int(text)
+
+
+def check_datetime(text: str, *, timezone: str, not_before: datetime) -> datetime:
+    """'12/12/2026 08:00' (also '8h', '8h30', '-' or '.' in the date) in local time → aware UTC."""
+    match = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})[ ,]+(\d{1,2})(?:[:hH](\d{2})?)?h?", text.strip())
+    if not match:
+        raise Invalid("error.datetime_format")
+    day, month, year, hour = (int(g) for g in match.groups()[:4])
+    minute = int(match.group(5) or 0)
+    try:
+        local = datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(timezone))
+    except ValueError as exc:
+        raise Invalid("error.datetime_format") from exc
+    if local < not_before:
+        raise Invalid("error.datetime_too_early", {"earliest": not_before.astimezone(ZoneInfo(timezone))
+                                                   .strftime("%d/%m/%Y %H:%M")})
+    return local.astimezone(UTC)

@@ -58,3 +58,10 @@ def format_date(value: date | datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
 
 def stars(count: int) -> str:
     return "★" * count + "☆" * (5 - count)
+
+
+def format_when(lang: str, value: datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
+    """'Thứ Bảy, 12/12/2026, 08:00' in the programme's local time."""
+    local = value.astimezone(ZoneInfo(tz))
+    return t(lang, "when.datetime", weekday=t(lang, f"weekday.{local.weekday()}"), date=local.strftime("%d/%m/%Y"),
+             time=local.strftime("%H:%M"))

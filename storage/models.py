@@ -205,3 +205,35 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class Event(SQLModel, table=True):
+    """A training (tập huấn) or a trade fair (hội chợ) announced to a province's producers."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, index=True)  # training | fair
+    name: str = Field(max_length=200)
+    place: str = Field(max_length=300)
+    starts_at: datetime = Field(index=True)
+    ends_at: datetime
+    registration_deadline: datetime | None = None
+    description: str | None = Field(default=None, max_length=2000)
+    province_code: str = Field(max_length=32, index=True)
+    # Product groups the event is for; empty means every producer of the province.
+    audience_groups: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_by_officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    cancelled_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EventRegistration(SQLModel, table=True):
+    __tablename__ = "event_registration"
+    __table_args__ = (UniqueConstraint("event_id", "account_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    account_id: int = Field(foreign_key="chat_account.id", index=True)
+    producer_id: int | None = Field(default=None, foreign_key="producer.id")
+    registered_at: datetime = Field(default_factory=utcnow)
+    cancelled_at: datetime | None = None

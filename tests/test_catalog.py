@@ -46,6 +46,10 @@ def test_every_key_used_in_code_exists() -> None:
                                      "rejected", "officer_supplemented")}
     used |= {f"delivery.{d}" for d in ("upload", "in_person", "skipped")}
     used |= {f"cli.officer_{s}" for s in ("pending", "active", "revoked", "expired")}
+    for kind in ("training", "fair"):
+        used |= {f"event.none_{kind}", f"event.list_{kind}", f"event.title_{kind}", f"event.announce_{kind}",
+                 f"notice.{kind}_tomorrow"}
+    used |= {f"prefs.kind_{k}" for k in ("training", "fair", "draft")} | {f"weekday.{d}" for d in range(7)}
     assert used, "the scan found no keys: the pattern is broken"
     missing = sorted(used - set(catalog("vi")))
     assert not missing, missing

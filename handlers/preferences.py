@@ -1,0 +1,54 @@
+"""/nhacnho: which reminders a person gets. Certificate reminders stay on; each one can be snoozed once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from handlers.types import Context, Option, Reply
+from messages import format_date, t
+from storage.models import OutboxMessage
+from storage.outbox import enqueue
+
+TOGGLE, SNOOZE = "optout:", "snooze:"
+OPTIONAL = ("training", "fair", "draft")
+SNOOZE_FOR = timedelta(days=7)
+
+
+def show(ctx: Context) -> list[Reply]:
+    lang, off = ctx.lang, set(ctx.account.reminder_optouts or [])
+    lines = [t(lang, "prefs.title")]
+    options = []
+    for kind in OPTIONAL:
+        state = t(lang, "prefs.off") if kind in off else t(lang, "prefs.on")
+        lines.append(f"• {t(lang, f'prefs.kind_{kind}')}: {state}")
+        options.append(Option(f"{TOGGLE}{kind}", t(lang, "prefs.turn_on" if kind in off else "prefs.turn_off",
+                                                   kind=t(lang, f"prefs.kind_{kind}"))))
+    lines.append(t(lang, "prefs.certificates"))
+    return [Reply("\n".join(lines), options=tuple(options), inline=True)]
+
+
+def toggle(ctx: Context, kind: str) -> list[Reply]:
+    if kind not in OPTIONAL:
+        return [Reply(t(ctx.lang, "error.stale_button"))]
+    off = set(ctx.account.reminder_optouts or [])
+    off ^= {kind}
+    ctx.account.reminder_optouts = sorted(off)
+    ctx.session.add(ctx.account)
+    return show(ctx)
+
+
+async def snooze(ctx: Context, certificate_id: str, milestone: str) -> list[Reply]:
+    """Send this certificate reminder again in 7 days: once (the copy's dedupe key says so)."""
+    original = f"cert-expiry:{certificate_id}:{milestone}:{ctx.account.id}"
+    row = (await ctx.session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == original))).first()
+    if row is None:
+        return [Reply(t(ctx.lang, "error.stale_button"))]
+    due = ctx.now + SNOOZE_FOR
+    added = await enqueue(ctx.session, account_id=ctx.account.id, dedupe_key=f"{original}:snoozed",  # type: ignore[arg-type]
+                          reason="cert-expiry", text=row.text, options=[o for o in row.options
+                                                                        if not o["id"].startswith(SNOOZE)],
+                          due_at=due)
+    key = "prefs.snoozed" if added else "prefs.snoozed_already"
+    return [Reply(t(ctx.lang, key, date=format_date(due, ctx.timezone)))]
