@@ -106,4 +106,4 @@ async def audience(session: AsyncSession, event: Event) -> list[ChatAccount]:
     if event.audience_groups:
         query = query.where(col(Producer.id).in_(
             select(Product.producer_id).where(col(Product.group_code).in_(event.audience_groups))))
-    return list(await session.exec(query.distinct().order_by(col(ChatAccount.id))))
+    return list(await session.exec(query.order_by(col(ChatAccount.id))))  # one producer per chat: no duplicates

@@ -1,0 +1,195 @@
+"""Trainings and fairs: an officer announces, producers sign up, reminders go out, changes are told."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from handlers.reminders import ReminderRules, scan
+from storage.models import ChatAccount, OutboxMessage
+from tests.fakes import Chat
+from tests.seed import add_application, add_producer, invite
+
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # Friday 20/11/2026, 10:00 in Vietnam
+
+
+async def setup(make_runner: Callable, url: str, clock) -> tuple:  # type: ignore[no-untyped-def]
+    clock.now = NOW
+    runner = await make_runner(url)
+    async with runner.sessions() as session, session.begin():
+        for user, name, group, province in (("food-1", "HTX Mật ong", "food", "lam-dong"),
+                                            ("craft-1", "HTX Dệt", "craft", "lam-dong"),
+                                            ("hanoi-1", "HTX Gốm", "craft", "ha-noi")):
+            producer = await add_producer(session, name=name, province_code=province,
+                                          phone=f"+8491200{len(user) * 111:04d}" if user != "craft-1" else None)
+            await add_application(session, producer, name=f"SP {name}", group=group)
+            session.add(ChatAccount(channel="web", chat_id=user, producer_id=producer.id))
+    officer = Chat(runner, user="officer")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    return runner, officer
+
+
+async def add_event(officer: Chat, command: str, name: str, *, start: str, end: str, deadline: str | None,
+                    groups: tuple[str, ...] = ()) -> None:
+    await officer.say(command)
+    await officer.say(name)
+    await officer.say("Hội trường UBND xã Đạ Sar")
+    await officer.say(start)
+    await officer.say(end)
+    await officer.say(deadline) if deadline else await officer.tap("nav:skip")
+    await officer.tap("nav:skip")  # no description
+    for group in groups:
+        await officer.tap(group)
+    await officer.tap("nav:done")
+    await officer.tap("nav:submit")
+
+
+async def test_training_from_announcement_to_reminder(make_runner: Callable, db_url: str, clock) -> None:
+    runner, officer = await setup(make_runner, db_url, clock)
+    await officer.say("/themtaphuan")
+    await officer.say("Tập huấn câu chuyện sản phẩm")
+    await officer.say("Hội trường UBND xã Đạ Sar")
+    await officer.say("ngày mai 8 giờ")
+    assert "ngày/tháng/năm giờ:phút" in officer.text
+    await officer.say("01/11/2026 08:00")
+    assert "phải sau" in officer.text
+    await officer.say("12/12/2026 8h")
+    await officer.say("12/12/2026 7h")
+    assert "phải sau" in officer.text  # the end before the start
+    await officer.say("12/12/2026 16h30")
+    await officer.tap("nav:skip")
+    await officer.tap("nav:skip")
+    await officer.tap("nav:done")
+    assert "Thứ Bảy, 12/12/2026, 08:00" in officer.text and "Thứ Bảy, 12/12/2026, 16:30" in officer.text
+    await officer.tap("nav:submit")
+    assert "gửi thông báo tới 2 chủ thể" in officer.text  # the whole province, not Hà Nội
+
+    food = Chat(runner, user="food-1")
+    await food.say("/taphuan")
+    assert "📚 Tập huấn: Tập huấn câu chuyện sản phẩm" in food.transcript[0]  # the announcement
+    assert "1. Thứ Bảy, 12/12/2026, 08:00 — Tập huấn câu chuyện sản phẩm" in food.text
+    await food.tap(next(o for o in food.option_ids if o.startswith("event:open:")))
+    event_id = int(food.option_ids[0].rsplit(":", 1)[1])
+    await food.tap(f"event:join:{event_id}")
+    assert "Đã đăng ký" in food.text
+    await food.tap(f"event:ics:{event_id}")
+    [attachment] = food.replies[0].attachments
+    calendar = attachment.content.decode()  # type: ignore[union-attr]
+    assert "BEGIN:VCALENDAR" in calendar and "DTSTART:20261212T010000Z" in calendar
+    assert "SUMMARY:Tập huấn câu chuyện sản phẩm" in calendar
+    await food.press_stale(f"event:join:{event_id}")
+    assert "đã đăng ký sự kiện này rồi" in food.text
+    hanoi = Chat(runner, user="hanoi-1")
+    await hanoi.say("/taphuan")
+    assert "Chưa có lớp tập huấn" in hanoi.text
+    await hanoi.press_stale(f"event:join:{event_id}")
+    assert "Không tìm thấy sự kiện này" in hanoi.text
+
+    async with runner.sessions() as session, session.begin():
+        assert await scan(session, today=date(2026, 12, 10), now=NOW, rules=ReminderRules()) == {}
+    for _ in range(2):
+        async with runner.sessions() as session, session.begin():
+            added = await scan(session, today=date(2026, 12, 11), now=NOW, rules=ReminderRules())
+    assert added == {}  # the second scan of that day
+    async with runner.sessions() as session:
+        tomorrow = [m for m in await session.exec(select(OutboxMessage)) if m.reason == "training.tomorrow"]
+    assert len(tomorrow) == 1 and "Ngày mai" in tomorrow[0].text
+
+    await officer.press_stale(f"event:open:{event_id}")
+    assert "Đã đăng ký: 1" in officer.text
+    await officer.tap(f"event:people:{event_id}")
+    [sheet] = officer.replies[0].attachments
+    assert "HTX Mật ong" in officer.text
+    rows = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))  # type: ignore[arg-type]
+    assert rows[1][0] == "HTX Mật ong"
+
+
+async def test_fair_for_some_groups_deadline_reminder_change_and_cancel(make_runner: Callable, sqlite_url: str,
+                                                                        clock) -> None:
+    runner, officer = await setup(make_runner, sqlite_url, clock)
+    await add_event(officer, "/themhoicho", "Hội chợ thủ công Đà Lạt", start="20/12/2026 08:00",
+                    end="22/12/2026 21:00", deadline="10/12/2026 17:00", groups=("craft",))
+    assert "gửi thông báo tới 1 chủ thể" in officer.text
+    food, craft = Chat(runner, user="food-1"), Chat(runner, user="craft-1")
+    await food.say("/hoicho")
+    assert "Chưa có hội chợ nào" in food.text  # not for food producers
+    await craft.say("/hoicho")
+    assert "Hội chợ thủ công Đà Lạt" in craft.text
+
+    async with runner.sessions() as session, session.begin():
+        added = await scan(session, today=date(2026, 12, 3), now=NOW, rules=ReminderRules())
+    assert added == {"fair.deadline": 1}
+    await craft.say("/hoicho")
+    assert any("Còn ít ngày để đăng ký" in line for line in craft.transcript)
+    event_id = int(next(o for o in craft.option_ids if o.startswith("event:open:")).rsplit(":", 1)[1])
+    await craft.press_stale(f"event:join:{event_id}")
+
+    await officer.press_stale(f"event:edit:{event_id}")
+    assert "kiểm tra lại" in officer.text  # every answer is there: straight to the review
+    await officer.tap("nav:edit")
+    await officer.tap("edit:event_place")
+    await officer.say("Quảng trường Lâm Viên")
+    await officer.tap("nav:submit")
+    assert "Đã lưu thay đổi" in officer.text
+    await officer.press_stale(f"event:cancel:{event_id}")
+    await officer.tap("nav:yes")
+    assert "Đã hủy" in officer.text
+    await craft.say("/hoicho")
+    told = "\n".join(craft.transcript)
+    assert "có thay đổi" in told and "Quảng trường Lâm Viên" in told and "đã bị hủy" in told
+    assert "Chưa có hội chợ nào" in craft.text
+
+    clock.now = datetime(2026, 12, 11, 0, 30, tzinfo=UTC)  # 07:30, half an hour before the deadline
+    await add_event(officer, "/themhoicho", "Hội chợ OCOP", start="20/12/2026 08:00", end="20/12/2026 17:00",
+                    deadline="11/12/2026 08:00")
+    clock.now = datetime(2026, 12, 11, 3, 0, tzinfo=UTC)
+    await craft.say("/hoicho")
+    other_id = int(next(o for o in craft.option_ids if o.startswith("event:open:")).rsplit(":", 1)[1])
+    await craft.press_stale(f"event:join:{other_id}")
+    assert "Đã hết hạn đăng ký" in craft.text
+
+
+async def test_producers_cannot_manage_events(make_runner: Callable, sqlite_url: str, clock) -> None:
+    runner, officer = await setup(make_runner, sqlite_url, clock)
+    await add_event(officer, "/themtaphuan", "Tập huấn", start="12/12/2026 08:00", end="12/12/2026 11:00",
+                    deadline=None)
+    food = Chat(runner, user="food-1")
+    await food.say("/themtaphuan")
+    assert "chỉ dành cho cán bộ OCOP" in food.text
+    for forged in ("event:people:1", "event:edit:1", "event:cancel:1"):
+        await food.press_stale(forged)
+        assert "chỉ dành cho cán bộ OCOP" in food.text
+
+
+async def test_reminder_preferences_and_snooze(make_runner: Callable, sqlite_url: str, clock) -> None:
+    runner, _ = await setup(make_runner, sqlite_url, clock)
+    food = Chat(runner, user="food-1")
+    await food.say("/nhacnho")
+    assert "Tập huấn: đang bật" in food.text and "Nhắc hết hạn chứng nhận OCOP luôn được gửi" in food.text
+    await food.tap("optout:training")
+    assert "Tập huấn: đã tắt" in food.text
+    async with runner.sessions() as session:
+        account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "food-1"))).one()
+        assert account.reminder_optouts == ["training"]
+
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session, name="HTX Có chứng nhận", phone="+84912777777")
+        await add_application(session, producer, status="recognised", decided=date(2024, 1, 15))
+        account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "food-1"))).one()
+        account.producer_id = producer.id
+        session.add(account)
+    async with runner.sessions() as session, session.begin():
+        await scan(session, today=date(2026, 12, 16), now=NOW, rules=ReminderRules())
+    await food.say("/start")
+    snooze = next(o for o in food.option_ids if o.startswith("snooze:"))
+    await food.tap(snooze)
+    assert "nhắc lại vào ngày 27/11/2026" in food.text
+    await food.press_stale(snooze)
+    assert "đã được hẹn lại một lần rồi" in food.text
+    async with runner.sessions() as session:
+        snoozed = [m for m in await session.exec(select(OutboxMessage)) if m.dedupe_key.endswith(":snoozed")]
+    assert len(snoozed) == 1 and snoozed[0].due_at == NOW + timedelta(days=7)
