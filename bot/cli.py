@@ -109,10 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     importing = commands.add_parser("import", help="load data").add_subparsers(dest="import_what", required=True)
     products_in = importing.add_parser("products", help="the province's OCOP list (xlsx or csv; see docs/templates)")
     products_in.add_argument("file", type=Path)
+    events_in = importing.add_parser("events", help="trainings and fairs (xlsx or csv; see docs/templates)")
+    events_in.add_argument("file", type=Path)
     exporting = commands.add_parser("export", help="write data").add_subparsers(dest="export_what", required=True)
     products_out = exporting.add_parser("products", help="OCOP products with status and days to expiry (xlsx)")
     products_out.add_argument("out", type=Path)
     products_out.add_argument("--province", help="only this province (default: all)")
+    commands.add_parser("demo-data", help="load a clearly marked sample province (Lâm Đồng, names end in (DEMO))")
     reminders = commands.add_parser("reminders", help="reminders").add_subparsers(dest="reminders_what", required=True)
     scan = reminders.add_parser("scan", help="enqueue the reminders due (default: today in OCOP_TIMEZONE)")
     scan.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD")
@@ -130,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_upgrade(settings))
     if args.command in ("import", "export"):
         return asyncio.run(_products(settings, args))
+    if args.command == "demo-data":
+        from bot.demo import load_demo
+
+        for line in asyncio.run(load_demo(settings)):
+            _say(line)
+        return 0
     if args.command in ("reminders", "outbox"):
         return asyncio.run(_outbox(settings, args))
     return asyncio.run(_officer(settings, args))
@@ -161,7 +170,11 @@ async def _products(settings: Settings, args: argparse.Namespace) -> int:
     from bot import cli_products
 
     try:
-        if args.command == "import":
+        if args.command == "import" and args.import_what == "events":
+            from bot.event_import import import_events
+
+            code, out, err = await import_events(settings, args.file)
+        elif args.command == "import":
             code, out, err = await cli_products.import_products(settings, args.file)
         else:
             code, out = await cli_products.export_products(settings, args.out, args.province)

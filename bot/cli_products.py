@@ -11,8 +11,9 @@ from openpyxl.styles import Font
 from tqdm import tqdm
 
 from bot.cli_officers import database, find_province
-from bot.product_import import COLUMNS, FileProblem, read_rows, validated_rows
+from bot.product_import import COLUMNS, read_product_rows, validated_rows
 from bot.settings import Settings
+from bot.spreadsheet import FileProblem
 from messages import format_date, t
 from storage import lifecycle
 from storage.product_list import load_existing, products_for_export, record_import, upsert_listed_products
@@ -25,7 +26,7 @@ async def import_products(settings: Settings, path: Path) -> tuple[int, list[str
     """(exit code, lines for stdout, lines for stderr)."""
     lang = settings.default_language
     try:
-        rows = read_rows(path, lang)
+        rows = read_product_rows(path, lang)
     except FileProblem as problem:
         return 1, [], [str(problem)]
     good, errors = validated_rows(rows, lang)

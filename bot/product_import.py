@@ -5,20 +5,16 @@ A bad row is reported (row, column, reason) and skipped; good rows load; the sam
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
 from tqdm import tqdm
 
-from handlers.matching import Choice, fold, match_choice
+from bot.spreadsheet import RowError, cell_text, read_rows
+from handlers.matching import Choice, match_choice
 from handlers.validators import Invalid, check_tax_code, normalize_phone
-from messages import LANGUAGES, t
+from messages import t
 from storage import lifecycle
 from storage.product_list import ListedProduct
 from storage.reference import load_reference
@@ -29,79 +25,9 @@ COLUMNS = ("producer_name", "entity_type", "tax_code", "phone", "province", "com
 REQUIRED = ("producer_name", "entity_type", "province", "product_name", "group", "decision_number", "decision_date")
 
 
-class FileProblem(Exception):
-    """The file as a whole cannot be read; the message is for the operator."""
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    reason: str
-
-
-def header_key(header: str) -> str | None:
-    folded = fold(header)
-    for key in COLUMNS:
-        if folded in {fold(key), *(fold(t(lang, f"column.{key}")) for lang in LANGUAGES)}:
-            return key
-    return None
-
-
-def read_rows(path: Path, lang: str) -> list[tuple[int, dict[str, Any]]]:
-    """(row number as the spreadsheet shows it, {column key: cell}) for every non-empty row."""
-    if not path.is_file():
-        raise FileProblem(t(lang, "cli.import_no_file", path=str(path)))
-    suffix = path.suffix.lower()
-    try:
-        table = list(_xlsx(path) if suffix in (".xlsx", ".xlsm") else _csv(path))
-    except FileProblem:
-        raise
-    except Exception as exc:  # a corrupt or mislabelled file: say so in one line
-        raise FileProblem(t(lang, "cli.import_unreadable", path=path.name, problem=type(exc).__name__)) from exc
-    if not table:
-        raise FileProblem(t(lang, "cli.import_empty", path=path.name))
-    keys = [header_key(str(h or "")) for h in table[0]]
-    missing = [k for k in REQUIRED if k not in keys]
-    if missing:
-        raise FileProblem(t(lang, "cli.import_missing_columns",
-                            columns=", ".join(t(lang, f"column.{k}") for k in missing)))
-    rows = []
-    for number, cells in enumerate(table[1:], start=2):
-        record = {key: cell for key, cell in zip(keys, cells, strict=False) if key is not None}
-        if any(_text(v) for v in record.values()):
-            rows.append((number, record))
-    return rows
-
-
-def _xlsx(path: Path) -> Iterator[tuple[Any, ...]]:
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    try:
-        yield from workbook.worksheets[0].iter_rows(values_only=True)
-    finally:
-        workbook.close()
-
-
-def _csv(path: Path) -> Iterator[list[str]]:
-    text = path.read_bytes().decode("utf-8-sig")  # Excel writes a BOM
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    yield from csv.reader(io.StringIO(text), dialect)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return " ".join(str(value).split())
-
-
 def _digits_from_number(value: Any, width: int) -> str:
     """Excel turns 0300588569 into the number 300588569: put the leading zero back."""
-    text = _text(value)
+    text = cell_text(value)
     return text.zfill(width) if isinstance(value, int | float) and text.isdigit() else text
 
 
@@ -110,7 +36,7 @@ def _date(value: Any) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    text = _text(value)
+    text = cell_text(value)
     for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
         try:
             return datetime.strptime(text, pattern).date()
@@ -126,6 +52,10 @@ def _choice(text: str, items: list[Choice], reason: str) -> str:
     return found.id
 
 
+def read_product_rows(path: Path, lang: str) -> list[tuple[int, dict[str, Any]]]:
+    return read_rows(path, lang, COLUMNS, REQUIRED)
+
+
 def parse_row(record: dict[str, Any]) -> ListedProduct:
     """A validated row, or Invalid naming the column (in params) and the reason."""
     ref = load_reference()
@@ -137,7 +67,7 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
             raise Invalid(bad.key, {"column": key}) from None
 
     def required(value: Any) -> str:
-        text = _text(value)
+        text = cell_text(value)
         if not text:
             raise Invalid("import.required")
         return text[:200]
@@ -151,31 +81,31 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
     group = ref.group(group_code)
     assert group is not None
     subgroups = [Choice(s.code, s.vi, (s.en, s.code)) for s in group.subgroups]
-    subgroup = field("subgroup", lambda v: _choice(_text(v), subgroups, "import.unknown_subgroup")
-                     if _text(v) else None)
+    subgroup = field("subgroup", lambda v: _choice(cell_text(v), subgroups, "import.unknown_subgroup")
+                     if cell_text(v) else None)
     tax_code = field("tax_code", lambda v: check_tax_code(_digits_from_number(v, 10), household=entity_type ==
-                                                          "household") if _text(v) else None)
-    phone = field("phone", lambda v: normalize_phone(_phone_text(v)) if _text(v) else None)
-    score = field("score", lambda v: _score(v) if _text(v) else None)
+                                                          "household") if cell_text(v) else None)
+    phone = field("phone", lambda v: normalize_phone(_phonecell_text(v)) if cell_text(v) else None)
+    score = field("score", lambda v: _score(v) if cell_text(v) else None)
     stars = field("stars", lambda v: _stars(v, score))
     decision_date = field("decision_date", lambda v: _date(required(v)) if not isinstance(v, date) else _date(v))
-    valid_until = field("valid_until", lambda v: _date(v) if _text(v) else
+    valid_until = field("valid_until", lambda v: _date(v) if cell_text(v) else
                         lifecycle.certificate_valid_until(decision_date))
     return ListedProduct(
         producer_name=field("producer_name", required), entity_type=entity_type, tax_code=tax_code, phone=phone,
-        province_code=province, commune=_text(record.get("commune"))[:120] or None,
-        district=_text(record.get("district"))[:120] or None, product_name=field("product_name", required),
+        province_code=province, commune=cell_text(record.get("commune"))[:120] or None,
+        district=cell_text(record.get("district"))[:120] or None, product_name=field("product_name", required),
         group_code=group_code, subgroup_code=subgroup, stars=stars, score=score,
         decision_number=field("decision_number", required)[:64], decision_date=decision_date, valid_until=valid_until)
 
 
-def _phone_text(value: Any) -> str:
+def _phonecell_text(value: Any) -> str:
     text = _digits_from_number(value, 0)
     return "0" + text if isinstance(value, int | float) and len(text) in (9, 10) and text[0] != "0" else text
 
 
 def _score(value: Any) -> int:
-    text = _text(value)
+    text = cell_text(value)
     if not text.isdigit() or not 0 <= int(text) <= 100:
         raise Invalid("import.bad_score")
     return int(text)
@@ -183,7 +113,7 @@ def _score(value: Any) -> int:
 
 def _stars(value: Any, score: int | None) -> int:
     """Stars as written ('4', '4 sao', '★★★★'), or from the score; both given must agree."""
-    text = _text(value)
+    text = cell_text(value)
     from_score = lifecycle.load_rules().band_for(score) if score is not None else None
     if not text:
         if from_score is None:

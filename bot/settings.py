@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     scan_time: time = Field(time(8, 0), alias="OCOP_SCAN_TIME")  # local time of the daily reminder scan
     cert_reminder_days: str = Field("90,60,30,7", alias="OCOP_CERT_REMINDER_DAYS")
     draft_reminder_days: int = Field(3, ge=1, le=60, alias="OCOP_DRAFT_REMINDER_DAYS")
+    event_reminder_days: int = Field(1, ge=1, le=30, alias="OCOP_EVENT_REMINDER_DAYS")
+    fair_deadline_reminder_days: int = Field(7, ge=1, le=60, alias="OCOP_FAIR_DEADLINE_REMINDER_DAYS")
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
 
@@ -92,7 +94,9 @@ class Settings(BaseSettings):
 
     def reminder_rules(self) -> ReminderRules:
         days = tuple(sorted({int(d) for d in self.cert_reminder_days.split(",")}, reverse=True))
-        return ReminderRules(certificate_days=days, draft_idle_days=self.draft_reminder_days, timezone=self.timezone)
+        return ReminderRules(certificate_days=days, draft_idle_days=self.draft_reminder_days, timezone=self.timezone,
+                             event_tomorrow_days=self.event_reminder_days,
+                             fair_deadline_days=self.fair_deadline_reminder_days)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import forms
 from handlers.events import describe
@@ -93,22 +94,22 @@ class EventForm:
             return [Reply(t(ctx.lang, "event.saved", name=event.name))]
         where = {"kind": data["_kind"], "province_code": officer.province_code}
         event = await create_event(ctx.session, values | where, officer_id=officer.id, actor_account_id=ctx.account.id)
-        count = await announce(ctx, event)
+        count = await announce(ctx.session, event, ctx.timezone)
+        ctx.outbox_written = ctx.outbox_written or count > 0
         return [Reply(t(ctx.lang, "event.created", name=event.name, count=count))]
 
 
-async def announce(ctx: Context, event: Event) -> int:
-    """Tell the event's audience, in the same transaction that created it."""
+async def announce(session: AsyncSession, event: Event, timezone: str) -> int:
+    """Tell the event's audience, in the same transaction that created it (chat form or import)."""
     count = 0
-    for account in await audience(ctx.session, event):
+    for account in await audience(session, event):
         lang = account.language
         text = t(lang, f"event.announce_{event.kind}", name=event.name,
-                 start=format_when(lang, event.starts_at, ctx.timezone), place=event.place)
+                 start=format_when(lang, event.starts_at, timezone), place=event.place)
         options = [{"id": f"event:open:{event.id}", "label": t(lang, "event.details")}]
-        if await enqueue(ctx.session, account_id=account.id, reason=f"{event.kind}.announce",  # type: ignore[arg-type]
+        if await enqueue(session, account_id=account.id, reason=f"{event.kind}.announce",  # type: ignore[arg-type]
                          dedupe_key=f"{event.kind}.announce:{event.id}:{account.id}", text=text, options=options):
             count += 1
-    ctx.outbox_written = ctx.outbox_written or count > 0
     return count
 
 

@@ -107,3 +107,11 @@ async def audience(session: AsyncSession, event: Event) -> list[ChatAccount]:
         query = query.where(col(Producer.id).in_(
             select(Product.producer_id).where(col(Product.group_code).in_(event.audience_groups))))
     return list(await session.exec(query.order_by(col(ChatAccount.id))))  # one producer per chat: no duplicates
+
+
+async def find_event(session: AsyncSession, *, kind: str, name: str, province_code: str,
+                     starts_at: datetime) -> Event | None:
+    """The same event imported before: same kind, name, province and start."""
+    rows = await session.exec(select(Event).where(Event.kind == kind, Event.province_code == province_code,
+                                                  Event.starts_at == starts_at))
+    return next((e for e in rows if e.name.strip().casefold() == name.strip().casefold()), None)

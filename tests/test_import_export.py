@@ -144,3 +144,36 @@ def test_export_has_status_and_days_to_expiry(capsys, tmp_path: Path) -> None:
     assert row[15] in ("Đã công nhận", "Sắp hết hạn")
     code, _, err = run(capsys, "export", "products", str(tmp_path / "x.xlsx"), "--province", "Atlantis")
     assert code == 1 and "Atlantis" in err
+
+
+@pytest.mark.parametrize("template", ["ocop-events-template.csv", "ocop-events-template.xlsx"])
+def test_events_template_loads_once(capsys, database: Path, template: str) -> None:
+    code, out, err = run(capsys, "import", "events", str(TEMPLATES / template))
+    assert code == 0 and "2 mới, 0 cập nhật, 0 không đổi, 0 dòng bị loại" in out, err
+    code, out, _ = run(capsys, "import", "events", str(TEMPLATES / template))
+    assert "0 mới, 0 cập nhật, 2 không đổi" in out
+    assert query(database, "select kind, audience_groups, starts_at from event order by kind") == [
+        ("fair", '["food", "craft"]', "2027-12-20 01:00:00.000000"),
+        ("training", "[]", "2027-12-12 01:00:00.000000")]
+
+
+def test_bad_event_rows_are_reported(capsys, tmp_path: Path, database: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("Loại,Tên sự kiện,Địa điểm,Tỉnh/thành phố,Bắt đầu,Kết thúc\n"
+                    "Hội thảo,A,B,Lâm Đồng,12/12/2027 08:00,12/12/2027 10:00\n"
+                    "Tập huấn,A,B,Lâm Đồng,12/12/2027 08:00,12/12/2027 07:00\n"
+                    "Tập huấn,A,B,Lâm Đồng,mai,12/12/2027 07:00\n", encoding="utf-8")
+    code, out, err = run(capsys, "import", "events", str(path))
+    assert "0 mới" in out and "3 dòng bị loại" in out
+    assert "Dòng 2, cột “Loại”" in err and "Dòng 3, cột “Kết thúc”" in err and "Dòng 4, cột “Bắt đầu”" in err
+
+
+def test_demo_data_is_marked_and_loads_once(capsys, database: Path) -> None:
+    code, out, _ = run(capsys, "demo-data")
+    assert code == 0 and "/lienket " in out and "/canbo " in out
+    code, out, _ = run(capsys, "demo-data")
+    assert "đã có sẵn" in out
+    names = [n for (n,) in query(database, "select name from producer")] + \
+        [n for (n,) in query(database, "select name from event")]
+    assert len(names) == 10 and all(name.endswith("(DEMO)") for name in names)
+    assert query(database, "select count(*) from certificate")[0][0] == 6
