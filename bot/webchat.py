@@ -1,11 +1,13 @@
 """Web chat: a phone-sized chat page at / and the JSON API behind it (also the simplest way to script the bot).
 
 POST /api/chat  {"user": "<id>", "text": "..."} or {"user": "<id>", "choice": "<option id>"}
-→ {"replies": [{"text": "...", "options": [{"id": "...", "label": "..."}], "inline": false}]}
+→ {"replies": [{"text": "...", "options": [{"id": "...", "label": "..."}], "inline": false,
+                "files": [{"name": "x.ics", "mime": "text/calendar", "data": "<base64>"}]}]}
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 from collections.abc import Awaitable, Callable
@@ -19,7 +21,8 @@ from messages import t
 
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 MAX_BODY = 64 * 1024
-MAX_TEXT = 10_000  # longer still gets a polite "too long" from the form; this only bounds the work
+MAX_TEXT = 10_000
+MAX_INLINE_FILE = 256 * 1024  # longer still gets a polite "too long" from the form; this only bounds the work
 _PAGE = Path(__file__).parent / "static" / "index.html"
 _dumps = partial(json.dumps, ensure_ascii=False)
 
@@ -63,7 +66,10 @@ def _incoming(body: object) -> Incoming | None:
 
 
 def _reply_json(reply: Reply) -> dict:
-    return {"text": reply.text, "inline": reply.inline,
+    # Files made for this reply (an .ics, a registrants sheet) travel inline; stored dossier files do not.
+    files = [{"name": a.path, "mime": a.mime, "data": base64.b64encode(a.content).decode()}
+             for a in reply.attachments if a.content is not None and len(a.content) <= MAX_INLINE_FILE]
+    return {"text": reply.text, "inline": reply.inline, "files": files,
             "options": [{"id": o.id, "label": o.label} for o in reply.options]}
 
 

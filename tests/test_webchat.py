@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlmodel import select
 
-from bot.app import build_app
+from bot.app import RUNNER, build_app
 from bot.settings import Settings
+from storage.events import create_event
+from storage.models import ChatAccount
 from tests.fakes import VALID_MST
+from tests.seed import add_application, add_producer
 
 
 @pytest.fixture
@@ -101,3 +107,24 @@ async def test_long_text_gets_a_polite_answer_not_an_error(client: TestClient) -
     await web.say("1")
     await web.say("a" * 5000)
     assert "5.000 ký tự" in web.text
+
+
+async def test_a_calendar_file_reaches_the_web_page(client: TestClient) -> None:
+    async with client.app[RUNNER].sessions() as session, session.begin():
+        producer = await add_producer(session)
+        await add_application(session, producer)
+        start = datetime.now(UTC) + timedelta(days=10)
+        event = await create_event(session, {"kind": "training", "name": "Tập huấn", "place": "Xã", "starts_at": start,
+                                             "ends_at": start + timedelta(hours=3), "province_code": "lam-dong",
+                                             "audience_groups": []}, officer_id=None, actor_account_id=None)
+        producer_id, event_id = producer.id, event.id
+    web = WebUser(client, "web-ics")
+    await web.say("/start")
+    async with client.app[RUNNER].sessions() as session, session.begin():
+        account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "web-ics"))).one()
+        account.producer_id = producer_id
+        session.add(account)
+    await web.send(choice=f"event:ics:{event_id}")
+    [file] = web.replies[0]["files"]
+    assert file["mime"] == "text/calendar" and file["name"].endswith(".ics")
+    assert base64.b64decode(file["data"]).startswith(b"BEGIN:VCALENDAR")
