@@ -7,8 +7,10 @@ import asyncio
 import signal
 import socket
 import sys
+from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         return asyncio.run(_upgrade(settings))
     if args.command in ("import", "export"):
-        return asyncio.run(_products(settings, args))
+        return _report(settings, _products(settings, args))
     if args.command == "demo-data":
         from bot.demo import load_demo
 
@@ -140,46 +142,53 @@ def main(argv: list[str] | None = None) -> int:
             _say(line)
         return 0
     if args.command in ("reminders", "outbox"):
-        return asyncio.run(_outbox(settings, args))
-    return asyncio.run(_officer(settings, args))
+        return _report(settings, _outbox(settings, args))
+    return _report(settings, _officer(settings, args))
 
 
-async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
+async def _outbox(settings: Settings, args: argparse.Namespace) -> tuple[int, list[str], list[str]]:
     from bot import cli_outbox
 
-    try:
-        if args.command == "reminders":
-            code, lines = 0, await cli_outbox.scan(settings, args.as_of)
-        elif args.outbox_what == "status":
-            code, lines = 0, await cli_outbox.status(settings)
-        else:
-            code, lines = await cli_outbox.drain(settings)
-    except (OSError, SQLAlchemyError) as exc:
-        _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
-        return 1
-    for line in lines:
-        (_say if code == 0 else _complain)(line)
-    return code
+    if args.command == "reminders":
+        return 0, await cli_outbox.scan(settings, args.as_of), []
+    if args.outbox_what == "status":
+        return 0, await cli_outbox.status(settings), []
+    code, lines = await cli_outbox.drain(settings)
+    return (code, lines, []) if code == 0 else (code, [], lines)
 
 
-async def _products(settings: Settings, args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
+async def _products(settings: Settings, args: argparse.Namespace) -> tuple[int, list[str], list[str]]:
     from bot import cli_products
 
-    try:
-        if args.command == "import" and args.import_what == "events":
-            from bot.event_import import import_events
+    if args.command == "import" and args.import_what == "events":
+        from bot.event_import import import_events
 
-            code, out, err = await import_events(settings, args.file)
-        elif args.command == "import":
-            code, out, err = await cli_products.import_products(settings, args.file)
-        else:
-            code, out = await cli_products.export_products(settings, args.out, args.province)
-            err = [] if code == 0 else out
-            out = out if code == 0 else []
+        return await import_events(settings, args.file)
+    if args.command == "import":
+        return await cli_products.import_products(settings, args.file)
+    code, lines = await cli_products.export_products(settings, args.out, args.province)
+    return (code, lines, []) if code == 0 else (code, [], lines)
+
+
+async def _officer(settings: Settings, args: argparse.Namespace) -> tuple[int, list[str], list[str]]:
+    from bot import cli_officers
+
+    if args.officer_command == "invite":
+        code, lines = await cli_officers.invite(settings, name=args.name, province=args.province,
+                                                admin=args.admin, days=max(1, args.days))
+    elif args.officer_command == "list":
+        code, lines = await cli_officers.list_all(settings)
+    else:
+        code, lines = await cli_officers.revoke(settings, args.officer_id)
+    return (code, lines, []) if code == 0 else (code, [], lines)
+
+
+def _report(settings: Settings, command: Coroutine[Any, Any, tuple[int, list[str], list[str]]]) -> int:
+    """Run an operator command: its lines to stdout/stderr, a database it cannot reach as one line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        code, out, err = asyncio.run(command)
     except (OSError, SQLAlchemyError) as exc:
         _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
         return 1
@@ -187,27 +196,6 @@ async def _products(settings: Settings, args: argparse.Namespace) -> int:
         _complain(line)
     for line in out:
         _say(line)
-    return code
-
-
-async def _officer(settings: Settings, args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from bot import cli_officers
-
-    try:
-        if args.officer_command == "invite":
-            code, lines = await cli_officers.invite(settings, name=args.name, province=args.province,
-                                                    admin=args.admin, days=max(1, args.days))
-        elif args.officer_command == "list":
-            code, lines = await cli_officers.list_all(settings)
-        else:
-            code, lines = await cli_officers.revoke(settings, args.officer_id)
-    except (OSError, SQLAlchemyError) as exc:
-        _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
-        return 1
-    for line in lines:
-        (_say if code == 0 else _complain)(line)
     return code
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.cli_officers import database
 from bot.settings import Settings
-from bot.spreadsheet import FileProblem, RowError, cell_text, read_rows
+from bot.spreadsheet import FileProblem, RowError, RowFields, cell_text, read_rows
 from handlers.event_admin import announce
 from handlers.matching import Choice, match_choice
 from handlers.validators import Invalid, check_datetime
@@ -35,17 +35,7 @@ def _when(value: Any, timezone: str) -> datetime:
 def parse_event(record: dict[str, Any], timezone: str) -> dict[str, Any]:
     ref = load_reference()
 
-    def field(key: str, check: Any) -> Any:
-        try:
-            return check(record.get(key))
-        except Invalid as bad:
-            raise Invalid(bad.key, {"column": key}) from None
-
-    def required(value: Any) -> str:
-        text = cell_text(value)
-        if not text:
-            raise Invalid("import.required")
-        return text
+    field, required = RowFields(record), lambda value: RowFields.required(value, 2000)
 
     def one_of(value: Any, choices: list[Choice], reason: str) -> str:
         found = match_choice(required(value), choices)

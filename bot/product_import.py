@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bot.spreadsheet import RowError, cell_text, read_rows
+from bot.spreadsheet import RowError, RowFields, cell_text, read_rows
 from handlers.matching import Choice, match_choice
 from handlers.validators import Invalid, check_tax_code, normalize_phone
 from messages import t
@@ -60,17 +60,7 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
     """A validated row, or Invalid naming the column (in params) and the reason."""
     ref = load_reference()
 
-    def field(key: str, check: Any) -> Any:
-        try:
-            return check(record.get(key))
-        except Invalid as bad:
-            raise Invalid(bad.key, {"column": key}) from None
-
-    def required(value: Any) -> str:
-        text = cell_text(value)
-        if not text:
-            raise Invalid("import.required")
-        return text[:200]
+    field, required = RowFields(record), RowFields.required
 
     entity_type = field("entity_type", lambda v: _choice(required(v), [
         Choice(i.code, i.vi, (i.en, *i.aliases)) for i in ref.entity_types], "import.unknown_entity_type"))

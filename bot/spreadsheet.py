@@ -11,6 +11,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from handlers.validators import Invalid
 from messages import LANGUAGES, t
 from storage.text import fold
 
@@ -85,3 +86,23 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return " ".join(str(value).split())
+
+
+class RowFields:
+    """Reading one row's cells with checks; a failure names the column it came from."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.record = record
+
+    def __call__(self, key: str, check: Any) -> Any:
+        try:
+            return check(self.record.get(key))
+        except Invalid as bad:
+            raise Invalid(bad.key, {"column": key}) from None
+
+    @staticmethod
+    def required(value: Any, limit: int = 200) -> str:
+        text = cell_text(value)
+        if not text:
+            raise Invalid("import.required")
+        return text[:limit]
