@@ -205,6 +205,8 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
+    file_id: int | None = Field(default=None, foreign_key="stored_file.id")  # a photo or document to send along
 
 
 class Event(SQLModel, table=True):
@@ -237,3 +239,21 @@ class EventRegistration(SQLModel, table=True):
     producer_id: int | None = Field(default=None, foreign_key="producer.id")
     registered_at: datetime = Field(default_factory=utcnow)
     cancelled_at: datetime | None = None
+
+
+class Broadcast(SQLModel, table=True):
+    """An officer's announcement to a filtered audience; each recipient is an outbox row (reason broadcast)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    account_id: int = Field(foreign_key="chat_account.id")  # who sent it: progress and the report go there
+    text: str
+    file_id: int | None = Field(default=None, foreign_key="stored_file.id")
+    # The audience filter as chosen: provinces, communes, groups, stars, expiring_within_days, event_id.
+    audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    recipients: int = 0
+    status: str = Field(default="scheduled", max_length=16, index=True)  # scheduled | sending | done | cancelled
+    scheduled_at: datetime = Field(default_factory=utcnow)
+    progress_message_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
