@@ -11,11 +11,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
+from bot.broadcast_monitor import BroadcastMonitor
 from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
-from bot.telegram_channel import TelegramChannel, build_application, outbox_send
+from bot.telegram_channel import TelegramChannel, build_application, outbox_send, progress_drawer
 from bot.webchat import MAX_BODY, add_webchat_routes
 from messages import t
 from storage.db import create_engine, create_sessionmaker
@@ -71,7 +72,10 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         start, end = parse_quiet_hours(settings.quiet_hours) or (time(0), time(0))
         limits = Limits(rate_per_second=settings.send_rate, quiet_start=start, quiet_end=end,
                         timezone=settings.timezone)
-        dispatcher = Dispatcher(runner.sessions, {"telegram": outbox_send(application)}, limits)
+        monitor = BroadcastMonitor(runner.sessions, {"telegram": progress_drawer(application)})
+        dispatcher = Dispatcher(runner.sessions, {"telegram": outbox_send(application)}, limits,
+                                data_dir=settings.data_dir, after_round=monitor.update)
+        monitor.on_report = dispatcher.kick
         # Notifications written by one person's update (an officer's decision) go out right after its commit.
         runner.on_outbox = dispatcher.kick
         app[DISPATCHER] = dispatcher

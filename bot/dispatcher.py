@@ -17,14 +17,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.types import Option, Reply
+from handlers.types import Attachment, Option, Reply
 from storage import outbox
-from storage.models import ChatAccount, OutboxMessage
+from storage.blobs import blob_path
+from storage.models import ChatAccount, OutboxMessage, StoredFile
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +110,8 @@ class TokenBucket:
 
 class Dispatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: dict[str, Send], limits: Limits,
-                 *, clock: Callable[[], datetime] | None = None, concurrency: int = 16) -> None:
+                 *, clock: Callable[[], datetime] | None = None, concurrency: int = 16,
+                 data_dir: Path | None = None, after_round: Callable[[], Awaitable[None]] | None = None) -> None:
         self._sessions = sessions
         self._senders = senders
         self.limits = limits
@@ -120,6 +123,8 @@ class Dispatcher:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._concurrency = concurrency
+        self._data_dir = data_dir
+        self._after_round = after_round  # e.g. broadcast progress (throttled by itself); runs after every round
 
     def kick(self) -> None:
         """Look for due rows now rather than at the next poll."""
@@ -168,6 +173,8 @@ class Dispatcher:
             if claimed:
                 await self._send_batch(channel, send, claimed)
                 handled += len(claimed)
+        if self._after_round is not None:  # also on idle rounds: a broadcast's last sends need their report
+            await self._after_round()
         return handled
 
     async def _send_batch(self, channel: str, send: Send, claimed: list[tuple[OutboxMessage, ChatAccount]]) -> None:
@@ -206,7 +213,8 @@ class Dispatcher:
             await self._finish(message.id, status=outbox.SKIPPED, last_error="opted out")
             return
         await bucket.take()
-        reply = Reply(message.text, options=tuple(Option(o["id"], o["label"]) for o in message.options), inline=True)
+        reply = Reply(message.text, options=tuple(Option(o["id"], o["label"]) for o in message.options), inline=True,
+                      attachments=await self._attachment(message.file_id))
         try:
             await send(account.chat_id, reply)
         except RetryLater as exc:
@@ -236,6 +244,16 @@ class Dispatcher:
         self._last_sent[f"{channel}:{account.chat_id}"] = asyncio.get_running_loop().time()
         await self._finish(message.id, status=outbox.SENT, attempts=message.attempts + 1, sent_at=self._clock(),
                            last_error=None)
+
+    async def _attachment(self, file_id: int | None) -> tuple[Attachment, ...]:
+        if file_id is None or self._data_dir is None:
+            return ()
+        async with self._sessions() as session:
+            stored = await session.get(StoredFile, file_id)
+        if stored is None:
+            return ()
+        path = blob_path(self._data_dir, stored.sha256, stored.mime)
+        return (Attachment(str(path), stored.mime, stored.original_name or path.name),)
 
     async def _finish(self, message_id: int, **values: object) -> None:
         async with self._sessions() as session, session.begin():

@@ -202,3 +202,20 @@ def outbox_send(application: Application) -> Send:
             raise Transient(str(exc)) from exc
 
     return send
+
+
+def progress_drawer(application: Application) -> Callable[[str, str | None, str], Awaitable[str | None]]:
+    """One message per broadcast, sent once and then edited in place."""
+
+    async def draw(chat_id: str, message_id: str | None, text: str) -> str | None:
+        if message_id is None:
+            message = await application.bot.send_message(int(chat_id), text)
+            return str(message.message_id)
+        try:
+            await application.bot.edit_message_text(text, chat_id=int(chat_id), message_id=int(message_id))
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():  # the same figures twice is not an error
+                raise
+        return message_id
+
+    return draw

@@ -44,6 +44,8 @@ class Step:
     clears: tuple[str, ...] = ()  # answers that no longer hold when this one changes
     prompt_params: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
     show: Callable[[str, Any, dict[str, Any]], str] | None = None  # how a stored answer reads (dates, …)
+    allow_pdf: bool = False  # FILES: documents as well as photos
+    max_files: int = MAX_FILES_PER_STEP
 
 
 class Form(Protocol):

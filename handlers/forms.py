@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import navigation as nav
-from handlers.form_steps import MAX_FILES_PER_STEP, REVIEW, Form, Kind, Step, find_step, label, next_step, step_choices
+from handlers.form_steps import REVIEW, Form, Kind, Step, find_step, label, next_step, step_choices
 from handlers.form_view import ask, cancel_question, edit_menu
 from handlers.matching import Choice, clean_text, match_choice, parse_numbers
 from handlers.types import Context, Incoming, Reply, State
@@ -167,9 +167,9 @@ async def _handle_files(ctx: Context, form: Form, state: State, step: Step, inc:
         return await _store(ctx, form, state, step, value)
     if inc.file is None:
         raise Invalid("error.file_expected_document" if step.kind is Kind.DOCUMENT else "error.file_expected")
-    if len(uploads) >= MAX_FILES_PER_STEP:
-        raise Invalid("error.too_many_files", {"max": MAX_FILES_PER_STEP})
-    stored = await accept_upload(ctx, inc.file, allow_pdf=step.kind is Kind.DOCUMENT)
+    if len(uploads) >= step.max_files:
+        raise Invalid("error.too_many_files", {"max": step.max_files})
+    stored = await accept_upload(ctx, inc.file, allow_pdf=step.kind is Kind.DOCUMENT or step.allow_pdf)
     uploads.append(stored)
     return ask(ctx, form, state)
 
@@ -217,6 +217,9 @@ async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) 
         return ask_cancel(lang, form, state)
     if command == nav.HELP:
         return ask(ctx, form, state, [Reply(t(lang, "help.review"))])
+    extra = {o.id for o in getattr(form, "extra_actions", lambda _lang: [])(lang)}
+    if inc.choice in extra:  # a form's own review button (e.g. "send a test to me")
+        return ask(ctx, form, state, await form.on_extra(ctx, state, inc.choice))  # type: ignore[attr-defined]
     return ask(ctx, form, state, [Reply(t(lang, "error.review_unknown"))])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers import event_admin, events, forms, linking, navigation, officer, preferences, status
+from handlers import broadcast, event_admin, events, forms, linking, navigation, officer, preferences, status
 from handlers.matching import Choice, clean_text, match_choice
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
 from handlers.registration import REGISTRATION, reevaluation_preset
@@ -20,8 +20,9 @@ MENU_REGISTER, MENU_STATUS, MENU_HELP, MENU_LANGUAGE = "menu:register", "menu:st
 MENU_APPLICATIONS = "menu:applications"
 RESUME_CONTINUE, RESUME_RESTART = "resume:continue", "resume:restart"
 FORMS: dict[str, forms.Form] = {f.name: f for f in (REGISTRATION, SUPPLEMENT, REQUEST_MORE, RESULT, REJECT,
-                                                    event_admin.EVENT_FORM)}
+                                                    event_admin.EVENT_FORM, broadcast.BROADCAST_FORM)}
 MENU_TRAININGS, MENU_FAIRS = "menu:trainings", "menu:fairs"
+MENU_BROADCAST = "menu:broadcast"
 
 # Telegram commands (Vietnamese first, English aliases) → what they do. bot/ reads this to set the menu.
 COMMANDS = {
@@ -39,6 +40,7 @@ COMMANDS = {
     "taphuan": "trainings", "trainings": "trainings", "hoicho": "fairs", "fairs": "fairs",
     "themtaphuan": "add_training", "addtraining": "add_training", "themhoicho": "add_fair", "addfair": "add_fair",
     "nhacnho": "reminders", "reminders": "reminders",
+    "thongbao": "broadcast", "broadcast": "broadcast",
     # Inside a form these are the shared buttons typed as commands; the form engine reads them.
     "quaylai": "nav", "back": "nav", "boqua": "nav", "skip": "nav", "xong": "nav", "done": "nav",
 }
@@ -109,7 +111,8 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
     if command == "lookup":
         return forms.ask(ctx, form, state, await status.lookup(ctx, args))
     starts_other = (inc.choice or "").startswith((status.SUPPLEMENT, officer.OPEN, officer.ACT, officer.LIST,
-                                                  REEVALUATE, "event:", preferences.TOGGLE, preferences.SNOOZE))
+                                                  REEVALUATE, "event:", preferences.TOGGLE, preferences.SNOOZE,
+                                                  broadcast.NEW, broadcast.CANCEL))
     if (command is not None and command not in _FORM_SAFE) or starts_other:
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.command_in_form"))])
     return await forms.handle(ctx, form, state, inc)
@@ -155,6 +158,8 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return await event_admin.start_new(ctx, state, "training" if command == "add_training" else "fair")
     if command == "reminders":
         return preferences.show(ctx)
+    if command == "broadcast" or chosen == MENU_BROADCAST:
+        return await broadcast.overview(ctx)
     if chosen and ":" in chosen:
         return await _button(ctx, state, chosen)
     if inc.contact is not None:
@@ -190,6 +195,10 @@ async def _button(ctx: Context, state: State, chosen: str) -> list[Reply]:
             return preferences.toggle(ctx, parts[1])
         if chosen.startswith(preferences.SNOOZE):
             return await preferences.snooze(ctx, parts[1], parts[2])
+        if chosen == broadcast.NEW:
+            return await broadcast.start(ctx, state)
+        if chosen.startswith(broadcast.CANCEL):
+            return await broadcast.cancel(ctx, int(parts[2]))
         if chosen.startswith(REEVALUATE):
             preset = await reevaluation_preset(ctx, int(parts[1]))
             if preset is None:
@@ -223,6 +232,7 @@ def _is_officer(ctx: Context) -> bool:
 def _menu_choices(ctx: Context) -> list[Choice]:
     words = {MENU_REGISTER: ("dang ky", "register", "dang ky san pham", "dangky"),
              MENU_TRAININGS: ("tap huan", "trainings", "training"), MENU_FAIRS: ("hoi cho", "fairs", "fair"),
+             MENU_BROADCAST: ("gui thong bao", "thong bao", "broadcast"),
              MENU_STATUS: ("tra cuu ho so", "trang thai", "status", "my applications"),
              MENU_APPLICATIONS: ("ho so ocop", "applications", "duyet ho so"),
              MENU_HELP: ("tro giup", "help", "huong dan"),
@@ -230,7 +240,7 @@ def _menu_choices(ctx: Context) -> list[Choice]:
     keys = {MENU_REGISTER: "menu.register", MENU_STATUS: "menu.status", MENU_TRAININGS: "menu.trainings",
             MENU_FAIRS: "menu.fairs", MENU_HELP: "menu.help", MENU_LANGUAGE: "menu.language"}
     if _is_officer(ctx):
-        keys = {MENU_APPLICATIONS: "menu.applications"} | keys
+        keys = {MENU_APPLICATIONS: "menu.applications", MENU_BROADCAST: "menu.broadcast"} | keys
     return [Choice(id, t(ctx.lang, key), words[id] + tuple(t(lg, key) for lg in LANGUAGES))
             for id, key in keys.items()]
 

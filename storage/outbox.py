@@ -14,16 +14,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import ChatAccount, OutboxMessage, utcnow
 
 PENDING, SENDING, SENT, FAILED, UNREACHABLE, SKIPPED = "pending", "sending", "sent", "failed", "unreachable", "skipped"
-FINAL = (SENT, FAILED, UNREACHABLE, SKIPPED)
+CANCELLED = "cancelled"  # a broadcast stopped before this row went out
+FINAL = (SENT, FAILED, UNREACHABLE, SKIPPED, CANCELLED)
 
 
 async def enqueue(session: AsyncSession, *, account_id: int, dedupe_key: str, reason: str, text: str,
-                  options: list[dict[str, str]] | None = None, due_at: datetime | None = None) -> bool:
+                  options: list[dict[str, str]] | None = None, due_at: datetime | None = None,
+                  file_id: int | None = None) -> bool:
     """Add a message unless one with the same dedupe key exists (also when another process adds it at the
     same moment); True when added."""
     values = {"account_id": account_id, "dedupe_key": dedupe_key, "reason": reason, "text": text,
               "options": options or [], "status": PENDING, "due_at": due_at or utcnow(), "attempts": 0,
-              "created_at": utcnow()}
+              "created_at": utcnow(), "file_id": file_id}
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])

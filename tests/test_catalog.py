@@ -50,6 +50,9 @@ def test_every_key_used_in_code_exists() -> None:
         used |= {f"event.none_{kind}", f"event.list_{kind}", f"event.title_{kind}", f"event.announce_{kind}",
                  f"notice.{kind}_tomorrow"}
     used |= {f"prefs.kind_{k}" for k in ("training", "fair", "draft")} | {f"weekday.{d}" for d in range(7)}
+    used |= {f"broadcast.status_{s}" for s in ("scheduled", "sending", "done", "cancelled")}
+    for step in FORMS["broadcast"].steps({"_admin": True, "bc_when": "later"}):
+        used |= {step.prompt, step.label, step.help}
     assert used, "the scan found no keys: the pattern is broken"
     missing = sorted(used - set(catalog("vi")))
     assert not missing, missing

@@ -64,9 +64,10 @@ async def rows(sessions: async_sessionmaker[AsyncSession]) -> list[OutboxMessage
         return list(await session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
-def dispatcher(sessions, sender, clock, **limits: object) -> Dispatcher:  # type: ignore[no-untyped-def]
+def dispatcher(sessions, sender, clock, *, after_round=None, **limits: object) -> Dispatcher:  # type: ignore[no-untyped-def]
     settings = {"rate_per_second": 1000.0, "per_chat_interval": 0.0, "backoff_base": 30.0} | limits
-    return Dispatcher(sessions, {"telegram": sender}, Limits(**settings), clock=clock)  # type: ignore[arg-type]
+    return Dispatcher(sessions, {"telegram": sender}, Limits(**settings), clock=clock,  # type: ignore[arg-type]
+                      after_round=after_round)
 
 
 async def test_enqueue_is_idempotent(make_runner: Callable, sqlite_url: str) -> None:

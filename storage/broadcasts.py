@@ -1,0 +1,136 @@
+"""Officer broadcasts: who is in an audience, queueing one outbox row per recipient, and the figures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.audit import record_event
+from storage.models import (
+    Broadcast,
+    Certificate,
+    ChatAccount,
+    EventRegistration,
+    OutboxMessage,
+    Producer,
+    Product,
+    utcnow,
+)
+from storage.text import fold
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Filters combine: a recipient passes every one that is set. Provinces are always set."""
+
+    provinces: tuple[str, ...]
+    communes: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    stars: tuple[int, ...] = ()
+    expiring_within_days: int | None = None
+    event_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"provinces": list(self.provinces), "communes": list(self.communes), "groups": list(self.groups),
+                "stars": list(self.stars), "expiring_within_days": self.expiring_within_days,
+                "event_id": self.event_id}
+
+
+async def audience_accounts(session: AsyncSession, audience: Audience, today: date) -> list[ChatAccount]:
+    """The chats of the producers that pass every filter, one per chat."""
+    query = select(ChatAccount, Producer).join(Producer, col(Producer.id) == ChatAccount.producer_id).where(
+        col(Producer.province_code).in_(audience.provinces))
+    if audience.groups:
+        query = query.where(col(Producer.id).in_(
+            select(Product.producer_id).where(col(Product.group_code).in_(audience.groups))))
+    current = select(Product.producer_id).join(Certificate, col(Certificate.product_id) == Product.id).where(
+        col(Certificate.revoked_at).is_(None), col(Certificate.valid_until) >= today)
+    if audience.stars:
+        query = query.where(col(Producer.id).in_(current.where(col(Certificate.stars).in_(audience.stars))))
+    if audience.expiring_within_days is not None:
+        until = today + timedelta(days=audience.expiring_within_days)
+        query = query.where(col(Producer.id).in_(current.where(col(Certificate.valid_until) <= until)))
+    if audience.event_id is not None:
+        query = query.where(col(ChatAccount.id).in_(
+            select(EventRegistration.account_id).where(EventRegistration.event_id == audience.event_id,
+                                                       col(EventRegistration.cancelled_at).is_(None))))
+    rows = list(await session.exec(query.order_by(col(ChatAccount.id))))
+    if audience.communes:  # typed by officers, with or without diacritics, "Xã" or not
+        wanted = {_commune_key(c) for c in audience.communes}
+        rows = [(a, p) for a, p in rows if _commune_key(p.commune or "") in wanted]
+    return [account for account, _ in rows]
+
+
+def _commune_key(name: str) -> str:
+    words = fold(name).split()
+    return " ".join(words[1:] if words[:1] in (["xa"], ["phuong"], ["thi"]) else words).removeprefix("tran ")
+
+
+async def create_broadcast(session: AsyncSession, *, officer_id: int, account_id: int, text: str,
+                           file_id: int | None, audience: Audience, recipients: list[ChatAccount],
+                           scheduled_at: datetime) -> Broadcast:
+    broadcast = Broadcast(officer_id=officer_id, account_id=account_id, text=text, file_id=file_id,
+                          audience=audience.as_dict(), recipients=len(recipients), scheduled_at=scheduled_at)
+    session.add(broadcast)
+    await session.flush()
+    now = utcnow()
+    rows = [{"account_id": a.id, "dedupe_key": f"broadcast:{broadcast.id}:{a.id}", "reason": "broadcast",
+             "text": text, "options": [], "status": "pending", "due_at": scheduled_at, "attempts": 0,
+             "created_at": now, "broadcast_id": broadcast.id, "file_id": file_id} for a in recipients]
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), 500):
+        statement = insert(OutboxMessage).values(rows[start:start + 500]).on_conflict_do_nothing(
+            index_elements=["dedupe_key"])
+        await session.exec(statement)  # type: ignore[call-overload]
+    await record_event(session, actor_account_id=account_id, action="broadcast.created", subject_type="broadcast",
+                       subject_id=str(broadcast.id), details={"audience": audience.as_dict(), "text": text,
+                                                              "recipients": len(recipients),
+                                                              "scheduled_at": scheduled_at.isoformat()})
+    return broadcast
+
+
+async def broadcast_counts(session: AsyncSession, broadcast_id: int) -> Counter[str]:
+    rows = await session.exec(select(OutboxMessage.status, func.count())  # type: ignore[call-overload]
+                              .where(OutboxMessage.broadcast_id == broadcast_id).group_by(OutboxMessage.status))
+    return Counter({status: count for status, count in rows})  # not dict(rows): a Result has .keys()
+
+
+async def failure_reasons(session: AsyncSession, broadcast_id: int) -> Counter[str]:
+    rows = await session.exec(select(OutboxMessage.last_error, func.count())  # type: ignore[call-overload]
+                              .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == "failed")
+                              .group_by(OutboxMessage.last_error))
+    return Counter({(reason or "?")[:80]: count for reason, count in rows})
+
+
+async def cancel_broadcast(session: AsyncSession, broadcast: Broadcast, *, actor_account_id: int) -> int:
+    """Cancel what is not sent yet; what was sent stays counted. Returns how many rows were cancelled."""
+    result = await session.exec(update(OutboxMessage)  # type: ignore[call-overload]
+                                .where(OutboxMessage.broadcast_id == broadcast.id, OutboxMessage.status == "pending")
+                                .values(status="cancelled"))
+    broadcast.status, broadcast.finished_at = "cancelled", utcnow()
+    session.add(broadcast)
+    await record_event(session, actor_account_id=actor_account_id, action="broadcast.cancelled",
+                       subject_type="broadcast", subject_id=str(broadcast.id), details={"unsent": result.rowcount})
+    return int(result.rowcount)
+
+
+async def recent_broadcasts(session: AsyncSession, province_code: str | None, limit: int = 10) -> list[Broadcast]:
+    query = select(Broadcast).order_by(col(Broadcast.id).desc()).limit(limit)
+    rows = list(await session.exec(query))
+    if province_code is None:
+        return rows
+    return [b for b in rows if province_code in b.audience.get("provinces", [])]
+
+
+async def active_broadcasts(session: AsyncSession, now: datetime) -> list[Broadcast]:
+    return list(await session.exec(select(Broadcast).where(col(Broadcast.status).in_(("scheduled", "sending")),
+                                                           col(Broadcast.scheduled_at) <= now)))

@@ -1,0 +1,214 @@
+"""Officer broadcasts: audiences, preview and test, sending through the dispatcher, cancelling, the report."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.broadcast_monitor import BroadcastMonitor
+from bot.dispatcher import RetryLater, Transient, Unreachable
+from handlers.broadcast import audience_of
+from storage.broadcasts import Audience, audience_accounts, broadcast_counts, cancel_broadcast, create_broadcast
+from storage.events import create_event, register
+from storage.lifecycle import add_months
+from storage.models import AuditEvent, Broadcast, ChatAccount, Officer, OutboxMessage
+from tests.fakes import Chat
+from tests.seed import add_application, add_producer, invite
+from tests.test_dispatcher import Clock, RecordingSender, dispatcher
+
+TODAY = date(2026, 11, 23)
+MORNING = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+
+async def seed_province(sessions) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Five producers in Lâm Đồng (and one in Hà Nội) that differ in every filter."""
+    ids: dict[str, int] = {}
+    async with sessions() as session, session.begin():
+        rows = [("a", "Xã Đạ Sar", "food", 4, 30), ("b", "Phường 3", "food", 3, 400),
+                ("c", "Xã Đạ Sar", "craft", 5, 80), ("d", "Xã Tà Nung", "craft", None, None),
+                ("e", "Phường 3", "drink", 4, 10)]
+        for key, commune, group, stars, days_left in rows:
+            producer = await add_producer(session, name=f"HTX {key}", commune=commune, phone=None)
+            decided = add_months(TODAY + timedelta(days=days_left), -36) if days_left else None
+            await add_application(session, producer, name=f"SP {key}", group=group, decided=decided,
+                                  stars=stars or 3, status="recognised" if decided else "submitted")
+            account = ChatAccount(channel="telegram", chat_id=f"chat-{key}", producer_id=producer.id)
+            session.add(account)
+            await session.flush()
+            ids[key] = account.id  # type: ignore[assignment]
+        hanoi = await add_producer(session, name="HTX Hà Nội", province_code="ha-noi", phone=None)
+        await add_application(session, hanoi, name="SP HN", group="food", decided=date(2024, 1, 1))
+        session.add(ChatAccount(channel="telegram", chat_id="chat-hn", producer_id=hanoi.id))
+    return ids
+
+
+@pytest.mark.parametrize(("audience", "expected"), [
+    (Audience(("lam-dong",)), "abcde"),
+    (Audience(("lam-dong",), communes=("da sar",)), "ac"),
+    (Audience(("lam-dong",), communes=("Phường 3", "Xã Tà Nung")), "bde"),
+    (Audience(("lam-dong",), groups=("craft",)), "cd"),
+    (Audience(("lam-dong",), stars=(4,)), "ae"),
+    (Audience(("lam-dong",), expiring_within_days=60), "ae"),
+    (Audience(("lam-dong",), groups=("food",), stars=(4,)), "a"),
+    (Audience(("lam-dong",), communes=("Phường 3",), expiring_within_days=60, stars=(4,)), "e"),
+    (Audience(("lam-dong", "ha-noi"), groups=("food",)), "ab+"),
+])
+async def test_audience_filters_alone_and_combined(make_runner: Callable, db_url: str, audience: Audience,
+                                                   expected: str) -> None:
+    sessions = (await make_runner(db_url)).sessions
+    ids = await seed_province(sessions)
+    async with sessions() as session:
+        found = {a.id for a in await audience_accounts(session, audience, TODAY)}
+    wanted = {ids[k] for k in expected if k != "+"}
+    assert wanted <= found and len(found) == len(wanted) + expected.count("+")
+
+
+async def test_event_registrants_filter(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    ids = await seed_province(sessions)
+    async with sessions() as session, session.begin():
+        start = MORNING + timedelta(days=10)
+        event = await create_event(session, {"kind": "fair", "name": "Hội chợ", "place": "Đà Lạt", "starts_at": start,
+                                             "ends_at": start + timedelta(hours=8), "province_code": "lam-dong",
+                                             "audience_groups": []}, officer_id=None, actor_account_id=None)
+        for key in "bd":
+            await register(session, event, await session.get(ChatAccount, ids[key]))  # type: ignore[arg-type]
+    async with sessions() as session:
+        found = {a.id for a in await audience_accounts(session, Audience(("lam-dong",), event_id=event.id), TODAY)}
+    assert found == {ids["b"], ids["d"]}
+
+
+def test_officers_reach_only_their_province() -> None:
+    officer = Officer(name="A", province_code="lam-dong", is_admin=False, code_hash="x", code_expires_at=MORNING)
+    forged = {"bc_provinces": ["ha-noi", "hue"], "bc_groups": ["food"]}
+    assert audience_of(officer, forged).provinces == ("lam-dong",)
+    admin = Officer(name="B", province_code="lam-dong", is_admin=True, code_hash="y", code_expires_at=MORNING)
+    assert audience_of(admin, forged).provinces == ("ha-noi", "hue")
+
+
+async def test_compose_preview_test_and_send(make_runner: Callable, sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    ids = await seed_province(runner.sessions)
+    officer = Chat(runner, user="officer")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    await officer.tap("menu:broadcast")
+    await officer.tap("bc:new")
+    text = "Kính gửi các chủ thể OCOP,\n\nSở tổ chức kiểm tra nhãn mác ngày 01/12. Xin cảm ơn! 🙏"
+    await officer.say(text)
+    await officer.tap("nav:skip")  # no file
+    assert "tỉnh/thành phố nào" not in officer.last  # only admins choose provinces
+    await officer.tap("nav:skip")  # every commune
+    await officer.tap("food")
+    await officer.tap("nav:done")
+    await officer.tap("nav:done")  # every star rating
+    await officer.tap("nav:skip")
+    await officer.tap("nav:skip")
+    await officer.tap("now")
+    assert text in officer.text and "Người nhận: 2 (không liên lạc được: 0)" in officer.text
+    await officer.tap("bc:test")
+    assert "Đã gửi thử cho riêng anh/chị" in officer.text and "Người nhận: 2" in officer.text  # still at the review
+    await officer.tap("nav:submit")
+    assert "Đang gửi thông báo #1 tới 2 người" in officer.text
+    async with runner.sessions() as session:
+        rows = list(await session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+        assert [(r.reason, r.text == text) for r in rows] == [("broadcast.test", True), ("broadcast", True),
+                                                              ("broadcast", True)]
+        officer_account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "officer"))).one()
+        assert rows[0].account_id == officer_account.id  # the test reached the officer alone
+        assert {r.account_id for r in rows[1:]} == {ids["a"], ids["b"]}
+        [audit] = [e for e in await session.exec(select(AuditEvent)) if e.action == "broadcast.created"]
+        assert audit.details["audience"]["groups"] == ["food"] and audit.details["recipients"] == 2
+    await officer.say("/thongbao")
+    assert "#1 · đang" in officer.text or "#1 · đã hẹn giờ" in officer.text
+
+
+async def test_thousand_recipients_with_faults_each_sent_once_or_accounted_for(make_runner: Callable,
+                                                                             db_url: str) -> None:
+    sessions = (await make_runner(db_url)).sessions
+    async with sessions() as session, session.begin():
+        producer = await add_producer(session, name="HTX", phone=None)
+        officer_account = ChatAccount(channel="telegram", chat_id="officer")
+        accounts = [ChatAccount(channel="telegram", chat_id=str(i), producer_id=producer.id) for i in range(1000)]
+        session.add_all([officer_account, *accounts])
+        await session.flush()
+        officer = Officer(name="A", province_code="lam-dong", code_hash="h", code_expires_at=MORNING,
+                          account_id=officer_account.id)
+        session.add(officer)
+        await session.flush()
+        broadcast = await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,  # type: ignore[arg-type]
+                                           text="Thông báo", file_id=None, audience=Audience(("lam-dong",)),
+                                           recipients=accounts, scheduled_at=MORNING)
+    sender, clock = RecordingSender(), Clock(MORNING)
+    for i in range(0, 1000, 20):  # 5% 429
+        sender.fail[str(i)] = [RetryLater(0.01)]  # short: the channel really pauses this long
+    for i in range(7, 1000, 50):  # 2% 5xx, then fine
+        sender.fail[str(i)] = [Transient("503 Service Unavailable")]
+    for i in range(3, 1000, 100):  # 1% blocked the bot
+        sender.fail[str(i)] = [Unreachable("Forbidden: bot was blocked by the user")]
+    for i in range(11, 1000, 250):  # a few fail for good
+        sender.fail[str(i)] = [Transient("502 Bad Gateway")] * 9
+    monitor = BroadcastMonitor(sessions, {}, clock=clock)
+    worker = dispatcher(sessions, sender, clock, batch=100, max_attempts=3, after_round=monitor.update)
+    for _ in range(10):
+        await worker.drain()
+        clock.now += timedelta(minutes=10)
+    await monitor.update(force=True)
+    async with sessions() as session:
+        counts = await broadcast_counts(session, broadcast.id)  # type: ignore[arg-type]
+        done = await session.get(Broadcast, broadcast.id)
+        report = (await session.exec(select(OutboxMessage).where(OutboxMessage.reason == "broadcast.report"))).one()
+    delivered = Counter(chat for chat, _ in sender.sent if chat != "officer")
+    assert all(n == 1 for n in delivered.values())  # nobody twice
+    assert counts["unreachable"] == 10 and counts["failed"] == 4 and counts["sent"] == 986
+    assert sum(counts.values()) == 1000 and len(delivered) == 986  # everybody accounted for
+    assert done.status == "done" and "986/1.000" in report.text and "502 Bad Gateway" in report.text  # type: ignore[union-attr]
+
+
+async def test_cancel_midway_keeps_what_was_sent(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    async with sessions() as session, session.begin():
+        officer_account = ChatAccount(channel="web", chat_id="officer")
+        accounts = [ChatAccount(channel="telegram", chat_id=str(i)) for i in range(300)]
+        session.add_all([officer_account, *accounts])
+        await session.flush()
+        officer = Officer(name="A", province_code="lam-dong", code_hash="h", code_expires_at=MORNING,
+                          account_id=officer_account.id)
+        session.add(officer)
+        await session.flush()
+        broadcast = await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,  # type: ignore[arg-type]
+                                           text="Tin", file_id=None, audience=Audience(("lam-dong",)),
+                                           recipients=accounts, scheduled_at=MORNING)
+    sender, clock = RecordingSender(), Clock(MORNING)
+    worker = dispatcher(sessions, sender, clock, batch=100)
+    await worker.drain_once()  # one round of 100, then the officer cancels
+    async with sessions() as session, session.begin():
+        unsent = await cancel_broadcast(session, await session.get(Broadcast, broadcast.id),  # type: ignore[arg-type]
+                                        actor_account_id=officer_account.id)  # type: ignore[arg-type]
+    await worker.drain()
+    async with sessions() as session:
+        counts = await broadcast_counts(session, broadcast.id)  # type: ignore[arg-type]
+    assert unsent == 200 and counts == {"sent": 100, "cancelled": 200} and len(sender.sent) == 100
+
+
+async def test_a_scheduled_broadcast_waits_for_its_time(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    async with sessions() as session, session.begin():
+        officer_account = ChatAccount(channel="web", chat_id="officer")
+        accounts = [ChatAccount(channel="telegram", chat_id=str(i)) for i in range(5)]
+        session.add_all([officer_account, *accounts])
+        await session.flush()
+        officer = Officer(name="A", province_code="lam-dong", code_hash="h", code_expires_at=MORNING,
+                          account_id=officer_account.id)
+        session.add(officer)
+        await session.flush()
+        await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id, text="Tin",  # type: ignore[arg-type]
+                               file_id=None, audience=Audience(("lam-dong",)), recipients=accounts,
+                               scheduled_at=MORNING + timedelta(hours=2))
+    sender, clock = RecordingSender(), Clock(MORNING)
+    assert await dispatcher(sessions, sender, clock).drain() == 0
+    clock.now += timedelta(hours=2)
+    assert await dispatcher(sessions, sender, clock).drain() == 5
