@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     products_out = exporting.add_parser("products", help="OCOP products with status and days to expiry (xlsx)")
     products_out.add_argument("out", type=Path)
     products_out.add_argument("--province", help="only this province (default: all)")
+    report = commands.add_parser("report", help="statistics as an xlsx workbook and a PNG chart")
+    report.add_argument("--province", help="one province (default: all)")
+    report.add_argument("out_dir", type=Path)
     commands.add_parser("demo-data", help="load a clearly marked sample province (Lâm Đồng, names end in (DEMO))")
     reminders = commands.add_parser("reminders", help="reminders").add_subparsers(dest="reminders_what", required=True)
     scan = reminders.add_parser("scan", help="enqueue the reminders due (default: today in OCOP_TIMEZONE)")
@@ -135,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_upgrade(settings))
     if args.command in ("import", "export"):
         return _report(settings, _products(settings, args))
+    if args.command == "report":
+        from bot.cli_report import write_report
+
+        return _report(settings, write_report(settings, args.province, args.out_dir))
     if args.command == "demo-data":
         from bot.demo import load_demo
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers import broadcast, event_admin, events, forms, linking, navigation, officer, preferences, status
+from handlers import (
+    broadcast,
+    event_admin,
+    events,
+    forms,
+    linking,
+    navigation,
+    officer,
+    preferences,
+    statistics,
+    status,
+)
 from handlers.matching import Choice, clean_text, match_choice
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
 from handlers.registration import REGISTRATION, reevaluation_preset
@@ -22,7 +33,7 @@ RESUME_CONTINUE, RESUME_RESTART = "resume:continue", "resume:restart"
 FORMS: dict[str, forms.Form] = {f.name: f for f in (REGISTRATION, SUPPLEMENT, REQUEST_MORE, RESULT, REJECT,
                                                     event_admin.EVENT_FORM, broadcast.BROADCAST_FORM)}
 MENU_TRAININGS, MENU_FAIRS = "menu:trainings", "menu:fairs"
-MENU_BROADCAST = "menu:broadcast"
+MENU_BROADCAST, MENU_STATISTICS = "menu:broadcast", "menu:statistics"
 
 # Telegram commands (Vietnamese first, English aliases) → what they do. bot/ reads this to set the menu.
 COMMANDS = {
@@ -41,6 +52,7 @@ COMMANDS = {
     "themtaphuan": "add_training", "addtraining": "add_training", "themhoicho": "add_fair", "addfair": "add_fair",
     "nhacnho": "reminders", "reminders": "reminders",
     "thongbao": "broadcast", "broadcast": "broadcast",
+    "thongke": "statistics", "statistics": "statistics",
     # Inside a form these are the shared buttons typed as commands; the form engine reads them.
     "quaylai": "nav", "back": "nav", "boqua": "nav", "skip": "nav", "xong": "nav", "done": "nav",
 }
@@ -160,6 +172,8 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return preferences.show(ctx)
     if command == "broadcast" or chosen == MENU_BROADCAST:
         return await broadcast.overview(ctx)
+    if command == "statistics" or chosen == MENU_STATISTICS:
+        return await statistics.show(ctx)
     if chosen and ":" in chosen:
         return await _button(ctx, state, chosen)
     if inc.contact is not None:
@@ -233,6 +247,7 @@ def _menu_choices(ctx: Context) -> list[Choice]:
     words = {MENU_REGISTER: ("dang ky", "register", "dang ky san pham", "dangky"),
              MENU_TRAININGS: ("tap huan", "trainings", "training"), MENU_FAIRS: ("hoi cho", "fairs", "fair"),
              MENU_BROADCAST: ("gui thong bao", "thong bao", "broadcast"),
+             MENU_STATISTICS: ("thong ke", "statistics", "bao cao"),
              MENU_STATUS: ("tra cuu ho so", "trang thai", "status", "my applications"),
              MENU_APPLICATIONS: ("ho so ocop", "applications", "duyet ho so"),
              MENU_HELP: ("tro giup", "help", "huong dan"),
@@ -240,7 +255,8 @@ def _menu_choices(ctx: Context) -> list[Choice]:
     keys = {MENU_REGISTER: "menu.register", MENU_STATUS: "menu.status", MENU_TRAININGS: "menu.trainings",
             MENU_FAIRS: "menu.fairs", MENU_HELP: "menu.help", MENU_LANGUAGE: "menu.language"}
     if _is_officer(ctx):
-        keys = {MENU_APPLICATIONS: "menu.applications", MENU_BROADCAST: "menu.broadcast"} | keys
+        keys = {MENU_APPLICATIONS: "menu.applications", MENU_BROADCAST: "menu.broadcast",
+                MENU_STATISTICS: "menu.statistics"} | keys
     return [Choice(id, t(ctx.lang, key), words[id] + tuple(t(lg, key) for lg in LANGUAGES))
             for id, key in keys.items()]
 

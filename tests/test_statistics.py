@@ -1,0 +1,89 @@
+"""/thongke and `ocop-bot report`: the right numbers for the officer's province, and a chart that renders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.cli import main
+from handlers.charts import statistics_chart
+from storage.lifecycle import add_months
+from storage.statistics import ProvinceStatistics, province_statistics
+from tests.fakes import Chat
+from tests.seed import add_application, add_producer, invite
+
+TODAY = date(2026, 11, 23)
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+
+async def seed(sessions) -> None:  # type: ignore[no-untyped-def]
+    async with sessions() as session, session.begin():
+        for name, commune, group, stars, days_left, status in (
+                ("A", "Xã Đạ Sar", "food", 4, 20, "recognised"), ("B", "Xã Đạ Sar", "food", 5, 60, "recognised"),
+                ("C", "Phường 3", "craft", 3, 400, "recognised"), ("D", "Phường 3", "drink", 3, -5, "recognised"),
+                ("E", "Xã Tà Nung", "herbal", None, None, "submitted"),
+                ("F", "Xã Tà Nung", "food", None, None, "needs_more")):
+            producer = await add_producer(session, name=f"HTX {name}", commune=commune, phone=None)
+            decided = add_months(TODAY + timedelta(days=days_left), -36) if days_left is not None else None
+            await add_application(session, producer, name=f"SP {name}", group=group, status=status, decided=decided,
+                                  stars=stars or 3)
+        other = await add_producer(session, name="HTX Huế", province_code="hue", phone=None)
+        await add_application(session, other, name="Mè xửng", status="recognised", decided=date(2025, 1, 1))
+
+
+async def test_numbers_for_a_province(make_runner: Callable, db_url: str) -> None:
+    sessions = (await make_runner(db_url)).sessions
+    await seed(sessions)
+    async with sessions() as session:
+        stats = await province_statistics(session, "lam-dong", TODAY, NOW)
+        everything = await province_statistics(session, None, TODAY, NOW)
+    assert stats.by_stars == {3: 1, 4: 1, 5: 1}  # D's certificate has lapsed
+    assert stats.by_group == {"food": 3, "craft": 1, "drink": 1, "herbal": 1}
+    assert stats.by_commune == {"Xã Đạ Sar": 2, "Phường 3": 2, "Xã Tà Nung": 2}
+    assert stats.by_status == {"recognised": 4, "submitted": 1, "needs_more": 1}
+    assert (stats.expiring_30, stats.expiring_90) == (1, 2)
+    assert sum(everything.by_stars.values()) == 4  # Huế counts for an admin
+
+
+def test_chart_renders_vietnamese_labels(tmp_path: Path) -> None:
+    stats = ProvinceStatistics(by_stars={3: 2, 4: 5, 5: 1}, by_group={"food": 4, "craft": 2, "tourism": 1},
+                               by_commune={"Xã Đạ Sar": 3, "Phường Xuân Hương - Đà Lạt": 2},
+                               by_status={"recognised": 5, "needs_more": 1, "council_review": 2},
+                               expiring_30=1, expiring_90=3, registrations=[])
+    # Warnings are errors in this suite, so a Vietnamese letter without a glyph would fail right here.
+    png = statistics_chart("vi", stats, "Thống kê OCOP — Lâm Đồng")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
+
+
+async def test_statistics_in_chat_for_officers_only(make_runner: Callable, sqlite_url: str, clock) -> None:
+    clock.now = NOW
+    runner = await make_runner(sqlite_url)
+    await seed(runner.sessions)
+    officer = Chat(runner, user="officer")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    await officer.tap("menu:statistics")
+    text = officer.text
+    assert "Thống kê OCOP — Lâm Đồng" in text and "Sản phẩm còn hiệu lực: 3 (5★ 1 · 4★ 1 · 3★ 1)" in text
+    assert "Sắp hết hạn: 1 trong 30 ngày · 2 trong 90 ngày" in text and "Mè xửng" not in text
+    [chart] = officer.replies[0].attachments
+    assert chart.mime == "image/png" and chart.content.startswith(b"\x89PNG")  # type: ignore[union-attr]
+    producer = Chat(runner, user="producer")
+    await producer.say("/thongke")
+    assert "chỉ dành cho cán bộ OCOP" in producer.text
+
+
+def test_report_command_writes_workbook_and_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OCOP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    assert main(["demo-data"]) == 0
+    assert main(["report", "--province", "lam dong", str(tmp_path / "out")]) == 0
+    assert "Đã ghi báo cáo" in capsys.readouterr().out
+    workbook = load_workbook(tmp_path / "out" / "ocop-report-lam-dong.xlsx")
+    assert workbook.sheetnames == ["Tổng hợp", "Hạng sao", "Nhóm", "Xã phường", "Trạng thái", "Sự kiện"]
+    assert len(list(workbook["Sự kiện"].iter_rows())) == 5  # the header and the four demo events
+    assert (tmp_path / "out" / "ocop-report-lam-dong.png").read_bytes().startswith(b"\x89PNG")
+    assert main(["report", "--province", "Atlantis", str(tmp_path / "x")]) == 1
