@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from messages import format_number, t
+from storage.audit import record_event
 from storage.broadcasts import active_broadcasts, broadcast_counts, failure_reasons
 from storage.models import ChatAccount, utcnow
 from storage.outbox import enqueue
@@ -59,6 +60,9 @@ class BroadcastMonitor:
                              reasons="\n".join(f"• {reason}: {n}" for reason, n in reasons.most_common(5)) or "—")
                     await enqueue(session, account_id=account.id, reason="broadcast.report",  # type: ignore[arg-type]
                                   dedupe_key=f"broadcast-report:{broadcast.id}", text=text)
+                    await record_event(session, actor_account_id=None, action="broadcast.finished",
+                                       subject_type="broadcast", subject_id=str(broadcast.id),
+                                       details={"counts": dict(counts), "failures": dict(reasons)})
                     reported = True
                 else:
                     broadcast.status = "sending"

@@ -11,12 +11,13 @@ from sqlmodel import select
 
 from bot.broadcast_monitor import BroadcastMonitor
 from bot.dispatcher import RetryLater, Transient, Unreachable
+from bot.telegram_channel import build_application, progress_drawer
 from handlers.broadcast import audience_of
 from storage.broadcasts import Audience, audience_accounts, broadcast_counts, cancel_broadcast, create_broadcast
 from storage.events import create_event, register
 from storage.lifecycle import add_months
 from storage.models import AuditEvent, Broadcast, ChatAccount, Officer, OutboxMessage
-from tests.fakes import Chat
+from tests.fakes import Chat, FakeBotApi
 from tests.seed import add_application, add_producer, invite
 from tests.test_dispatcher import Clock, RecordingSender, dispatcher
 
@@ -212,3 +213,38 @@ async def test_a_scheduled_broadcast_waits_for_its_time(make_runner: Callable, s
     assert await dispatcher(sessions, sender, clock).drain() == 0
     clock.now += timedelta(hours=2)
     assert await dispatcher(sessions, sender, clock).drain() == 5
+
+
+async def test_progress_is_one_telegram_message_edited_in_place(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    async with sessions() as session, session.begin():
+        officer_account = ChatAccount(channel="telegram", chat_id="4242")
+        accounts = [ChatAccount(channel="telegram", chat_id=str(i)) for i in range(40)]
+        session.add_all([officer_account, *accounts])
+        await session.flush()
+        officer = Officer(name="A", province_code="lam-dong", code_hash="h", code_expires_at=MORNING,
+                          account_id=officer_account.id)
+        session.add(officer)
+        await session.flush()
+        broadcast = await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,  # type: ignore[arg-type]
+                                           text="Tin", file_id=None, audience=Audience(("lam-dong",)),
+                                           recipients=accounts, scheduled_at=MORNING)
+    api = FakeBotApi()
+    application = build_application("123456:TEST-TOKEN", "http://127.0.0.1:9", api)
+    await application.initialize()
+    monitor = BroadcastMonitor(sessions, {"telegram": progress_drawer(application)}, clock=Clock(MORNING))
+    sender = RecordingSender()
+    worker = dispatcher(sessions, sender, Clock(MORNING), batch=10)
+    for _ in range(3):
+        await worker.drain_once()
+        await monitor.update(force=True)
+    await worker.drain()
+    await monitor.update(force=True)
+    await application.shutdown()
+    calls = [(endpoint, params) for endpoint, params in api.calls if endpoint in ("sendMessage", "editMessageText")]
+    assert [endpoint for endpoint, _ in calls] == ["sendMessage", "editMessageText", "editMessageText"]
+    assert "đã gửi 10/40" in calls[0][1]["text"] and "đã gửi 30/40" in calls[-1][1]["text"]
+    assert {params["message_id"] for _, params in calls[1:]} == {1000}  # the first message, edited
+    async with sessions() as session:
+        finished = [e for e in await session.exec(select(AuditEvent)) if e.action == "broadcast.finished"]
+    assert finished[0].details["counts"] == {"sent": 40}
