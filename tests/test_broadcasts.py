@@ -226,7 +226,7 @@ async def test_progress_is_one_telegram_message_edited_in_place(make_runner: Cal
                           account_id=officer_account.id)
         session.add(officer)
         await session.flush()
-        broadcast = await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,  # type: ignore[arg-type]
+        await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,  # type: ignore[arg-type]
                                            text="Tin", file_id=None, audience=Audience(("lam-dong",)),
                                            recipients=accounts, scheduled_at=MORNING)
     api = FakeBotApi()
