@@ -47,6 +47,25 @@ async def seed_province(sessions) -> dict[str, int]:  # type: ignore[no-untyped-
     return ids
 
 
+async def broadcast_to(sessions, count: int, *, officer_channel: str = "web", officer_chat: str = "officer",  # type: ignore[no-untyped-def]
+                       scheduled_at: datetime = MORNING, producer: bool = False) -> tuple[int, int]:
+    """An officer and a broadcast queued to `count` Telegram chats; returns (broadcast id, officer account id)."""
+    async with sessions() as session, session.begin():
+        producer_id = (await add_producer(session, name="HTX", phone=None)).id if producer else None
+        officer_account = ChatAccount(channel=officer_channel, chat_id=officer_chat)
+        accounts = [ChatAccount(channel="telegram", chat_id=str(i), producer_id=producer_id) for i in range(count)]
+        session.add_all([officer_account, *accounts])
+        await session.flush()
+        officer = Officer(name="A", province_code="lam-dong", code_hash="h", code_expires_at=MORNING,
+                          account_id=officer_account.id)
+        session.add(officer)
+        await session.flush()
+        broadcast = await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,  # type: ignore[arg-type]
+                                           text="Tin", file_id=None, audience=Audience(("lam-dong",)),
+                                           recipients=accounts, scheduled_at=scheduled_at)
+        return broadcast.id, officer_account.id  # type: ignore[return-value]
+
+
 @pytest.mark.parametrize(("audience", "expected"), [
     (Audience(("lam-dong",)), "abcde"),
     (Audience(("lam-dong",), communes=("da sar",)), "ac"),
@@ -130,19 +149,7 @@ async def test_compose_preview_test_and_send(make_runner: Callable, sqlite_url: 
 async def test_thousand_recipients_with_faults_each_sent_once_or_accounted_for(make_runner: Callable,
                                                                              db_url: str) -> None:
     sessions = (await make_runner(db_url)).sessions
-    async with sessions() as session, session.begin():
-        producer = await add_producer(session, name="HTX", phone=None)
-        officer_account = ChatAccount(channel="telegram", chat_id="officer")
-        accounts = [ChatAccount(channel="telegram", chat_id=str(i), producer_id=producer.id) for i in range(1000)]
-        session.add_all([officer_account, *accounts])
-        await session.flush()
-        officer = Officer(name="A", province_code="lam-dong", code_hash="h", code_expires_at=MORNING,
-                          account_id=officer_account.id)
-        session.add(officer)
-        await session.flush()
-        broadcast = await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,  # type: ignore[arg-type]
-                                           text="Thông báo", file_id=None, audience=Audience(("lam-dong",)),
-                                           recipients=accounts, scheduled_at=MORNING)
+    broadcast_id, _ = await broadcast_to(sessions, 1000, officer_channel="telegram", producer=True)
     sender, clock = RecordingSender(), Clock(MORNING)
     for i in range(0, 1000, 20):  # 5% 429
         sender.fail[str(i)] = [RetryLater(0.01)]  # short: the channel really pauses this long
@@ -159,8 +166,8 @@ async def test_thousand_recipients_with_faults_each_sent_once_or_accounted_for(m
         clock.now += timedelta(minutes=10)
     await monitor.update(force=True)
     async with sessions() as session:
-        counts = await broadcast_counts(session, broadcast.id)  # type: ignore[arg-type]
-        done = await session.get(Broadcast, broadcast.id)
+        counts = await broadcast_counts(session, broadcast_id)
+        done = await session.get(Broadcast, broadcast_id)
         report = (await session.exec(select(OutboxMessage).where(OutboxMessage.reason == "broadcast.report"))).one()
     delivered = Counter(chat for chat, _ in sender.sent if chat != "officer")
     assert all(n == 1 for n in delivered.values())  # nobody twice
@@ -171,44 +178,22 @@ async def test_thousand_recipients_with_faults_each_sent_once_or_accounted_for(m
 
 async def test_cancel_midway_keeps_what_was_sent(make_runner: Callable, sqlite_url: str) -> None:
     sessions = (await make_runner(sqlite_url)).sessions
-    async with sessions() as session, session.begin():
-        officer_account = ChatAccount(channel="web", chat_id="officer")
-        accounts = [ChatAccount(channel="telegram", chat_id=str(i)) for i in range(300)]
-        session.add_all([officer_account, *accounts])
-        await session.flush()
-        officer = Officer(name="A", province_code="lam-dong", code_hash="h", code_expires_at=MORNING,
-                          account_id=officer_account.id)
-        session.add(officer)
-        await session.flush()
-        broadcast = await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,  # type: ignore[arg-type]
-                                           text="Tin", file_id=None, audience=Audience(("lam-dong",)),
-                                           recipients=accounts, scheduled_at=MORNING)
+    broadcast_id, officer_account_id = await broadcast_to(sessions, 300)
     sender, clock = RecordingSender(), Clock(MORNING)
     worker = dispatcher(sessions, sender, clock, batch=100)
     await worker.drain_once()  # one round of 100, then the officer cancels
     async with sessions() as session, session.begin():
-        unsent = await cancel_broadcast(session, await session.get(Broadcast, broadcast.id),  # type: ignore[arg-type]
-                                        actor_account_id=officer_account.id)  # type: ignore[arg-type]
+        unsent = await cancel_broadcast(session, await session.get(Broadcast, broadcast_id),  # type: ignore[arg-type]
+                                        actor_account_id=officer_account_id)
     await worker.drain()
     async with sessions() as session:
-        counts = await broadcast_counts(session, broadcast.id)  # type: ignore[arg-type]
+        counts = await broadcast_counts(session, broadcast_id)
     assert unsent == 200 and counts == {"sent": 100, "cancelled": 200} and len(sender.sent) == 100
 
 
 async def test_a_scheduled_broadcast_waits_for_its_time(make_runner: Callable, sqlite_url: str) -> None:
     sessions = (await make_runner(sqlite_url)).sessions
-    async with sessions() as session, session.begin():
-        officer_account = ChatAccount(channel="web", chat_id="officer")
-        accounts = [ChatAccount(channel="telegram", chat_id=str(i)) for i in range(5)]
-        session.add_all([officer_account, *accounts])
-        await session.flush()
-        officer = Officer(name="A", province_code="lam-dong", code_hash="h", code_expires_at=MORNING,
-                          account_id=officer_account.id)
-        session.add(officer)
-        await session.flush()
-        await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id, text="Tin",  # type: ignore[arg-type]
-                               file_id=None, audience=Audience(("lam-dong",)), recipients=accounts,
-                               scheduled_at=MORNING + timedelta(hours=2))
+    await broadcast_to(sessions, 5, scheduled_at=MORNING + timedelta(hours=2))
     sender, clock = RecordingSender(), Clock(MORNING)
     assert await dispatcher(sessions, sender, clock).drain() == 0
     clock.now += timedelta(hours=2)
@@ -217,18 +202,7 @@ async def test_a_scheduled_broadcast_waits_for_its_time(make_runner: Callable, s
 
 async def test_progress_is_one_telegram_message_edited_in_place(make_runner: Callable, sqlite_url: str) -> None:
     sessions = (await make_runner(sqlite_url)).sessions
-    async with sessions() as session, session.begin():
-        officer_account = ChatAccount(channel="telegram", chat_id="4242")
-        accounts = [ChatAccount(channel="telegram", chat_id=str(i)) for i in range(40)]
-        session.add_all([officer_account, *accounts])
-        await session.flush()
-        officer = Officer(name="A", province_code="lam-dong", code_hash="h", code_expires_at=MORNING,
-                          account_id=officer_account.id)
-        session.add(officer)
-        await session.flush()
-        await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,  # type: ignore[arg-type]
-                                           text="Tin", file_id=None, audience=Audience(("lam-dong",)),
-                                           recipients=accounts, scheduled_at=MORNING)
+    await broadcast_to(sessions, 40, officer_channel="telegram", officer_chat="4242")
     api = FakeBotApi()
     application = build_application("123456:TEST-TOKEN", "http://127.0.0.1:9", api)
     await application.initialize()
