@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import router
 from handlers.types import Context, Incoming, Option, Reply, State
 from messages import t
-from storage.chats import get_or_create_chat_account, load_state_for_update, save_state
+from storage.chats import first_time_seen, get_or_create_chat_account, load_state_for_update, save_state
 from storage.outbox import mark_delivered, pending_for_account
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ class ConversationRunner:
 
     async def _handle_in_transaction(self, incoming: Incoming) -> list[Reply]:
         async with self._sessions() as session, session.begin():
+            if incoming.update_key and not await first_time_seen(session, incoming.channel, incoming.update_key):
+                return []  # delivered twice (webhook retry, two replicas): answered the first time
             account = await get_or_create_chat_account(
                 session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
                 display_name=incoming.display_name, default_language=self._default_language)

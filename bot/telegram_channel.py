@@ -90,7 +90,7 @@ def to_incoming(update: Update) -> Incoming | None:
     if chat is None or user is None or chat.type != ChatType.PRIVATE:
         return None
     base = {"channel": "telegram", "chat_id": str(chat.id), "user_id": str(user.id),
-            "display_name": user.full_name, "can_share_contact": True}
+            "display_name": user.full_name, "can_share_contact": True, "update_key": str(update.update_id)}
     if update.callback_query is not None:
         return Incoming(**base, choice=update.callback_query.data or "")
     message = update.message

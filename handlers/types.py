@@ -65,6 +65,7 @@ class Incoming:
     file: IncomingFile | None = None
     display_name: str | None = None
     can_share_contact: bool = False
+    update_key: str | None = None  # the platform's id for this update, so a redelivery is handled once
 
 
 @dataclass

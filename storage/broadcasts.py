@@ -8,11 +8,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.audit import record_event
+from storage.db import insert_ignoring_duplicates
 from storage.models import (
     Broadcast,
     Certificate,
@@ -85,12 +85,8 @@ async def create_broadcast(session: AsyncSession, *, officer_id: int, account_id
     rows = [{"account_id": a.id, "dedupe_key": f"broadcast:{broadcast.id}:{a.id}", "reason": "broadcast",
              "text": text, "options": [], "status": "pending", "due_at": scheduled_at, "attempts": 0,
              "created_at": now, "broadcast_id": broadcast.id, "file_id": file_id} for a in recipients]
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for start in range(0, len(rows), 500):
-        statement = insert(OutboxMessage).values(rows[start:start + 500]).on_conflict_do_nothing(
-            index_elements=["dedupe_key"])
-        await session.exec(statement)  # type: ignore[call-overload]
+        await insert_ignoring_duplicates(session, OutboxMessage, rows[start:start + 500], ["dedupe_key"])
     await record_event(session, actor_account_id=account_id, action="broadcast.created", subject_type="broadcast",
                        subject_id=str(broadcast.id), details={"audience": audience.as_dict(), "text": text,
                                                               "recipients": len(recipients),

@@ -257,3 +257,13 @@ class Broadcast(SQLModel, table=True):
     progress_message_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Platform updates already handled: a webhook delivered twice (or to two replicas) is handled once."""
+
+    __tablename__ = "processed_update"
+
+    channel: str = Field(max_length=16, primary_key=True)
+    update_key: str = Field(max_length=128, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)

@@ -7,10 +7,10 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import insert_ignoring_duplicates
 from storage.models import ChatAccount, OutboxMessage, utcnow
 
 PENDING, SENDING, SENT, FAILED, UNREACHABLE, SKIPPED = "pending", "sending", "sent", "failed", "unreachable", "skipped"
@@ -26,11 +26,7 @@ async def enqueue(session: AsyncSession, *, account_id: int, dedupe_key: str, re
     values = {"account_id": account_id, "dedupe_key": dedupe_key, "reason": reason, "text": text,
               "options": options or [], "status": PENDING, "due_at": due_at or utcnow(), "attempts": 0,
               "created_at": utcnow(), "file_id": file_id}
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = await session.exec(statement)  # type: ignore[call-overload]
-    return bool(result.rowcount)
+    return await insert_ignoring_duplicates(session, OutboxMessage, [values], ["dedupe_key"]) == 1
 
 
 async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: datetime, lease: timedelta,

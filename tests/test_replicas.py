@@ -1,0 +1,73 @@
+"""Several `ocop-bot` processes on one PostgreSQL database behave as one bot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from sqlmodel import select
+
+from handlers.types import Incoming
+from storage.chats import get_or_create_chat_account, load_state_for_update
+from storage.models import ChatAccount, ConversationState
+from tests.fakes import Chat
+
+
+async def test_a_burst_for_one_chat_across_two_instances_loses_no_step(make_runner: Callable,
+                                                                       postgres_url: str) -> None:
+    first, second = await make_runner(postgres_url), await make_runner(postgres_url)
+    chat = Chat(first, user="double-tapper")
+    await chat.say("/dangky")
+    await chat.say("1")  # now asked for the business name
+    names = [f"HTX Số {i}" for i in range(12)]
+    runners = [first, second] * 6
+    await asyncio.gather(*(runner.handle(Incoming(channel="web", chat_id="double-tapper", user_id="double-tapper",
+                                                  text=name)) for runner, name in zip(runners, names, strict=True)))
+    async with first.sessions() as session:
+        state = (await session.exec(select(ConversationState))).one()
+    # Every message was applied to the state the previous one left: 2 + 12 versions, none lost.
+    assert state.version == 14
+    assert state.data["producer_name"] in names and state.step == "tax_code"
+
+
+async def test_a_new_chat_reaching_two_instances_at_once_gets_one_account(make_runner: Callable,
+                                                                          postgres_url: str) -> None:
+    first, second = await make_runner(postgres_url), await make_runner(postgres_url)
+    messages = [Incoming(channel="telegram", chat_id="777", user_id="777", text="/start", update_key=str(i))
+                for i in range(6)]
+    replies = await asyncio.gather(*(runner.handle(m) for runner, m in zip([first, second] * 3, messages,
+                                                                              strict=True)))
+    assert all("Xin chào" in r[0].text for r in replies)  # nobody got the "something went wrong" apology
+    async with first.sessions() as session:
+        assert len((await session.exec(select(ChatAccount))).all()) == 1
+
+
+async def test_a_redelivered_update_is_handled_once(make_runner: Callable, db_url: str) -> None:
+    first, second = await make_runner(db_url), await make_runner(db_url)
+    update = Incoming(channel="zalo", chat_id="z1", user_id="z1", text="/dangky", update_key="msg-42")
+    assert (await first.handle(update))[0].text.startswith("Trước tiên")
+    assert await second.handle(update) == []  # the same update, again, on the other instance
+    async with first.sessions() as session:
+        assert (await session.exec(select(ConversationState))).one().version == 1
+
+
+async def test_a_chat_being_handled_on_one_instance_waits_on_the_other(make_runner: Callable,
+                                                                      postgres_url: str) -> None:
+    """The primitive the burst test relies on: the state row lock (SELECT … FOR UPDATE)."""
+    first, second = await make_runner(postgres_url), await make_runner(postgres_url)
+    async with first.sessions() as session, session.begin():
+        account = await get_or_create_chat_account(session, "web", "c", user_id="c", display_name=None,
+                                                   default_language="vi")
+        account_id = account.id
+        await load_state_for_update(session, account_id)  # type: ignore[arg-type]  # the row exists from here on
+    async with first.sessions() as holder, holder.begin():
+        await load_state_for_update(holder, account_id)  # type: ignore[arg-type]
+
+        async def other_instance() -> None:
+            async with second.sessions() as waiter, waiter.begin():
+                await load_state_for_update(waiter, account_id)  # type: ignore[arg-type]
+
+        waiting = asyncio.create_task(other_instance())
+        await asyncio.sleep(0.5)
+        assert not waiting.done()  # blocked behind the first instance's transaction
+    await asyncio.wait_for(waiting, 10)  # and free as soon as it commits
