@@ -8,12 +8,15 @@ from datetime import time
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
 from bot.broadcast_monitor import BroadcastMonitor
 from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits
+from bot.health import add_health_routes, refresh_outbox_gauge
+from bot.metrics import Metrics
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
 from bot.telegram_channel import TelegramChannel, build_application, outbox_send, progress_drawer
@@ -33,15 +36,20 @@ RUNNER = web.AppKey("runner", ConversationRunner)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 SCHEDULER = web.AppKey("scheduler", ReminderScheduler)
+METRICS = web.AppKey("metrics", Metrics)
+ENGINE = web.AppKey("engine", AsyncEngine)
 
 
 def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None,
               telegram_polling: bool = True, run_scheduler: bool = True) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
+    metrics = Metrics()
+    app[METRICS] = metrics
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         # First, because every channel needs it; migrations run here so a fresh clone just works.
         engine = create_engine(settings.database_url)
+        app[ENGINE] = engine
         try:
             await upgrade_database(engine)
             settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +58,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             raise StartupError(t(settings.default_language, "cli.db_failed", problem=_first_line(exc))) from exc
         app[RUNNER] = ConversationRunner(create_sessionmaker(engine), data_dir=settings.data_dir,
                                          max_upload_bytes=settings.max_upload_bytes,
-                                         default_language=settings.default_language, timezone=settings.timezone)
+                                         default_language=settings.default_language, timezone=settings.timezone,
+                                         metrics=metrics)
         yield
         await engine.dispose()
 
@@ -74,7 +83,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
                         timezone=settings.timezone)
         monitor = BroadcastMonitor(runner.sessions, {"telegram": progress_drawer(application)})
         dispatcher = Dispatcher(runner.sessions, {"telegram": outbox_send(application)}, limits,
-                                data_dir=settings.data_dir, after_round=monitor.update)
+                                data_dir=settings.data_dir, after_round=monitor.update, metrics=metrics)
         monitor.on_report = dispatcher.kick
         # Notifications written by one person's update (an officer's decision) go out right after its commit.
         runner.on_outbox = dispatcher.kick
@@ -94,9 +103,19 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         if run_scheduler:
             scheduler.start()
         yield
-        scheduler.stop()
+        await scheduler.stop()
 
     app.cleanup_ctx.extend([database, telegram, reminders])
+
+    async def refresh_metrics() -> None:
+        if RUNNER in app:
+            await refresh_outbox_gauge(metrics, app[RUNNER].sessions)
+        scheduler = app.get(SCHEDULER)
+        if scheduler is not None and scheduler.last_run is not None:
+            metrics.scheduler_last_run.set(scheduler.last_run.timestamp())
+
+    # Health first: a load balancer asks /readyz before sending anyone here.
+    add_health_routes(app, lambda: app.get(ENGINE), metrics, refresh_metrics)
     if settings.webchat_enabled:
         # The handler is looked up per request because the runner exists only once the app has started.
         async def handle(incoming):  # type: ignore[no-untyped-def]

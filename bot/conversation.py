@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.metrics import Metrics
 from handlers import router
 from handlers.types import Context, Incoming, Option, Reply, State
 from messages import t
@@ -25,12 +27,13 @@ log = logging.getLogger(__name__)
 class ConversationRunner:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, data_dir: Path, max_upload_bytes: int,
                  default_language: str, timezone: str = "Asia/Ho_Chi_Minh",
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, metrics: Metrics | None = None) -> None:
         self._sessions = sessions
         self._data_dir = data_dir
         self._max_upload_bytes = max_upload_bytes
         self._default_language = default_language
         self._timezone = timezone
+        self._metrics = metrics
         self._clock = clock or (lambda: datetime.now(UTC))
         # One chat's updates run one at a time in this process (a double tap must not race itself);
         # the row lock in load_state_for_update does the same across processes on PostgreSQL.
@@ -47,12 +50,17 @@ class ConversationRunner:
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
+        started = time.perf_counter()
         try:
             async with lock:
                 return await self._handle_in_transaction(incoming)
         except Exception:
             log.exception("update failed for a %s chat; state left at its last committed step", incoming.channel)
             return [Reply(t(self._default_language, "error.unexpected"))]
+        finally:
+            if self._metrics is not None:
+                self._metrics.updates.labels(incoming.channel).inc()
+                self._metrics.latency.labels(incoming.channel).observe(time.perf_counter() - started)
 
     async def _handle_in_transaction(self, incoming: Incoming) -> list[Reply]:
         async with self._sessions() as session, session.begin():

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.metrics import Metrics
 from handlers.types import Attachment, Option, Reply
 from storage import outbox
 from storage.blobs import blob_path
@@ -111,7 +112,8 @@ class TokenBucket:
 class Dispatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: dict[str, Send], limits: Limits,
                  *, clock: Callable[[], datetime] | None = None, concurrency: int = 16,
-                 data_dir: Path | None = None, after_round: Callable[[], Awaitable[None]] | None = None) -> None:
+                 data_dir: Path | None = None, after_round: Callable[[], Awaitable[None]] | None = None,
+                 metrics: Metrics | None = None) -> None:
         self._sessions = sessions
         self._senders = senders
         self.limits = limits
@@ -124,6 +126,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._concurrency = concurrency
         self._data_dir = data_dir
+        self._metrics = metrics
         self._after_round = after_round  # e.g. broadcast progress (throttled by itself); runs after every round
 
     def kick(self) -> None:
@@ -223,6 +226,8 @@ class Dispatcher:
                                last_error=str(exc))
             return
         except Unreachable as exc:
+            if self._metrics is not None:
+                self._metrics.sends.labels(outbox.UNREACHABLE).inc()
             async with self._sessions() as session, session.begin():
                 if await outbox.finish(session, message.id, self.worker, status=outbox.UNREACHABLE,
                                        attempts=message.attempts + 1, last_error=str(exc)[:500]):
@@ -256,6 +261,8 @@ class Dispatcher:
         return (Attachment(str(path), stored.mime, stored.original_name or path.name),)
 
     async def _finish(self, message_id: int, **values: object) -> None:
+        if self._metrics is not None:
+            self._metrics.sends.labels(str(values.get("status", "?"))).inc()
         async with self._sessions() as session, session.begin():
             if not await outbox.finish(session, message_id, self.worker, **values):
                 log.warning("outbox row %s was taken over by another dispatcher before it finished", message_id)

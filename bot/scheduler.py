@@ -30,6 +30,7 @@ class ReminderScheduler:
         self._on_added = on_added
         self._clock = clock or (lambda: datetime.now(UTC))
         self._scheduler: AsyncIOScheduler | None = None
+        self._running: set[asyncio.Task[None]] = set()
         self.last_run: datetime | None = None
 
     async def run_scan(self, as_of: date | None = None) -> Counter[str]:
@@ -45,12 +46,18 @@ class ReminderScheduler:
         return added
 
     async def _scheduled(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)  # type: ignore[arg-type]
         try:
             await self.run_scan()
         except asyncio.CancelledError:  # shutting down mid-scan: its transaction rolls back; the next start rescans
             log.info("reminder scan interrupted by shutdown")
         except Exception:
             log.exception("reminder scan failed; it runs again at the next scheduled time")
+        finally:
+            if task is not None:
+                self._running.discard(task)  # type: ignore[arg-type]
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=self._zone)
@@ -61,6 +68,10 @@ class ReminderScheduler:
         self._scheduler.add_job(self._scheduled, id="startup-scan")  # no trigger: runs once, now
         self._scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Stop scheduling, and let a scan in progress end before the database closes under it."""
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        # Waited for, not cancelled: a scan is a few queries, and cancelling one mid-query left the database
+        # driver's thread posting to a closed event loop.
+        await asyncio.gather(*self._running, return_exceptions=True)

@@ -192,7 +192,7 @@ async def test_the_scheduler_scans_at_start_up(make_runner: Callable, sqlite_url
                 break
             await asyncio.sleep(0.02)
     finally:
-        scheduler.stop()
+        await scheduler.stop()
     assert scheduler.last_run is not None and kicked == [1]
     async with sessions() as session:
         assert (await session.exec(select(Producer))).first() is not None

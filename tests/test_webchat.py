@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.app import RUNNER, build_app
@@ -128,3 +129,21 @@ async def test_a_calendar_file_reaches_the_web_page(client: TestClient) -> None:
     [file] = web.replies[0]["files"]
     assert file["mime"] == "text/calendar" and file["name"].endswith(".ics")
     assert base64.b64decode(file["data"]).startswith(b"BEGIN:VCALENDAR")
+
+
+async def test_health_readiness_and_metrics(client: TestClient) -> None:
+    assert (await client.get("/healthz")).status == 200
+    ready = await client.get("/readyz")
+    assert ready.status == 200 and (await ready.json())["status"] == "ready"
+    web = WebUser(client, "web-metrics")
+    await web.say("/start")
+    await web.say("/dangky")
+    metrics = await (await client.get("/metrics")).text()
+    assert 'ocop_updates_total{channel="web"} 2.0' in metrics
+    assert 'ocop_handler_seconds_count{channel="web"} 2.0' in metrics
+    assert 'ocop_outbox_messages{status="pending"} 0.0' in metrics
+
+    async with client.app[RUNNER].sessions() as session, session.begin():  # as if a newer release's migration
+        await session.exec(text("UPDATE alembic_version SET version_num = '0005'"))  # type: ignore[call-overload]
+    pending = await client.get("/readyz")
+    assert pending.status == 503 and (await pending.json())["status"] == "migrations pending"

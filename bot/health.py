@@ -1,0 +1,55 @@
+"""/healthz, /readyz and /metrics on the same aiohttp server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.metrics import Metrics
+from storage.migrate import alembic_config
+from storage.outbox import counts_by_status_and_reason
+
+
+def add_health_routes(app: web.Application, engine: Callable[[], AsyncEngine | None], metrics: Metrics,
+                      refresh: Callable[[], object]) -> None:
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})  # the process is up and serving HTTP
+
+    async def readyz(_request: web.Request) -> web.Response:
+        current = engine()
+        if current is None:
+            return web.json_response({"status": "starting"}, status=503)
+        try:
+            async with current.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                revision = await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+                head = await conn.run_sync(lambda c: ScriptDirectory.from_config(alembic_config(c)).get_current_head())
+        except Exception as exc:  # any database trouble means: do not send traffic here
+            return web.json_response({"status": "database unreachable", "error": type(exc).__name__}, status=503)
+        if revision != head:
+            return web.json_response({"status": "migrations pending", "current": revision, "head": head}, status=503)
+        return web.json_response({"status": "ready", "migration": revision})
+
+    async def metrics_page(_request: web.Request) -> web.Response:
+        await refresh()  # type: ignore[misc]
+        return web.Response(body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_page)
+
+
+async def refresh_outbox_gauge(metrics: Metrics, sessions) -> None:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        counts = await counts_by_status_and_reason(session)
+    totals: dict[str, int] = {}
+    for (status, _reason), count in counts.items():
+        totals[status] = totals.get(status, 0) + count
+    for status in ("pending", "sending", "sent", "failed", "unreachable", "skipped", "cancelled"):
+        metrics.outbox.labels(status).set(totals.get(status, 0))

@@ -1,0 +1,19 @@
+"""Prometheus metrics, one registry per app (so tests and several apps in one process stay apart)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.updates = Counter("ocop_updates", "Updates handled, by channel", ["channel"], registry=self.registry)
+        self.latency = Histogram("ocop_handler_seconds", "Time to handle one update (transaction included)",
+                                 ["channel"], registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.sends = Counter("ocop_sends", "Outbox send attempts, by result", ["result"], registry=self.registry)
+        self.outbox = Gauge("ocop_outbox_messages", "Outbox rows by status (read at scrape)", ["status"],
+                            registry=self.registry)
+        self.scheduler_last_run = Gauge("ocop_scheduler_last_run_timestamp_seconds",
+                                        "When the reminder scan last finished (Unix time)", registry=self.registry)
