@@ -21,6 +21,7 @@ from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
 from bot.telegram_channel import TelegramChannel, build_application, outbox_send, progress_drawer
 from bot.webchat import MAX_BODY, add_webchat_routes
+from bot.webhooks import telegram_webhook_handler, webhook_secret
 from messages import t
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
@@ -72,8 +73,11 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
                                          settings.telegram_api_base_url, telegram_request)
         runner = app[RUNNER]
         channel = TelegramChannel(application, runner.handle)
+        token = settings.telegram_bot_token.get_secret_value()
+        webhook = f"{settings.public_url}/webhook/telegram" if settings.public_url else None
         try:
-            await channel.start(polling=telegram_polling)
+            await channel.start(polling=telegram_polling, webhook_url=webhook,
+                                secret=webhook_secret(token, "telegram"))
         except TelegramError as exc:
             raise StartupError(t(settings.default_language, "cli.telegram_failed", problem=_first_line(exc))) from exc
         app[TELEGRAM] = channel
@@ -113,6 +117,16 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         scheduler = app.get(SCHEDULER)
         if scheduler is not None and scheduler.last_run is not None:
             metrics.scheduler_last_run.set(scheduler.last_run.timestamp())
+
+    if settings.telegram_bot_token is not None and settings.public_url:
+        secret = webhook_secret(settings.telegram_bot_token.get_secret_value(), "telegram")
+
+        async def telegram_webhook(request: web.Request) -> web.StreamResponse:
+            if TELEGRAM not in app:
+                return web.json_response({"error": "starting"}, status=503)
+            return await telegram_webhook_handler(app[TELEGRAM].application, secret)(request)
+
+        app.router.add_post("/webhook/telegram", telegram_webhook)
 
     # Health first: a load balancer asks /readyz before sending anyone here.
     add_health_routes(app, lambda: app.get(ENGINE), metrics, refresh_metrics)

@@ -151,6 +151,8 @@ class Dispatcher:
                 sent = 0
             if sent == 0:
                 self._wake.clear()
+                if self._stopping:  # stop() may have set the event during the round just cleared
+                    break
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), poll_seconds)
 

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     draft_reminder_days: int = Field(3, ge=1, le=60, alias="OCOP_DRAFT_REMINDER_DAYS")
     event_reminder_days: int = Field(1, ge=1, le=30, alias="OCOP_EVENT_REMINDER_DAYS")
     fair_deadline_reminder_days: int = Field(7, ge=1, le=60, alias="OCOP_FAIR_DEADLINE_REMINDER_DAYS")
+    public_url: str | None = Field(None, alias="OCOP_PUBLIC_URL")  # set: webhooks instead of polling
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
 
@@ -69,6 +70,15 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_https(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        if not str(value).startswith("https://"):
+            raise ValueError("must be the https:// address the platforms can reach")
+        return str(value).rstrip("/")
 
     @field_validator("telegram_api_base_url")
     @classmethod

@@ -49,11 +49,14 @@ class TelegramChannel:
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
 
-    async def start(self, *, polling: bool = True) -> None:
+    async def start(self, *, polling: bool = True, webhook_url: str | None = None, secret: str | None = None) -> None:
         await self.application.initialize()
         await self.set_commands()
         await self.application.start()
-        if polling and self.application.updater:
+        if webhook_url is not None:
+            await self.application.bot.set_webhook(webhook_url, secret_token=secret,
+                                                   allowed_updates=["message", "callback_query"])
+        elif polling and self.application.updater:
             await self.application.updater.start_polling()
 
     async def stop(self) -> None:

@@ -1,0 +1,49 @@
+"""Webhook endpoints (used when OCOP_PUBLIC_URL is set): check the secret, parse, queue, answer at once.
+
+No handling happens inside the request: Telegram waits for our answer and retries slow ones, so the update is
+queued and the reply goes out from the application's own update loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+log = logging.getLogger(__name__)
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def webhook_secret(token: str, channel: str) -> str:
+    """The same on every replica (derived from the bot token), never the token itself."""
+    return hmac.new(token.encode(), f"ocop-webhook:{channel}".encode(), hashlib.sha256).hexdigest()[:48]
+
+
+def telegram_webhook_handler(application: Application, secret: str):  # type: ignore[no-untyped-def]
+    async def handle(request: web.Request) -> web.Response:
+        given = request.headers.get(TELEGRAM_SECRET_HEADER)
+        if given is None:
+            return web.json_response({"error": "missing secret"}, status=401)
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.json_response({"error": "wrong secret"}, status=403)
+        try:
+            body = json.loads(await request.read())
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response({"error": "too large"}, status=413)
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"error": "malformed JSON"}, status=400)
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            return web.json_response({"error": "not an update"}, status=400)
+        try:
+            update = Update.de_json(body, application.bot)
+        except Exception:  # a body shaped unlike an Update: say so, do not crash
+            return web.json_response({"error": "not an update"}, status=400)
+        await application.update_queue.put(update)
+        return web.json_response({"ok": True})
+
+    return handle
