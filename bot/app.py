@@ -6,22 +6,24 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import time
 
+import aiohttp
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
-from bot.broadcast_monitor import BroadcastMonitor
+from bot.broadcast_monitor import BroadcastMonitor, Progress
 from bot.conversation import ConversationRunner
-from bot.dispatcher import Dispatcher, Limits
+from bot.dispatcher import Dispatcher, Limits, Send
 from bot.health import add_health_routes, refresh_outbox_gauge
 from bot.metrics import Metrics
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
 from bot.telegram_channel import TelegramChannel, build_application, outbox_send, progress_drawer
 from bot.webchat import MAX_BODY, add_webchat_routes
-from bot.webhooks import telegram_webhook_handler, webhook_secret
+from bot.webhooks import telegram_webhook_handler, webhook_secret, zalo_webhook_handler
+from bot.zalo_channel import ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
 from messages import t
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
@@ -36,6 +38,7 @@ class StartupError(Exception):
 RUNNER = web.AppKey("runner", ConversationRunner)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+ZALO = web.AppKey("zalo", ZaloChannel)
 SCHEDULER = web.AppKey("scheduler", ReminderScheduler)
 METRICS = web.AppKey("metrics", Metrics)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -44,6 +47,8 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None,
               telegram_polling: bool = True, run_scheduler: bool = True) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
+    senders: dict[str, Send] = {}
+    progress: dict[str, Progress] = {}
     metrics = Metrics()
     app[METRICS] = metrics
 
@@ -81,13 +86,40 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         except TelegramError as exc:
             raise StartupError(t(settings.default_language, "cli.telegram_failed", problem=_first_line(exc))) from exc
         app[TELEGRAM] = channel
+        senders["telegram"], progress["telegram"] = outbox_send(application), progress_drawer(application)
+        yield
+        await channel.stop()
 
+    async def zalo(app: web.Application) -> AsyncIterator[None]:
+        # Zalo is where most producers are; it has no buttons, so options become numbered lines.
+        if settings.zalo_bot_token is None:
+            yield
+            return
+        token = settings.zalo_bot_token.get_secret_value()
+        async with aiohttp.ClientSession() as session:
+            channel = ZaloChannel(ZaloClient(token, settings.zalo_api_base_url, session), app[RUNNER].handle, session)
+            webhook = f"{settings.public_url}/webhook/zalo" if settings.public_url else None
+            try:
+                await channel.start(webhook_url=webhook, secret=webhook_secret(token, "zalo"))
+            except ZaloError as exc:
+                raise StartupError(t(settings.default_language, "cli.zalo_failed", problem=str(exc.code))) from exc
+            app[ZALO] = channel
+            senders["zalo"] = zalo_outbox_send(channel)
+            yield
+            await channel.stop()
+
+    async def dispatch(app: web.Application) -> AsyncIterator[None]:
+        # After the channels: one dispatcher sends every pushable channel's outbox rows within its limits.
+        if not senders:
+            yield
+            return
+        runner = app[RUNNER]
         start, end = parse_quiet_hours(settings.quiet_hours) or (time(0), time(0))
         limits = Limits(rate_per_second=settings.send_rate, quiet_start=start, quiet_end=end,
                         timezone=settings.timezone)
-        monitor = BroadcastMonitor(runner.sessions, {"telegram": progress_drawer(application)})
-        dispatcher = Dispatcher(runner.sessions, {"telegram": outbox_send(application)}, limits,
-                                data_dir=settings.data_dir, after_round=monitor.update, metrics=metrics)
+        monitor = BroadcastMonitor(runner.sessions, progress)
+        dispatcher = Dispatcher(runner.sessions, dict(senders), limits, data_dir=settings.data_dir,
+                                after_round=monitor.update, metrics=metrics)
         monitor.on_report = dispatcher.kick
         # Notifications written by one person's update (an officer's decision) go out right after its commit.
         runner.on_outbox = dispatcher.kick
@@ -96,7 +128,6 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         yield
         runner.on_outbox = None
         await dispatcher.stop()
-        await channel.stop()
 
     async def reminders(app: web.Application) -> AsyncIterator[None]:
         # Last, so its first scan (at start-up, to catch up after downtime) can hand rows to the dispatcher.
@@ -109,7 +140,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         yield
         await scheduler.stop()
 
-    app.cleanup_ctx.extend([database, telegram, reminders])
+    app.cleanup_ctx.extend([database, telegram, zalo, dispatch, reminders])
 
     async def refresh_metrics() -> None:
         if RUNNER in app:
@@ -128,6 +159,16 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
 
         app.router.add_post("/webhook/telegram", telegram_webhook)
 
+    if settings.zalo_bot_token is not None and settings.public_url:
+        zalo_secret = webhook_secret(settings.zalo_bot_token.get_secret_value(), "zalo")
+
+        async def zalo_webhook(request: web.Request) -> web.StreamResponse:
+            if ZALO not in app:
+                return web.json_response({"error": "starting"}, status=503)
+            return await zalo_webhook_handler(app[ZALO], zalo_secret)(request)
+
+        app.router.add_post("/webhook/zalo", zalo_webhook)
+
     # Health first: a load balancer asks /readyz before sending anyone here.
     add_health_routes(app, lambda: app.get(ENGINE), metrics, refresh_metrics)
     if settings.webchat_enabled:
@@ -143,4 +184,5 @@ def _first_line(exc: BaseException) -> str:
 
 
 def channel_names(settings: Settings) -> list[str]:
-    return (["web"] if settings.webchat_enabled else []) + (["telegram"] if settings.telegram_bot_token else [])
+    return ((["web"] if settings.webchat_enabled else []) + (["telegram"] if settings.telegram_bot_token else [])
+            + (["zalo"] if settings.zalo_bot_token else []))

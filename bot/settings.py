@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, alias="OCOP_PUBLIC_URL")  # set: webhooks instead of polling
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
+    zalo_bot_token: SecretStr | None = Field(None, alias="ZALO_BOT_TOKEN")
+    zalo_api_base_url: str = Field("https://bot-api.zaloplatforms.com", alias="ZALO_API_BASE_URL")
 
     @field_validator("database_url")
     @classmethod
@@ -66,7 +68,7 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.upper()
 
-    @field_validator("telegram_bot_token", mode="before")
+    @field_validator("telegram_bot_token", "zalo_bot_token", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -80,7 +82,7 @@ class Settings(BaseSettings):
             raise ValueError("must be the https:// address the platforms can reach")
         return str(value).rstrip("/")
 
-    @field_validator("telegram_api_base_url")
+    @field_validator("telegram_api_base_url", "zalo_api_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -114,7 +116,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line."""
-        return [self.telegram_bot_token.get_secret_value()] if self.telegram_bot_token else []
+        return [token.get_secret_value() for token in (self.telegram_bot_token, self.zalo_bot_token) if token]
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time] | None:

@@ -22,6 +22,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
+from bot.channel_text import split_text
 from bot.dispatcher import Permanent, RetryLater, Send, Transient, Unreachable
 from handlers.router import COMMAND_MENU
 from handlers.types import Contact, Incoming, IncomingFile, Option, Reply
@@ -175,17 +176,6 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
 
 def _rows(options: list[Option], per_row: int) -> list[list[KeyboardButton]]:
     return [[KeyboardButton(o.label) for o in options[i:i + per_row]] for i in range(0, len(options), per_row)]
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Pieces under the channel's limit, cut at paragraph or line ends where possible."""
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n\n", 0, limit), text.rfind("\n", 0, limit))
-        cut = cut if cut > 0 else limit
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip("\n")
-    return pieces + [text]
 
 
 def outbox_send(application: Application) -> Send:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.telegram_channel import TelegramChannel, build_application, split_text
+from bot.channel_text import split_text
+from bot.telegram_channel import TelegramChannel, build_application
 from tests.fakes import EXE, JPEG, PDF, VALID_MST, FakeBotApi
 
 _ids = itertools.count(1)

@@ -1,0 +1,178 @@
+"""Zalo Bot Platform adapter on aiohttp. The Bot API is Telegram-like (getUpdates, sendMessage, setWebhook with a
+secret token) but has no buttons: options are drawn as numbered lines, and a number typed back is mapped to the
+option it showed. Messages are cut under 2,000 characters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+from bot.channel_text import split_text
+from bot.dispatcher import Permanent, RetryLater, Send, Transient, Unreachable
+from handlers.types import Incoming, IncomingFile, Reply
+
+log = logging.getLogger(__name__)
+Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+MAX_TEXT = 2000
+ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+
+
+class ZaloError(Exception):
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"{code} {description}")
+        self.code, self.description = code, description
+
+
+class ZaloClient:
+    def __init__(self, token: str, base_url: str, session: aiohttp.ClientSession) -> None:
+        self._url = f"{base_url.rstrip('/')}/bot{token}"
+        self._session = session
+
+    async def call(self, method: str, payload: dict[str, Any] | None = None, *, http_seconds: float = 15) -> Any:
+        try:
+            async with self._session.post(f"{self._url}/{method}", json=payload or {},
+                                          timeout=aiohttp.ClientTimeout(total=http_seconds)) as response:
+                body = await response.json(content_type=None)
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise ZaloError(599, type(exc).__name__) from None  # never the URL: it holds the token
+        if not isinstance(body, dict) or not body.get("ok"):
+            details = body if isinstance(body, dict) else {}
+            raise ZaloError(int(details.get("error_code") or status), str(details.get("description", "")))
+        return body.get("result")
+
+    async def get_updates(self, long_poll_seconds: int = 25) -> list[dict[str, Any]]:
+        result = await self.call("getUpdates", {"timeout": str(long_poll_seconds)}, http_seconds=long_poll_seconds + 10)
+        if result is None:
+            return []
+        return result if isinstance(result, list) else [result]  # Zalo may answer one update, not a list
+
+    async def send_message(self, chat_id: str, text: str) -> None:
+        await self.call("sendMessage", {"chat_id": chat_id, "text": text})
+
+
+def render(reply: Reply, numbering: dict[str, str] | None) -> str:
+    """The reply's text with its options as lines: numbered (and `numbering` learns number → option id) for the
+    message that asks the question, plain bullets for earlier ones, so a number never means two things."""
+    if not reply.options:
+        return reply.text
+    if numbering is None:
+        return "\n".join([reply.text, "", *(f"• {o.label}" for o in reply.options)])
+    numbering.clear()
+    lines = [reply.text, ""]
+    for number, option in enumerate(reply.options, 1):
+        numbering[str(number)] = option.id
+        lines.append(f"{number}. {option.label}")
+    return "\n".join(lines)
+
+
+class ZaloChannel:
+    def __init__(self, client: ZaloClient, handle: Handle, session: aiohttp.ClientSession) -> None:
+        self.client = client
+        self._handle = handle
+        self._session = session
+        self._numbering: dict[str, dict[str, str]] = {}  # per chat, the options last shown
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self, *, polling: bool = True, webhook_url: str | None = None, secret: str | None = None) -> None:
+        await self.client.call("getMe")
+        if webhook_url is not None:
+            await self.client.call("setWebhook", {"url": webhook_url, "secret_token": secret})
+        elif polling:
+            await self.client.call("deleteWebhook")
+            self._poller = asyncio.create_task(self._poll())
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+
+    async def _poll(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                updates = await self.client.get_updates()
+                delay = 1.0
+            except ZaloError as exc:
+                log.warning("zalo getUpdates failed: %s", exc.code)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60)
+                continue
+            for update in updates:
+                await self.process(update)
+
+    async def process(self, update: dict[str, Any]) -> None:
+        incoming = self.to_incoming(update)
+        if incoming is None:
+            return
+        replies = await self._handle(incoming)
+        last = max((i for i, r in enumerate(replies) if r.options), default=-1)
+        for index, reply in enumerate(replies):
+            await self.send(incoming.chat_id, reply, numbered=index == last)
+
+    def to_incoming(self, update: Any) -> Incoming | None:
+        if isinstance(update, dict) and isinstance(update.get("result"), dict):
+            update = update["result"]  # webhooks may wrap the event
+        message = update.get("message") if isinstance(update, dict) else None
+        if not isinstance(message, dict):
+            return None
+        chat, sender = message.get("chat") or {}, message.get("from") or {}
+        if not chat.get("id") or str(chat.get("chat_type", "PRIVATE")).upper() != "PRIVATE":
+            return None
+        chat_id = str(chat["id"])
+        event = str(update.get("event_name", ""))
+        base = {"channel": "zalo", "chat_id": chat_id, "user_id": str(sender.get("id") or chat_id),
+                "display_name": sender.get("display_name") or sender.get("name"),
+                "update_key": str(message.get("message_id")) if message.get("message_id") else None}
+        if event == "message.text.received" or (message.get("text") and "image" not in event):
+            text = str(message.get("text") or "")
+            choice = self._numbering.get(chat_id, {}).get(text.strip())
+            return Incoming(**base, choice=choice) if choice else Incoming(**base, text=text)
+        if event == "message.image.received" and message.get("photo"):
+            return Incoming(**base, file=IncomingFile(mime=None, size=None, name=None,
+                                                      read=self._download(str(message["photo"]))))
+        # Stickers and anything unsupported still get an answer ("please send text, a photo or a PDF").
+        return Incoming(**base, file=IncomingFile(mime="application/x-zalo-unsupported", size=None, name=None,
+                                                  read=self._download("")))
+
+    def _download(self, url: str) -> Callable[[], Awaitable[bytes]]:
+        async def read() -> bytes:
+            if not url.startswith(("http://", "https://")):
+                raise ZaloError(400, "no file")
+            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=30)) as response:
+                return await response.content.read(21 * 1024 * 1024)
+        return read
+
+    async def send(self, chat_id: str, reply: Reply, *, raise_errors: bool = False, numbered: bool = True) -> None:
+        text = render(reply, self._numbering.setdefault(chat_id, {}) if numbered else None)
+        for attachment in reply.attachments:  # no upload from here: say what there is instead
+            text += f"\n📎 {attachment.name}"
+        try:
+            for piece in split_text(text, MAX_TEXT):
+                await self.client.send_message(chat_id, piece)
+        except ZaloError as exc:
+            if raise_errors:
+                raise
+            log.warning("could not send a reply to a zalo chat: %s", exc.code)
+
+
+def zalo_outbox_send(channel: ZaloChannel) -> Send:
+    """Sending for the dispatcher: Zalo's errors turned into what the dispatcher should do."""
+
+    async def send(chat_id: str, reply: Reply) -> None:
+        try:
+            await channel.send(chat_id, reply, raise_errors=True)
+        except ZaloError as exc:
+            if exc.code == 429:
+                raise RetryLater(5) from exc
+            if exc.code == 403:
+                raise Unreachable(exc.description) from exc
+            if exc.code >= 500:
+                raise Transient(str(exc)) from exc
+            raise Permanent(str(exc)) from exc
+
+    return send
