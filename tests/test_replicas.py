@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import date, timedelta
 
 from sqlmodel import select
 
+from handlers.reminders import ReminderRules, scan
 from handlers.types import Incoming
+from storage import outbox
 from storage.chats import get_or_create_chat_account, load_state_for_update
-from storage.models import ChatAccount, ConversationState
+from storage.models import ChatAccount, ConversationState, OutboxMessage
 from tests.fakes import Chat
+from tests.seed import add_application, add_producer
+from tests.test_broadcasts import MORNING, broadcast_to
+from tests.test_dispatcher import Clock, RecordingSender, dispatcher
 
 
 async def test_a_burst_for_one_chat_across_two_instances_loses_no_step(make_runner: Callable,
@@ -71,3 +77,33 @@ async def test_a_chat_being_handled_on_one_instance_waits_on_the_other(make_runn
         await asyncio.sleep(0.5)
         assert not waiting.done()  # blocked behind the first instance's transaction
     await asyncio.wait_for(waiting, 10)  # and free as soon as it commits
+
+
+async def test_broadcast_and_reminders_sent_once_when_an_instance_dies(make_runner: Callable,
+                                                                      postgres_url: str) -> None:
+    """1,000 broadcast rows and 1,000 reminders; one instance claims a batch and dies before sending it."""
+    first, second = await make_runner(postgres_url), await make_runner(postgres_url)
+    await broadcast_to(first.sessions, 1000, officer_channel="telegram")
+    async with first.sessions() as session, session.begin():
+        producer = await add_producer(session, name="HTX nhắc", phone=None)
+        for i in range(1000):
+            await add_application(session, producer, name=f"SP {i}", status="recognised",
+                                  decided=date(2024, 1, 15))
+        session.add(ChatAccount(channel="telegram", chat_id="producer", producer_id=producer.id))
+    async with first.sessions() as session, session.begin():
+        added = await scan(session, today=date(2026, 12, 20), now=MORNING, rules=ReminderRules())
+    assert added == {"cert-expiry": 1000}
+    async with first.sessions() as session, session.begin():  # the instance that dies mid-way
+        claimed = await outbox.claim_due(session, channel="telegram", worker="killed", now=MORNING,
+                                         lease=timedelta(seconds=60), limit=300)
+    assert len(claimed) == 300
+    sender, clock = RecordingSender(), Clock(MORNING)
+    survivors = [dispatcher(runner.sessions, sender, clock, batch=100) for runner in (first, second)]
+    await asyncio.gather(*(d.drain() for d in survivors))
+    clock.now = MORNING + timedelta(seconds=61)  # the dead instance's lease runs out
+    await asyncio.gather(*(d.drain() for d in survivors))
+    async with first.sessions() as session:
+        rows = [r for r in await session.exec(select(OutboxMessage)) if r.reason in ("broadcast", "cert-expiry")]
+    assert len(rows) == 2000 and {r.status for r in rows} == {"sent"}
+    # Each exactly once: the broadcast goes to 1,000 distinct chats, the 1,000 reminders name 1,000 products.
+    assert len(sender.sent) == 2000 and len(set(sender.sent)) == 2000
