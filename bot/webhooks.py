@@ -26,20 +26,31 @@ def webhook_secret(token: str, channel: str) -> str:
     return hmac.new(token.encode(), f"ocop-webhook:{channel}".encode(), hashlib.sha256).hexdigest()[:48]
 
 
+async def checked_body(request: web.Request, header: str, secret: str) -> dict | web.Response:
+    """The request's JSON object, or the 4xx to answer: 401 without the secret header, 403 with a wrong one
+    (compared in constant time), 413 when too large, 400 when not a JSON object."""
+    given = request.headers.get(header)
+    if given is None:
+        return web.json_response({"error": "missing secret"}, status=401)
+    if not hmac.compare_digest(given.encode(), secret.encode()):
+        return web.json_response({"error": "wrong secret"}, status=403)
+    try:
+        body = json.loads(await request.read())
+    except web.HTTPRequestEntityTooLarge:
+        return web.json_response({"error": "too large"}, status=413)
+    except (ValueError, UnicodeDecodeError):
+        return web.json_response({"error": "malformed JSON"}, status=400)
+    if not isinstance(body, dict):
+        return web.json_response({"error": "not an object"}, status=400)
+    return body
+
+
 def telegram_webhook_handler(application: Application, secret: str):  # type: ignore[no-untyped-def]
     async def handle(request: web.Request) -> web.Response:
-        given = request.headers.get(TELEGRAM_SECRET_HEADER)
-        if given is None:
-            return web.json_response({"error": "missing secret"}, status=401)
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            return web.json_response({"error": "wrong secret"}, status=403)
-        try:
-            body = json.loads(await request.read())
-        except web.HTTPRequestEntityTooLarge:
-            return web.json_response({"error": "too large"}, status=413)
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"error": "malformed JSON"}, status=400)
-        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+        body = await checked_body(request, TELEGRAM_SECRET_HEADER, secret)
+        if isinstance(body, web.Response):
+            return body
+        if not isinstance(body.get("update_id"), int):
             return web.json_response({"error": "not an update"}, status=400)
         try:
             update = Update.de_json(body, application.bot)
@@ -55,19 +66,9 @@ def zalo_webhook_handler(channel, secret: str):  # type: ignore[no-untyped-def]
     """Zalo's webhook: the same checks; the event is handled in the background so Zalo gets its 200 at once."""
 
     async def handle(request: web.Request) -> web.Response:
-        given = request.headers.get(ZALO_SECRET_HEADER)
-        if given is None:
-            return web.json_response({"error": "missing secret"}, status=401)
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            return web.json_response({"error": "wrong secret"}, status=403)
-        try:
-            body = json.loads(await request.read())
-        except web.HTTPRequestEntityTooLarge:
-            return web.json_response({"error": "too large"}, status=413)
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"error": "malformed JSON"}, status=400)
-        if not isinstance(body, dict):
-            return web.json_response({"error": "not an event"}, status=400)
+        body = await checked_body(request, ZALO_SECRET_HEADER, secret)
+        if isinstance(body, web.Response):
+            return body
         task = asyncio.create_task(channel.process(body))
         _background.add(task)
         task.add_done_callback(_background.discard)
