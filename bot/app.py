@@ -16,6 +16,7 @@ from telegram.request import BaseRequest
 from bot.broadcast_monitor import BroadcastMonitor, Progress
 from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits, Send
+from bot.file_links import add_file_route, link_maker
 from bot.health import add_health_routes, refresh_outbox_gauge
 from bot.metrics import Metrics
 from bot.scheduler import ReminderScheduler
@@ -97,7 +98,9 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             return
         token = settings.zalo_bot_token.get_secret_value()
         async with aiohttp.ClientSession() as session:
-            channel = ZaloChannel(ZaloClient(token, settings.zalo_api_base_url, session), app[RUNNER].handle, session)
+            link = link_maker(settings.public_url, webhook_secret(token, "files")) if settings.public_url else None
+            channel = ZaloChannel(ZaloClient(token, settings.zalo_api_base_url, session), app[RUNNER].handle, session,
+                                  data_dir=settings.data_dir, link=link)
             webhook = f"{settings.public_url}/webhook/zalo" if settings.public_url else None
             try:
                 await channel.start(webhook_url=webhook, secret=webhook_secret(token, "zalo"))
@@ -168,6 +171,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             return await zalo_webhook_handler(app[ZALO], zalo_secret)(request)
 
         app.router.add_post("/webhook/zalo", zalo_webhook)
+        # Zalo fetches photos by URL: kept files are served to signed, expiring links only.
+        add_file_route(app, settings.data_dir, webhook_secret(settings.zalo_bot_token.get_secret_value(), "files"))
 
     # Health first: a load balancer asks /readyz before sending anyone here.
     add_health_routes(app, lambda: app.get(ENGINE), metrics, refresh_metrics)

@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from bot.channel_text import split_text
 from bot.dispatcher import Permanent, RetryLater, Send, Transient, Unreachable
-from handlers.types import Incoming, IncomingFile, Reply
+from bot.file_links import keep
+from handlers.types import Attachment, Incoming, IncomingFile, Reply
 
 log = logging.getLogger(__name__)
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
@@ -71,8 +73,11 @@ def render(reply: Reply, numbering: dict[str, str] | None) -> str:
 
 
 class ZaloChannel:
-    def __init__(self, client: ZaloClient, handle: Handle, session: aiohttp.ClientSession) -> None:
+    def __init__(self, client: ZaloClient, handle: Handle, session: aiohttp.ClientSession, *,
+                 data_dir: Path | None = None, link: Callable[[str], str] | None = None) -> None:
         self.client = client
+        self._data_dir = data_dir
+        self._link = link  # signed file links; None when there is no public address to link to
         self._handle = handle
         self._session = session
         self._numbering: dict[str, dict[str, str]] = {}  # per chat, the options last shown
@@ -149,15 +154,34 @@ class ZaloChannel:
 
     async def send(self, chat_id: str, reply: Reply, *, raise_errors: bool = False, numbered: bool = True) -> None:
         text = render(reply, self._numbering.setdefault(chat_id, {}) if numbered else None)
-        for attachment in reply.attachments:  # no upload from here: say what there is instead
-            text += f"\n📎 {attachment.name}"
+        photos: list[tuple[str, str]] = []
+        for attachment in reply.attachments:
+            url = self._file_link(attachment)
+            if url is None:  # no public address: say what there is
+                text += f"\n📎 {attachment.name}"
+            elif attachment.mime.startswith("image/"):
+                photos.append((url, attachment.name))
+            else:
+                text += f"\n📎 {attachment.name}: {url}"
         try:
             for piece in split_text(text, MAX_TEXT):
                 await self.client.send_message(chat_id, piece)
+            for url, caption in photos:  # Zalo fetches the photo from the link itself
+                await self.client.call("sendPhoto", {"chat_id": chat_id, "photo": url, "caption": caption[:500]})
         except ZaloError as exc:
             if raise_errors:
                 raise
             log.warning("could not send a reply to a zalo chat: %s", exc.code)
+
+
+    def _file_link(self, attachment: Attachment) -> str | None:
+        if self._link is None or self._data_dir is None:
+            return None
+        if attachment.content is not None:
+            name = keep(self._data_dir, attachment.content, attachment.mime, Path(attachment.path).suffix.lower())
+        else:
+            name = Path(attachment.path).name
+        return self._link(name)
 
 
 def zalo_outbox_send(channel: ZaloChannel) -> Send:

@@ -11,11 +11,16 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlmodel import select
 
-from bot.app import build_app
+from bot.app import DISPATCHER, RUNNER, ZALO, build_app
+from bot.file_links import link_maker
 from bot.settings import Settings
 from bot.webhooks import webhook_secret
 from bot.zalo_channel import ZALO_SECRET_HEADER
+from handlers.types import Attachment, Reply
+from storage.models import ChatAccount
+from storage.outbox import enqueue
 from tests.fakes import VALID_MST
 
 TOKEN = "1234567890:zalo-test-token"
@@ -148,6 +153,57 @@ async def test_zalo_webhook(aiohttp_client: Any, tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.02)
         assert "Xin chào" in fake.sent()[0]
+    finally:
+        await client.close()
+        await fake.server.close()
+
+
+async def test_files_reach_zalo_through_signed_links(aiohttp_client: Any, tmp_path: Path) -> None:
+    fake = FakeZalo()
+    client = await start(aiohttp_client, tmp_path, fake, OCOP_PUBLIC_URL="https://ocop.example.vn")
+    try:
+        channel = client.app[ZALO]
+        png = b"\x89PNG\r\n\x1a\n" + b"chart" * 100
+        calendar = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+        await channel.send("z1", Reply("Thống kê", attachments=(
+            Attachment("thong-ke.png", "image/png", "Biểu đồ", content=png),
+            Attachment("ocop-training-1.ics", "text/calendar", "Tập huấn", content=calendar))))
+        [(_, photo)] = [(m, b) for m, b in fake.calls if m == "sendPhoto"]
+        assert photo["photo"].startswith("https://ocop.example.vn/files/") and photo["caption"] == "Biểu đồ"
+        [text] = fake.sent()
+        ics_link = re.search(r"📎 Tập huấn: (https://\S+)", text).group(1)  # type: ignore[union-attr]
+        for link, body in ((photo["photo"], png), (ics_link, calendar)):
+            response = await client.get(link.removeprefix("https://ocop.example.vn"))
+            assert response.status == 200 and await response.read() == body
+        path = photo["photo"].removeprefix("https://ocop.example.vn")
+        assert (await client.get(path.replace("sig=", "sig=0"))).status == 403  # altered
+        assert (await client.get(path.split("?")[0])).status == 403  # unsigned
+        expired = link_maker("", webhook_secret(TOKEN, "files"), clock=lambda: 0)(path.split("/")[2].split("?")[0])
+        assert (await client.get(expired)).status == 403
+        missing = link_maker("", webhook_secret(TOKEN, "files"))("0" * 64 + ".png")
+        assert (await client.get(missing)).status == 404
+    finally:
+        await client.close()
+        await fake.server.close()
+
+
+async def test_proactive_messages_reach_zalo_through_the_dispatcher(aiohttp_client: Any, tmp_path: Path) -> None:
+    fake = FakeZalo()
+    client = await start(aiohttp_client, tmp_path, fake)
+    try:
+        await reply_to(fake, "/start")  # the chat exists
+        async with client.app[RUNNER].sessions() as session, session.begin():
+            account = (await session.exec(select(ChatAccount).where(ChatAccount.channel == "zalo"))).one()
+            button = {"id": "reeval:1", "label": "🔄 Đăng ký đánh giá lại"}
+            await enqueue(session, account_id=account.id, dedupe_key="cert-expiry:1:30:z",  # type: ignore[arg-type]
+                          reason="cert-expiry", text="⏰ Chứng nhận sắp hết hạn", options=[button])
+        client.app[DISPATCHER].kick()
+        for _ in range(100):
+            if any("Chứng nhận sắp hết hạn" in text for text in fake.sent()):
+                break
+            await asyncio.sleep(0.02)
+        [notice] = [text for text in fake.sent() if "Chứng nhận sắp hết hạn" in text]
+        assert "1. 🔄 Đăng ký đánh giá lại" in notice  # the notice's button becomes a number to type
     finally:
         await client.close()
         await fake.server.close()

@@ -1,0 +1,66 @@
+"""Signed, expiring links to kept files, for platforms that fetch media by URL (Zalo's sendPhoto).
+
+A link names the file by its content hash and carries an expiry and an HMAC of both, so it cannot be guessed,
+altered, or used after a day. Made only when OCOP_PUBLIC_URL is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from storage.blobs import EXTENSIONS, blob_path
+
+VALID_SECONDS = 24 * 3600
+_NAME = re.compile(r"^([0-9a-f]{64})(\.[a-z]{3,4})?$")
+_MIME_BY_EXTENSION = {ext: mime for mime, ext in EXTENSIONS.items()} | {".ics": "text/calendar",
+                                                                        ".xlsx": "application/octet-stream"}
+
+
+def _signature(secret: str, name: str, expires: int) -> str:
+    return hmac.new(secret.encode(), f"{name}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def keep(data_dir: Path, content: bytes, mime: str, extension: str) -> str:
+    """Write generated content (an .ics, a chart) under its hash, like uploads; returns the file name."""
+    sha = hashlib.sha256(content).hexdigest()
+    path = blob_path(data_dir, sha, mime)
+    name = f"{sha}{extension}"
+    path = path.with_name(name)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return name
+
+
+def link_maker(public_url: str, secret: str, clock: Callable[[], float] = time.time) -> Callable[[str], str]:
+    def link(name: str) -> str:
+        expires = int(clock()) + VALID_SECONDS
+        return f"{public_url}/files/{name}?exp={expires}&sig={_signature(secret, name, expires)}"
+    return link
+
+
+def add_file_route(app: web.Application, data_dir: Path, secret: str, clock: Callable[[], float] = time.time) -> None:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        match = _NAME.match(name)
+        try:
+            expires = int(request.query.get("exp", ""))
+        except ValueError:
+            return web.json_response({"error": "bad link"}, status=403)
+        given = request.query.get("sig", "")
+        if not match or expires < clock() or not hmac.compare_digest(given, _signature(secret, name, expires)):
+            return web.json_response({"error": "bad or expired link"}, status=403)
+        path = data_dir / "files" / name[:2] / name
+        if not path.is_file():  # noqa: ASYNC240  (a stat, not a read)
+            return web.json_response({"error": "not found"}, status=404)
+        mime = _MIME_BY_EXTENSION.get(match.group(2) or "", "application/octet-stream")
+        return web.FileResponse(path, headers={"Content-Type": mime})
+
+    app.router.add_get("/files/{name}", serve)
