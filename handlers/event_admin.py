@@ -23,8 +23,6 @@ from storage.outbox import enqueue
 from storage.reference import load_reference
 
 PEOPLE, EDIT, CANCEL = "event:people:", "event:edit:", "event:cancel:"
-FIELDS = ("event_name", "event_place", "event_start", "event_end", "event_deadline", "event_description",
-          "event_audience")
 
 
 def _step(id: str, kind: Kind, **kw: Any) -> Step:

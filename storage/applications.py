@@ -70,13 +70,6 @@ async def submit_application(session: AsyncSession, account: ChatAccount, produc
     return application
 
 
-async def list_applications_of_producer(session: AsyncSession, producer_id: int) -> list[Application]:
-    rows = await session.exec(
-        select(Application).where(Application.producer_id == producer_id).order_by(Application.id)
-    )
-    return list(rows)
-
-
 async def list_documents(session: AsyncSession, application_id: int) -> list[ApplicationDocument]:
     rows = await session.exec(
         select(ApplicationDocument).where(ApplicationDocument.application_id == application_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -36,7 +36,6 @@ class Audience:
     stars: tuple[int, ...] = ()
     expiring_within_days: int | None = None
     event_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"provinces": list(self.provinces), "communes": list(self.communes), "groups": list(self.groups),

@@ -15,7 +15,6 @@ from storage.models import ChatAccount, OutboxMessage, utcnow
 
 PENDING, SENDING, SENT, FAILED, UNREACHABLE, SKIPPED = "pending", "sending", "sent", "failed", "unreachable", "skipped"
 CANCELLED = "cancelled"  # a broadcast stopped before this row went out
-FINAL = (SENT, FAILED, UNREACHABLE, SKIPPED, CANCELLED)
 
 
 async def enqueue(session: AsyncSession, *, account_id: int, dedupe_key: str, reason: str, text: str,
