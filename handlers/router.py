@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from handlers import (
@@ -122,10 +123,7 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return forms.ask(ctx, form, state, await status.show_status(ctx, state, page))
     if command == "lookup":
         return forms.ask(ctx, form, state, await status.lookup(ctx, args))
-    starts_other = (inc.choice or "").startswith((status.SUPPLEMENT, officer.OPEN, officer.ACT, officer.LIST,
-                                                  REEVALUATE, "event:", preferences.TOGGLE, preferences.SNOOZE,
-                                                  broadcast.NEW, broadcast.CANCEL))
-    if (command is not None and command not in _FORM_SAFE) or starts_other:
+    if (command is not None and command not in _FORM_SAFE) or _is_other_button(inc.choice):
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.command_in_form"))])
     return await forms.handle(ctx, form, state, inc)
 
@@ -185,42 +183,57 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
     return [Reply(t(lang, "error.not_understood")), menu(ctx)]
 
 
+async def _supplement(ctx: Context, state: State, parts: list[str]) -> list[Reply]:
+    preset = await start_supplement(ctx, int(parts[1]))
+    if preset is None:
+        return [Reply(t(ctx.lang, "supplement.not_needed"))]
+    return await forms.start(ctx, SUPPLEMENT, state, preset)
+
+
+async def _reevaluate(ctx: Context, state: State, parts: list[str]) -> list[Reply]:
+    preset = await reevaluation_preset(ctx, int(parts[1]))
+    if preset is None:
+        return [Reply(t(ctx.lang, "reevaluate.not_yours"))]
+    intro = Reply(t(ctx.lang, "reevaluate.intro", product=preset["product_name"]))
+    return [intro] + await forms.start(ctx, REGISTRATION, state, preset)
+
+
+ButtonHandler = Callable[[Context, State, list[str]], Awaitable[list[Reply]]]
+
+
+async def _sync(replies: list[Reply]) -> list[Reply]:
+    return replies
+
+
+# Inline buttons of earlier messages, by id prefix: the one table both for handling them and for refusing them
+# politely in the middle of a form (they would start something else).
+BUTTONS: tuple[tuple[str, ButtonHandler], ...] = (
+    (status.PAGE, lambda ctx, state, p: status.show_status(ctx, state, int(p[2]))),
+    (status.SUPPLEMENT, _supplement),
+    (officer.LIST, lambda ctx, _s, p: officer.list_applications(ctx, None if p[2] == "all" else p[2], int(p[3]))),
+    (officer.OPEN, lambda ctx, _s, p: officer.open_application(ctx, int(p[2]))),
+    (officer.ACT, lambda ctx, state, p: officer.start_action(ctx, state, int(p[2]), p[3])),
+    ("event:", lambda ctx, state, p: _event_button(ctx, state, p[1], p[2])),
+    (preferences.TOGGLE, lambda ctx, _s, p: _sync(preferences.toggle(ctx, p[1]))),
+    (preferences.SNOOZE, lambda ctx, _s, p: preferences.snooze(ctx, p[1], p[2])),
+    (broadcast.NEW, lambda ctx, state, _p: broadcast.start(ctx, state)),
+    (broadcast.CANCEL, lambda ctx, _s, p: broadcast.cancel(ctx, int(p[2]))),
+    (REEVALUATE, _reevaluate),
+)
+
+
+def _is_other_button(choice: str | None) -> bool:
+    return bool(choice) and any(choice.startswith(prefix) for prefix, _ in BUTTONS)  # type: ignore[union-attr]
+
+
 async def _button(ctx: Context, state: State, chosen: str) -> list[Reply]:
     """Inline buttons of earlier messages. Ids come from the person's device, so each part is checked."""
-    parts = chosen.split(":")
-    try:
-        if chosen.startswith(status.PAGE):
-            return await status.show_status(ctx, state, int(parts[2]))
-        if chosen.startswith(status.SUPPLEMENT):
-            preset = await start_supplement(ctx, int(parts[1]))
-            if preset is None:
-                return [Reply(t(ctx.lang, "supplement.not_needed"))]
-            return await forms.start(ctx, SUPPLEMENT, state, preset)
-        if chosen.startswith(officer.LIST):
-            wanted = None if parts[2] == "all" else parts[2]
-            return await officer.list_applications(ctx, wanted, int(parts[3]))
-        if chosen.startswith(officer.OPEN):
-            return await officer.open_application(ctx, int(parts[2]))
-        if chosen.startswith(officer.ACT):
-            return await officer.start_action(ctx, state, int(parts[2]), parts[3])
-        if chosen.startswith("event:"):
-            return await _event_button(ctx, state, parts[1], parts[2])
-        if chosen.startswith(preferences.TOGGLE):
-            return preferences.toggle(ctx, parts[1])
-        if chosen.startswith(preferences.SNOOZE):
-            return await preferences.snooze(ctx, parts[1], parts[2])
-        if chosen == broadcast.NEW:
-            return await broadcast.start(ctx, state)
-        if chosen.startswith(broadcast.CANCEL):
-            return await broadcast.cancel(ctx, int(parts[2]))
-        if chosen.startswith(REEVALUATE):
-            preset = await reevaluation_preset(ctx, int(parts[1]))
-            if preset is None:
-                return [Reply(t(ctx.lang, "reevaluate.not_yours"))]
-            return [Reply(t(ctx.lang, "reevaluate.intro", product=preset["product_name"]))] + await forms.start(
-                ctx, REGISTRATION, state, preset)
-    except (ValueError, IndexError):
-        pass
+    for prefix, handler in BUTTONS:
+        if chosen.startswith(prefix):
+            try:
+                return await handler(ctx, state, chosen.split(":"))
+            except (ValueError, IndexError):
+                break
     return [Reply(t(ctx.lang, "error.stale_button")), menu(ctx)]
 
 
