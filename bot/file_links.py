@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from storage.blobs import EXTENSIONS, blob_path
+from storage.blobs import EXTENSIONS, write_blob
 
 VALID_SECONDS = 24 * 3600
 _NAME = re.compile(r"^([0-9a-f]{64})(\.[a-z]{3,4})?$")
@@ -27,16 +27,9 @@ def _signature(secret: str, name: str, expires: int) -> str:
     return hmac.new(secret.encode(), f"{name}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def keep(data_dir: Path, content: bytes, mime: str, extension: str) -> str:
-    """Write generated content (an .ics, a chart) under its hash, like uploads; returns the file name."""
-    sha = hashlib.sha256(content).hexdigest()
-    path = blob_path(data_dir, sha, mime)
-    name = f"{sha}{extension}"
-    path = path.with_name(name)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-    return name
+def keep(data_dir: Path, content: bytes, extension: str) -> str:
+    """Keep generated content (an .ics, a chart) as uploads are kept; returns the file name."""
+    return write_blob(data_dir, content, extension).name
 
 
 def link_maker(public_url: str, secret: str, clock: Callable[[], float] = time.time) -> Callable[[str], str]:

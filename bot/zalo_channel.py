@@ -178,7 +178,7 @@ class ZaloChannel:
         if self._link is None or self._data_dir is None:
             return None
         if attachment.content is not None:
-            name = keep(self._data_dir, attachment.content, attachment.mime, Path(attachment.path).suffix.lower())
+            name = keep(self._data_dir, attachment.content, Path(attachment.path).suffix.lower())
         else:
             name = Path(attachment.path).name
         return self._link(name)

@@ -29,16 +29,22 @@ def blob_path(data_dir: Path, sha256: str, mime: str) -> Path:
     return data_dir / "files" / sha256[:2] / f"{sha256}{EXTENSIONS.get(mime, '')}"
 
 
-async def save_file(session: AsyncSession, data_dir: Path, content: bytes, mime: str,
-                    original_name: str | None) -> StoredFile:
-    """Write the bytes once (same content, same file) and return its row."""
+def write_blob(data_dir: Path, content: bytes, extension: str) -> Path:
+    """Keep bytes under their SHA-256 (same content, same file), written atomically."""
     sha = hashlib.sha256(content).hexdigest()
-    path = blob_path(data_dir, sha, mime)
+    path = data_dir / "files" / sha[:2] / f"{sha}{extension}"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".part")
         tmp.write_bytes(content)
         os.replace(tmp, path)  # atomic: a crash never leaves a half file under the final name
+    return path
+
+
+async def save_file(session: AsyncSession, data_dir: Path, content: bytes, mime: str,
+                    original_name: str | None) -> StoredFile:
+    """Keep an upload and return its row."""
+    sha = write_blob(data_dir, content, EXTENSIONS.get(mime, "")).name[:64]
     existing = (await session.exec(select(StoredFile).where(StoredFile.sha256 == sha))).first()
     if existing:
         return existing
