@@ -3,42 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.cli_support import database, find_province
 from bot.settings import Settings
-from handlers.matching import Choice, match_choice
 from messages import format_date, t
-from storage.db import create_engine, create_sessionmaker
-from storage.migrate import upgrade_database
 from storage.models import Officer, utcnow
 from storage.officers import create_invite, list_officers, revoke_officer
 from storage.reference import load_reference
 
 log = logging.getLogger(__name__)
-
-
-@asynccontextmanager
-async def database(settings: Settings) -> AsyncIterator[AsyncSession]:
-    """One committed session on an up-to-date database, for a command that runs and exits."""
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade_database(engine)
-        async with create_sessionmaker(engine)() as session, session.begin():
-            yield session
-    finally:
-        await engine.dispose()
-
-
-def find_province(typed: str) -> str | None:
-    choices = [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in load_reference().provinces]
-    found = match_choice(typed, choices)
-    return found.id if found else None
 
 
 async def invite(settings: Settings, *, name: str, province: str, admin: bool, days: int) -> tuple[int, list[str]]:

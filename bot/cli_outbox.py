@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.cli_officers import database
+from bot.cli_support import database
 from bot.dispatcher import Dispatcher, Limits
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours

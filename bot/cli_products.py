@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from tqdm import tqdm
 
-from bot.cli_officers import database, find_province
+from bot.cli_support import database, find_province
 from bot.product_import import COLUMNS, read_product_rows, validated_rows
 from bot.settings import Settings
 from bot.spreadsheet import FileProblem

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from bot.cli_officers import database, find_province
+from bot.cli_support import database, find_province
 from bot.settings import Settings
 from handlers.charts import statistics_chart
 from handlers.statistics import summary

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot.cli_officers import database
+from bot.cli_support import database
 from bot.settings import Settings
 from messages import t
 from storage.events import create_event

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli_officers import database
+from bot.cli_support import database
 from bot.settings import Settings
 from bot.spreadsheet import FileProblem, RowError, RowFields, cell_text, read_rows
 from handlers.event_admin import announce
