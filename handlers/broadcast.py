@@ -95,6 +95,8 @@ class BroadcastForm:
                 "_events": [{"id": e.id, "name": e.name[:60]} for e in events[:20]]}
 
     async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
+        if step.id in ("bc_text", "bc_file", "bc_at"):  # these do not change who receives it
+            return []
         officer = await active_officer(ctx.session, ctx.account)
         if officer is not None:  # the count the review shows follows every change of the audience
             accounts = await audience_accounts(ctx.session, audience_of(officer, data), _today(ctx))
