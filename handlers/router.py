@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from handlers import (
@@ -112,6 +113,9 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
     wants_register = command in ("start", "register") or inc.choice == MENU_REGISTER
     idle_long = state.updated_at is not None and ctx.now - state.updated_at >= RESUME_AFTER
     if waiting is None and (wants_register or idle_long):
+        if not wants_register and command is None and inc.file is None and inc.contact is None:
+            # Likely the answer to the open question: kept, and applied if they choose to continue.
+            state.data["_held"] = {"text": inc.text, "choice": inc.choice}
         return _ask_resume(ctx.lang, state)
     if command == "cancel" and waiting != "cancel":
         return forms.ask_cancel(ctx.lang, form, state)
@@ -312,6 +316,9 @@ async def _handle_resume(ctx: Context, state: State, inc: Incoming, text: str, f
     if picked is None:
         return _ask_resume(lang, state)
     del state.data["_await"]
+    held = state.data.pop("_held", None)
     if picked.id == RESUME_RESTART:
         return await forms.restart(ctx, form, state)
+    if held:  # what they typed before being asked: nothing typed is lost
+        return await forms.handle(ctx, form, state, replace(inc, text=held["text"], choice=held["choice"]))
     return forms.ask(ctx, form, state)

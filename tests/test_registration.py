@@ -324,3 +324,15 @@ async def test_a_failure_mid_update_loses_nothing(chat: Chat, sqlite_url: str, m
     assert [p.name for p in await rows(sqlite_url, Producer)] == ["Hộ bà Nguyễn Thị Lan"]  # rolled back
     await chat.press_stale("nav:submit")  # the review is still there: submit again
     assert "OCOP-" in chat.text
+
+
+async def test_an_answer_typed_after_a_long_pause_is_not_lost(make_runner: Callable, sqlite_url: str, clock) -> None:
+    chat = Chat(await make_runner(sqlite_url))
+    await answer_profile(chat)
+    await chat.say("Rượu ngô men lá")
+    clock.advance(days=3)
+    await chat.say("do uong")  # the answer to the open question, typed days later
+    assert "Làm tiếp hay bắt đầu lại" in chat.text
+    await chat.tap("resume:continue")
+    assert "phân nhóm" in chat.last  # the group was answered with what they had typed
+    assert "Đồ uống có cồn" in chat.option_labels
