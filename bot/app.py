@@ -17,6 +17,7 @@ from bot.broadcast_monitor import BroadcastMonitor, Progress
 from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits, Send
 from bot.file_links import add_file_route, link_maker
+from bot.flood import FloodGuard
 from bot.health import add_health_routes, refresh_outbox_gauge
 from bot.metrics import Metrics
 from bot.scheduler import ReminderScheduler
@@ -66,7 +67,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         app[RUNNER] = ConversationRunner(create_sessionmaker(engine), data_dir=settings.data_dir,
                                          max_upload_bytes=settings.max_upload_bytes,
                                          default_language=settings.default_language, timezone=settings.timezone,
-                                         metrics=metrics)
+                                         metrics=metrics,
+                                         flood=FloodGuard(settings.flood_burst, settings.flood_per_second))
         yield
         await engine.dispose()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.flood import FloodGuard, Verdict
 from bot.metrics import Metrics
 from handlers import router
 from handlers.types import Context, Incoming, Option, Reply, State
@@ -27,13 +28,15 @@ log = logging.getLogger(__name__)
 class ConversationRunner:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, data_dir: Path, max_upload_bytes: int,
                  default_language: str, timezone: str = "Asia/Ho_Chi_Minh",
-                 clock: Callable[[], datetime] | None = None, metrics: Metrics | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, metrics: Metrics | None = None,
+                 flood: FloodGuard | None = None) -> None:
         self._sessions = sessions
         self._data_dir = data_dir
         self._max_upload_bytes = max_upload_bytes
         self._default_language = default_language
         self._timezone = timezone
         self._metrics = metrics
+        self._flood = flood
         self._clock = clock or (lambda: datetime.now(UTC))
         # One chat's updates run one at a time in this process (a double tap must not race itself);
         # the row lock in load_state_for_update does the same across processes on PostgreSQL.
@@ -47,6 +50,15 @@ class ConversationRunner:
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """The replies to send. They are returned only after the new state is committed."""
         key = (incoming.channel, incoming.chat_id)
+        if self._flood is not None:
+            verdict = self._flood.check(key)
+            if verdict is not Verdict.ADMIT:
+                if self._metrics is not None:
+                    self._metrics.flood_refused.labels(incoming.channel).inc()
+                if verdict is Verdict.DROP:
+                    return []
+                language = self._flood.language(key) or self._default_language
+                return [Reply(t(language, "error.flood"))]
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
@@ -77,6 +89,8 @@ class ConversationRunner:
                           max_upload_bytes=self._max_upload_bytes, now=self._clock(),
                           can_share_contact=incoming.can_share_contact, timezone=self._timezone)
             result = await router.handle(ctx, state, incoming)
+            if self._flood is not None:
+                self._flood.remember_language((incoming.channel, incoming.chat_id), account.language)
             await save_state(session, row, flow=result.state.flow, step=result.state.step,
                              data=result.state.data, now=ctx.now)
             # A web chat cannot be pushed to: its pending notices go out with its next reply, in this transaction.

@@ -12,6 +12,8 @@ class Metrics:
         self.latency = Histogram("ocop_handler_seconds", "Time to handle one update (transaction included)",
                                  ["channel"], registry=self.registry,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.flood_refused = Counter("ocop_flood_refused", "Updates not read because one chat sent too many too fast",
+                                     ["channel"], registry=self.registry)
         self.sends = Counter("ocop_sends", "Outbox send attempts, by result", ["result"], registry=self.registry)
         self.outbox = Gauge("ocop_outbox_messages", "Outbox rows by status (read at scrape)", ["status"],
                             registry=self.registry)

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Ho_Chi_Minh", alias="OCOP_TIMEZONE")
     default_language: str = Field("vi", alias="OCOP_DEFAULT_LANGUAGE")
     max_upload_mb: int = Field(10, ge=1, le=20, alias="OCOP_MAX_UPLOAD_MB")  # Bot API downloads stop at 20 MB
+    flood_burst: int = Field(10, ge=1, le=1000, alias="OCOP_FLOOD_BURST")  # messages one chat may send at once
+    flood_per_second: float = Field(1.0, gt=0, le=100, alias="OCOP_FLOOD_PER_SECOND")  # then this many a second
     log_level: str = Field("INFO", alias="OCOP_LOG_LEVEL")
     send_rate: float = Field(25.0, gt=0, le=1000, alias="OCOP_SEND_RATE")  # messages/s per channel (Telegram ≈ 30)
     quiet_hours: str = Field("21:00-07:00", alias="OCOP_QUIET_HOURS")  # local time; "" for none
@@ -100,7 +102,7 @@ class Settings(BaseSettings):
     @classmethod
     def _day_list(cls, value: str) -> str:
         parts = [p.strip() for p in value.split(",") if p.strip()]
-        if not parts or not all(p.isdigit() and 0 < int(p) <= 365 for p in parts):
+        if not parts or not all(p.isdecimal() and 0 < int(p) <= 365 for p in parts):
             raise ValueError("use days before expiry separated by commas, e.g. 90,60,30,7")
         return ",".join(parts)
 

@@ -219,7 +219,8 @@ async def test_officer_decisions_reach_a_telegram_producer_through_the_outbox(ai
     api = FakeBotApi()
     settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
                         OCOP_DATA_DIR=str(tmp_path / "data"), TELEGRAM_BOT_TOKEN="123456:TEST-TOKEN",
-                        TELEGRAM_API_BASE_URL="http://127.0.0.1:9", OCOP_QUIET_HOURS="")  # time-independent
+                        TELEGRAM_API_BASE_URL="http://127.0.0.1:9", OCOP_QUIET_HOURS="",  # time-independent
+                        OCOP_FLOOD_BURST=1000)
     app = build_app(settings, telegram_request=api, telegram_polling=False)
     client = await aiohttp_client(app)
     lan = TelegramUser(app[TELEGRAM], api)

@@ -24,7 +24,7 @@ from tests.seed import add_application, add_producer
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'web.db'}",
-                    OCOP_DATA_DIR=str(tmp_path / "data"))
+                    OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_FLOOD_BURST=1000)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ SECRET = webhook_secret(TOKEN, "telegram")
 async def hooked(aiohttp_client: Any, tmp_path: Path) -> tuple[TestClient, FakeBotApi]:
     api = FakeBotApi()
     settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'w.db'}",
-                        OCOP_DATA_DIR=str(tmp_path / "data"), TELEGRAM_BOT_TOKEN=TOKEN,
+                        OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_FLOOD_BURST=1000, TELEGRAM_BOT_TOKEN=TOKEN,
                         TELEGRAM_API_BASE_URL="http://127.0.0.1:9", OCOP_PUBLIC_URL="https://ocop.example.vn",
                         OCOP_QUIET_HOURS="")
     return await aiohttp_client(build_app(settings, telegram_request=api)), api

@@ -64,7 +64,7 @@ async def start(aiohttp_client: Any, tmp_path: Path, fake: FakeZalo, **extra: st
     await fake.server.start_server()
     settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'z.db'}",
                         OCOP_DATA_DIR=str(tmp_path / "data"), ZALO_BOT_TOKEN=TOKEN, OCOP_QUIET_HOURS="",
-                        ZALO_API_BASE_URL=f"http://127.0.0.1:{fake.server.port}", **extra)
+                        ZALO_API_BASE_URL=f"http://127.0.0.1:{fake.server.port}", OCOP_FLOOD_BURST=1000, **extra)
     return await aiohttp_client(build_app(settings))
 
 

@@ -1,0 +1,110 @@
+"""Flood control: one chat sending far too fast is slowed politely; nobody else notices."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from sqlmodel import select
+
+from bot.app import build_app
+from bot.flood import FloodGuard
+from bot.settings import Settings
+from storage.models import ChatAccount, ConversationState
+from tests.fakes import Chat
+
+
+class Seconds:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_fifty_messages_in_five_seconds_are_slowed_and_others_unaffected(
+        make_runner: Callable, sqlite_url: str) -> None:
+    seconds = Seconds()
+    runner = await make_runner(sqlite_url, flood=FloodGuard(burst=10, per_second=1.0, clock=seconds))
+    flooder, neighbour = Chat(runner, user="flooder"), Chat(runner, user="neighbour")
+    await flooder.say("/start")
+    await flooder.tap("menu:register")
+    answered, warnings, silent = 2, 0, 0
+    for i in range(50):
+        seconds.now += 0.1  # 50 messages in 5 seconds
+        replies = await flooder.say(f"Hợp tác xã {i}")
+        if not replies:
+            silent += 1
+        elif "gửi tin nhanh quá" in replies[0].text:
+            warnings += 1
+        else:
+            answered += 1
+        # The neighbour chats normally through the same bot the whole time.
+        if i % 10 == 0:
+            await neighbour.say("/start")
+            assert "Xin chào" in neighbour.text
+    # 10 at once, then about one a second: roughly 15 of the 52 are read; one polite warning; the rest not read.
+    assert 12 <= answered <= 17, answered
+    assert warnings >= 1 and warnings <= 5, warnings  # once per burst, not once per message
+    assert silent > 25
+
+    # After a short pause the chat works normally again, at the step it had reached.
+    seconds.now += 15
+    await flooder.say("/trangthai")
+    assert "gửi tin nhanh quá" not in flooder.text
+
+
+async def test_the_warning_speaks_the_chats_language(make_runner: Callable, sqlite_url: str) -> None:
+    seconds = Seconds()
+    runner = await make_runner(sqlite_url, flood=FloodGuard(burst=3, per_second=0.5, clock=seconds))
+    chat = Chat(runner, user="english-speaker")
+    await chat.say("/start")
+    await chat.say("/language")
+    await chat.tap("lang:en")
+    replies = await chat.say("hello")
+    assert replies and "sending messages very quickly" in replies[0].text
+
+
+async def test_refused_messages_do_not_touch_the_stored_conversation(make_runner: Callable, sqlite_url: str) -> None:
+    seconds = Seconds()
+    runner = await make_runner(sqlite_url, flood=FloodGuard(burst=2, per_second=0.1, clock=seconds))
+    chat = Chat(runner, user="u1")
+    await chat.say("/start")
+    await chat.tap("menu:register")
+
+    async def stored() -> tuple[str | None, str | None, dict]:
+        async with runner.sessions() as session:
+            account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "u1"))).one()
+            state = (await session.exec(select(ConversationState).where(
+                ConversationState.account_id == account.id))).one()
+            return state.flow, state.step, state.data
+
+    before = await stored()
+    assert before[0] == "register"
+    for _ in range(5):
+        await chat.say("Hộ kinh doanh")
+        assert not chat.replies or "gửi tin nhanh quá" in chat.text  # refused, not read
+    assert await stored() == before
+    seconds.now += 30
+    await chat.say("Hộ kinh doanh")  # read now: the form moves on
+    assert (await stored())[1] != before[1]
+
+
+async def test_the_running_app_slows_a_flooding_web_chat(aiohttp_client: Any, tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'f.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"))
+    client: TestClient = await aiohttp_client(build_app(settings))
+
+    async def post(user: str, text: str) -> list[dict]:
+        response = await client.post("/api/chat", json={"user": user, "text": text})
+        assert response.status == 200
+        return (await response.json())["replies"]
+
+    flood = await asyncio.gather(*(post("flooder", "/start") for _ in range(50)))
+    texts = [r[0]["text"] for r in flood if r]
+    assert sum("gửi tin nhanh quá" in x for x in texts) == 1
+    assert sum("Xin chào" in x for x in texts) >= settings.flood_burst
+    assert "Xin chào" in (await post("someone-else", "/start"))[0]["text"]
