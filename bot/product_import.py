@@ -96,7 +96,7 @@ def _phonecell_text(value: Any) -> str:
 
 def _score(value: Any) -> int:
     text = cell_text(value)
-    if not text.isdigit() or not 0 <= int(text) <= 100:
+    if not text.isdecimal() or not 0 <= int(text) <= 100:
         raise Invalid("import.bad_score")
     return int(text)
 
@@ -109,7 +109,7 @@ def _stars(value: Any, score: int | None) -> int:
         if from_score is None:
             raise Invalid("import.no_stars")
         return from_score.stars
-    written = text.count("★") or (int(text.split()[0]) if text.split()[0].isdigit() else 0)
+    written = text.count("★") or (int(text.split()[0]) if text.split()[0].isdecimal() else 0)
     if written not in (3, 4, 5):
         raise Invalid("import.bad_stars")
     if score is not None and (from_score is None or from_score.stars != written):

@@ -38,7 +38,7 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str) -> N
             return _error(413, "api.too_large", language)
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" nested deep
             return _error(400, "api.bad_json", language)
         incoming = _incoming(body)
         if incoming is None:

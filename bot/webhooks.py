@@ -38,7 +38,7 @@ async def checked_body(request: web.Request, header: str, secret: str) -> dict |
         body = json.loads(await request.read())
     except web.HTTPRequestEntityTooLarge:
         return web.json_response({"error": "too large"}, status=413)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" nested deep
         return web.json_response({"error": "malformed JSON"}, status=400)
     if not isinstance(body, dict):
         return web.json_response({"error": "not an object"}, status=400)

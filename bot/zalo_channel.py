@@ -120,19 +120,23 @@ class ZaloChannel:
             await self.send(incoming.chat_id, reply, numbered=index == last)
 
     def to_incoming(self, update: Any) -> Incoming | None:
+        """The neutral message, or None for what we ignore. Bodies come from outside: every field is checked."""
         if isinstance(update, dict) and isinstance(update.get("result"), dict):
             update = update["result"]  # webhooks may wrap the event
         message = update.get("message") if isinstance(update, dict) else None
         if not isinstance(message, dict):
             return None
-        chat, sender = message.get("chat") or {}, message.get("from") or {}
-        if not chat.get("id") or str(chat.get("chat_type", "PRIVATE")).upper() != "PRIVATE":
+        chat, sender = _object(message.get("chat")), _object(message.get("from"))
+        chat_id = _id(chat.get("id"))
+        if chat_id is None or str(chat.get("chat_type", "PRIVATE")).upper() != "PRIVATE":
             return None
-        chat_id = str(chat["id"])
         event = str(update.get("event_name", ""))
-        base = {"channel": "zalo", "chat_id": chat_id, "user_id": str(sender.get("id") or chat_id),
-                "display_name": sender.get("display_name") or sender.get("name"),
-                "update_key": str(message.get("message_id")) if message.get("message_id") else None}
+        name = sender.get("display_name") or sender.get("name")
+        base = {"channel": "zalo", "chat_id": chat_id, "user_id": _id(sender.get("id")) or chat_id,
+                "display_name": name if isinstance(name, str) else None,
+                "update_key": _id(message.get("message_id"), 128)}
+        if not isinstance(message.get("text"), str | None):
+            message = message | {"text": None}
         if event == "message.text.received" or (message.get("text") and "image" not in event):
             text = str(message.get("text") or "")
             choice = self._numbering.get(chat_id, {}).get(text.strip())
@@ -200,3 +204,15 @@ def zalo_outbox_send(channel: ZaloChannel) -> Send:
             raise Permanent(str(exc)) from exc
 
     return send
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _id(value: Any, longest: int = 64) -> str | None:
+    """An id as Zalo sends it (a string or a number); anything else, or too long to store, is no id."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text if 0 < len(text) <= longest else None

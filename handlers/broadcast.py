@@ -40,7 +40,7 @@ def _step(id: str, kind: Kind, **kw: Any) -> Step:
 
 
 def _days(text: str, _data: dict[str, Any]) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= 3650:
+    if not text.strip().isdecimal() or not 1 <= int(text) <= 3650:
         raise Invalid("error.days_format")
     return int(text)
 

@@ -40,7 +40,7 @@ def match_choice(text: str, choices: Sequence[Choice]) -> Choice | None:
     folded = fold(text)
     if not folded:
         return None
-    if folded.isdigit():
+    if folded.isdecimal():
         index = int(folded)
         return choices[index - 1] if 1 <= index <= len(choices) else None
     for choice in choices:
@@ -60,6 +60,6 @@ def _contains_words(typed: list[str], choice: Choice) -> bool:
 def parse_numbers(text: str) -> list[int] | None:
     """'1 3, 5' → [1, 3, 5] for picking several options at once; None when it is not a number list."""
     parts = [p for p in re.split(r"[\s,;.]+", text.strip()) if p]
-    if not parts or not all(p.isdigit() for p in parts):
+    if not parts or not all(p.isdecimal() for p in parts):
         return None
     return [int(p) for p in parts]

@@ -52,6 +52,8 @@ async def list_applications(ctx: Context, status: str | None, offset: int = 0) -
         return [Reply(t(lang, "officer.not_allowed"))]
     province = None if officer.is_admin else officer.province_code
     offset = max(offset, 0)
+    if status not in lifecycle.STATUSES:
+        status = None  # an altered or outdated button: show all rather than fail
     rows, total = await list_applications_in_province(ctx.session, province, status=status, offset=offset,
                                                       limit=PAGE_SIZE)
     scope = t(lang, "officer.all_provinces") if province is None else load_reference().province(province).vi  # type: ignore[union-attr]

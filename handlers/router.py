@@ -123,7 +123,10 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.unknown_command"))])
     # Looking things up only reads, so it may interrupt a form: answer, then ask the open question again.
     if command == "status" or (inc.choice or "").startswith(status.PAGE):
-        page = int(inc.choice.rsplit(":", 1)[1]) if inc.choice and inc.choice.rsplit(":", 1)[1].isdigit() else 0
+        try:
+            page = _number(inc.choice.rsplit(":", 1)[1]) if inc.choice else 0
+        except ValueError:
+            page = 0
         return forms.ask(ctx, form, state, await status.show_status(ctx, state, page))
     if command == "lookup":
         return forms.ask(ctx, form, state, await status.lookup(ctx, args))
@@ -188,14 +191,14 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
 
 
 async def _supplement(ctx: Context, state: State, parts: list[str]) -> list[Reply]:
-    preset = await start_supplement(ctx, int(parts[1]))
+    preset = await start_supplement(ctx, _number(parts[1]))
     if preset is None:
         return [Reply(t(ctx.lang, "supplement.not_needed"))]
     return await forms.start(ctx, SUPPLEMENT, state, preset)
 
 
 async def _reevaluate(ctx: Context, state: State, parts: list[str]) -> list[Reply]:
-    preset = await reevaluation_preset(ctx, int(parts[1]))
+    preset = await reevaluation_preset(ctx, _number(parts[1]))
     if preset is None:
         return [Reply(t(ctx.lang, "reevaluate.not_yours"))]
     intro = Reply(t(ctx.lang, "reevaluate.intro", product=preset["product_name"]))
@@ -212,22 +215,31 @@ async def _sync(replies: list[Reply]) -> list[Reply]:
 # Inline buttons of earlier messages, by id prefix: the one table both for handling them and for refusing them
 # politely in the middle of a form (they would start something else).
 BUTTONS: tuple[tuple[str, ButtonHandler], ...] = (
-    (status.PAGE, lambda ctx, state, p: status.show_status(ctx, state, int(p[2]))),
+    (status.PAGE, lambda ctx, state, p: status.show_status(ctx, state, _number(p[2]))),
     (status.SUPPLEMENT, _supplement),
-    (officer.LIST, lambda ctx, _s, p: officer.list_applications(ctx, None if p[2] == "all" else p[2], int(p[3]))),
-    (officer.OPEN, lambda ctx, _s, p: officer.open_application(ctx, int(p[2]))),
-    (officer.ACT, lambda ctx, state, p: officer.start_action(ctx, state, int(p[2]), p[3])),
+    (officer.LIST, lambda ctx, _s, p: officer.list_applications(ctx, None if p[2] == "all" else p[2], _number(p[3]))),
+    (officer.OPEN, lambda ctx, _s, p: officer.open_application(ctx, _number(p[2]))),
+    (officer.ACT, lambda ctx, state, p: officer.start_action(ctx, state, _number(p[2]), p[3])),
     ("event:", lambda ctx, state, p: _event_button(ctx, state, p[1], p[2])),
     (preferences.TOGGLE, lambda ctx, _s, p: _sync(preferences.toggle(ctx, p[1]))),
     (preferences.SNOOZE, lambda ctx, _s, p: preferences.snooze(ctx, p[1], p[2])),
     (broadcast.NEW, lambda ctx, state, _p: broadcast.start(ctx, state)),
-    (broadcast.CANCEL, lambda ctx, _s, p: broadcast.cancel(ctx, int(p[2]))),
+    (broadcast.CANCEL, lambda ctx, _s, p: broadcast.cancel(ctx, _number(p[2]))),
     (REEVALUATE, _reevaluate),
 )
 
 
 def _is_other_button(choice: str | None) -> bool:
     return bool(choice) and any(choice.startswith(prefix) for prefix, _ in BUTTONS)  # type: ignore[union-attr]
+
+
+def _number(part: str) -> int:
+    """A number from a button id. Ids come from the person's device: one too big for the database is refused
+    here (as stale) rather than failing in the query."""
+    number = int(part)
+    if not -(2**31) < number < 2**31:
+        raise ValueError(part)
+    return number
 
 
 async def _button(ctx: Context, state: State, chosen: str) -> list[Reply]:
@@ -247,11 +259,11 @@ async def _event_button(ctx: Context, state: State, action: str, value: str) -> 
     handlers = {"open": events.open_event, "join": events.join, "leave": events.leave, "ics": events.calendar,
                 "people": event_admin.people}
     if action in handlers:
-        return await handlers[action](ctx, int(value))
+        return await handlers[action](ctx, _number(value))
     if action == "edit":
-        return await event_admin.edit(ctx, state, int(value))
+        return await event_admin.edit(ctx, state, _number(value))
     if action == "cancel":
-        return await event_admin.ask_cancel(ctx, state, int(value))
+        return await event_admin.ask_cancel(ctx, state, _number(value))
     raise ValueError(action)
 
 

@@ -85,7 +85,7 @@ def normalize_phone(text: str) -> str:
     else:
         raise Invalid("error.phone_format")
     national = national.removeprefix("0")
-    if not national.isdigit():
+    if not (national.isascii() and national.isdigit()):
         raise Invalid("error.phone_format")
     mobile = len(national) == 9 and national[0] in "35789"
     landline = len(national) == 10 and national[0] == "2"

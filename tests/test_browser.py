@@ -1,0 +1,86 @@
+"""The web chat page in a real browser: Debian's headless Chromium, driven by Playwright, against the real app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.app import build_app
+from bot.settings import Settings
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("CI must run the browser tests: .ci/run installs Debian's chromium package")
+    pytest.skip("Chromium is not installed (apt-get install chromium); CI installs it", allow_module_level=True)
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'b.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"))
+    server = TestServer(build_app(settings), host="127.0.0.1")
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[object]:
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        await browser.close()
+
+
+async def _register_first_steps(page: object, base: str) -> None:
+    expect = playwright_api.expect
+    await page.goto(base)
+    # The page greets by itself: it sends /start on load.
+    await expect(page.locator(".msg.bot").first).to_contain_text("Xin chào")
+    register = page.locator('.options button[data-id="menu:register"]').last
+    await register.click()
+    # The tapped option shows as the person's own bubble; old buttons are switched off.
+    await expect(page.locator(".msg.me").last).to_have_text(await register.text_content())
+    await expect(register).to_be_disabled()
+    await expect(page.locator(".msg.bot").last).to_contain_text("thuộc loại nào")
+    await page.fill("#text", "Hợp tác xã")
+    await page.press("#text", "Enter")
+    await expect(page.locator(".msg.me").last).to_have_text("Hợp tác xã")
+    await expect(page.locator(".msg.bot").last).to_contain_text("Tên đầy đủ")
+    await expect(page.locator("#text")).to_have_value("")
+
+
+async def test_open_tap_type_and_read_replies(server: TestServer, browser: object) -> None:
+    page = await browser.new_page()
+    await _register_first_steps(page, str(server.make_url("/")))
+    # A reload keeps the same chat (its id lives in the browser): it offers to continue, and continues there.
+    await page.reload()
+    await playwright_api.expect(page.locator(".msg.bot").last).to_contain_text("đang làm dở")
+    await page.locator('.options button[data-id="resume:continue"]').click()
+    await playwright_api.expect(page.locator(".msg.bot").last).to_contain_text("Tên đầy đủ")
+
+
+async def test_phone_sized_screen(server: TestServer, browser: object) -> None:
+    context = await browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True,
+                                        device_scale_factor=2)
+    page = await context.new_page()
+    await _register_first_steps(page, str(server.make_url("/")))
+    # Nothing runs off the side of a small phone, and the answer box and its button stay on screen.
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+    for selector in ("#text", "#form button"):
+        box = await page.locator(selector).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+        assert box["y"] + box["height"] <= 640
+    await context.close()
