@@ -19,7 +19,7 @@ from bot.metrics import Metrics
 from handlers import router
 from handlers.types import Context, Incoming, Option, Reply, State
 from messages import t
-from storage.chats import first_time_seen, get_or_create_chat_account, load_state_for_update, save_state
+from storage.chats import already_handled, first_time_seen, open_chat, save_state, touch_account
 from storage.outbox import mark_delivered, pending_for_account
 
 log = logging.getLogger(__name__)
@@ -75,13 +75,20 @@ class ConversationRunner:
                 self._metrics.latency.labels(incoming.channel).observe(time.perf_counter() - started)
 
     async def _handle_in_transaction(self, incoming: Incoming) -> list[Reply]:
+        try:
+            return await self._transaction(incoming)
+        except _AlreadyHandled:
+            return []
+
+    async def _transaction(self, incoming: Incoming) -> list[Reply]:
         async with self._sessions() as session, session.begin():
-            if incoming.update_key and not await first_time_seen(session, incoming.channel, incoming.update_key):
+            # Reads first and writes last: on SQLite the write lock is then held only for the end of the update,
+            # not while the handler works (or downloads a photo), so chats do not queue behind each other.
+            account, row = await open_chat(session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
+                                           display_name=incoming.display_name,
+                                           default_language=self._default_language)
+            if incoming.update_key and await already_handled(session, incoming.channel, incoming.update_key):
                 return []  # delivered twice (webhook retry, two replicas): answered the first time
-            account = await get_or_create_chat_account(
-                session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
-                display_name=incoming.display_name, default_language=self._default_language)
-            row = await load_state_for_update(session, account.id)  # type: ignore[arg-type]
             # A deep copy: mutating the loaded JSON in place would make SQLAlchemy think nothing changed.
             state = State(flow=row.flow, step=row.step, data=copy.deepcopy(row.data or {}),
                           updated_at=row.updated_at if row.version else None)
@@ -93,11 +100,18 @@ class ConversationRunner:
                 self._flood.remember_language((incoming.channel, incoming.chat_id), account.language)
             await save_state(session, row, flow=result.state.flow, step=result.state.step,
                              data=result.state.data, now=ctx.now)
+            touch_account(session, account)
+            if incoming.update_key and not await first_time_seen(session, incoming.channel, incoming.update_key):
+                raise _AlreadyHandled  # another replica handled this very update meanwhile: undo ours
             # A web chat cannot be pushed to: its pending notices go out with its next reply, in this transaction.
             delivered = await deliver_inline(session, account.id) if incoming.channel == "web" else []  # type: ignore[arg-type]
         if ctx.outbox_written and self.on_outbox is not None:
             self.on_outbox()
         return delivered + result.replies
+
+
+class _AlreadyHandled(Exception):  # noqa: N818  (rolls the transaction back; not an error)
+    pass
 
 
 async def deliver_inline(session: AsyncSession, account_id: int) -> list[Reply]:

@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import StoredFile
+from storage.db import insert_ignoring_duplicates
+from storage.models import StoredFile, utcnow
 
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
@@ -45,10 +46,12 @@ async def save_file(session: AsyncSession, data_dir: Path, content: bytes, mime:
                     original_name: str | None) -> StoredFile:
     """Keep an upload and return its row."""
     sha = write_blob(data_dir, content, EXTENSIONS.get(mime, "")).name[:64]
-    existing = (await session.exec(select(StoredFile).where(StoredFile.sha256 == sha))).first()
+    query = select(StoredFile).where(StoredFile.sha256 == sha)
+    existing = (await session.exec(query)).first()
     if existing:
         return existing
-    row = StoredFile(sha256=sha, size=len(content), mime=mime, original_name=(original_name or "")[:200] or None)
-    session.add(row)
-    await session.flush()
-    return row
+    # Two people may send the very same file (the same printed form) at the same moment: one row, no error.
+    await insert_ignoring_duplicates(session, StoredFile, [{
+        "sha256": sha, "size": len(content), "mime": mime, "original_name": (original_name or "")[:200] or None,
+        "created_at": utcnow()}], ["sha256"])
+    return (await session.exec(query.execution_options(populate_existing=True))).one()

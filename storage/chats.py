@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cache
 
-from sqlmodel import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import insert_ignoring_duplicates
@@ -25,10 +27,18 @@ async def get_or_create_chat_account(session: AsyncSession, channel: str, chat_i
             "display_name": (display_name or "")[:120] or None, "language": default_language, "created_at": now,
             "last_seen_at": now, "reminder_optouts": []}], ["channel", "chat_id"])
         account = (await session.exec(query.execution_options(populate_existing=True))).one()
-    account.last_seen_at = now
-    account.unreachable_at = None  # they wrote to us, so they have not blocked the bot (any more)
-    session.add(account)
+    touch_account(session, account)
     return account
+
+
+def touch_account(session: AsyncSession, account: ChatAccount) -> None:
+    """They wrote to us: seen now, and not blocking the bot (any more)."""
+    now = utcnow()
+    # To the minute: writing the account row on every message would cost an UPDATE per update for nothing.
+    if account.last_seen_at is None or now - account.last_seen_at > timedelta(minutes=1):
+        account.last_seen_at = now
+    account.unreachable_at = None
+    session.add(account)
 
 
 async def load_state_for_update(session: AsyncSession, account_id: int) -> ConversationState:
@@ -43,10 +53,44 @@ async def load_state_for_update(session: AsyncSession, account_id: int) -> Conve
     return state
 
 
+async def already_handled(session: AsyncSession, channel: str, update_key: str) -> bool:
+    query = select(ProcessedUpdate.update_key).where(ProcessedUpdate.channel == channel,
+                                                     ProcessedUpdate.update_key == update_key[:128])
+    with session.no_autoflush:
+        return (await session.exec(query)).first() is not None
+
+
 async def first_time_seen(session: AsyncSession, channel: str, update_key: str) -> bool:
-    """True the first time this platform update is seen; False for a redelivery."""
-    return await insert_ignoring_duplicates(session, ProcessedUpdate, [{
-        "channel": channel, "update_key": update_key[:128], "at": utcnow()}], ["channel", "update_key"]) == 1
+    """Records the update as handled: True the first time, False when it was recorded already."""
+    result = await session.exec(_seen_statement(_dialect(session)),  # type: ignore[call-overload]
+                                params={"channel": channel, "update_key": update_key[:128], "at": utcnow()})
+    return int(result.rowcount or 0) == 1
+
+
+@cache
+def _seen_statement(dialect: str):  # type: ignore[no-untyped-def]
+    # Built once with bind parameters, so SQLAlchemy compiles it once rather than on every update.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(ProcessedUpdate.__table__).on_conflict_do_nothing(index_elements=["channel", "update_key"])
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind else "sqlite"
+
+
+async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_id: str | None,
+                    display_name: str | None, default_language: str) -> tuple[ChatAccount, ConversationState]:
+    """The chat's account and its state row (locked on PostgreSQL), in one query for a chat seen before."""
+    query = (select(ChatAccount, ConversationState)
+             .join(ConversationState, col(ConversationState.account_id) == ChatAccount.id)
+             .where(ChatAccount.channel == channel, ChatAccount.chat_id == chat_id)
+             .with_for_update(of=ConversationState).execution_options(populate_existing=True))
+    row = (await session.exec(query)).first()
+    if row is None:  # the chat's first message
+        account = await get_or_create_chat_account(session, channel, chat_id, user_id=user_id,
+                                                   display_name=display_name, default_language=default_language)
+        return account, await load_state_for_update(session, account.id)  # type: ignore[arg-type]
+    return row[0], row[1]
 
 
 async def save_state(session: AsyncSession, state: ConversationState, *, flow: str | None,

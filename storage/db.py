@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -34,7 +37,41 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    _queue_sqlite_writers(engine)
     return engine
+
+
+def _queue_sqlite_writers(engine: AsyncEngine) -> None:
+    """SQLite has one writer at a time, and a writer that finds the lock taken sleeps in steps of up to a
+    second (its busy handler), unfairly: under a burst some updates waited a second or more. So this process's
+    writers queue on a fair asyncio.Lock from their first write statement until their connection goes back
+    to the pool (after the commit). Reads never wait, and the lock is not held while an update is still
+    reading or downloading a photo. Other processes (CLI commands) still meet SQLite's own lock."""
+    lock = asyncio.Lock()
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _before_write(conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if conn.info.get(_WRITING) or statement.lstrip()[:6].upper() not in _WRITES:
+            return
+        await_only(_acquire(lock))  # we are inside SQLAlchemy's greenlet: this awaits on the event loop
+        conn.info[_WRITING] = True
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _after_commit(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        if record is not None and record.info.pop(_WRITING, False):
+            lock.release()
+
+
+_WRITING = "ocop_holds_write_lock"
+_WRITES = {"INSERT", "UPDATE", "DELETE", "REPLAC"}
+
+
+async def _acquire(lock: asyncio.Lock) -> None:
+    try:
+        async with asyncio.timeout(30):  # as long as SQLite's own busy timeout
+            await lock.acquire()
+    except TimeoutError:
+        raise sqlite3.OperationalError("database is locked (waited 30 s for this process's other writers)") from None
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -26,6 +26,12 @@ async def answer_until_phone(chat: Chat) -> None:
 
 
 async def answer_product(chat: Chat, *, name: str = "Mật ong bạc hà") -> None:
+    await answer_product_until_photos(chat, name=name)
+    await chat.send_file(JPEG, "image/jpeg")
+    await chat.tap("nav:done")
+
+
+async def answer_product_until_photos(chat: Chat, *, name: str = "Mật ong bạc hà") -> None:
     await chat.say(name)
     await chat.tap("food")
     await chat.say("3")  # third sub-group by number: Thực phẩm chế biến
@@ -34,8 +40,6 @@ async def answer_product(chat: Chat, *, name: str = "Mật ong bạc hà") -> No
     await chat.say("1,5 tấn")
     await chat.tap("vietgap")
     await chat.tap("organic")
-    await chat.tap("nav:done")
-    await chat.send_file(JPEG, "image/jpeg")
     await chat.tap("nav:done")
 
 

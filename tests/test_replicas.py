@@ -12,8 +12,9 @@ from handlers.reminders import ReminderRules, scan
 from handlers.types import Incoming
 from storage import outbox
 from storage.chats import get_or_create_chat_account, load_state_for_update
-from storage.models import ChatAccount, ConversationState, OutboxMessage
-from tests.fakes import Chat
+from storage.models import ChatAccount, ConversationState, OutboxMessage, StoredFile
+from tests.fakes import JPEG, OTHER_MST, VALID_MST, Chat
+from tests.flows import answer_product_until_photos, answer_profile
 from tests.seed import add_application, add_producer
 from tests.test_broadcasts import MORNING, broadcast_to
 from tests.test_dispatcher import Clock, RecordingSender, dispatcher
@@ -107,3 +108,29 @@ async def test_broadcast_and_reminders_sent_once_when_an_instance_dies(make_runn
     assert len(rows) == 2000 and {r.status for r in rows} == {"sent"}
     # Each exactly once: the broadcast goes to 1,000 distinct chats, the 1,000 reminders name 1,000 products.
     assert len(sender.sent) == 2000 and len(set(sender.sent)) == 2000
+
+
+async def test_the_same_update_reaching_two_instances_at_once_is_handled_once(make_runner: Callable,
+                                                                              db_url: str) -> None:
+    first, second = await make_runner(db_url), await make_runner(db_url)
+    await first.handle(Incoming(channel="telegram", chat_id="55", user_id="55", text="/start", update_key="1"))
+    update = Incoming(channel="telegram", chat_id="55", user_id="55", text="/dangky", update_key="2")
+    replies = await asyncio.gather(first.handle(update), second.handle(update))
+    assert sorted(len(r) > 0 for r in replies) == [False, True]  # one answered, the other stood down
+    assert not any("trục trặc" in reply.text for r in replies for reply in r)
+    async with first.sessions() as session:
+        assert (await session.exec(select(ConversationState))).one().version == 2
+
+
+async def test_two_people_sending_the_same_file_at_once_both_keep_it(make_runner: Callable, db_url: str) -> None:
+    runner = await make_runner(db_url)
+    chats = [Chat(runner, user="lan"), Chat(runner, user="binh")]
+    for chat, tax_code in zip(chats, (VALID_MST, OTHER_MST), strict=True):
+        await answer_profile(chat, tax_code=tax_code)
+        await answer_product_until_photos(chat)
+    # The same printed form, photographed identically (same bytes), arrives from both at the same moment.
+    await asyncio.gather(*(chat.send_file(JPEG, "image/jpeg") for chat in chats))
+    for chat in chats:
+        assert "Đã nhận 1 tệp" in chat.text, chat.text
+    async with runner.sessions() as session:
+        assert len((await session.exec(select(StoredFile))).all()) == 1
