@@ -128,6 +128,7 @@ class Dispatcher:
         self._data_dir = data_dir
         self._metrics = metrics
         self._after_round = after_round  # e.g. broadcast progress (throttled by itself); runs after every round
+        self._outcomes = GroupCommit(sessions, self.worker)
 
     def kick(self) -> None:
         """Look for due rows now rather than at the next poll."""
@@ -211,11 +212,11 @@ class Dispatcher:
         assert message.id is not None
         now = self._clock()
         if account.unreachable_at is not None:
-            await self._finish(message.id, status=outbox.UNREACHABLE, last_error="blocked earlier")
+            await self._finish(message, status=outbox.UNREACHABLE, last_error="blocked earlier")
             return
         kind = OPTIONAL_KINDS.get(reason_kind(message.reason))
         if kind is not None and kind in (account.reminder_optouts or []):
-            await self._finish(message.id, status=outbox.SKIPPED, last_error="opted out")
+            await self._finish(message, status=outbox.SKIPPED, last_error="opted out")
             return
         await bucket.take()
         reply = Reply(message.text, options=tuple(Option(o["id"], o["label"]) for o in message.options), inline=True,
@@ -224,7 +225,7 @@ class Dispatcher:
             await send(account.chat_id, reply)
         except RetryLater as exc:
             bucket.pause(exc.seconds)
-            await self._finish(message.id, status=outbox.PENDING, due_at=now + timedelta(seconds=exc.seconds),
+            await self._finish(message, status=outbox.PENDING, due_at=now + timedelta(seconds=exc.seconds),
                                last_error=str(exc))
             return
         except Unreachable as exc:
@@ -236,20 +237,20 @@ class Dispatcher:
                     await outbox.mark_unreachable(session, account.id, now)  # type: ignore[arg-type]
             return
         except Permanent as exc:
-            await self._finish(message.id, status=outbox.FAILED, attempts=message.attempts + 1,
+            await self._finish(message, status=outbox.FAILED, attempts=message.attempts + 1,
                                last_error=str(exc)[:500])
             return
         except Exception as exc:  # Transient, or anything unexpected: back off and try again
             attempts = message.attempts + 1
             if attempts >= self.limits.max_attempts:
-                await self._finish(message.id, status=outbox.FAILED, attempts=attempts, last_error=repr(exc)[:500])
+                await self._finish(message, status=outbox.FAILED, attempts=attempts, last_error=repr(exc)[:500])
             else:
                 delay = self.limits.backoff_base * 2 ** (attempts - 1)
-                await self._finish(message.id, status=outbox.PENDING, attempts=attempts,
+                await self._finish(message, status=outbox.PENDING, attempts=attempts,
                                    due_at=now + timedelta(seconds=delay), last_error=repr(exc)[:500])
             return
         self._last_sent[f"{channel}:{account.chat_id}"] = asyncio.get_running_loop().time()
-        await self._finish(message.id, status=outbox.SENT, attempts=message.attempts + 1, sent_at=self._clock(),
+        await self._finish(message, status=outbox.SENT, attempts=message.attempts + 1, sent_at=self._clock(),
                            last_error=None)
 
     async def _attachment(self, file_id: int | None) -> tuple[Attachment, ...]:
@@ -262,9 +263,44 @@ class Dispatcher:
         path = blob_path(self._data_dir, stored.sha256, stored.mime)
         return (Attachment(str(path), stored.mime, stored.original_name or path.name),)
 
-    async def _finish(self, message_id: int, **values: object) -> None:
+    async def _finish(self, message: OutboxMessage, **values: object) -> None:
         if self._metrics is not None:
             self._metrics.sends.labels(str(values.get("status", "?"))).inc()
-        async with self._sessions() as session, session.begin():
-            if not await outbox.finish(session, message_id, self.worker, **values):
-                log.warning("outbox row %s was taken over by another dispatcher before it finished", message_id)
+        if not await self._outcomes.record(message, values):
+            log.warning("outbox row %s was taken over by another dispatcher before it finished", message.id)
+
+
+class GroupCommit:
+    """Outcomes of sends, written to the database together: every outcome that arrives while one commit is under
+    way goes into the next one. Each sender still waits until its own outcome is committed (so a crash can resend
+    at most what was in flight, as before), but a thousand sends a second no longer need a thousand commits."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], worker: str) -> None:
+        self._sessions = sessions
+        self._worker = worker
+        self._queue: list[tuple[int, dict[str, object], asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, message: OutboxMessage, values: dict[str, object]) -> bool:
+        """Write the outcome; False when the row is no longer this worker's (its lease ran out meanwhile)."""
+        assert message.id is not None
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((message.id, outbox.outcome(message, values), done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all())
+        return await done
+
+    async def _write_all(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                async with self._sessions() as session, session.begin():
+                    kept = await outbox.finish_many(session, self._worker, [(i, v) for i, v, _ in batch])
+            except Exception as exc:  # the senders see it; their rows stay claimable after the lease
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for message_id, _, done in batch:
+                if not done.done():
+                    done.set_result(message_id in kept)

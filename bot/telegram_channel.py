@@ -24,6 +24,7 @@ from telegram.request import BaseRequest
 
 from bot.channel_text import split_text
 from bot.dispatcher import Permanent, RetryLater, Send, Transient, Unreachable
+from bot.telegram_request import AiohttpBotRequest
 from handlers.router import COMMAND_MENU
 from handlers.types import Contact, Incoming, IncomingFile, Option, Reply
 from messages import t
@@ -38,9 +39,9 @@ _OTHER_MEDIA = {"sticker": "image/webp", "voice": "audio/ogg", "audio": "audio/m
 def build_application(token: str, base_url: str, request: BaseRequest | None = None,
                       updates_request: BaseRequest | None = None) -> Application:
     builder = Application.builder().token(token).base_url(f"{base_url}/bot").base_file_url(f"{base_url}/file/bot")
-    if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
-    return builder.build()
+    if request is None:
+        request, updates_request = AiohttpBotRequest(), AiohttpBotRequest(connection_pool_size=1)
+    return builder.request(request).get_updates_request(updates_request or request).build()
 
 
 class TelegramChannel:
@@ -51,14 +52,24 @@ class TelegramChannel:
         application.add_error_handler(self._on_error)
 
     async def start(self, *, polling: bool = True, webhook_url: str | None = None, secret: str | None = None) -> None:
-        await self.application.initialize()
-        await self.set_commands()
-        await self.application.start()
-        if webhook_url is not None:
-            await self.application.bot.set_webhook(webhook_url, secret_token=secret,
-                                                   allowed_updates=["message", "callback_query"])
-        elif polling and self.application.updater:
-            await self.application.updater.start_polling()
+        try:
+            await self.application.initialize()
+        except TelegramError:
+            # A refused token fails initialize() before PTB considers the bot started, so its shutdown() would
+            # not close the HTTP sessions; PTB has no public handle on both requests, hence the private one.
+            await asyncio.gather(*(request.shutdown() for request in self.application.bot._request))
+            raise
+        try:
+            await self.set_commands()
+            await self.application.start()
+            if webhook_url is not None:
+                await self.application.bot.set_webhook(webhook_url, secret_token=secret,
+                                                       allowed_updates=["message", "callback_query"])
+            elif polling and self.application.updater:
+                await self.application.updater.start_polling()
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         if self.application.updater and self.application.updater.running:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,6 +59,37 @@ async def finish(session: AsyncSession, message_id: int, worker: str, **values: 
                                        col(OutboxMessage.status) == SENDING)
                                 .values(lease_until=None, **values))
     return bool(result.rowcount)
+
+
+# What a finished send may change; the rest keep the values the row was claimed with.
+_OUTCOME_FIELDS = ("status", "attempts", "due_at", "sent_at", "last_error")
+
+
+def outcome(message: OutboxMessage, values: dict[str, object]) -> dict[str, object]:
+    unknown = set(values) - set(_OUTCOME_FIELDS)
+    assert not unknown, unknown
+    return {field: values.get(field, getattr(message, field)) for field in _OUTCOME_FIELDS}
+
+
+async def finish_many(session: AsyncSession, worker: str, outcomes: list[tuple[int, dict[str, object]]]) -> set[int]:
+    """Record several claimed rows' outcomes in one statement; returns the ids that were still this worker's."""
+    if not outcomes:
+        return set()
+    await session.exec(_FINISH_MANY, params=[  # type: ignore[call-overload]
+        {"message_id": message_id, "worker": worker} | {f"new_{k}": v for k, v in values.items()}
+        for message_id, values in outcomes])
+    # Rows another dispatcher took over (after this one's lease ran out) kept their claim: they are not ours.
+    ids = [message_id for message_id, _ in outcomes]
+    ours = await session.exec(select(OutboxMessage.id).where(col(OutboxMessage.id).in_(ids),
+                                                             OutboxMessage.claimed_by == worker))
+    return set(ours)  # type: ignore[arg-type]
+
+
+_table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_FINISH_MANY = (update(_table)
+                .where(_table.c.id == bindparam("message_id"), _table.c.claimed_by == bindparam("worker"),
+                       _table.c.status == SENDING)
+                .values(lease_until=None, **{k: bindparam(f"new_{k}") for k in _OUTCOME_FIELDS}))
 
 
 async def mark_unreachable(session: AsyncSession, account_id: int, now: datetime) -> None:
