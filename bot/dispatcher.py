@@ -1,11 +1,12 @@
 """The outbox dispatcher: claims due rows, sends them within each channel's limits, keeps every outcome.
 
-Rules, in one place: a token bucket per channel and about one message a second per chat; 429 pauses the
-channel for retry_after and retries the row without counting it as a failure; network errors and 5xx retry
-with exponential backoff up to max_attempts, then the row is failed with its reason; 403 marks the chat
-unreachable and nothing more is sent to it; quiet hours hold everything until morning; a person's opt-outs
-turn rows of that kind into 'skipped'. A sender that dies leaves its rows 'sending' until their lease runs out,
-then any dispatcher takes them again.
+Rules, in one place: a token bucket per channel and about one message a second per chat; a 429 retries the row
+after retry_after without counting it as a failure, and pauses the whole channel for retry_after when 429s are
+a platform-wide limit rather than one chat's (many of the recent answers, or a long retry_after); network
+errors and 5xx retry with exponential backoff up to max_attempts, then the row is failed with its reason; 403
+marks the chat unreachable and nothing more is sent to it; quiet hours hold everything until morning; a
+person's opt-outs turn rows of that kind into 'skipped'. A sender that dies leaves its rows 'sending' until
+their lease runs out, then any dispatcher takes them again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -87,11 +89,18 @@ class TokenBucket:
     tokens: float = 0.0
     updated: float = field(default_factory=lambda: asyncio.get_running_loop().time())
     paused_until: float = 0.0
+    _turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.tokens = max(1.0, self.rate)
 
     async def take(self) -> None:
+        # One waiter at a time, the others queue on the lock (fairly): dozens of senders each waking every few
+        # milliseconds to look for a token cost more CPU than the sends themselves.
+        async with self._turn:
+            await self._take()
+
+    async def _take(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
@@ -121,6 +130,7 @@ class Dispatcher:
         self.worker = f"dispatcher-{uuid.uuid4().hex[:12]}"
         self._buckets: dict[str, TokenBucket] = {}
         self._last_sent: dict[str, float] = {}
+        self._recent: dict[str, deque[bool]] = {}  # per channel: was each recent answer a 429?
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -224,7 +234,8 @@ class Dispatcher:
         try:
             await send(account.chat_id, reply)
         except RetryLater as exc:
-            bucket.pause(exc.seconds)
+            if self._channel_limited(channel, exc.seconds):
+                bucket.pause(exc.seconds)
             await self._finish(message, status=outbox.PENDING, due_at=now + timedelta(seconds=exc.seconds),
                                last_error=str(exc))
             return
@@ -249,9 +260,20 @@ class Dispatcher:
                 await self._finish(message, status=outbox.PENDING, attempts=attempts,
                                    due_at=now + timedelta(seconds=delay), last_error=repr(exc)[:500])
             return
+        self._answers(channel).append(False)
         self._last_sent[f"{channel}:{account.chat_id}"] = asyncio.get_running_loop().time()
         await self._finish(message, status=outbox.SENT, attempts=message.attempts + 1, sent_at=self._clock(),
                            last_error=None)
+
+    def _answers(self, channel: str) -> deque[bool]:
+        return self._recent.setdefault(channel, deque(maxlen=100))
+
+    def _channel_limited(self, channel: str, seconds: float) -> bool:
+        """Is this 429 the platform's global limit (pause everything) or one chat's (retry only that row)?
+        A lone 429 among successes must not stall a broadcast; a run of them, or a long wait, means slow down."""
+        answers = self._answers(channel)
+        answers.append(True)
+        return seconds >= 5 or (len(answers) >= 20 and sum(answers) / len(answers) >= 0.15)
 
     async def _attachment(self, file_id: int | None) -> tuple[Attachment, ...]:
         if file_id is None or self._data_dir is None:

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from messages import format_date, format_when, stars, t
 from storage.events import audience, registrants, upcoming
-from storage.outbox import enqueue
+from storage.outbox import enqueue, enqueue_many, existing_keys
 from storage.reference import load_reference
 from storage.reminders import accounts_by_producer, certificates_expiring_between, idle_drafts, officers_with_accounts
 
@@ -59,23 +59,29 @@ async def _certificates(session: AsyncSession, today: date, rules: ReminderRules
     first = today - timedelta(days=rules.lapsed_catch_up_days)
     last = today + timedelta(days=max(rules.certificate_days))
     expiring = await certificates_expiring_between(session, first, last)
-    accounts = await accounts_by_producer(session, {producer.id for _, _, producer in expiring})  # type: ignore[misc]
-    for certificate, product, producer in expiring:
-        days_left = (certificate.valid_until - today).days
-        milestone = due_milestone(days_left, rules)
-        if milestone is None:
+    accounts = await accounts_by_producer(session, {row.producer_id for row in expiring})
+    due = []
+    for cert in expiring:
+        milestone = due_milestone((cert.valid_until - today).days, rules)
+        if milestone is not None:
+            due += [(f"cert-expiry:{cert.certificate_id}:{milestone}:{account.id}", account, cert, milestone)
+                    for account in accounts.get(cert.producer_id, [])]
+    # Most of these were queued by an earlier scan (the dedupe key says so): only the new ones are written.
+    queued = await existing_keys(session, [key for key, *_ in due])
+    rows: list[dict[str, object]] = []
+    for key, account, cert, milestone in due:
+        if key in queued:
             continue
-        for account in accounts.get(producer.id, []):  # type: ignore[arg-type]
-            lang = account.language
-            key = "notice.cert_lapsed" if milestone == "lapsed" else "notice.cert_expiry"
-            text = t(lang, key, product=product.name, stars=stars(certificate.stars),
-                     date=format_date(certificate.valid_until), days=days_left)
-            options = [{"id": f"{REEVALUATE}{product.id}", "label": t(lang, "reminder.reevaluate")},
-                       {"id": f"snooze:{certificate.id}:{milestone}", "label": t(lang, "reminder.snooze")}]
-            if await enqueue(session, account_id=account.id, reason="cert-expiry",  # type: ignore[arg-type]
-                             dedupe_key=f"cert-expiry:{certificate.id}:{milestone}:{account.id}", text=text,
-                             options=options):
-                added["cert-expiry"] += 1
+        lang, days_left = account.language, (cert.valid_until - today).days
+        text_key = "notice.cert_lapsed" if milestone == "lapsed" else "notice.cert_expiry"
+        rows.append({"account_id": account.id, "dedupe_key": key, "reason": "cert-expiry",
+                     "text": t(lang, text_key, product=cert.product_name, stars=stars(cert.stars),
+                               date=format_date(cert.valid_until), days=days_left),
+                     "options": [{"id": f"{REEVALUATE}{cert.product_id}", "label": t(lang, "reminder.reevaluate")},
+                                 {"id": f"snooze:{cert.certificate_id}:{milestone}",
+                                  "label": t(lang, "reminder.snooze")}]})
+    if count := await enqueue_many(session, rows):
+        added["cert-expiry"] += count
 
 
 async def _drafts(session: AsyncSession, now: datetime, rules: ReminderRules, added: Counter[str]) -> None:
@@ -96,11 +102,11 @@ async def _digests(session: AsyncSession, today: date, rules: ReminderRules, add
     expiring = await certificates_expiring_between(session, today, today + timedelta(days=rules.digest_days))
     week = today.isocalendar()
     for officer, account in await officers_with_accounts(session):
-        mine = [row for row in expiring if officer.is_admin or row[2].province_code == officer.province_code]
+        mine = [row for row in expiring if officer.is_admin or row.province_code == officer.province_code]
         lang = account.language
-        lines = [t(lang, "reminder.digest_line", product=product.name, producer=producer.name,
-                   date=format_date(certificate.valid_until), days=(certificate.valid_until - today).days)
-                 for certificate, product, producer in mine[:rules.digest_lines]]
+        lines = [t(lang, "reminder.digest_line", product=row.product_name, producer=row.producer_name,
+                   date=format_date(row.valid_until), days=(row.valid_until - today).days)
+                 for row in mine[:rules.digest_lines]]
         if len(mine) > rules.digest_lines:
             lines.append(t(lang, "reminder.digest_more", more=len(mine) - rules.digest_lines))
         province = t(lang, "officer.all_provinces") if officer.is_admin else load_reference().label(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -11,28 +12,48 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Certificate, ChatAccount, ConversationState, Officer, Producer, Product
 
 
-async def certificates_expiring_between(session: AsyncSession, first: date, last: date
-                                        ) -> list[tuple[Certificate, Product, Producer]]:
-    """Current certificates (no newer one for the same product) whose valid-until lies in [first, last]."""
+class ExpiringCertificate(NamedTuple):
+    certificate_id: int
+    valid_until: date
+    stars: int
+    product_id: int
+    product_name: str
+    producer_id: int
+    producer_name: str
+    province_code: str
+
+
+class AccountRef(NamedTuple):
+    id: int
+    language: str
+
+
+async def certificates_expiring_between(session: AsyncSession, first: date, last: date) -> list[ExpiringCertificate]:
+    """Current certificates (no newer one for the same product) whose valid-until lies in [first, last].
+    Plain rows, not ORM objects: a daily scan reads thousands and changes none."""
     newer = aliased(Certificate)
     superseded = (select(newer.id).where(newer.product_id == Certificate.product_id,
                                          newer.valid_until > Certificate.valid_until,
                                          col(newer.revoked_at).is_(None)).exists())
     rows = await session.exec(
-        select(Certificate, Product, Producer)
+        select(Certificate.id, Certificate.valid_until, Certificate.stars, Product.id, Product.name,  # type: ignore[call-overload]
+               Producer.id, Producer.name, Producer.province_code)
         .join(Product, col(Product.id) == Certificate.product_id)
         .join(Producer, col(Producer.id) == Product.producer_id)
         .where(col(Certificate.valid_until) >= first, col(Certificate.valid_until) <= last,
                col(Certificate.revoked_at).is_(None), ~superseded)
         .order_by(col(Certificate.valid_until), col(Certificate.id)))
-    return list(rows)  # type: ignore[arg-type]
+    return [ExpiringCertificate(*row) for row in rows]
 
 
-async def accounts_by_producer(session: AsyncSession, producer_ids: set[int]) -> dict[int, list[ChatAccount]]:
-    found: dict[int, list[ChatAccount]] = {}
-    if producer_ids:
-        for account in await session.exec(select(ChatAccount).where(col(ChatAccount.producer_id).in_(producer_ids))):
-            found.setdefault(account.producer_id, []).append(account)  # type: ignore[arg-type]
+async def accounts_by_producer(session: AsyncSession, producer_ids: set[int]) -> dict[int, list[AccountRef]]:
+    found: dict[int, list[AccountRef]] = {}
+    ids = sorted(producer_ids)
+    for start in range(0, len(ids), 1000):
+        rows = await session.exec(select(ChatAccount.producer_id, ChatAccount.id, ChatAccount.language)  # type: ignore[call-overload]
+                                  .where(col(ChatAccount.producer_id).in_(ids[start:start + 1000])))
+        for producer_id, account_id, language in rows:
+            found.setdefault(producer_id, []).append(AccountRef(account_id, language))
     return found
 
 

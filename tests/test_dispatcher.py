@@ -203,3 +203,30 @@ async def test_two_dispatchers_on_postgresql_send_each_row_once(make_runner: Cal
     assert sum(handled) == 2000 and min(handled) > 0  # both took part
     assert len(sender.sent) == 2000 and len(set(sender.sent)) == 2000  # nobody twice
     assert {r.status for r in await rows(first_runner.sessions)} == {"sent"}
+
+
+async def test_a_lone_429_retries_its_row_without_stalling_the_others(make_runner: Callable,
+                                                                      sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    accounts = await add_accounts(sessions, 30)
+    await enqueue(sessions, accounts)
+    sender, clock = RecordingSender(), Clock(MORNING)
+    sender.fail["1003"] = [RetryLater(3)]  # one chat's limit: the other 29 go out now, not in 3 seconds
+    started = asyncio.get_running_loop().time()
+    await dispatcher(sessions, sender, clock).drain()
+    assert asyncio.get_running_loop().time() - started < 2.5
+    assert len(sender.sent) == 29 and [r.status for r in await rows(sessions)].count("pending") == 1
+
+
+async def test_many_429s_pause_the_whole_channel(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    accounts = await add_accounts(sessions, 30)
+    await enqueue(sessions, accounts)
+    sender, clock = RecordingSender(), Clock(MORNING)
+    for i in range(20):  # the platform is limiting us as a whole
+        sender.fail[str(1000 + i)] = [RetryLater(0.5)]
+    worker = dispatcher(sessions, sender, clock)
+    started = asyncio.get_running_loop().time()
+    await worker.drain()
+    assert asyncio.get_running_loop().time() - started >= 0.5  # it waited retry_after before going on
+    assert len(sender.sent) == 10
