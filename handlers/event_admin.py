@@ -6,7 +6,6 @@ import io
 from datetime import datetime
 from typing import Any
 
-from openpyxl import Workbook
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import forms
@@ -159,6 +158,8 @@ async def people(ctx: Context, event_id: int) -> list[Reply]:
     lang = ctx.lang
     rows = await registrants(ctx.session, event_id)
     lines = [t(lang, "event.people_title", name=event.name, count=len(rows))]
+    from openpyxl import Workbook  # only officers exporting registrants need it; not loaded at start-up
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.append([t(lang, "column.producer_name"), t(lang, "column.phone"), t(lang, "column.commune")])
