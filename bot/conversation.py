@@ -19,7 +19,7 @@ from bot.metrics import Metrics
 from handlers import router
 from handlers.types import Context, Incoming, Option, Reply, State
 from messages import t
-from storage.chats import already_handled, first_time_seen, open_chat, save_state, touch_account
+from storage.chats import first_time_seen, open_chat, save_state, touch_account
 from storage.outbox import mark_delivered, pending_for_account
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,11 @@ class ConversationRunner:
         async with self._sessions() as session, session.begin():
             # Reads first and writes last: on SQLite the write lock is then held only for the end of the update,
             # not while the handler works (or downloads a photo), so chats do not queue behind each other.
-            account, row = await open_chat(session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
-                                           display_name=incoming.display_name,
-                                           default_language=self._default_language)
-            if incoming.update_key and await already_handled(session, incoming.channel, incoming.update_key):
+            account, row, handled = await open_chat(
+                session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
+                display_name=incoming.display_name, default_language=self._default_language,
+                update_key=incoming.update_key)
+            if handled:
                 return []  # delivered twice (webhook retry, two replicas): answered the first time
             # A deep copy: mutating the loaded JSON in place would make SQLAlchemy think nothing changed.
             state = State(flow=row.flow, step=row.step, data=copy.deepcopy(row.data or {}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import cache
 
+from sqlalchemy import exists, false
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -79,9 +80,13 @@ def _dialect(session: AsyncSession) -> str:
 
 
 async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_id: str | None,
-                    display_name: str | None, default_language: str) -> tuple[ChatAccount, ConversationState]:
-    """The chat's account and its state row (locked on PostgreSQL), in one query for a chat seen before."""
-    query = (select(ChatAccount, ConversationState)
+                    display_name: str | None, default_language: str,
+                    update_key: str | None = None) -> tuple[ChatAccount, ConversationState, bool]:
+    """The chat's account, its state row (locked on PostgreSQL) and whether `update_key` was handled already:
+    one query for a chat seen before."""
+    seen = (exists().where(ProcessedUpdate.channel == channel, ProcessedUpdate.update_key == update_key[:128])
+            if update_key else false())
+    query = (select(ChatAccount, ConversationState, seen.label("seen"))
              .join(ConversationState, col(ConversationState.account_id) == ChatAccount.id)
              .where(ChatAccount.channel == channel, ChatAccount.chat_id == chat_id)
              .with_for_update(of=ConversationState).execution_options(populate_existing=True))
@@ -89,8 +94,9 @@ async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_i
     if row is None:  # the chat's first message
         account = await get_or_create_chat_account(session, channel, chat_id, user_id=user_id,
                                                    display_name=display_name, default_language=default_language)
-        return account, await load_state_for_update(session, account.id)  # type: ignore[arg-type]
-    return row[0], row[1]
+        state = await load_state_for_update(session, account.id)  # type: ignore[arg-type]
+        return account, state, bool(update_key) and await already_handled(session, channel, update_key)
+    return row[0], row[1], bool(row[2])
 
 
 async def save_state(session: AsyncSession, state: ConversationState, *, flow: str | None,
