@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator
 from datetime import time
 
@@ -123,8 +124,10 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         limits = Limits(rate_per_second=settings.send_rate, quiet_start=start, quiet_end=end,
                         timezone=settings.timezone)
         monitor = BroadcastMonitor(runner.sessions, progress)
+        # Two processes cannot listen on one port of one host, so host:port names this process alone.
         dispatcher = Dispatcher(runner.sessions, dict(senders), limits, data_dir=settings.data_dir,
-                                after_round=monitor.update, metrics=metrics)
+                                after_round=monitor.update, metrics=metrics,
+                                worker=f"{socket.gethostname()[:56]}:{settings.http_port}")
         monitor.on_report = dispatcher.kick
         # Notifications written by one person's update (an officer's decision) go out right after its commit.
         runner.on_outbox = dispatcher.kick

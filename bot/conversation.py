@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -75,10 +76,20 @@ class ConversationRunner:
                 self._metrics.latency.labels(incoming.channel).observe(time.perf_counter() - started)
 
     async def _handle_in_transaction(self, incoming: Incoming) -> list[Reply]:
-        try:
-            return await self._transaction(incoming)
-        except _AlreadyHandled:
-            return []
+        for attempt, pause in enumerate(RETRY_PAUSES):
+            try:
+                return await self._transaction(incoming)
+            except _AlreadyHandled:
+                return []
+            except DBAPIError as exc:
+                # The database went away (restart, failover, a killed connection): the transaction rolled
+                # back, so running the update again is safe; the person only waits a moment.
+                if not transient_database_error(exc) or attempt == len(RETRY_PAUSES) - 1:
+                    raise
+                log.warning("database unavailable (%s); trying the update again in %.1f s",
+                            type(exc.orig).__name__, pause)
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
 
     async def _transaction(self, incoming: Incoming) -> list[Reply]:
         async with self._sessions() as session, session.begin():
@@ -109,6 +120,19 @@ class ConversationRunner:
         if ctx.outbox_written and self.on_outbox is not None:
             self.on_outbox()
         return delivered + result.replies
+
+
+RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0, 0.0)  # about 4 s in all: a database restart, not an outage
+
+
+def transient_database_error(exc: DBAPIError) -> bool:
+    """A lost or refused connection: worth another try. (SQLite's "database is locked" is not retried: it
+    comes after a 30 s wait already.)"""
+    if exc.connection_invalidated:
+        return True
+    text = str(exc.orig).lower()
+    return "locked" not in text and any(sign in text for sign in (
+        "connection", "terminat", "shutdown", "cannot connect", "server closed", "the database system is"))
 
 
 class _AlreadyHandled(Exception):  # noqa: N818  (rolls the transaction back; not an error)

@@ -122,12 +122,14 @@ class Dispatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: dict[str, Send], limits: Limits,
                  *, clock: Callable[[], datetime] | None = None, concurrency: int = 16,
                  data_dir: Path | None = None, after_round: Callable[[], Awaitable[None]] | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, worker: str | None = None) -> None:
         self._sessions = sessions
         self._senders = senders
         self.limits = limits
         self._clock = clock or (lambda: datetime.now(UTC))
-        self.worker = f"dispatcher-{uuid.uuid4().hex[:12]}"
+        # A name only this process can have (the app uses host:port): rows still claimed under it on start-up
+        # were left by this process's dead predecessor and are taken back at once, not after their lease.
+        self.worker = worker or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self._buckets: dict[str, TokenBucket] = {}
         self._last_sent: dict[str, float] = {}
         self._recent: dict[str, deque[bool]] = {}  # per channel: was each recent answer a 429?
@@ -154,6 +156,12 @@ class Dispatcher:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self, poll_seconds: float) -> None:
+        try:
+            async with self._sessions() as session, session.begin():
+                if taken := await outbox.release_claims(session, self.worker):
+                    log.warning("took back %s outbox rows claimed by this instance before it last stopped", taken)
+        except Exception:  # the rows will be taken when their lease runs out instead
+            log.exception("could not take back this instance's earlier claims")
         while not self._stopping:
             try:
                 sent = await self.drain_once()

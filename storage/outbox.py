@@ -75,6 +75,15 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
     return list(rows)  # type: ignore[arg-type]
 
 
+async def release_claims(session: AsyncSession, worker: str) -> int:
+    """Rows a dead predecessor with this worker's name claimed: pending again. (Any of them it had already
+    handed to the platform when it died go out a second time; no chat platform says which.)"""
+    result = await session.exec(update(OutboxMessage)  # type: ignore[call-overload]
+                                .where(col(OutboxMessage.claimed_by) == worker, col(OutboxMessage.status) == SENDING)
+                                .values(status=PENDING, lease_until=None))
+    return int(result.rowcount or 0)
+
+
 async def finish(session: AsyncSession, message_id: int, worker: str, **values: object) -> bool:
     """Record what happened to a claimed row; False when the row is no longer this worker's (lease lost)."""
     result = await session.exec(update(OutboxMessage)  # type: ignore[call-overload]

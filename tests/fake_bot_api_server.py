@@ -12,8 +12,11 @@ from aiohttp.test_utils import TestServer
 
 
 class FakeBotApiServer:
-    def __init__(self, *, reject_token: bool = False) -> None:
+    def __init__(self, *, reject_token: bool = False, send_delay: float = 0.0) -> None:
         self.reject_token = reject_token
+        self.send_delay = send_delay  # seconds each sendMessage takes, to leave sends in flight
+        self.hang = 0  # this many sendMessage calls hang for hang_seconds, then fail without delivering
+        self.hang_seconds = 1.0
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.pending_updates: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
@@ -36,6 +39,10 @@ class FakeBotApiServer:
         method = request.match_info["method"]
         form = await request.post()
         params = {k: _maybe_json(str(v)) for k, v in form.items()}
+        if method == "sendMessage" and self.hang > 0:
+            self.hang -= 1
+            await asyncio.sleep(self.hang_seconds)
+            return web.json_response({"ok": False, "error_code": 504, "description": "Gateway Timeout"}, status=504)
         self.calls.append((method, params))
         if self.reject_token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
@@ -48,6 +55,7 @@ class FakeBotApiServer:
         if method == "getMe":
             result = {"id": 999, "is_bot": True, "first_name": "OCOP", "username": "ocop_test_bot"}
         elif method == "sendMessage":
+            await asyncio.sleep(self.send_delay)
             result = {"message_id": next(self._ids), "date": 0, "text": params.get("text"),
                       "chat": {"id": int(params["chat_id"]), "type": "private"}}
         return web.json_response({"ok": True, "result": result})
