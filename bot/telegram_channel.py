@@ -23,6 +23,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
 from bot.channel_text import split_text
+from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.dispatcher import Permanent, RetryLater, Send, Transient, Unreachable
 from bot.telegram_request import AiohttpBotRequest
 from handlers.router import COMMAND_MENU
@@ -41,6 +42,9 @@ def build_application(token: str, base_url: str, request: BaseRequest | None = N
     builder = Application.builder().token(token).base_url(f"{base_url}/bot").base_file_url(f"{base_url}/file/bot")
     if request is None:
         request, updates_request = AiohttpBotRequest(), AiohttpBotRequest(connection_pool_size=1)
+    # Concurrent: one chat waiting on Telegram (a reply, a photo download) must not hold up every other chat.
+    # TelegramChannel keeps each chat's own updates in order.
+    builder = builder.concurrent_updates(CONCURRENT_UPDATES)
     return builder.request(request).get_updates_request(updates_request or request).build()
 
 
@@ -48,6 +52,7 @@ class TelegramChannel:
     def __init__(self, application: Application, handle: Handle) -> None:
         self.application = application
         self._handle = handle
+        self._order = ChatOrder()
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
 
@@ -88,11 +93,13 @@ class TelegramChannel:
         incoming = to_incoming(update)
         if incoming is None:
             return
-        if update.callback_query:
-            await update.callback_query.answer()
-        replies = await self._handle(incoming)
-        for reply in replies:
-            await send_reply(self.application, int(incoming.chat_id), reply)
+        # Updates run concurrently (see build_application); one chat's are handled and answered in order.
+        async with self._order.turn(incoming.chat_id):
+            if update.callback_query:
+                await update.callback_query.answer()
+            replies = await self._handle(incoming)
+            for reply in replies:
+                await send_reply(self.application, int(incoming.chat_id), reply)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from bot.channel_text import split_text
+from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.dispatcher import Permanent, RetryLater, Send, Transient, Unreachable
 from bot.file_links import keep
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
@@ -82,6 +83,9 @@ class ZaloChannel:
         self._session = session
         self._numbering: dict[str, dict[str, str]] = {}  # per chat, the options last shown
         self._poller: asyncio.Task[None] | None = None
+        self._order = ChatOrder()
+        self._slots = asyncio.Semaphore(CONCURRENT_UPDATES)
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, *, polling: bool = True, webhook_url: str | None = None, secret: str | None = None) -> None:
         await self.client.call("getMe")
@@ -95,6 +99,7 @@ class ZaloChannel:
         if self._poller is not None:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)  # let updates in hand finish
 
     async def _poll(self) -> None:
         delay = 1.0
@@ -108,16 +113,33 @@ class ZaloChannel:
                 delay = min(delay * 2, 60)
                 continue
             for update in updates:
-                await self.process(update)
+                await self._slots.acquire()  # at most CONCURRENT_UPDATES at once; the poll waits for a slot
+                task = asyncio.create_task(self._process_in_slot(update))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _process_in_slot(self, update: dict[str, Any]) -> None:
+        try:
+            await self.process(update)
+        except Exception:  # one bad update must not end the others
+            log.exception("zalo update failed")
+        finally:
+            self._slots.release()
 
     async def process(self, update: dict[str, Any]) -> None:
-        incoming = self.to_incoming(update)
-        if incoming is None:
+        """Handle one event and send the answers. Events run concurrently; one chat's in arrival order (its typed
+        numbers mean the options of the reply before, so that reply must have gone out first)."""
+        chat = _chat_of(update)
+        if chat is None:
             return
-        replies = await self._handle(incoming)
-        last = max((i for i, r in enumerate(replies) if r.options), default=-1)
-        for index, reply in enumerate(replies):
-            await self.send(incoming.chat_id, reply, numbered=index == last)
+        async with self._order.turn(chat):
+            incoming = self.to_incoming(update)
+            if incoming is None:
+                return
+            replies = await self._handle(incoming)
+            last = max((i for i, r in enumerate(replies) if r.options), default=-1)
+            for index, reply in enumerate(replies):
+                await self.send(incoming.chat_id, reply, numbered=index == last)
 
     def to_incoming(self, update: Any) -> Incoming | None:
         """The neutral message, or None for what we ignore. Bodies come from outside: every field is checked."""
@@ -204,6 +226,13 @@ def zalo_outbox_send(channel: ZaloChannel) -> Send:
             raise Permanent(str(exc)) from exc
 
     return send
+
+
+def _chat_of(update: Any) -> str | None:
+    if isinstance(update, dict) and isinstance(update.get("result"), dict):
+        update = update["result"]
+    message = update.get("message") if isinstance(update, dict) else None
+    return _id(_object(message.get("chat")).get("id")) if isinstance(message, dict) else None
 
 
 def _object(value: Any) -> dict[str, Any]:

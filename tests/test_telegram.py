@@ -270,3 +270,78 @@ async def test_officer_decisions_reach_a_telegram_producer_through_the_outbox(ai
                                        if b["callback_data"].startswith("app:open:")))
     endpoints = [e for e, _ in api.calls]
     assert endpoints.count("sendPhoto") == 1 and endpoints.count("sendDocument") == 1
+
+
+class SlowForOneChat(FakeBotApi):
+    """Telegram answering one chat's messages slowly (a poor connection on the way), the others at once."""
+
+    def __init__(self, slow_chat: int, seconds: float) -> None:
+        super().__init__()
+        self.slow_chat, self.seconds = slow_chat, seconds
+        self.sent_at: dict[int, float] = {}
+
+    async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any, **kw: Any
+                         ) -> tuple[int, bytes]:
+        params = request_data.parameters if request_data else {}
+        if url.endswith("/sendMessage"):
+            chat = int(params["chat_id"])
+            if chat == self.slow_chat:
+                await asyncio.sleep(self.seconds)
+            self.sent_at.setdefault(chat, asyncio.get_running_loop().time())
+        return await super().do_request(url, method, request_data, *args, **kw)
+
+
+class SlowFirstAnswer(FakeBotApi):
+    slowed = False
+
+    async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any, **kw: Any
+                         ) -> tuple[int, bytes]:
+        if url.endswith("/sendMessage") and not self.slowed:
+            self.slowed = True
+            await asyncio.sleep(0.3)
+        return await super().do_request(url, method, request_data, *args, **kw)
+
+
+def update_for(channel: TelegramChannel, chat: int, text: str) -> Update:
+    return Update.de_json({"update_id": next(_ids), "message": {
+        "message_id": next(_ids), "date": 1_790_000_000, "text": text, "chat": {"id": chat, "type": "private"},
+        "from": {"id": chat, "is_bot": False, "first_name": "Lan"}}}, channel.application.bot)
+
+
+async def test_a_slow_chat_does_not_hold_up_the_others(make_runner: Callable, sqlite_url: str) -> None:
+    api = SlowForOneChat(slow_chat=1, seconds=1.0)
+    channel = TelegramChannel(build_application("123456:TEST-TOKEN", "http://127.0.0.1:9", api),
+                              (await make_runner(sqlite_url)).handle)
+    await channel.start(polling=False)  # updates go through PTB's own queue and update processor, as in production
+    try:
+        started = asyncio.get_running_loop().time()
+        await channel.application.update_queue.put(update_for(channel, 1, "/start"))
+        await channel.application.update_queue.put(update_for(channel, 2, "/start"))
+        for _ in range(100):
+            if len(api.sent_at) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert api.sent_at[2] - started < 0.5  # answered while chat 1's reply was still on its way
+        assert api.sent_at[1] > api.sent_at[2]
+    finally:
+        await channel.stop()
+
+
+async def test_one_chats_quick_messages_are_handled_and_answered_in_order(make_runner: Callable,
+                                                                         sqlite_url: str) -> None:
+    api = SlowFirstAnswer()  # the answer to the first message takes a while to reach Telegram
+    runner = await make_runner(sqlite_url)
+    channel = TelegramChannel(build_application("123456:TEST-TOKEN", "http://127.0.0.1:9", api), runner.handle)
+    await channel.start(polling=False)
+    try:
+        for text in ("/dangky", "Hợp tác xã", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"):
+            await channel.application.update_queue.put(update_for(channel, 7, text))
+        for _ in range(100):
+            if sum(1 for m in api.sent() if m["chat_id"] == 7) >= 5:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await channel.stop()
+    texts = [m["text"] for m in api.sent() if m["chat_id"] == 7]
+    questions = ["thuộc loại nào", "Tên đầy đủ", "Mã số thuế", "người đại diện", "Số điện thoại"]
+    assert all(q in t for q, t in zip(questions, texts, strict=True)), texts
