@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint venv clean bench
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: venv
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# Every benchmark in bench/, each in its own process; rewrites docs/benchmarks.md (about 15 minutes).
+bench: venv
+	$(BIN)/python -m bench.run
 
 lint: venv
 	$(BIN)/ruff check .

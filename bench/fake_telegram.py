@@ -1,0 +1,94 @@
+"""A Bot API on 127.0.0.1 for the broadcast benchmark, run as its own process (so it does not share our CPU).
+
+It enforces a global rate (a token bucket; over it → 429 with retry_after), injects a share of random 429s and
+5xx, and counts what it delivered per chat, so duplicates and losses can be read from GET /stats.
+
+    python -m bench.fake_telegram --port 8765 --rate 250 --p429 0.05 --p5xx 0.02
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections import Counter
+
+from aiohttp import web
+
+
+def build(rate: float, p429: float, p5xx: float, seed: int = 7) -> web.Application:
+    rng = random.Random(seed)
+    delivered: Counter[str] = Counter()
+    answers: Counter[str] = Counter()
+    times: list[float] = []  # deliveries
+    requests: list[float] = []  # every sendMessage, answered or refused
+    bucket = {"tokens": rate, "at": time.monotonic()}
+
+    def over_rate() -> bool:
+        if rate <= 0:
+            return False
+        now = time.monotonic()
+        bucket["tokens"] = min(rate, bucket["tokens"] + (now - bucket["at"]) * rate)
+        bucket["at"] = now
+        if bucket["tokens"] < 1:
+            return True
+        bucket["tokens"] -= 1
+        return False
+
+    async def method(request: web.Request) -> web.Response:
+        name = request.match_info["method"]
+        form = await request.post()
+        if name == "getMe":
+            return web.json_response({"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "OCOP",
+                                                             "username": "ocop_bench_bot"}})
+        if name != "sendMessage":
+            return web.json_response({"ok": True, "result": True})
+        requests.append(time.monotonic())
+        roll = rng.random()
+        if roll < p5xx:
+            answers["5xx"] += 1
+            return web.json_response({"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502)
+        if roll < p5xx + p429 or over_rate():
+            answers["429"] += 1
+            return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                                      "parameters": {"retry_after": 1}}, status=429)
+        chat = str(form["chat_id"])
+        delivered[chat] += 1
+        times.append(time.monotonic())
+        answers["200"] += 1
+        return web.json_response({"ok": True, "result": {
+            "message_id": sum(delivered.values()), "date": 0, "text": str(form.get("text", "")),
+            "chat": {"id": int(chat), "type": "private"}}})
+
+    async def stats(_request: web.Request) -> web.Response:
+        span = times[-1] - times[0] if len(times) > 1 else 0.0
+        return web.json_response({"chats": len(delivered), "deliveries": sum(delivered.values()),
+                                  "duplicates": sum(n - 1 for n in delivered.values() if n > 1),
+                                  "answers": dict(answers), "delivery_span_s": span,
+                                  "delivered_per_s": (len(times) - 1) / span if span else 0.0,
+                                  "requests_per_s": _rate(requests), "requests": len(requests)})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", method)
+    app.router.add_get("/stats", stats)
+    return app
+
+
+def _rate(times: list[float]) -> float:
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    return (len(times) - 1) / span if span else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--rate", type=float, default=0, help="global sends per second; 0 for no limit")
+    parser.add_argument("--p429", type=float, default=0.0)
+    parser.add_argument("--p5xx", type=float, default=0.0)
+    args = parser.parse_args()
+    web.run_app(build(args.rate, args.p429, args.p5xx), host="127.0.0.1", port=args.port, print=None,
+                access_log=None)
+
+
+if __name__ == "__main__":
+    main()

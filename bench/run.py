@@ -1,0 +1,155 @@
+"""Runs every benchmark, each in its own process, and writes docs/benchmarks.md (`make bench`).
+
+    python -m bench.run            # everything, about ten minutes on two cores
+    python -m bench.run --quick    # smaller runs, to check the harness
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+RAW = ROOT / "docs" / "benchmarks.json"
+NOTES = Path(__file__).with_name("NOTES.md")
+
+
+def run(module: str, *args: object) -> dict[str, Any]:
+    command = [sys.executable, "-m", module, *map(str, args)]
+    print("$", " ".join(["python", "-m", module, *map(str, args)]), flush=True)
+    out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    print("  ", json.dumps(result, ensure_ascii=False), flush=True)
+    # The command to rerun it alone: a --seeded database is a temporary copy the module can make itself.
+    shown = [str(a) for a in args]
+    if "--seeded" in shown:
+        i = shown.index("--seeded")
+        del shown[i:i + 2]
+    return result | {"command": " ".join(["python", "-m", module, *shown])}
+
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    packages = ", ".join(f"{p} {version(p)}" for p in ("python-telegram-bot", "sqlalchemy", "aiosqlite", "aiohttp"))
+    return (f"{os.cpu_count()} cores ({model}), {mem_kb / 1024 / 1024:.0f} GiB RAM, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}; {packages}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--render", action="store_true", help="rewrite the page from the last run's figures")
+    args = parser.parse_args()
+    if args.render:
+        saved = json.loads(RAW.read_text(encoding="utf-8"))
+        DOC.write_text(render(saved["results"], saved["seconds"], quick=saved["quick"], when=saved["when"],
+                              on=saved["machine"]), encoding="utf-8")
+        return
+    q = args.quick
+    started = time.perf_counter()
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="ocop-bench-") as tmp:
+        seeded = {n: Path(tmp) / f"seed-{n}.db" for n in (1_000, 100_000)}
+        for n, path in seeded.items():
+            run("bench.seed", "--producers", n if not q else min(n, 5_000), "--out", path)
+        people = 60 if q else 300
+        results["throughput"] = [
+            run("bench.throughput", "--mode", "ours", "--db-producers", 1_000, "--seeded", seeded[1_000],
+                "--producers", people // 3, "--concurrency", 1),
+            *[run("bench.throughput", "--mode", "ours", "--db-producers", n, "--seeded", seeded[n],
+                  "--producers", people, "--concurrency", 16) for n in (1_000, 100_000)],
+            *[run("bench.throughput", "--mode", "stock-on-flush", "--db-producers", n, "--producers", people,
+                  "--concurrency", 16) for n in (1_000, 100_000)],
+            run("bench.throughput", "--mode", "stock-every-update", "--db-producers", 1_000, "--producers",
+                10 if q else 50, "--concurrency", 16),
+            # With Telegram taking 50 ms per reply, as over a real network: who waits for whom.
+            run("bench.throughput", "--mode", "ours", "--db-producers", 1_000, "--seeded", seeded[1_000],
+                "--producers", people // 3, "--concurrency", 16, "--api-latency-ms", 50),
+            run("bench.throughput", "--mode", "stock-on-flush", "--db-producers", 1_000, "--producers", people // 3,
+                "--concurrency", 16, "--api-latency-ms", 50),
+            # Every update rewrites the whole pickle of 100,000 people: two registrations take minutes already.
+            run("bench.throughput", "--mode", "stock-every-update", "--db-producers", 100_000, "--producers", 2,
+                "--concurrency", 1),
+        ]
+        recipients = 2_000 if q else 10_000
+        results["broadcast"] = [run("bench.broadcast", "--recipients", recipients, "--rate", 250),
+                                run("bench.broadcast", "--recipients", recipients, "--unlimited")]
+        results["reminders"] = run("bench.reminder_scan", "--producers", 5_000 if q else 100_000,
+                                   "--seeded", seeded[100_000])
+    results["startup"] = run("bench.startup", "--runs", 2 if q else 5)
+    seconds, when = time.perf_counter() - started, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    RAW.write_text(json.dumps({"results": results, "seconds": seconds, "quick": q, "when": when,
+                               "machine": machine()}, ensure_ascii=False, indent=1), encoding="utf-8")
+    DOC.write_text(render(results, seconds, quick=q, when=when, on=machine()), encoding="utf-8")
+    print(f"wrote {DOC.relative_to(ROOT)}")
+
+
+def render(r: dict[str, Any], seconds: float, *, quick: bool, when: str, on: str) -> str:
+    out = ["# Benchmarks", "",
+           f"Written by `make bench` (`python -m bench.run{' --quick' if quick else ''}`) on {when}, in "
+           f"{seconds / 60:.0f} min; the raw figures are in `docs/benchmarks.json`.", f"Machine: {on}.", "",
+           "Each line is one process; its command reruns it alone. Timing goals are measured here, never asserted "
+           "in tests. Shared virtual machines vary: run twice before reading much into a 10% difference.", ""]
+    out += ["## 1. Update throughput (full registrations through `Application.process_update`, SQLite)", "",
+            "People register at the same time, each waiting for the bot's answer before the next step; the Bot API "
+            "is answered in-process (bench/offline_bot_api.py), so this is the bot's own cost. ‘Durable’: each step "
+            "is committed before the reply is sent.", "",
+            "| setup | durable | producers in DB | at once | Telegram latency ms | updates | updates/s | p50 ms "
+            "| p99 ms | CPU ms/update | peak RSS MB | registrations done |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    names = {"ours": "OCOP Bot", "stock-on-flush": "PTB ConversationHandler + PicklePersistence(on_flush=True)",
+             "stock-every-update": "PTB ConversationHandler + PicklePersistence, flushed every update"}
+    for t in r["throughput"]:
+        durable = "yes" if t["mode"] != "stock-on-flush" else "no"
+        out.append(f"| {names[t['mode']]} | {durable} | {t['db_producers']:,} | {t['concurrency']} "
+                   f"| {t.get('api_latency_ms', 0):g} | {t['updates']:,} "
+                   f"| **{t['updates_per_s']:,}** | {t['p50_ms']} | {t['p99_ms']} | {t['cpu_ms_per_update']} "
+                   f"| {t['peak_rss_mb']} | {t['registrations_completed']}/{t['registrations']} |")
+    out += ["", "Commands:", ""] + [f"- `{t['command']}`" for t in r["throughput"]]
+    out += ["", "## 2. Broadcast through the outbox dispatcher (fake Bot API in another process)", "",
+            "| configured rate/s | requests/s (share) | deliveries/s | seconds | duplicates | lost | server answers "
+            "| outbox | CPU ms/send |", "|---|---|---|---|---|---|---|---|---|"]
+    for b in r["broadcast"]:
+        rate = b["configured_rate"] or "lifted"
+        share = f" ({b['request_rate_share']:.1%})" if b["request_rate_share"] else ""
+        out.append(f"| {rate} | **{b['request_rate']}**{share} | {b['delivery_rate']} | {b['seconds']} "
+                   f"| {b['duplicates']} | {b['lost']} | {b['server_answers']} | {b['outbox_statuses']} "
+                   f"| {b['cpu_ms_per_send']} |")
+    out += ["", "Commands:", ""] + [f"- `{b['command']}`" for b in r["broadcast"]]
+    m = r["reminders"]
+    out += ["", "## 3. Daily reminder scan", "",
+            f"{m['producers']:,} producers, {m['certificates']:,} certificates expiring in batches (24 decision days "
+            "over three years).", "", "| scan | seconds | reminders queued |", "|---|---|---|",
+            f"| first | **{m['first_scan_s']}** | {m['reminders_added']:,} |",
+            f"| second, straight after | **{m['second_scan_s']}** | {m['second_added']:,} |", "",
+            f"Command: `{m['command']}`"]
+    s = r["startup"]
+    out += ["", "## 4. Start-up", "", "`ocop-bot run` as a child process until `/readyz` answers 200; resident memory "
+            "3 s later (scheduler, dispatcher and, with a token, polling all running). Median of the runs.", "",
+            "| setup | ready, new database (migrations) s | ready, existing database s | idle RSS MB |",
+            "|---|---|---|---|"]
+    for name, label in (("web_chat_only", "web chat only"), ("with_telegram", "web chat + Telegram")):
+        v = s[name]
+        out.append(f"| {label} | {v['ready_fresh_db_s']} | **{v['ready_existing_db_s']}** | **{v['idle_rss_mb']}** |")
+    out += ["", f"Command: `{s['command']}`", ""]
+    if NOTES.exists():
+        out += [NOTES.read_text(encoding="utf-8").rstrip(), ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
