@@ -104,7 +104,8 @@ def render(r: dict[str, Any], seconds: float, *, quick: bool, when: str, on: str
            f"{seconds / 60:.0f} min; the raw figures are in `docs/benchmarks.json`.", f"Machine: {on}.", "",
            "Each line is one process; its command reruns it alone. Timing goals are measured here, never asserted "
            "in tests. Shared virtual machines vary: run twice before reading much into a 10% difference.", ""]
-    out += ["## 1. Update throughput (full registrations through `Application.process_update`, SQLite)", "",
+    out += ["## 1. Update throughput (full registrations through PTB's update processor and `process_update`, SQLite)",
+            "",
             "People register at the same time, each waiting for the bot's answer before the next step; the Bot API "
             "is answered in-process (bench/offline_bot_api.py), so this is the bot's own cost. ‘Durable’: each step "
             "is committed before the reply is sent.", "",
