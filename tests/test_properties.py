@@ -17,7 +17,7 @@ from bot.conversation import ConversationRunner
 from handlers.form_steps import REVIEW
 from handlers.router import COMMANDS, FORMS
 from messages import t
-from storage.models import ChatAccount, ConversationState
+from storage.models import Application, ChatAccount, ConversationState
 from tests.fakes import JPEG, PDF, VALID_MST, Chat
 from tests.flows import reach_review
 from tests.seed import add_application, add_producer, invite
@@ -29,16 +29,19 @@ NASTY = [
     "ü" * 5000, "9" * 400, "-1", "0", "31/02/2026", "29/02/2027 25:61", "1e309", "NaN", " ", "\n\n\n", "\ud800",
     "¹", "²³", "٣", "１", "Ⅻ", "½", "Hợp tác xã", "Thái Nguyên", "Lâm Đồng", "1", "2", "có", "không", "bỏ qua", "xong",
 ]
-# Known button prefixes with broken, huge, negative and foreign parts: ids come from the person's device.
+# Every kind of button id the bot makes, with broken, huge, negative and foreign parts: ids come from the device.
 BUTTON_IDS = [
-    "hoso:list:all:0", "hoso:list:lam-dong:-1", "hoso:list:x:99999999999999999999", "hoso:open:0", "hoso:open:abc",
-    "hoso:open:1", "hoso:act:1:approve", "hoso:act:1:drop-table", "hoso:act:999999:reject", "status:page:-5",
-    "status:page:x", "status:supp:1", "status:supp:abc", "event:reg:1", "event:reg:-1", "event:ics:abc",
-    "event:cancel:1", "pref:toggle:fair", "pref:toggle:", "pref:snooze:1:7", "pref:snooze:x:y", "bc:new",
-    "bc:cancel:1", "bc:cancel:x", "reeval:1", "reeval:", "menu:register", "menu:status", "menu:applications",
-    "menu:broadcast", "menu:statistics", "menu:trainings", "menu:fairs", "menu:language", "lang:en", "lang:xx",
-    "nav:back", "nav:skip", "nav:done", "nav:submit", "nav:paper", "nav:edit", "edit:name", "edit:", "resume:continue",
-    "resume:restart", "yes", "no", ":", "::::", "", "x" * 128,
+    "hoso:list:all:0", "hoso:list:submitted:-1", "hoso:list:lam-dong:0", "hoso:list:x:99999999999999999999",
+    "app:open:0", "app:open:abc", "app:open:1", "app:open:-1", "app:act:1:request_more", "app:act:1:drop-table",
+    "app:act:999999:reject", "app:act:1:record_result", "app:act:1", "status:page:-5", "status:page:x",
+    "status:page:99999999999999999999", "supp:1", "supp:abc", "supp:", "event:list:training", "event:list:x",
+    "event:open:1", "event:open:-1", "event:join:1", "event:leave:1", "event:ics:abc", "event:people:1",
+    "event:edit:1", "event:cancel:1", "event:cancel:x", "event:", "optout:fair", "optout:", "optout:cert",
+    "snooze:1:30", "snooze:x:y", "snooze:1", "bc:new", "bc:test", "bc:cancel:1", "bc:cancel:x", "reeval:1",
+    "reeval:", "reeval:abc", "menu:register", "menu:status", "menu:applications", "menu:broadcast",
+    "menu:statistics", "menu:trainings", "menu:fairs", "menu:language", "lang:en", "lang:xx", "nav:back",
+    "nav:skip", "nav:done", "nav:submit", "nav:paper", "nav:edit", "nav:yes", "nav:no", "edit:name", "edit:",
+    "resume:continue", "resume:restart", "now", "food", ":", "::::", "", "x" * 128,
 ]
 COMMAND_TEXTS = [f"/{name}" for name in COMMANDS] + ["/hoso 1", "/canbo", "/canbo SAI", "/lienket 000000", "/tracuu",
                                                     "/tracuu OCOP-2026-000001", "/unknown", "/"]
@@ -152,6 +155,10 @@ class Recorder(Chat):
         self.script.append(("tap", (option_id,)))
         return await super().tap(option_id)
 
+    async def press_stale(self, option_id: str) -> Any:
+        self.script.append(("press_stale", (option_id,)))
+        return await super().press_stale(option_id)
+
     async def send_file(self, content: bytes, mime: str | None, name: str | None = None,
                         size: int | None = None) -> Any:
         self.script.append(("send_file", (content, mime, name)))
@@ -159,6 +166,7 @@ class Recorder(Chat):
 
 
 async def test_every_registration_step_survives_every_nasty_input(make_runner: Callable, sqlite_url: str) -> None:
+    """The registration, replayed to each of its steps by a fresh chat that then gets the whole barrage."""
     runner = await make_runner(sqlite_url)
     recorder = Recorder(runner, "recorder")
     await reach_review(recorder)
@@ -179,3 +187,80 @@ async def test_every_registration_step_survives_every_nasty_input(make_runner: C
 def _check_digit(nine: str) -> int | None:
     check = 10 - sum(int(d) * w for d, w in zip(nine, (31, 29, 23, 19, 17, 13, 7, 5, 3), strict=True)) % 11
     return check if 0 <= check <= 9 else None
+
+
+async def test_every_officer_form_step_survives_every_nasty_input(make_runner: Callable, sqlite_url: str) -> None:
+    """The officer's forms — a training, a broadcast, a request for documents — replayed to each step, then
+    the barrage (lighter than the registration's: these forms are shorter and officers fewer)."""
+    runner = await _runner(make_runner, sqlite_url)
+    async with runner.sessions() as session:
+        app_id = (await session.exec(select(Application.id))).first()
+    recorder = Recorder(runner, "officer-recorder")
+    await recorder.say(f"/canbo {await invite(runner.sessions)}")
+    walks = []
+    for walk in (_add_training, _compose_broadcast, _request_documents):
+        recorder.script = []
+        await walk(recorder, app_id)
+        walks.append(list(recorder.script))
+        await recorder.say("/huy")  # leave a form the walk stopped in, before the next walk
+        await recorder.say("có")
+    barrage: list[tuple[str, Any]] = ([("text", x) for x in NASTY[::2]] + [("button", x) for x in BUTTON_IDS[::4]]
+                                      + [("stale", i) for i in range(0, 40, 9)] + [("command", "/huy")])
+    for n, script in enumerate(walks):
+        for k in range(1, len(script) + 1):
+            chat = Chat(runner, user=f"officer-{n}-{k}")
+            await chat.say(f"/canbo {await invite(runner.sessions)}")
+            fresh = await _new_application(runner)  # the barrage may well have acted on the last one
+            for method, args in script[:k]:
+                await getattr(chat, method)(*(_retarget(a, app_id, fresh) for a in args))
+            await play(chat, barrage)
+
+
+def _retarget(arg: Any, old: int | None, new: int) -> Any:
+    """An `app:…:<id>…` button id pointed at another application."""
+    if isinstance(arg, str) and arg.startswith("app:"):
+        return ":".join(str(new) if part == str(old) else part for part in arg.split(":"))
+    return arg
+
+
+async def _new_application(runner: ConversationRunner) -> int:
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session, province_code="lam-dong", tax_code=None)
+        _, application = await add_application(session, producer)
+        return application.id  # type: ignore[return-value]
+
+
+async def _add_training(chat: Chat, _app_id: int | None) -> None:
+    await chat.say("/themtaphuan")
+    for answer in ("Tập huấn làm nhãn mác", "Hội trường UBND xã Đạ Sar", "12/12/2030 08:00", "12/12/2030 11:00"):
+        await chat.say(answer)
+    await chat.tap("nav:skip")
+    await chat.tap("nav:skip")
+    await chat.tap("nav:done")
+    await chat.tap("nav:submit")
+
+
+async def _compose_broadcast(chat: Chat, _app_id: int | None) -> None:
+    await chat.tap("menu:broadcast") if "menu:broadcast" in chat.option_ids else await chat.say("/thongbao")
+    await chat.tap("bc:new")
+    await chat.say("Kính gửi các chủ thể OCOP: lịch kiểm tra nhãn mác ngày 01/12.")
+    picked = False
+    for _ in range(12):  # no file; food products; every commune, star rating and so on
+        if "now" in chat.option_ids:
+            break
+        shown = chat.option_ids
+        if "food" in shown and not picked:
+            picked = True
+            await chat.tap("food")
+        else:
+            await chat.tap("nav:skip" if "nav:skip" in shown else "nav:done")
+    await chat.tap("now")
+
+
+async def _request_documents(chat: Chat, app_id: int | None) -> None:
+    await chat.say("/hoso")
+    await chat.press_stale(f"app:open:{app_id}")
+    await chat.press_stale(f"app:act:{app_id}:request_more")
+    await chat.tap(chat.option_ids[0])
+    await chat.tap("nav:done")
+    await chat.say("Xin gửi bản có chữ ký.")
