@@ -40,7 +40,7 @@ class ConversationRunner:
         self._flood = flood
         self._clock = clock or (lambda: datetime.now(UTC))
         # One chat's updates run one at a time in this process (a double tap must not race itself);
-        # the row lock in load_state_for_update does the same across processes on PostgreSQL.
+        # the row lock taken by open_chat does the same across processes on PostgreSQL.
         self.on_outbox: Callable[[], None] | None = None  # set by the wiring once a sender exists
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -76,7 +76,7 @@ class ConversationRunner:
                 self._metrics.latency.labels(incoming.channel).observe(time.perf_counter() - started)
 
     async def _handle_in_transaction(self, incoming: Incoming) -> list[Reply]:
-        for attempt, pause in enumerate(RETRY_PAUSES):
+        for pause in (*RETRY_PAUSES, None):
             try:
                 return await self._transaction(incoming)
             except _AlreadyHandled:
@@ -84,12 +84,12 @@ class ConversationRunner:
             except DBAPIError as exc:
                 # The database went away (restart, failover, a killed connection): the transaction rolled
                 # back, so running the update again is safe; the person only waits a moment.
-                if not transient_database_error(exc) or attempt == len(RETRY_PAUSES) - 1:
+                if pause is None or not transient_database_error(exc):
                     raise
                 log.warning("database unavailable (%s); trying the update again in %.1f s",
                             type(exc.orig).__name__, pause)
                 await asyncio.sleep(pause)
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _transaction(self, incoming: Incoming) -> list[Reply]:
         async with self._sessions() as session, session.begin():
@@ -122,7 +122,7 @@ class ConversationRunner:
         return delivered + result.replies
 
 
-RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0, 0.0)  # about 4 s in all: a database restart, not an outage
+RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)  # five tries over about 4 s: a database restart, not an outage
 
 
 def transient_database_error(exc: DBAPIError) -> bool:
