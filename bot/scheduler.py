@@ -6,11 +6,12 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 class ReminderScheduler:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], rules: ReminderRules, *, timezone: str,
                  scan_at: time, on_added: Callable[[], None] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, retry_after: timedelta = timedelta(minutes=5),
+                 retries: int = 12) -> None:
         self._sessions = sessions
         self._rules = rules
         self._zone = ZoneInfo(timezone)
@@ -32,6 +34,10 @@ class ReminderScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[None]] = set()
         self.last_run: datetime | None = None
+        # A scan that fails (the database restarting at 08:00) is tried again every few minutes for an hour,
+        # rather than waiting for tomorrow: a 7-day reminder a day late is a reminder missed.
+        self._retry_after = retry_after
+        self._retries = retries
 
     async def run_scan(self, as_of: date | None = None) -> Counter[str]:
         """Enqueue what is due as of `as_of` (default: today in OCOP_TIMEZONE). Safe to run any number of times."""
@@ -45,7 +51,7 @@ class ReminderScheduler:
             self._on_added()
         return added
 
-    async def _scheduled(self) -> None:
+    async def _scheduled(self, attempt: int = 0) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)  # type: ignore[arg-type]
@@ -54,7 +60,12 @@ class ReminderScheduler:
         except asyncio.CancelledError:  # shutting down mid-scan: its transaction rolls back; the next start rescans
             log.info("reminder scan interrupted by shutdown")
         except Exception:
-            log.exception("reminder scan failed; it runs again at the next scheduled time")
+            if attempt < self._retries and self._scheduler is not None and self._scheduler.running:
+                log.exception("reminder scan failed; trying again in %s", self._retry_after)
+                self._scheduler.add_job(self._scheduled, DateTrigger(datetime.now(UTC) + self._retry_after),
+                                        args=[attempt + 1], id=f"scan-retry-{attempt + 1}", replace_existing=True)
+            else:
+                log.exception("reminder scan failed; it runs again at the next scheduled time")
         finally:
             if task is not None:
                 self._running.discard(task)  # type: ignore[arg-type]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -196,4 +198,30 @@ async def test_the_scheduler_scans_at_start_up(make_runner: Callable, sqlite_url
     assert scheduler.last_run is not None and kicked == [1]
     async with sessions() as session:
         assert (await session.exec(select(Producer))).first() is not None
+        assert len(list(await session.exec(select(OutboxMessage)))) == 1
+
+
+async def test_a_scan_that_fails_is_tried_again_soon(make_runner: Callable, sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    await producer_with_certificate(sessions, date(2024, 1, 15))
+    failures = [OperationalError("SELECT 1", {}, ConnectionRefusedError("database restarting"))] * 2
+
+    def flaky_sessions() -> Any:  # the database refuses the first two scans, then is back
+        if failures:
+            raise failures.pop()
+        return sessions()
+
+    scheduler = ReminderScheduler(flaky_sessions, RULES, timezone="Asia/Ho_Chi_Minh", scan_at=time(8),  # type: ignore[arg-type]
+                                  clock=lambda: datetime(2026, 12, 20, 2, 0, tzinfo=UTC),
+                                  retry_after=timedelta(milliseconds=50))
+    scheduler.start()
+    try:
+        for _ in range(200):
+            if scheduler.last_run:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await scheduler.stop()
+    assert not failures and scheduler.last_run is not None  # the start-up scan failed twice, then ran
+    async with sessions() as session:
         assert len(list(await session.exec(select(OutboxMessage)))) == 1
