@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.webhooks import MALFORMED, TOO_LARGE, read_json
 from handlers.types import Incoming, Reply
 from messages import t
 
@@ -32,13 +33,10 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str) -> N
         return web.Response(text=render_page(language), content_type="text/html", charset="utf-8")
 
     async def chat(request: web.Request) -> web.Response:
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
+        body = await read_json(request)
+        if body is TOO_LARGE:
             return _error(413, "api.too_large", language)
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" nested deep
+        if body is MALFORMED:
             return _error(400, "api.bad_json", language)
         incoming = _incoming(body)
         if incoming is None:

@@ -26,6 +26,20 @@ def webhook_secret(token: str, channel: str) -> str:
     return hmac.new(token.encode(), f"ocop-webhook:{channel}".encode(), hashlib.sha256).hexdigest()[:48]
 
 
+TOO_LARGE, MALFORMED = object(), object()
+
+
+async def read_json(request: web.Request) -> object:
+    """The parsed body, or TOO_LARGE (over the app's client_max_size) or MALFORMED: the one place every JSON
+    endpoint reads its body, so each refuses bad input the same way."""
+    try:
+        return json.loads(await request.read())
+    except web.HTTPRequestEntityTooLarge:
+        return TOO_LARGE
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" nested deep
+        return MALFORMED
+
+
 async def checked_body(request: web.Request, header: str, secret: str) -> dict | web.Response:
     """The request's JSON object, or the 4xx to answer: 401 without the secret header, 403 with a wrong one
     (compared in constant time), 413 when too large, 400 when not a JSON object."""
@@ -34,11 +48,10 @@ async def checked_body(request: web.Request, header: str, secret: str) -> dict |
         return web.json_response({"error": "missing secret"}, status=401)
     if not hmac.compare_digest(given.encode(), secret.encode()):
         return web.json_response({"error": "wrong secret"}, status=403)
-    try:
-        body = json.loads(await request.read())
-    except web.HTTPRequestEntityTooLarge:
+    body = await read_json(request)
+    if body is TOO_LARGE:
         return web.json_response({"error": "too large"}, status=413)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" nested deep
+    if body is MALFORMED:
         return web.json_response({"error": "malformed JSON"}, status=400)
     if not isinstance(body, dict):
         return web.json_response({"error": "not an object"}, status=400)

@@ -143,10 +143,8 @@ class ZaloChannel:
 
     def to_incoming(self, update: Any) -> Incoming | None:
         """The neutral message, or None for what we ignore. Bodies come from outside: every field is checked."""
-        if isinstance(update, dict) and isinstance(update.get("result"), dict):
-            update = update["result"]  # webhooks may wrap the event
-        message = update.get("message") if isinstance(update, dict) else None
-        if not isinstance(message, dict):
+        update, message = _event(update)
+        if message is None:
             return None
         chat, sender = _object(message.get("chat")), _object(message.get("from"))
         chat_id = _id(chat.get("id"))
@@ -228,11 +226,18 @@ def zalo_outbox_send(channel: ZaloChannel) -> Send:
     return send
 
 
-def _chat_of(update: Any) -> str | None:
+def _event(update: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The event (webhooks may wrap it in "result") and its message, if it has one shaped like a message."""
     if isinstance(update, dict) and isinstance(update.get("result"), dict):
         update = update["result"]
-    message = update.get("message") if isinstance(update, dict) else None
-    return _id(_object(message.get("chat")).get("id")) if isinstance(message, dict) else None
+    event = _object(update)
+    message = event.get("message")
+    return event, message if isinstance(message, dict) else None
+
+
+def _chat_of(update: Any) -> str | None:
+    _, message = _event(update)
+    return _id(_object(message.get("chat")).get("id")) if message is not None else None
 
 
 def _object(value: Any) -> dict[str, Any]:

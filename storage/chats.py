@@ -6,11 +6,10 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import exists, false
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import insert_ignoring_duplicates
+from storage.db import dialect_insert, insert_ignoring_duplicates
 from storage.models import ChatAccount, ConversationState, ProcessedUpdate, utcnow
 
 
@@ -63,20 +62,15 @@ async def already_handled(session: AsyncSession, channel: str, update_key: str) 
 
 async def first_time_seen(session: AsyncSession, channel: str, update_key: str) -> bool:
     """Records the update as handled: True the first time, False when it was recorded already."""
-    result = await session.exec(_seen_statement(_dialect(session)),  # type: ignore[call-overload]
+    result = await session.exec(_seen_statement(dialect_insert(session)),  # type: ignore[call-overload]
                                 params={"channel": channel, "update_key": update_key[:128], "at": utcnow()})
     return int(result.rowcount or 0) == 1
 
 
 @cache
-def _seen_statement(dialect: str):  # type: ignore[no-untyped-def]
+def _seen_statement(insert):  # type: ignore[no-untyped-def]
     # Built once with bind parameters, so SQLAlchemy compiles it once rather than on every update.
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(ProcessedUpdate.__table__).on_conflict_do_nothing(index_elements=["channel", "update_key"])
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind else "sqlite"
 
 
 async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_id: str | None,

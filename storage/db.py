@@ -78,14 +78,17 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+def dialect_insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    """The INSERT that knows ON CONFLICT for this session's database."""
+    return postgresql.insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite.insert
+
+
 async def insert_ignoring_duplicates(session: AsyncSession, model: type, rows: list[dict],
                                      unique: list[str]) -> int:
     """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike: how two replicas create the same row
     at the same moment without one of them failing. Returns how many rows were inserted."""
     if not rows:
         return 0
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=unique)
+    statement = dialect_insert(session)(model).values(rows).on_conflict_do_nothing(index_elements=unique)
     result = await session.exec(statement)  # type: ignore[call-overload]
     return int(result.rowcount or 0)
