@@ -23,7 +23,6 @@ class OfflineBotApi(BaseRequest):
         self._ids = itertools.count(1)
         self.last_markup: dict[int, dict[str, Any]] = {}
         self.last_text: dict[int, str] = {}
-        self.sent = 0
         self.registered: set[int] = set()  # chats that were told their application code
 
     @property
@@ -47,7 +46,6 @@ class OfflineBotApi(BaseRequest):
         if endpoint == "sendMessage":
             if self.latency:
                 await asyncio.sleep(self.latency)
-            self.sent += 1
             chat = int(params["chat_id"])
             markup = params.get("reply_markup")
             if markup:
