@@ -29,6 +29,7 @@ from bot.metrics import Metrics
 from handlers.types import Attachment, Option, Reply
 from storage import outbox
 from storage.blobs import blob_path
+from storage.chats import accounts_in_a_form
 from storage.models import ChatAccount, OutboxMessage, StoredFile
 
 log = logging.getLogger(__name__)
@@ -194,14 +195,17 @@ class Dispatcher:
             async with self._sessions() as session, session.begin():
                 claimed = await outbox.claim_due(session, channel=channel, worker=self.worker, now=now,
                                                  lease=self.limits.lease, limit=self.limits.batch)
+                # A notice's options are not numbered for a chat in a form: its numbers answer the form.
+                busy = await accounts_in_a_form(session, [a.id for m, a in claimed if m.options])  # type: ignore[misc]
             if claimed:
-                await self._send_batch(channel, send, claimed)
+                await self._send_batch(channel, send, claimed, busy)
                 handled += len(claimed)
         if self._after_round is not None:  # also on idle rounds: a broadcast's last sends need their report
             await self._after_round()
         return handled
 
-    async def _send_batch(self, channel: str, send: Send, claimed: list[tuple[OutboxMessage, ChatAccount]]) -> None:
+    async def _send_batch(self, channel: str, send: Send, claimed: list[tuple[OutboxMessage, ChatAccount]],
+                          busy: set[int]) -> None:
         bucket = self._buckets.setdefault(channel, TokenBucket(self.limits.rate_per_second))
         semaphore = asyncio.Semaphore(self._concurrency)
         by_chat: dict[str, list[tuple[OutboxMessage, ChatAccount]]] = {}
@@ -213,7 +217,7 @@ class Dispatcher:
             for message, account in rows:
                 await self._pace_chat(channel, account.chat_id)
                 async with semaphore:
-                    await self._deliver(channel, send, bucket, message, account)
+                    await self._deliver(channel, send, bucket, message, account, numbered=account.id not in busy)
 
         await asyncio.gather(*(one_chat(rows) for rows in by_chat.values()))
 
@@ -226,7 +230,7 @@ class Dispatcher:
                 await asyncio.sleep(wait)
 
     async def _deliver(self, channel: str, send: Send, bucket: TokenBucket, message: OutboxMessage,
-                       account: ChatAccount) -> None:
+                       account: ChatAccount, *, numbered: bool = True) -> None:
         assert message.id is not None
         now = self._clock()
         if account.unreachable_at is not None:
@@ -238,7 +242,7 @@ class Dispatcher:
             return
         await bucket.take()
         reply = Reply(message.text, options=tuple(Option(o["id"], o["label"]) for o in message.options), inline=True,
-                      attachments=await self._attachment(message.file_id))
+                      attachments=await self._attachment(message.file_id), numbered=numbered)
         try:
             await send(account.chat_id, reply)
         except RetryLater as exc:

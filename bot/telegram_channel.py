@@ -27,6 +27,7 @@ from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.dispatcher import Permanent, RetryLater, Send, Transient, Unreachable
 from bot.telegram_request import AiohttpBotRequest
 from handlers.router import COMMAND_MENU
+from handlers.shown import button_label
 from handlers.types import Contact, Incoming, IncomingFile, Option, Reply
 from messages import t
 
@@ -179,7 +180,8 @@ async def send_reply(application: Application, chat_id: int, reply: Reply, *, ra
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
     """Answers as a reply keyboard (tapping sends the label); confirm/edit actions inline."""
     if reply.inline:
-        return InlineKeyboardMarkup([[InlineKeyboardButton(o.label, callback_data=o.id)] for o in reply.options])
+        return InlineKeyboardMarkup([[InlineKeyboardButton(button_label(o), callback_data=o.id)]
+                                     for o in reply.options])
     if not reply.options and not reply.request_contact:
         return None
     rows: list[list[KeyboardButton]] = []
@@ -193,7 +195,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
 
 
 def _rows(options: list[Option], per_row: int) -> list[list[KeyboardButton]]:
-    return [[KeyboardButton(o.label) for o in options[i:i + per_row]] for i in range(0, len(options), per_row)]
+    return [[KeyboardButton(button_label(o)) for o in options[i:i + per_row]] for i in range(0, len(options), per_row)]
 
 
 def outbox_send(application: Application) -> Send:

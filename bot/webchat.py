@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.webhooks import MALFORMED, TOO_LARGE, read_json
+from handlers.shown import button_label
 from handlers.types import Incoming, Reply
 from messages import t
 
@@ -68,7 +69,7 @@ def _reply_json(reply: Reply) -> dict:
     files = [{"name": a.path, "mime": a.mime, "data": base64.b64encode(a.content).decode()}
              for a in reply.attachments if a.content is not None and len(a.content) <= MAX_INLINE_FILE]
     return {"text": reply.text, "inline": reply.inline, "files": files,
-            "options": [{"id": o.id, "label": o.label} for o in reply.options]}
+            "options": [{"id": o.id, "label": button_label(o)} for o in reply.options]}
 
 
 def _error(status: int, key: str, language: str) -> web.Response:

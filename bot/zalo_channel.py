@@ -1,6 +1,7 @@
 """Zalo Bot Platform adapter on aiohttp. The Bot API is Telegram-like (getUpdates, sendMessage, setWebhook with a
-secret token) but has no buttons: options are drawn as numbered lines, and a number typed back is mapped to the
-option it showed. Messages are cut under 2,000 characters."""
+secret token) but has no buttons: options are drawn as numbered lines, and a number typed back is read by the
+handlers against the options stored with the chat's state (handlers/shown.py). Messages are cut under 2,000
+characters."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.channel_text import split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.dispatcher import Permanent, RetryLater, Send, Transient, Unreachable
 from bot.file_links import keep
+from handlers.shown import numbered, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
 
 log = logging.getLogger(__name__)
@@ -58,19 +60,15 @@ class ZaloClient:
         await self.call("sendMessage", {"chat_id": chat_id, "text": text})
 
 
-def render(reply: Reply, numbering: dict[str, str] | None) -> str:
-    """The reply's text with its options as lines: numbered (and `numbering` learns number → option id) for the
-    message that asks the question, plain bullets for earlier ones, so a number never means two things."""
+def render(reply: Reply, *, question: bool) -> str:
+    """The reply's text with its options as lines: numbered on the message that asks the question (when a typed
+    number picks an option there), plain bullets elsewhere, so a number never means two things. What a typed
+    number means is decided by the handlers from the chat's stored state, with the same numbering."""
     if not reply.options:
         return reply.text
-    if numbering is None:
+    if not question or not reply.numbered:
         return "\n".join([reply.text, "", *(f"• {o.label}" for o in reply.options)])
-    numbering.clear()
-    lines = [reply.text, ""]
-    for number, option in enumerate(reply.options, 1):
-        numbering[str(number)] = option.id
-        lines.append(f"{number}. {option.label}")
-    return "\n".join(lines)
+    return "\n".join([reply.text, "", *(f"{n}. {o.label}" for n, o in numbered(reply.options))])
 
 
 class ZaloChannel:
@@ -81,7 +79,6 @@ class ZaloChannel:
         self._link = link  # signed file links; None when there is no public address to link to
         self._handle = handle
         self._session = session
-        self._numbering: dict[str, dict[str, str]] = {}  # per chat, the options last shown
         self._poller: asyncio.Task[None] | None = None
         self._order = ChatOrder()
         self._slots = asyncio.Semaphore(CONCURRENT_UPDATES)
@@ -137,9 +134,9 @@ class ZaloChannel:
             if incoming is None:
                 return
             replies = await self._handle(incoming)
-            last = max((i for i, r in enumerate(replies) if r.options), default=-1)
+            asking = question_index(replies)
             for index, reply in enumerate(replies):
-                await self.send(incoming.chat_id, reply, numbered=index == last)
+                await self.send(incoming.chat_id, reply, question=index == asking)
 
     def to_incoming(self, update: Any) -> Incoming | None:
         """The neutral message, or None for what we ignore. Bodies come from outside: every field is checked."""
@@ -158,9 +155,7 @@ class ZaloChannel:
         if not isinstance(message.get("text"), str | None):
             message = message | {"text": None}
         if event == "message.text.received" or (message.get("text") and "image" not in event):
-            text = str(message.get("text") or "")
-            choice = self._numbering.get(chat_id, {}).get(text.strip())
-            return Incoming(**base, choice=choice) if choice else Incoming(**base, text=text)
+            return Incoming(**base, text=str(message.get("text") or ""))
         if event == "message.image.received" and message.get("photo"):
             return Incoming(**base, file=IncomingFile(mime=None, size=None, name=None,
                                                       read=self._download(str(message["photo"]))))
@@ -176,8 +171,8 @@ class ZaloChannel:
                 return await response.content.read(21 * 1024 * 1024)
         return read
 
-    async def send(self, chat_id: str, reply: Reply, *, raise_errors: bool = False, numbered: bool = True) -> None:
-        text = render(reply, self._numbering.setdefault(chat_id, {}) if numbered else None)
+    async def send(self, chat_id: str, reply: Reply, *, raise_errors: bool = False, question: bool = True) -> None:
+        text = render(reply, question=question)
         photos: list[tuple[str, str]] = []
         for attachment in reply.attachments:
             url = self._file_link(attachment)

@@ -36,7 +36,7 @@ async def list_events(ctx: Context, kind: str) -> list[Reply]:
     options = []
     for number, event in enumerate(events, 1):
         lines.append(f"{number}. {format_when(lang, event.starts_at, ctx.timezone)} — {event.name} — {event.place}")
-        options.append(Option(f"{OPEN}{event.id}", f"{number}. {event.name[:40]}"))
+        options.append(Option(f"{OPEN}{event.id}", event.name[:40], number=number))
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
 
 

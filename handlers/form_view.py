@@ -52,7 +52,9 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     steps = form.steps(state.data)
     options += nav.options(lang, back=steps[0].id != step.id, skip=step.optional)
     contact = t(lang, "nav.share_phone") if step.kind is Kind.PHONE and ctx.can_share_contact else None
-    return Reply(text=text, options=tuple(options), request_contact=contact)
+    # A free-text answer may be a number ("2" tấn, a score): there a typed number is the answer, not an option.
+    free_text = step.kind in (Kind.TEXT, Kind.PHONE)
+    return Reply(text=text, options=tuple(options), request_contact=contact, numbered=not free_text)
 
 
 def cancel_question(lang: str, form: Form) -> Reply:
@@ -63,14 +65,13 @@ def cancel_question(lang: str, form: Form) -> Reply:
 def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply]:
     lang = ctx.lang
     lines = [t(lang, form.review_title)]
-    number = 0
     for section in form.sections:
         lines.append("")
         lines.append(t(lang, f"section.{section}"))
         for step in form.steps(data):
             if step.section == section:
-                number += 1
-                lines.append(f"{number}. {label(lang, step, data)}: {render_value(lang, step, data)}")
+                # Not numbered: the actions below are, and "1" must not mean both an item and "submit".
+                lines.append(f"• {label(lang, step, data)}: {render_value(lang, step, data)}")
     notes = getattr(form, "review_notes", None)
     if notes is not None:  # what a form adds to its summary (e.g. a broadcast's preview and recipient count)
         lines += ["", *notes(lang, data)]
@@ -83,6 +84,6 @@ def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply
 
 def edit_menu(lang: str, form: Form, state: State) -> list[Reply]:
     steps = form.steps(state.data)
-    options = [Option(f"edit:{s.id}", f"{i}. {label(lang, s, state.data)}") for i, s in enumerate(steps, 1)]
+    options = [Option(f"edit:{s.id}", label(lang, s, state.data), number=i) for i, s in enumerate(steps, 1)]
     options += nav.options(lang, back=True, skip=False)
     return [Reply(t(lang, "review.pick_field"), options=tuple(options))]

@@ -65,7 +65,7 @@ async def list_applications(ctx: Context, status: str | None, offset: int = 0) -
         name = product.name if product else ""
         when = format_date(application.submitted_at or application.created_at, ctx.timezone)
         lines.append(f"{number}. {application.code} · {name} · {t(lang, f'stage.{application.status}')} · {when}")
-        options.append(Option(f"{OPEN}{application.id}", f"{number}. {name[:40]}"))
+        options.append(Option(f"{OPEN}{application.id}", name[:40], number=number))
     if not rows:
         lines.append(t(lang, "officer.list_empty"))
     key = status or "all"

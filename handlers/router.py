@@ -15,6 +15,7 @@ from handlers import (
     navigation,
     officer,
     preferences,
+    shown,
     statistics,
     status,
 )
@@ -25,6 +26,7 @@ from handlers.reminders import REEVALUATE
 from handlers.supplement import SUPPLEMENT, start_supplement
 from handlers.types import Context, Incoming, Option, Reply, Result, State
 from messages import LANGUAGES, t
+from storage.outbox import latest_notice_since
 
 # Coming back after this long to a half-filled form asks "continue or start over?" first,
 # because the person has likely forgotten what the last question was.
@@ -74,10 +76,28 @@ COMMAND_MENU = {
 
 
 async def handle(ctx: Context, state: State, inc: Incoming) -> Result:
+    inc = await _typed_choice(ctx, state, inc)
     replies = await _route(ctx, state, inc)
     if state.flow is None and "_await" not in state.data and not (replies and replies[-1].options):
         replies.append(menu(ctx))  # a finished or cancelled form ends at the menu, never a dead end
+    shown.remember(state, replies, ctx.now)
     return Result(replies=replies, state=state)
+
+
+async def _typed_choice(ctx: Context, state: State, inc: Incoming) -> Incoming:
+    """A typed number or option words, read as the option they pick among what the chat was shown last."""
+    if inc.choice or not inc.text:
+        return inc
+    seen = state.data.get(shown.SHOWN)
+    at = shown.shown_at(state)
+    if state.flow is None and "_await" not in state.data and at is not None:
+        # Idle, a notice that arrived after the last reply is what is on screen; in a form its numbers
+        # would not change what the form's mean (the notice was drawn without numbers).
+        notice = await latest_notice_since(ctx.session, ctx.account.id, at)  # type: ignore[arg-type]
+        if notice is not None:
+            seen = shown.notice_record(notice)
+    picked = shown.typed_choice(inc, seen)
+    return replace(inc, choice=picked, text=None) if picked else inc
 
 
 async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
@@ -87,7 +107,8 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
     waiting = state.data.get("_await")
     # Outside a form a typed text may be a menu button's label: Telegram's reply keyboard sends labels.
     chosen = inc.choice if form is None and waiting is None else None
-    if form is None and waiting is None and chosen is None and text and command is None:
+    # A bare number means the menu's option only when the menu was shown last, which _typed_choice settled.
+    if form is None and waiting is None and chosen is None and text and command is None and not text.isdecimal():
         picked = match_choice(text, _menu_choices(ctx))
         chosen = picked.id if picked else None
 

@@ -16,6 +16,7 @@ from storage.models import ChatAccount
 class Option:
     id: str
     label: str
+    number: int | None = None  # a list item's own number (item 9 on page 2), shown beside its label
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Reply:
     inline: bool = False
     request_contact: str | None = None  # label of a "share my phone" button, where the channel has one
     attachments: tuple[Attachment, ...] = ()
+    # Whether a typed number picks one of the options. False for a free-text question (a typed "2" is the answer)
+    # and for a notice reaching a chat in the middle of a form (the form's numbers keep their meaning).
+    numbered: bool = True
 
 
 @dataclass(frozen=True)

@@ -101,3 +101,12 @@ async def save_state(session: AsyncSession, state: ConversationState, *, flow: s
     state.version += 1
     state.updated_at = now
     session.add(state)
+
+
+async def accounts_in_a_form(session: AsyncSession, account_ids: list[int]) -> set[int]:
+    """Which of these chats are in the middle of a form (or answering one of its questions) right now."""
+    if not account_ids:
+        return set()
+    rows = await session.exec(select(ConversationState.account_id, ConversationState.flow, ConversationState.data)
+                              .where(col(ConversationState.account_id).in_(account_ids)))
+    return {account_id for account_id, flow, data in rows if flow or "_await" in (data or {})}

@@ -137,6 +137,14 @@ async def pending_for_account(session: AsyncSession, account_id: int) -> list[Ou
     return list(rows)
 
 
+async def latest_notice_since(session: AsyncSession, account_id: int, since: datetime) -> OutboxMessage | None:
+    """The last proactive message that reached the chat after `since`, if any."""
+    query = (select(OutboxMessage).where(OutboxMessage.account_id == account_id, OutboxMessage.status == SENT,
+                                         col(OutboxMessage.sent_at) > since)
+             .order_by(col(OutboxMessage.sent_at).desc(), col(OutboxMessage.id).desc()).limit(1))
+    return (await session.exec(query)).first()
+
+
 def mark_delivered(message: OutboxMessage) -> None:
     message.attempts += 1
     message.status, message.sent_at, message.last_error = SENT, utcnow(), None

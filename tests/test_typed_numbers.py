@@ -1,0 +1,211 @@
+"""A typed number means what the person was shown, on the web, Telegram and Zalo, and after a restart.
+
+One app serves all three channels (the real wiring); a restart is a new app on the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from telegram import Update
+
+from bot.app import RUNNER, TELEGRAM, build_app
+from bot.settings import Settings
+from storage.events import create_event
+from storage.models import ChatAccount
+from storage.outbox import enqueue
+from tests.fakes import FakeBotApi
+from tests.seed import add_application, add_producer
+from tests.test_zalo import TOKEN as ZALO_TOKEN
+from tests.test_zalo import FakeZalo
+
+_ids = itertools.count(1)
+FAIRS = ("Hội chợ OCOP Đà Lạt", "Hội chợ nông sản Bảo Lộc")
+
+
+class Channels:
+    """The bot as a producer on each channel sees it: say something, read what came back."""
+
+    def __init__(self, tmp_path: Path, aiohttp_client: Any, zalo: FakeZalo) -> None:
+        self.tmp_path, self.aiohttp_client, self.zalo = tmp_path, aiohttp_client, zalo
+        self.telegram_api = FakeBotApi()
+        self.client: TestClient | None = None
+
+    async def start(self) -> None:
+        settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{self.tmp_path / 'n.db'}",
+                            OCOP_DATA_DIR=str(self.tmp_path / "data"), OCOP_FLOOD_BURST=1000, OCOP_QUIET_HOURS="",
+                            TELEGRAM_BOT_TOKEN="123:abc", TELEGRAM_API_BASE_URL="http://127.0.0.1:9",
+                            ZALO_BOT_TOKEN=ZALO_TOKEN, ZALO_API_BASE_URL=f"http://127.0.0.1:{self.zalo.server.port}")
+        self.client = await self.aiohttp_client(build_app(settings, telegram_request=self.telegram_api,
+                                                          telegram_polling=False, run_scheduler=False))
+
+    async def restart(self) -> None:
+        assert self.client is not None
+        await self.client.close()
+        await self.start()
+
+    async def web(self, text: str) -> str:
+        assert self.client is not None
+        response = await self.client.post("/api/chat", json={"user": "web-lan", "text": text})
+        assert response.status == 200
+        replies = (await response.json())["replies"]
+        return "\n".join([r["text"] for r in replies] + [o["label"] for r in replies for o in r["options"]])
+
+    async def telegram(self, text: str) -> str:
+        assert self.client is not None
+        app = self.client.app[TELEGRAM].application
+        before = len(self.telegram_api.sent())
+        message = {"message_id": next(_ids), "date": 1_790_000_000, "text": text,
+                   "chat": {"id": 777, "type": "private"}, "from": {"id": 777, "is_bot": False, "first_name": "Lan"}}
+        await app.process_update(Update.de_json({"update_id": next(_ids), "message": message}, app.bot))
+        sent = self.telegram_api.sent()[before:]
+        buttons = [b["text"] for m in sent for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+                   for b in row]
+        return "\n".join([m["text"] for m in sent] + buttons)
+
+    async def zalo_says(self, text: str) -> str:
+        before = len(self.zalo.sent())
+        self.zalo.say(text, chat="zalo-lan")
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if len(self.zalo.sent()) > before and self.zalo.updates.empty():
+                await asyncio.sleep(0.1)
+                break
+        return "\n".join(self.zalo.sent()[before:])
+
+
+@pytest.fixture
+async def channels(tmp_path: Path, aiohttp_client: Any) -> AsyncIterator[Channels]:
+    zalo = FakeZalo()
+    await zalo.server.start_server()
+    bot = Channels(tmp_path, aiohttp_client, zalo)
+    await bot.start()
+    assert bot.client is not None
+    start = datetime.now(UTC) + timedelta(days=10)
+    async with bot.client.app[RUNNER].sessions() as session, session.begin():
+        producer = await add_producer(session, name="HTX Mật ong", province_code="lam-dong")
+        await add_application(session, producer, name="Mật ong", group="food")
+        for channel, chat_id in (("web", "web-lan"), ("telegram", "777"), ("zalo", "zalo-lan")):
+            session.add(ChatAccount(channel=channel, chat_id=chat_id, producer_id=producer.id))
+        for days, name in enumerate(FAIRS):
+            await create_event(session, {"kind": "fair", "name": name, "place": "Quảng trường Lâm Viên",
+                                         "starts_at": start + timedelta(days=days),
+                                         "ends_at": start + timedelta(days=days, hours=8),
+                                         "province_code": "lam-dong", "audience_groups": []},
+                               officer_id=None, actor_account_id=None)
+    yield bot
+    if bot.client is not None:
+        await bot.client.close()
+    await zalo.server.close()
+
+
+def sender(bot: Channels, channel: str) -> Callable[[str], Awaitable[str]]:
+    return {"web": bot.web, "telegram": bot.telegram, "zalo": bot.zalo_says}[channel]
+
+
+@pytest.mark.parametrize("channel", ["web", "telegram", "zalo"])
+async def test_a_number_typed_after_the_fair_list_opens_that_fair_even_after_a_restart(
+        channels: Channels, channel: str) -> None:
+    say = sender(channels, channel)
+    listed = await say("/hoicho")
+    assert FAIRS[0] in listed and FAIRS[1] in listed
+    opened = await say("2")
+    assert "Quảng trường Lâm Viên" in opened and FAIRS[1] in opened
+    assert "Tên sản phẩm anh/chị" not in opened  # not the main menu's "1. register"
+
+    await say("/hoicho")
+    await channels.restart()
+    say = sender(channels, channel)
+    opened = await say("1")
+    assert FAIRS[0] in opened and "Đăng ký tham gia" in opened
+
+
+@pytest.mark.parametrize("channel", ["web", "telegram", "zalo"])
+async def test_the_menu_answers_its_numbers_only_when_it_was_shown_last(channels: Channels, channel: str) -> None:
+    say = sender(channels, channel)
+    await say("/start")
+    assert "Tên sản phẩm anh/chị muốn đăng ký" in await say("1")  # the menu was last: 1 is "register a product"
+    await say("/huy")
+    await say("co")
+    await say("/hoicho")
+    await say("1")  # the first fair, with its own options
+    await say("/trogiup")  # help ends with the menu again
+    assert "Tên sản phẩm anh/chị muốn đăng ký" in await say("1")
+
+
+@pytest.mark.parametrize("channel", ["web", "telegram", "zalo"])
+async def test_a_notice_shown_after_the_menu_takes_over_its_numbers(channels: Channels, channel: str) -> None:
+    say = sender(channels, channel)
+    await say("/start")
+    assert channels.client is not None
+    async with channels.client.app[RUNNER].sessions() as session, session.begin():
+        account = (await session.exec(ChatAccount.__table__.select().where(  # type: ignore[attr-defined]
+            ChatAccount.channel == channel))).one()
+        await enqueue(session, account_id=account.id, dedupe_key=f"test:{channel}", reason="test.notice",
+                      text="Hội chợ mới", options=[{"id": "event:list:fair", "label": "Xem hội chợ"}])
+    channels.client.app[RUNNER].on_outbox and channels.client.app[RUNNER].on_outbox()  # type: ignore[func-returns-value]
+    if channel == "web":
+        assert "Hội chợ mới" in await say("xin chào")  # the web page gets it with the next reply, for now
+        await say("/start")
+        assert "Tên sản phẩm anh/chị muốn đăng ký" in await say("1")
+        return
+    for _ in range(100):  # the dispatcher sends it within a moment
+        await asyncio.sleep(0.05)
+        if channel == "telegram" and any("Hội chợ mới" in m["text"] for m in channels.telegram_api.sent()):
+            break
+        if channel == "zalo" and any("Hội chợ mới" in text for text in channels.zalo.sent()):
+            break
+    else:
+        pytest.fail("the notice was not sent")
+    listed = await say("1")  # the notice's option, not the menu's "register"
+    assert FAIRS[0] in listed and "Tên sản phẩm anh/chị" not in listed
+
+
+async def notify(bot: Channels, channel: str, key: str) -> None:
+    assert bot.client is not None
+    async with bot.client.app[RUNNER].sessions() as session, session.begin():
+        account = (await session.exec(ChatAccount.__table__.select().where(  # type: ignore[attr-defined]
+            ChatAccount.channel == channel))).one()
+        await enqueue(session, account_id=account.id, dedupe_key=key, reason="test.notice", text=f"Thông báo {key}",
+                      options=[{"id": "event:list:fair", "label": "Xem hội chợ"}])
+    bot.client.app[RUNNER].on_outbox()  # type: ignore[misc]
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if any(f"Thông báo {key}" in text for text in bot.zalo.sent()):
+            return
+    pytest.fail("the notice was not sent")
+
+
+async def test_a_notice_in_the_middle_of_a_form_leaves_the_forms_numbers_alone(channels: Channels) -> None:
+    await channels.zalo_says("/dangky")
+    asked = await channels.zalo_says("Mật ong hoa cà phê")
+    assert "1. Thực phẩm" in asked
+    await notify(channels, "zalo", "mid-form")
+    notice = next(text for text in channels.zalo.sent() if "Thông báo mid-form" in text)
+    assert "• Xem hội chợ" in notice and "1." not in notice  # drawn without a number
+    answered = await channels.zalo_says("1")
+    assert "Phân nhóm" in answered or "phân nhóm" in answered  # the form's 1: Thực phẩm, then its sub-groups
+
+
+async def test_on_the_review_one_number_is_one_action(channels: Channels) -> None:
+    say = channels.zalo_says
+    await say("/dangky")
+    text = await say("Mật ong hoa cà phê")
+    for answer in ("1", "1", "Mật ong nguyên chất từ vườn cà phê", "1", "2 tấn", "xong", "bo qua"):
+        text = await say(answer)
+    for _ in range(10):
+        if "kiểm tra lại hồ sơ" in text:
+            break
+        text = await say("bo qua" if "Bỏ qua" in text else "nop truc tiep")
+    assert "kiểm tra lại hồ sơ" in text
+    numbered_lines = [line for line in text.splitlines() if line[:2].rstrip(".").isdigit()]
+    assert all("Tên sản phẩm" not in line for line in numbered_lines), numbered_lines  # items are bullets
+    assert "1. ✅ Xác nhận nộp hồ sơ" in text
+    assert "OCOP-" in await say("1")
