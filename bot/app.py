@@ -26,7 +26,7 @@ from bot.settings import Settings, parse_quiet_hours
 from bot.telegram_channel import TelegramChannel, build_application, outbox_send, progress_drawer
 from bot.webchat import MAX_BODY, add_webchat_routes
 from bot.webhooks import telegram_webhook_handler, webhook_secret, zalo_webhook_handler
-from bot.zalo_channel import ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
+from bot.zalo_channel import WebhookInUse, ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
 from messages import t
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
@@ -107,6 +107,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             webhook = f"{settings.public_url}/webhook/zalo" if settings.public_url else None
             try:
                 await channel.start(webhook_url=webhook, secret=webhook_secret(token, "zalo"))
+            except WebhookInUse as exc:
+                raise StartupError(t(settings.default_language, "cli.zalo_webhook_in_use")) from exc
             except ZaloError as exc:
                 raise StartupError(t(settings.default_language, "cli.zalo_failed", problem=str(exc.code))) from exc
             app[ZALO] = channel

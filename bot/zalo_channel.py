@@ -15,7 +15,7 @@ import aiohttp
 
 from bot.channel_text import split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
-from bot.dispatcher import Permanent, RetryLater, Send, Transient, Unreachable
+from bot.dispatcher import Permanent, RetryLater, Send, Transient
 from bot.file_links import keep
 from handlers.shown import numbered, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
@@ -23,6 +23,8 @@ from handlers.types import Attachment, Incoming, IncomingFile, Reply
 log = logging.getLogger(__name__)
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 MAX_TEXT = 2000
+MAX_DOWNLOAD = 21 * 1024 * 1024  # above OCOP_MAX_UPLOAD_MB's ceiling of 20
+NO_UPDATES = 408  # getUpdates' answer when its long poll ended with nothing new: not an error
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 
 
@@ -30,6 +32,11 @@ class ZaloError(Exception):
     def __init__(self, code: int, description: str) -> None:
         super().__init__(f"{code} {description}")
         self.code, self.description = code, description
+
+
+class WebhookInUse(ZaloError):
+    def __init__(self) -> None:
+        super().__init__(409, "a webhook is set for this bot")
 
 
 class ZaloClient:
@@ -51,7 +58,13 @@ class ZaloClient:
         return body.get("result")
 
     async def get_updates(self, long_poll_seconds: int = 25) -> list[dict[str, Any]]:
-        result = await self.call("getUpdates", {"timeout": str(long_poll_seconds)}, http_seconds=long_poll_seconds + 10)
+        try:
+            result = await self.call("getUpdates", {"timeout": str(long_poll_seconds)},
+                                     http_seconds=long_poll_seconds + 10)
+        except ZaloError as exc:
+            if exc.code == NO_UPDATES:
+                return []  # the long poll ended with nothing to deliver: poll again at once
+            raise
         if result is None:
             return []
         return result if isinstance(result, list) else [result]  # Zalo may answer one update, not a list
@@ -89,7 +102,11 @@ class ZaloChannel:
         if webhook_url is not None:
             await self.client.call("setWebhook", {"url": webhook_url, "secret_token": secret})
         elif polling:
-            await self.client.call("deleteWebhook")
+            # getUpdates does not work while a webhook is set. Deleting it here would silently cut off the
+            # deployment that set it (a test instance started with the production token), so stop instead.
+            info = await self.client.call("getWebhookInfo")
+            if isinstance(info, dict) and info.get("url"):
+                raise WebhookInUse()
             self._poller = asyncio.create_task(self._poll())
 
     async def stop(self) -> None:
@@ -148,7 +165,8 @@ class ZaloChannel:
         if chat_id is None or str(chat.get("chat_type", "PRIVATE")).upper() != "PRIVATE":
             return None
         event = str(update.get("event_name", ""))
-        name = sender.get("display_name") or sender.get("name")
+        # Webhooks name the sender display_name, polled updates first_name (older payloads: name).
+        name = sender.get("display_name") or sender.get("first_name") or sender.get("name")
         base = {"channel": "zalo", "chat_id": chat_id, "user_id": _id(sender.get("id")) or chat_id,
                 "display_name": name if isinstance(name, str) else None,
                 "update_key": _id(message.get("message_id"), 128)}
@@ -156,9 +174,12 @@ class ZaloChannel:
             message = message | {"text": None}
         if event == "message.text.received" or (message.get("text") and "image" not in event):
             return Incoming(**base, text=str(message.get("text") or ""))
-        if event == "message.image.received" and message.get("photo"):
-            return Incoming(**base, file=IncomingFile(mime=None, size=None, name=None,
-                                                      read=self._download(str(message["photo"]))))
+        if event == "message.unsupported.received":  # Zalo withheld the content (a protected account)
+            return Incoming(**base, unreadable=True)
+        # The documentation's example names the image's address `photo`, the maintained clients `photo_url`.
+        photo = message.get("photo_url") or message.get("photo")
+        if event == "message.image.received" and isinstance(photo, str) and photo:
+            return Incoming(**base, file=IncomingFile(mime=None, size=None, name=None, read=self._download(photo)))
         # Stickers and anything unsupported still get an answer ("please send text, a photo or a PDF").
         return Incoming(**base, file=IncomingFile(mime="application/x-zalo-unsupported", size=None, name=None,
                                                   read=self._download("")))
@@ -168,7 +189,10 @@ class ZaloChannel:
             if not url.startswith(("http://", "https://")):
                 raise ZaloError(400, "no file")
             async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=30)) as response:
-                return await response.content.read(21 * 1024 * 1024)
+                if response.status != 200:  # an error page is not the picture: ask for it again
+                    raise ZaloError(response.status, "the picture could not be fetched")
+                # Read at most a little past the largest upload: the size check that follows refuses it.
+                return await response.content.read(MAX_DOWNLOAD)
         return read
 
     async def send(self, chat_id: str, reply: Reply, *, raise_errors: bool = False, question: bool = True) -> None:
@@ -210,11 +234,12 @@ def zalo_outbox_send(channel: ZaloChannel) -> Send:
         try:
             await channel.send(chat_id, reply, raise_errors=True)
         except ZaloError as exc:
+            # Zalo does not document what 429 and 403 mean for a bot. A 429 is read as "slow down a little"
+            # (retry this row soon; the dispatcher pauses the channel only when many calls get one); a 403 fails
+            # this message alone rather than marking the chat blocked, which would silence its later reminders.
             if exc.code == 429:
-                raise RetryLater(5) from exc
-            if exc.code == 403:
-                raise Unreachable(exc.description) from exc
-            if exc.code >= 500:
+                raise RetryLater(2) from exc
+            if exc.code >= 500 or exc.code == 599:
                 raise Transient(str(exc)) from exc
             raise Permanent(str(exc)) from exc
 

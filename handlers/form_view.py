@@ -30,7 +30,9 @@ def ask(ctx: Context, form: Form, state: State, before: list[Reply] | None = Non
 def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     lang = ctx.lang
     params = step.prompt_params(lang, state.data) if step.prompt_params else {}
-    text = t(lang, step.prompt, **params)
+    # Never promise a button the channel does not draw: without a "share my phone" button the number is typed.
+    prompt = step.prompt + "_typed" if step.kind is Kind.PHONE and not ctx.can_share_contact else step.prompt
+    text = t(lang, prompt, **params)
     if step.id in state.data and step.kind not in (Kind.FILES, Kind.DOCUMENT, Kind.MULTI):
         text += "\n" + t(lang, "form.current_value", value=render_value(lang, step, state.data))
     options: list[Option] = []

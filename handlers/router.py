@@ -112,6 +112,9 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         picked = match_choice(text, _menu_choices(ctx))
         chosen = picked.id if picked else None
 
+    if inc.unreadable:  # nothing to read: say so kindly, then ask again what was open
+        note = Reply(t(ctx.lang, "error.unreadable"))
+        return forms.ask(ctx, form, state, [note]) if form else [note, menu(ctx)]
     if command == "language" or chosen == MENU_LANGUAGE:
         state.data["_await"] = "language"
         return [_language_question(ctx.lang)]

@@ -70,6 +70,7 @@ class Incoming:
     display_name: str | None = None
     can_share_contact: bool = False
     update_key: str | None = None  # the platform's id for this update, so a redelivery is handled once
+    unreadable: bool = False  # the platform withheld what was sent (Zalo, for protected accounts)
 
 
 @dataclass

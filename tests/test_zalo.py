@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
-from bot.app import DISPATCHER, RUNNER, ZALO, build_app
+from bot.app import DISPATCHER, RUNNER, ZALO, StartupError, build_app
 from bot.file_links import link_maker
 from bot.settings import Settings
 from bot.webhooks import webhook_secret
@@ -21,19 +21,25 @@ from bot.zalo_channel import ZALO_SECRET_HEADER
 from handlers.types import Attachment, Reply
 from storage.models import ChatAccount
 from storage.outbox import enqueue
-from tests.fakes import VALID_MST
+from tests.fakes import EXE, JPEG, VALID_MST
 
 TOKEN = "1234567890:zalo-test-token"
 
 
 class FakeZalo:
-    def __init__(self, single_object: bool = False) -> None:
+    """The Zalo Bot API as its documentation describes it: an empty long poll ends with error_code 408, polled
+    updates name the sender `first_name`, getUpdates refuses to work while a webhook is set."""
+
+    def __init__(self, single_object: bool = False, webhook: str = "") -> None:
+        self.webhook = webhook
+        self.photos: dict[str, bytes] = {}  # image addresses Zalo would serve, for image events
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.single_object = single_object
         self._ids = itertools.count(1)
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._method)
+        app.router.add_get("/photos/{name}", self._photo)
         self.server = TestServer(app, host="127.0.0.1")
 
     async def _method(self, request: web.Request) -> web.Response:
@@ -41,20 +47,46 @@ class FakeZalo:
         assert request.match_info["token"] == TOKEN
         self.calls.append((method, body))
         if method == "getUpdates":
+            if self.webhook:
+                return web.json_response({"ok": False, "error_code": 409, "description": "webhook is set"})
             try:
                 update = await asyncio.wait_for(self.updates.get(), 0.3)
             except TimeoutError:
-                return web.json_response({"ok": True, "result": []})
+                return web.json_response({"ok": False, "error_code": 408, "description": "Request timeout"},
+                                         status=408)
             # Zalo may answer one update object instead of a list.
             return web.json_response({"ok": True, "result": update if self.single_object else [update]})
         if method == "getMe":
-            return web.json_response({"ok": True, "result": {"id": "bot", "name": "OCOP"}})
+            return web.json_response({"ok": True, "result": {"id": "bot", "account_name": "bot.OCOP"}})
+        if method in ("getWebhookInfo", "setWebhook", "deleteWebhook"):
+            self.webhook = body.get("url", "") if method == "setWebhook" else "" if method == "deleteWebhook" \
+                else self.webhook
+            return web.json_response({"ok": True, "result": {"url": self.webhook, "updated_at": 1_749_538_250_568}})
         return web.json_response({"ok": True, "result": {"message_id": str(next(self._ids))}})
+
+    async def _photo(self, request: web.Request) -> web.Response:
+        content = self.photos.get(request.match_info["name"])
+        return web.Response(body=content) if content is not None else web.Response(status=404)
 
     def say(self, text: str, chat: str = "zalo-user-1", message_id: str | None = None) -> None:
         self.updates.put_nowait({"event_name": "message.text.received", "message": {
             "message_id": message_id or f"m{next(self._ids)}", "date": 1_790_000_000_000, "text": text,
-            "from": {"id": chat, "display_name": "Lan"}, "chat": {"id": chat, "chat_type": "PRIVATE"}}})
+            "from": {"id": chat, "first_name": "Lan"}, "chat": {"id": chat, "chat_type": "PRIVATE"}}})
+
+    def send_photo(self, content: bytes | None, chat: str = "zalo-user-1", field: str = "photo_url") -> None:
+        """The person sends a picture; Zalo passes on its address (`photo_url`, or `photo` as in the docs)."""
+        name = f"p{next(self._ids)}.jpg"
+        if content is not None:
+            self.photos[name] = content
+        url = f"http://127.0.0.1:{self.server.port}/photos/{name}"
+        self.updates.put_nowait({"event_name": "message.image.received", "message": {
+            "message_id": f"m{next(self._ids)}", "date": 1_790_000_000_000, field: url,
+            "from": {"id": chat, "first_name": "Lan"}, "chat": {"id": chat, "chat_type": "PRIVATE"}}})
+
+    def send_unsupported(self, chat: str = "zalo-user-1") -> None:
+        self.updates.put_nowait({"event_name": "message.unsupported.received", "message": {
+            "message_id": f"m{next(self._ids)}", "date": 1_790_000_000_000,
+            "from": {"id": chat, "first_name": "Lan"}, "chat": {"id": chat, "chat_type": "PRIVATE"}}})
 
     def sent(self) -> list[str]:
         return [body["text"] for method, body in self.calls if method == "sendMessage"]
@@ -144,8 +176,9 @@ async def test_zalo_webhook(aiohttp_client: Any, tmp_path: Path) -> None:
                                       ({ZALO_SECRET_HEADER: secret}, b"[]", 400),
                                       ({ZALO_SECRET_HEADER: secret}, b'{"a": "' + b"b" * 100_000 + b'"}', 413)):
             assert (await client.post("/webhook/zalo", data=body, headers=headers)).status == status
-        event = {"ok": True, "result": {"event_name": "message.text.received", "message": {
-            "message_id": "w1", "text": "/start", "from": {"id": "z9"}, "chat": {"id": "z9", "chat_type": "PRIVATE"}}}}
+        event = {"event_name": "message.text.received", "message": {
+            "message_id": "w1", "text": "/start", "from": {"id": "z9", "display_name": "Lan"},
+            "chat": {"id": "z9", "chat_type": "PRIVATE"}}}
         response = await client.post("/webhook/zalo", json=event, headers={ZALO_SECRET_HEADER: secret})
         assert response.status == 200
         for _ in range(100):
@@ -153,6 +186,10 @@ async def test_zalo_webhook(aiohttp_client: Any, tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.02)
         assert "Xin chào" in fake.sent()[0]
+        async with client.app[RUNNER].sessions() as session:
+            account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "z9"))).one()
+            assert account.display_name == "Lan"  # webhooks name the sender display_name
+        assert not [m for m, _ in fake.calls if m == "deleteWebhook"]
     finally:
         await client.close()
         await fake.server.close()
@@ -204,6 +241,107 @@ async def test_proactive_messages_reach_zalo_through_the_dispatcher(aiohttp_clie
             await asyncio.sleep(0.02)
         [notice] = [text for text in fake.sent() if "Chứng nhận sắp hết hạn" in text]
         assert "1. 🔄 Đăng ký đánh giá lại" in notice  # the notice's button becomes a number to type
+        # Typing 1 is that button (here: a product this chat does not own), not the main menu's "register".
+        assert "Không tìm thấy sản phẩm này" in await reply_to(fake, "1")
+    finally:
+        await client.close()
+        await fake.server.close()
+
+
+async def reply_to_event(fake: FakeZalo, send: Any) -> str:
+    before = len(fake.sent())
+    send()
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if len(fake.sent()) > before and fake.updates.empty():
+            await asyncio.sleep(0.05)
+            break
+    return "\n".join(fake.sent()[before:])
+
+
+async def test_an_empty_long_poll_is_not_an_error(aiohttp_client: Any, tmp_path: Path) -> None:
+    fake = FakeZalo()
+    client = await start(aiohttp_client, tmp_path, fake)
+    try:
+        await asyncio.sleep(2.0)  # several polls end with 408, "nothing new"
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert "Xin chào" in await reply_to(fake, "/start")
+        # With 408 taken for a failure the poller backed off 1, 2, 4 s…: the person waited for the back-off.
+        assert loop.time() - started < 1.5
+        async with client.app[RUNNER].sessions() as session:
+            account = (await session.exec(select(ChatAccount).where(ChatAccount.channel == "zalo"))).one()
+            assert account.display_name == "Lan"  # polled updates name the sender first_name
+    finally:
+        await client.close()
+        await fake.server.close()
+
+
+async def test_polling_never_removes_a_webhook_set_elsewhere(aiohttp_client: Any, tmp_path: Path) -> None:
+    fake = FakeZalo(webhook="https://production.example.vn/webhook/zalo")
+    await fake.server.start_server()
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'z.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"), ZALO_BOT_TOKEN=TOKEN,
+                        ZALO_API_BASE_URL=f"http://127.0.0.1:{fake.server.port}")
+    runner = web.AppRunner(build_app(settings))  # as `ocop-bot run` starts it
+    try:
+        with pytest.raises(StartupError, match="webhook"):
+            await runner.setup()
+        assert fake.webhook == "https://production.example.vn/webhook/zalo"
+        assert not [m for m, _ in fake.calls if m == "deleteWebhook"]
+    finally:
+        await runner.cleanup()
+        await fake.server.close()
+
+
+@pytest.mark.parametrize("field", ["photo_url", "photo"])
+async def test_a_photo_sent_on_zalo_is_stored_like_any_upload(aiohttp_client: Any, tmp_path: Path,
+                                                             field: str) -> None:
+    fake = FakeZalo()
+    client = await start(aiohttp_client, tmp_path, fake)
+    try:
+        await reply_to(fake, "/dangky")
+        for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
+                       "Thôn 1", "Mật ong", "1", "1", "Mật ong rừng", "1", "2 tấn"):
+            text = await reply_to(fake, answer)
+        text = await reply_to(fake, "xong")  # no certifications: now the product photos
+        assert "Gửi ảnh sản phẩm" in text
+        text = await reply_to_event(fake, lambda: fake.send_photo(JPEG, field=field))
+        assert "Đã nhận 1 tệp" in text
+        text = await reply_to_event(fake, lambda: fake.send_photo(EXE, field=field))
+        assert "JPG" in text and "Đã nhận 1 tệp" in text  # refused by its bytes; the first photo is kept
+        text = await reply_to_event(fake, lambda: fake.send_photo(None, field=field))  # Zalo lost the file
+        assert "Đã nhận 1 tệp" in text and "tải" in text.lower()
+        files = list((tmp_path / "data" / "files").rglob("*.jpg"))
+        assert len(files) == 1 and files[0].read_bytes() == JPEG
+    finally:
+        await client.close()
+        await fake.server.close()
+
+
+async def test_a_withheld_message_gets_a_kind_answer_and_the_question_again(aiohttp_client: Any,
+                                                                           tmp_path: Path) -> None:
+    fake = FakeZalo()
+    client = await start(aiohttp_client, tmp_path, fake)
+    try:
+        await reply_to(fake, "/dangky")
+        text = await reply_to_event(fake, fake.send_unsupported)
+        assert "không cho tôi xem" in text and "1. Hợp tác xã" in text
+        assert "JPG" not in text
+    finally:
+        await client.close()
+        await fake.server.close()
+
+
+async def test_zalo_prompts_promise_no_buttons(aiohttp_client: Any, tmp_path: Path) -> None:
+    fake = FakeZalo()
+    client = await start(aiohttp_client, tmp_path, fake)
+    try:
+        said = [await reply_to(fake, "/start"), await reply_to(fake, "/dangky")]
+        for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"):
+            said.append(await reply_to(fake, answer))
+        assert "Gõ số, ví dụ 0912 345 678" in said[-1]
+        assert not [text for text in said if re.search(r"\bbấm\b|\bnút\b", text, re.IGNORECASE)], said
     finally:
         await client.close()
         await fake.server.close()
