@@ -24,7 +24,9 @@ from bot.metrics import Metrics
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
 from bot.telegram_channel import TelegramChannel, build_application, outbox_send, progress_drawer
-from bot.webchat import MAX_BODY, add_webchat_routes
+from bot.web_identity import WebIdentity
+from bot.web_notices import WebNotices
+from bot.webchat import MAX_BODY, add_webchat_routes, web_outbox_send
 from bot.webhooks import telegram_webhook_handler, webhook_secret, zalo_webhook_handler
 from bot.zalo_channel import WebhookInUse, ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
 from messages import t
@@ -50,7 +52,8 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None,
               telegram_polling: bool = True, run_scheduler: bool = True) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
-    senders: dict[str, Send] = {}
+    notices = WebNotices()  # the web pages open on this process, told of notices at once
+    senders: dict[str, Send] = {"web": web_outbox_send(notices)} if settings.webchat_enabled else {}
     progress: dict[str, Progress] = {}
     metrics = Metrics()
     app[METRICS] = metrics
@@ -129,10 +132,12 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         # Two processes cannot listen on one port of one host, so host:port names this process alone.
         dispatcher = Dispatcher(runner.sessions, dict(senders), limits, data_dir=settings.data_dir,
                                 after_round=monitor.update, metrics=metrics,
-                                worker=f"{socket.gethostname()[:56]}:{settings.http_port}")
+                                worker=f"{socket.gethostname()[:56]}:{settings.http_port}",
+                                reachable={"web": notices.chats})  # web notices: only pages open here
         monitor.on_report = dispatcher.kick
         # Notifications written by one person's update (an officer's decision) go out right after its commit.
         runner.on_outbox = dispatcher.kick
+        notices.on_open = dispatcher.kick  # a page that opens gets what waited for it at once
         app[DISPATCHER] = dispatcher
         dispatcher.start()  # also picks up what a previous run left pending or claimed
         yield
@@ -187,7 +192,15 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         # The handler is looked up per request because the runner exists only once the app has started.
         async def handle(incoming):  # type: ignore[no-untyped-def]
             return await app[RUNNER].handle(incoming)
-        add_webchat_routes(app, handle, settings.default_language)
+        secure = bool(settings.public_url)  # https: the identity cookie is never sent in clear
+        identity = WebIdentity(settings.data_dir, settings.web_secret.get_secret_value() if settings.web_secret
+                               else None, secure_cookie=secure)
+        add_webchat_routes(app, handle, settings.default_language, identity, notices)
+
+        async def end_streams(_app: web.Application) -> None:
+            notices.close()  # open pages reconnect to whichever server answers next
+
+        app.on_shutdown.append(end_streams)
     return app
 
 

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from messages import format_number, t
 from storage.audit import record_event
-from storage.broadcasts import active_broadcasts, broadcast_counts, failure_reasons
+from storage.broadcasts import active_broadcasts, broadcast_figures, failure_reasons
 from storage.models import ChatAccount, utcnow
 from storage.outbox import enqueue
 
@@ -44,16 +44,18 @@ class BroadcastMonitor:
         reported = False
         async with self._sessions() as session, session.begin():
             for broadcast in await active_broadcasts(session, self._clock()):
-                counts = await broadcast_counts(session, broadcast.id)  # type: ignore[arg-type]
+                counts = await broadcast_figures(session, broadcast.id)  # type: ignore[arg-type]
                 account = await session.get(ChatAccount, broadcast.account_id)
                 if account is None:
                     continue
                 lang = account.language
-                figures = {"sent": format_number(lang, counts["sent"]),
+                figures = {"sent": format_number(lang, counts["delivered"]),
                            "total": format_number(lang, broadcast.recipients),
                            "failed": format_number(lang, counts["failed"]),
-                           "blocked": format_number(lang, counts["unreachable"])}
-                if counts["pending"] + counts["sending"] == 0:
+                           "blocked": format_number(lang, counts["unreachable"]),
+                           "waiting": format_number(lang, counts["waiting"])}
+                # Web notices waiting for their page to open are reported as waiting, not awaited.
+                if counts["pending"] + counts["sending"] - counts["waiting"] == 0:
                     broadcast.status, broadcast.finished_at = "done", utcnow()
                     reasons = await failure_reasons(session, broadcast.id)  # type: ignore[arg-type]
                     text = t(lang, "broadcast.report", id=broadcast.id, **figures,
@@ -62,7 +64,8 @@ class BroadcastMonitor:
                                   dedupe_key=f"broadcast-report:{broadcast.id}", text=text)
                     await record_event(session, actor_account_id=None, action="broadcast.finished",
                                        subject_type="broadcast", subject_id=str(broadcast.id),
-                                       details={"counts": dict(counts), "failures": dict(reasons)})
+                                       details={"counts": {k: n for k, n in counts.items() if n and k != "delivered"},
+                                                "failures": dict(reasons)})
                     reported = True
                 else:
                     broadcast.status = "sending"

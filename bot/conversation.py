@@ -18,10 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.flood import FloodGuard, Verdict
 from bot.metrics import Metrics
 from handlers import router
-from handlers.types import Context, Incoming, Option, Reply, State
+from handlers.types import Context, Incoming, Reply, State
 from messages import t
 from storage.chats import first_time_seen, open_chat, save_state, touch_account
-from storage.outbox import mark_delivered, pending_for_account
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +114,9 @@ class ConversationRunner:
             touch_account(session, account)
             if incoming.update_key and not await first_time_seen(session, incoming.channel, incoming.update_key):
                 raise _AlreadyHandled  # another replica handled this very update meanwhile: undo ours
-            # A web chat cannot be pushed to: its pending notices go out with its next reply, in this transaction.
-            delivered = await deliver_inline(session, account.id) if incoming.channel == "web" else []  # type: ignore[arg-type]
         if ctx.outbox_written and self.on_outbox is not None:
             self.on_outbox()
-        return delivered + result.replies
+        return result.replies
 
 
 RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)  # five tries over about 4 s: a database restart, not an outage
@@ -137,12 +134,3 @@ def transient_database_error(exc: DBAPIError) -> bool:
 
 class _AlreadyHandled(Exception):  # noqa: N818  (rolls the transaction back; not an error)
     pass
-
-
-async def deliver_inline(session: AsyncSession, account_id: int) -> list[Reply]:
-    messages = await pending_for_account(session, account_id)
-    for message in messages:
-        mark_delivered(message)
-        session.add(message)
-    return [Reply(m.text, options=tuple(Option(o["id"], o["label"]) for o in m.options), inline=True)
-            for m in messages]

@@ -53,7 +53,14 @@ class Permanent(Exception):  # noqa: N818
     """The platform refuses this message for good (a 400): retrying would not help."""
 
 
-Send = Callable[[str, Reply], Awaitable[None]]
+class NotThere(Exception):  # noqa: N818
+    """Nobody is there to take it now (a web page that is closed): it waits, with no attempt counted."""
+
+
+# Sends one message; returns its final status when that is not plain "sent" (a web page: "shown").
+Send = Callable[[str, Reply], Awaitable[str | None]]
+# Which chats of a channel this process can reach now (open web pages); None: all of them.
+Reachable = Callable[[], set[str] | None]
 
 # Reminder kinds a person may turn off with /nhacnho, by the outbox reason they are sent with.
 OPTIONAL_KINDS = {"training": "training", "fair": "fair", "draft": "draft"}
@@ -123,9 +130,11 @@ class Dispatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: dict[str, Send], limits: Limits,
                  *, clock: Callable[[], datetime] | None = None, concurrency: int = 16,
                  data_dir: Path | None = None, after_round: Callable[[], Awaitable[None]] | None = None,
-                 metrics: Metrics | None = None, worker: str | None = None) -> None:
+                 metrics: Metrics | None = None, worker: str | None = None,
+                 reachable: dict[str, Reachable] | None = None) -> None:
         self._sessions = sessions
         self._senders = senders
+        self._reachable = reachable or {}
         self.limits = limits
         self._clock = clock or (lambda: datetime.now(UTC))
         # A name only this process can have (the app uses host:port): rows still claimed under it on start-up
@@ -192,9 +201,12 @@ class Dispatcher:
             return 0
         handled = 0
         for channel, send in self._senders.items():
+            chats = self._reachable[channel]() if channel in self._reachable else None
+            if chats is not None and not chats:
+                continue  # no page of this channel is open here: its notices wait where they are
             async with self._sessions() as session, session.begin():
                 claimed = await outbox.claim_due(session, channel=channel, worker=self.worker, now=now,
-                                                 lease=self.limits.lease, limit=self.limits.batch)
+                                                 lease=self.limits.lease, limit=self.limits.batch, chat_ids=chats)
                 # A notice's options are not numbered for a chat in a form: its numbers answer the form.
                 busy = await accounts_in_a_form(session, [a.id for m, a in claimed if m.options])  # type: ignore[misc]
             if claimed:
@@ -244,7 +256,10 @@ class Dispatcher:
         reply = Reply(message.text, options=tuple(Option(o["id"], o["label"]) for o in message.options), inline=True,
                       attachments=await self._attachment(message.file_id), numbered=numbered)
         try:
-            await send(account.chat_id, reply)
+            status = await send(account.chat_id, reply) or outbox.SENT
+        except NotThere:
+            await self._finish(message, status=outbox.PENDING)
+            return
         except RetryLater as exc:
             if self._channel_limited(channel, exc.seconds):
                 bucket.pause(exc.seconds)
@@ -274,7 +289,7 @@ class Dispatcher:
             return
         self._answers(channel).append(False)
         self._last_sent[f"{channel}:{account.chat_id}"] = asyncio.get_running_loop().time()
-        await self._finish(message, status=outbox.SENT, attempts=message.attempts + 1, sent_at=self._clock(),
+        await self._finish(message, status=status, attempts=message.attempts + 1, sent_at=self._clock(),
                            last_error=None)
 
     def _answers(self, channel: str) -> deque[bool]:

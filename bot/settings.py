@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
     zalo_bot_token: SecretStr | None = Field(None, alias="ZALO_BOT_TOKEN")
     zalo_api_base_url: str = Field("https://bot-api.zaloplatforms.com", alias="ZALO_API_BASE_URL")
+    # Signs web chat identities; empty: one is made and kept in the data directory.
+    web_secret: SecretStr | None = Field(None, alias="OCOP_WEB_SECRET")
 
     @field_validator("database_url")
     @classmethod
@@ -70,7 +72,7 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.upper()
 
-    @field_validator("telegram_bot_token", "zalo_bot_token", mode="before")
+    @field_validator("telegram_bot_token", "zalo_bot_token", "web_secret", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -118,7 +120,8 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line."""
-        return [token.get_secret_value() for token in (self.telegram_bot_token, self.zalo_bot_token) if token]
+        return [token.get_secret_value() for token in (self.telegram_bot_token, self.zalo_bot_token, self.web_secret)
+                if token]
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time] | None:

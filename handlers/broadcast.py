@@ -19,7 +19,7 @@ from messages import format_number, format_when, t
 from storage.broadcasts import (
     Audience,
     audience_accounts,
-    broadcast_counts,
+    broadcast_figures,
     cancel_broadcast,
     create_broadcast,
     recent_broadcasts,
@@ -102,12 +102,14 @@ class BroadcastForm:
             accounts = await audience_accounts(ctx.session, audience_of(officer, data), _today(ctx))
             data["_count"] = len(accounts)
             data["_unreachable"] = sum(1 for a in accounts if a.unreachable_at is not None)
+            data["_web"] = sum(1 for a in accounts if a.channel == "web" and a.unreachable_at is None)
         return []
 
     def review_notes(self, lang: str, data: dict[str, Any]) -> list[str]:
         return [t(lang, "broadcast.preview"), data.get("bc_text", ""), "",
                 t(lang, "broadcast.count", count=format_number(lang, data.get("_count", 0)),
-                  unreachable=format_number(lang, data.get("_unreachable", 0)))]
+                  unreachable=format_number(lang, data.get("_unreachable", 0)),
+                  web=format_number(lang, data.get("_web", 0)))]
 
     def extra_actions(self, lang: str) -> list[Option]:
         return [Option(TEST, t(lang, "broadcast.test"))]
@@ -173,10 +175,11 @@ async def overview(ctx: Context) -> list[Reply]:
 
 
 async def figures_line(ctx: Context, broadcast: Broadcast) -> str:
-    counts = await broadcast_counts(ctx.session, broadcast.id)  # type: ignore[arg-type]
+    counts = await broadcast_figures(ctx.session, broadcast.id)  # type: ignore[arg-type]
     lang = ctx.lang
     return t(lang, "broadcast.figures", id=broadcast.id, status=t(lang, f"broadcast.status_{broadcast.status}"),
-             at=format_when(lang, broadcast.scheduled_at, ctx.timezone), sent=counts["sent"],
+             at=format_when(lang, broadcast.scheduled_at, ctx.timezone), sent=counts["delivered"],
+             waiting=counts["waiting"],
              total=broadcast.recipients, failed=counts["failed"], blocked=counts["unreachable"],
              cancelled=counts["cancelled"], text=broadcast.text[:40].replace("\n", " "))
 

@@ -94,9 +94,24 @@ async def create_broadcast(session: AsyncSession, *, officer_id: int, account_id
 
 
 async def broadcast_counts(session: AsyncSession, broadcast_id: int) -> Counter[str]:
+    """The broadcast's rows by status."""
     rows = await session.exec(select(OutboxMessage.status, func.count())  # type: ignore[call-overload]
                               .where(OutboxMessage.broadcast_id == broadcast_id).group_by(OutboxMessage.status))
     return Counter({status: count for status, count in rows})  # not dict(rows): a Result has .keys()
+
+
+async def broadcast_figures(session: AsyncSession, broadcast_id: int) -> Counter[str]:
+    """The counts by status plus `delivered` (sent, shown on a web page or pushed to it) and `waiting`: web
+    notices held until their page opens, which is not a failure and does not keep the broadcast from finishing."""
+    counts = await broadcast_counts(session, broadcast_id)
+    waiting = await session.exec(select(func.count())  # type: ignore[call-overload]
+                                 .select_from(OutboxMessage)
+                                 .join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
+                                 .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == "pending",
+                                        ChatAccount.channel == "web"))
+    counts["waiting"] = int(waiting.one())
+    counts["delivered"] = sum(counts[s] for s in ("sent", "shown", "pushed"))
+    return counts
 
 
 async def failure_reasons(session: AsyncSession, broadcast_id: int) -> Counter[str]:

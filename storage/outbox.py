@@ -4,9 +4,10 @@ claimed by a dispatcher with a lease, and kept with their outcome."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import bindparam, func, or_, true, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +16,8 @@ from storage.models import ChatAccount, OutboxMessage, utcnow
 
 PENDING, SENDING, SENT, FAILED, UNREACHABLE, SKIPPED = "pending", "sending", "sent", "failed", "unreachable", "skipped"
 CANCELLED = "cancelled"  # a broadcast stopped before this row went out
+SHOWN, PUSHED = "shown", "pushed"  # a web notice written to an open page / accepted by the Web Push service
+DELIVERED = (SENT, SHOWN, PUSHED)
 
 
 async def enqueue(session: AsyncSession, *, account_id: int, dedupe_key: str, reason: str, text: str,
@@ -52,11 +55,13 @@ async def existing_keys(session: AsyncSession, keys: list[str]) -> set[str]:
 
 
 async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: datetime, lease: timedelta,
-                    limit: int) -> list[tuple[OutboxMessage, ChatAccount]]:
-    """Take up to `limit` due rows of a channel for this worker: pending ones, and those whose sender's lease ran
-    out (it died). On PostgreSQL, rows another dispatcher is claiming are skipped, not waited for."""
+                    limit: int, chat_ids: Collection[str] | None = None) -> list[tuple[OutboxMessage, ChatAccount]]:
+    """Take up to `limit` due rows of a channel for this worker (only those of `chat_ids`, when given): pending
+    ones, and those whose sender's lease ran out (it died). On PostgreSQL, rows another dispatcher is claiming are
+    skipped, not waited for."""
+    only = col(ChatAccount.chat_id).in_(list(chat_ids)) if chat_ids is not None else true()
     due = (select(OutboxMessage.id).join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
-           .where(ChatAccount.channel == channel,
+           .where(ChatAccount.channel == channel, only,
                   or_(col(OutboxMessage.status) == PENDING,
                       (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < now)),
                   col(OutboxMessage.due_at) <= now)
@@ -129,25 +134,13 @@ async def mark_unreachable(session: AsyncSession, account_id: int, now: datetime
                        .values(unreachable_at=now))
 
 
-async def pending_for_account(session: AsyncSession, account_id: int) -> list[OutboxMessage]:
-    rows = await session.exec(select(OutboxMessage).where(OutboxMessage.account_id == account_id,
-                                                          OutboxMessage.status == PENDING,
-                                                          col(OutboxMessage.due_at) <= utcnow())
-                              .order_by(col(OutboxMessage.id)))
-    return list(rows)
-
-
 async def latest_notice_since(session: AsyncSession, account_id: int, since: datetime) -> OutboxMessage | None:
     """The last proactive message that reached the chat after `since`, if any."""
-    query = (select(OutboxMessage).where(OutboxMessage.account_id == account_id, OutboxMessage.status == SENT,
+    query = (select(OutboxMessage).where(OutboxMessage.account_id == account_id,
+                                         col(OutboxMessage.status).in_(DELIVERED),
                                          col(OutboxMessage.sent_at) > since)
              .order_by(col(OutboxMessage.sent_at).desc(), col(OutboxMessage.id).desc()).limit(1))
     return (await session.exec(query)).first()
-
-
-def mark_delivered(message: OutboxMessage) -> None:
-    message.attempts += 1
-    message.status, message.sent_at, message.last_error = SENT, utcnow(), None
 
 
 async def counts_by_status_and_reason(session: AsyncSession) -> Counter[tuple[str, str]]:

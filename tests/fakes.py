@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
 from bot.conversation import ConversationRunner
+from bot.dispatcher import Dispatcher, Limits
 from handlers.types import Contact, Incoming, IncomingFile, Reply
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x11" * 2048
@@ -78,9 +80,27 @@ class Chat:
     async def _send(self, **kw: Any) -> list[Reply]:
         base = {"channel": self.channel, "chat_id": self.user, "user_id": self.user,
                 "can_share_contact": self.channel == "telegram"}
-        self.replies = await self.runner.handle(Incoming(**base | kw))
-        self.transcript += [r.text for r in self.replies]
+        notices = await self.receive_notices()
+        self.replies = notices + await self.runner.handle(Incoming(**base | kw))
+        self.transcript += [r.text for r in self.replies[len(notices):]]
         return self.replies
+
+    async def receive_notices(self) -> list[Reply]:
+        """What an open web page is shown meanwhile: the chat's due notices, through the real dispatcher."""
+        if self.channel != "web":
+            return []
+        shown: list[Reply] = []
+
+        async def page(_chat_id: str, reply: Reply) -> str:
+            shown.append(reply)
+            self.transcript.append(reply.text)
+            return "shown"
+
+        dispatcher = Dispatcher(self.runner.sessions, {"web": page}, Limits(quiet_start=time(0), quiet_end=time(0),
+                                                                             per_chat_interval=0),
+                                reachable={"web": lambda: {self.user}}, worker=f"page-{self.user}")
+        await dispatcher.drain()
+        return shown
 
     async def say(self, text: str) -> list[Reply]:
         return await self._send(text=text)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlmodel import select
 
 from bot.broadcast_monitor import BroadcastMonitor
-from bot.dispatcher import RetryLater, Transient, Unreachable
+from bot.dispatcher import Dispatcher, Limits, RetryLater, Transient, Unreachable
 from bot.telegram_channel import build_application, progress_drawer
 from handlers.broadcast import audience_of
 from storage.broadcasts import Audience, audience_accounts, broadcast_counts, cancel_broadcast, create_broadcast
@@ -128,7 +128,7 @@ async def test_compose_preview_test_and_send(make_runner: Callable, sqlite_url: 
     await officer.tap("nav:skip")
     await officer.tap("nav:skip")
     await officer.tap("now")
-    assert text in officer.text and "Người nhận: 2 (không liên lạc được: 0)" in officer.text
+    assert text in officer.text and "Người nhận: 2 (không liên lạc được: 0; dùng trang web: 0" in officer.text
     await officer.tap("bc:test")
     assert "Đã gửi thử cho riêng anh/chị" in officer.text and "Người nhận: 2" in officer.text  # still at the review
     await officer.tap("nav:submit")
@@ -222,3 +222,33 @@ async def test_progress_is_one_telegram_message_edited_in_place(make_runner: Cal
     async with sessions() as session:
         finished = [e for e in await session.exec(select(AuditEvent)) if e.action == "broadcast.finished"]
     assert finished[0].details["counts"] == {"sent": 40}
+
+
+async def test_a_web_reader_whose_page_is_closed_is_waiting_not_reached(make_runner: Callable,
+                                                                        sqlite_url: str) -> None:
+    sessions = (await make_runner(sqlite_url)).sessions
+    broadcast_id, _ = await broadcast_to(sessions, 3, officer_channel="telegram", officer_chat="4242")
+    async with sessions() as session, session.begin():  # one recipient reads on the web, page closed
+        rows = (await session.exec(select(OutboxMessage, ChatAccount).join(ChatAccount).where(
+            OutboxMessage.broadcast_id == broadcast_id))).all()
+        rows[0][1].channel, rows[0][1].chat_id = "web", "web-closed-page"
+        session.add(rows[0][1])
+    telegram = RecordingSender()
+    shown: list[str] = []
+
+    async def page(chat_id: str, _reply: object) -> str:
+        shown.append(chat_id)
+        return "shown"
+
+    worker = Dispatcher(sessions, {"telegram": telegram, "web": page}, Limits(quiet_start=time(0), quiet_end=time(0)),
+                        clock=Clock(MORNING), reachable={"web": set})  # no page open on this server
+    monitor = BroadcastMonitor(sessions, {}, clock=Clock(MORNING))
+    await worker.drain()
+    await monitor.update(force=True)
+    async with sessions() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        report = (await session.exec(select(OutboxMessage).where(OutboxMessage.reason == "broadcast.report"))).one()
+        counts = await broadcast_counts(session, broadcast_id)
+    assert broadcast.status == "done" and counts == {"sent": 2, "pending": 1}  # type: ignore[union-attr]
+    assert "2/3 người nhận được" in report.text and "chờ mở trang web 1" in report.text
+    assert not shown

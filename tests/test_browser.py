@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
+from sqlmodel import select
 
-from bot.app import build_app
+from bot.app import RUNNER, build_app
 from bot.settings import Settings
+from bot.web_identity import COOKIE
+from storage.models import ChatAccount
+from storage.outbox import enqueue
+from tests.web import chat_id_of
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -26,7 +31,7 @@ playwright_api = pytest.importorskip("playwright.async_api")
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
     settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'b.db'}",
-                        OCOP_DATA_DIR=str(tmp_path / "data"))
+                        OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_QUIET_HOURS="")
     server = TestServer(build_app(settings), host="127.0.0.1")
     await server.start_server()
     yield server
@@ -65,11 +70,30 @@ async def _register_first_steps(page: object, base: str) -> None:
 async def test_open_tap_type_and_read_replies(server: TestServer, browser: object) -> None:
     page = await browser.new_page()
     await _register_first_steps(page, str(server.make_url("/")))
-    # A reload keeps the same chat (its id lives in the browser): it offers to continue, and continues there.
+    # A reload keeps the same chat (the server's identity cookie): it offers to continue, and continues there.
     await page.reload()
     await playwright_api.expect(page.locator(".msg.bot").last).to_contain_text("đang làm dở")
     await page.locator('.options button[data-id="resume:continue"]').click()
     await playwright_api.expect(page.locator(".msg.bot").last).to_contain_text("Tên đầy đủ")
+
+
+async def test_a_notice_appears_on_the_open_page_without_typing(server: TestServer, browser: object) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(str(server.make_url("/")))
+    await playwright_api.expect(page.locator(".msg.bot").first).to_contain_text("Xin chào")
+    [cookie] = [c for c in await context.cookies() if c["name"] == COOKIE]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    async with server.app[RUNNER].sessions() as session, session.begin():
+        account = (await session.exec(select(ChatAccount).where(
+            ChatAccount.chat_id == chat_id_of(cookie["value"])))).one()
+        await enqueue(session, account_id=account.id, dedupe_key="browser-notice", reason="app-status",  # type: ignore[arg-type]
+                      text="✅ Hồ sơ của anh/chị đã được công nhận 4 sao",
+                      options=[{"id": "menu:status", "label": "🔎 Tra cứu hồ sơ"}])
+    server.app[RUNNER].on_outbox()  # type: ignore[misc]
+    await playwright_api.expect(page.locator(".msg.bot").last).to_contain_text("công nhận 4 sao")
+    await playwright_api.expect(page.locator('.options button[data-id="menu:status"]').last).to_be_enabled()
+    await context.close()
 
 
 async def test_phone_sized_screen(server: TestServer, browser: object) -> None:

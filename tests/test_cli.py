@@ -67,10 +67,13 @@ async def test_run_serves_web_chat_and_telegram_and_never_logs_the_token(tmp_pat
             while b"OCOP Bot" not in ready:
                 ready = await asyncio.wait_for(proc.stdout.readline(), 30)  # type: ignore[union-attr]
             assert b"telegram" in ready and b"web" in ready
-            url = f"http://127.0.0.1:{port}/api/chat"
-            async with aiohttp.ClientSession() as http, http.post(url, json={"user": "u", "text": "/start"}) as r:
-                assert r.status == 200
-                assert "Xin chào" in (await r.json())["replies"][0]["text"]
+            url = f"http://127.0.0.1:{port}/api"
+            async with aiohttp.ClientSession() as http:
+                async with http.post(f"{url}/session") as r:
+                    bearer = {"Authorization": f"Bearer {(await r.json())['token']}"}
+                async with http.post(f"{url}/chat", json={"text": "/start"}, headers=bearer) as r:
+                    assert r.status == 200
+                    assert "Xin chào" in (await r.json())["replies"][0]["text"]
             api.pending_updates.append({"update_id": 1, "message": {
                 "message_id": 1, "date": int(time.time()), "text": "/start",
                 "chat": {"id": 4242, "type": "private"}, "from": {"id": 4242, "is_bot": False, "first_name": "Lan"}}})

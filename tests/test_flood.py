@@ -15,6 +15,7 @@ from bot.flood import FloodGuard
 from bot.settings import Settings
 from storage.models import ChatAccount, ConversationState
 from tests.fakes import Chat
+from tests.web import post_chat, token_for
 
 
 class Seconds:
@@ -99,10 +100,11 @@ async def test_the_running_app_slows_a_flooding_web_chat(aiohttp_client: Any, tm
     client: TestClient = await aiohttp_client(build_app(settings))
 
     async def post(user: str, text: str) -> list[dict]:
-        response = await client.post("/api/chat", json={"user": user, "text": text})
+        response = await post_chat(client, user, {"text": text})
         assert response.status == 200
         return (await response.json())["replies"]
 
+    await token_for(client, "flooder")  # one identity, issued before the burst
     flood = await asyncio.gather(*(post("flooder", "/start") for _ in range(50)))
     texts = [r[0]["text"] for r in flood if r]
     assert sum("gửi tin nhanh quá" in x for x in texts) == 1

@@ -171,4 +171,5 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
 
     async with runner.sessions() as session:
         notices = (await session.exec(select(OutboxMessage))).all()
-        assert {n.status for n in notices} == {"sent"} and len(notices) == 5  # 4 to the producer, 1 to the officer
+        # 4 to the producer, 1 to the officer, shown on their open pages
+        assert {n.status for n in notices} == {"shown"} and len(notices) == 5

@@ -17,6 +17,7 @@ from telegram import Update
 from bot.channel_text import split_text
 from bot.telegram_channel import TelegramChannel, build_application
 from tests.fakes import EXE, JPEG, PDF, VALID_MST, FakeBotApi
+from tests.web import post_chat
 
 _ids = itertools.count(1)
 
@@ -241,7 +242,7 @@ async def test_officer_decisions_reach_a_telegram_producer_through_the_outbox(ai
     code = await invite(app[RUNNER].sessions, "tuyen-quang")
 
     async def officer(**body: str) -> dict:
-        response = await client.post("/api/chat", json={"user": "officer-web", **body})
+        response = await post_chat(client, "officer-web", body)
         return await response.json()
 
     await officer(text=f"/canbo {code}")

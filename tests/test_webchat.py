@@ -19,6 +19,7 @@ from storage.events import create_event
 from storage.models import ChatAccount
 from tests.fakes import VALID_MST
 from tests.seed import add_application, add_producer
+from tests.web import chat_id_of, post_chat, token_for
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ class WebUser:
         self.client, self.user, self.replies = client, user, []
 
     async def send(self, **body: str) -> list[dict]:
-        response = await self.client.post("/api/chat", json={"user": self.user, **body})
+        response = await post_chat(self.client, self.user, body)
         assert response.status == 200, await response.text()
         self.replies = (await response.json())["replies"]
         return self.replies
@@ -52,6 +53,9 @@ class WebUser:
     @property
     def option_ids(self) -> list[str]:
         return [o["id"] for r in self.replies for o in r["options"]]
+
+    async def chat_id(self) -> str:
+        return chat_id_of(await token_for(self.client, self.user))
 
     @property
     def text(self) -> str:
@@ -87,18 +91,16 @@ async def test_page_is_served_in_vietnamese(client: TestClient) -> None:
     assert "Trợ lý OCOP" in page and "Nhập tin nhắn…" in page and "{{" not in page
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[]", b"null", b'{"user": 5, "text": "hi"}',
-                                  b'{"user": "", "text": "hi"}', b'{"user": "u"}', b'{"user": "u", "text": 7}',
-                                  b'{"user": "u", "choice": ["x"]}',
-                                  ('{"user": "' + "u" * 65 + '", "text": "a"}').encode()])
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[]", b"null", b'{"user": "u"}', b'{"text": 7}',
+                                  b'{"choice": ["x"]}', b"{}"])
 async def test_malformed_requests_get_400(client: TestClient, body: bytes) -> None:
-    response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+    response = await post_chat(client, "someone", data=body, headers={"Content-Type": "application/json"})
     assert response.status == 400
     assert "error" in await response.json()
 
 
 async def test_oversized_body_gets_413(client: TestClient) -> None:
-    response = await client.post("/api/chat", data=b'{"user": "u", "text": "' + b"a" * 100_000 + b'"}')
+    response = await post_chat(client, "someone", data=b'{"text": "' + b"a" * 100_000 + b'"}')
     assert response.status == 413
 
 
@@ -122,7 +124,7 @@ async def test_a_calendar_file_reaches_the_web_page(client: TestClient) -> None:
     web = WebUser(client, "web-ics")
     await web.say("/start")
     async with client.app[RUNNER].sessions() as session, session.begin():
-        account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "web-ics"))).one()
+        account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == await web.chat_id()))).one()
         account.producer_id = producer_id
         session.add(account)
     await web.send(choice=f"event:ics:{event_id}")

@@ -1,0 +1,112 @@
+"""The web page is told at once, and its identity is the server's: the real app over HTTP, Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlmodel import select
+
+from bot.app import RUNNER, build_app
+from bot.settings import Settings
+from bot.web_identity import COOKIE
+from storage.models import ChatAccount, OutboxMessage
+from storage.outbox import enqueue
+from tests.test_typed_numbers import read_notice
+from tests.web import chat_id_of, post_chat, token_for
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, tmp_path: Path) -> TestClient:
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'live.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_FLOOD_BURST=1000, OCOP_QUIET_HOURS="")
+    return await aiohttp_client(build_app(settings, run_scheduler=False))
+
+
+async def notice_for(client: TestClient, person: str, text: str) -> int:
+    """An officer's decision, say: a row in the outbox for the person's chat, as any handler writes it."""
+    chat = chat_id_of(await token_for(client, person))
+    async with client.app[RUNNER].sessions() as session, session.begin():
+        account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == chat))).one()
+        await enqueue(session, account_id=account.id, dedupe_key=f"test:{text}", reason="app-status",  # type: ignore[arg-type]
+                      text=text, options=[{"id": "menu:status", "label": "🔎 Tra cứu hồ sơ"}])
+        row = (await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"test:{text}"))).one()
+    client.app[RUNNER].on_outbox()  # type: ignore[misc]  # what the runner does after such an update commits
+    return row.id  # type: ignore[return-value]
+
+
+async def status_of(client: TestClient, row_id: int, settled: str | None = None) -> str:
+    """The row's status; with `settled`, once it has become that (its outcome is committed just after the send)."""
+    for _ in range(100):
+        async with client.app[RUNNER].sessions() as session:
+            status = (await session.get(OutboxMessage, row_id)).status  # type: ignore[union-attr]
+        if settled is None or status == settled:
+            break
+        await asyncio.sleep(0.02)
+    return status
+
+
+async def open_page(client: TestClient, person: str) -> Any:
+    token = await token_for(client, person)
+    response = await client.get("/api/events", headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 200 and response.headers["Content-Type"] == "text/event-stream"
+    return response
+
+
+async def test_an_open_page_is_told_at_once_without_sending_anything(client: TestClient) -> None:
+    assert (await post_chat(client, "lan", {"text": "/start"})).status == 200
+    page = await open_page(client, "lan")
+    row = await notice_for(client, "lan", "📋 Hồ sơ OCOP-2026-000001: cần bổ sung giấy tờ")
+    shown = await read_notice(page)
+    assert shown["text"].startswith("📋 Hồ sơ OCOP-2026-000001") and shown["options"][0]["id"] == "menu:status"
+    assert await status_of(client, row, "shown") == "shown"
+    page.close()
+
+
+async def test_a_closed_page_gets_what_waited_as_soon_as_it_opens(client: TestClient) -> None:
+    await post_chat(client, "lan", {"text": "/start"})
+    row = await notice_for(client, "lan", "⏰ Chứng nhận sắp hết hạn")
+    await asyncio.sleep(0.5)  # the dispatcher has had its chance: no page is open, so the notice waits
+    assert await status_of(client, row) == "pending"
+    page = await open_page(client, "lan")  # the page opens again (or reconnects)
+    assert (await read_notice(page))["text"] == "⏰ Chứng nhận sắp hết hạn"
+    assert await status_of(client, row, "shown") == "shown"
+    page.close()
+    again = await open_page(client, "lan")  # shown once: a reconnect does not show it twice
+    second = await notice_for(client, "lan", "📣 Thông báo mới")
+    assert (await read_notice(again))["text"] == "📣 Thông báo mới"
+    assert await status_of(client, second, "shown") == "shown"
+    again.close()
+
+
+async def test_the_identity_is_issued_by_the_server(client: TestClient) -> None:
+    page = await client.get("/")
+    cookie = page.cookies[COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    # The page's cookie works; a chosen "user" is not an identity, and a made-up token is refused.
+    response = await client.post("/api/chat", json={"user": "web-somebody-else", "text": "/start"})
+    assert response.status == 200 and "Xin chào" in (await response.json())["replies"][0]["text"]
+    async with client.app[RUNNER].sessions() as session:
+        chats = [a.chat_id for a in await session.exec(select(ChatAccount))]
+    assert chats == [chat_id_of(cookie.value)]
+    forged = cookie.value.split(".")[0] + "." + "0" * 32
+    for headers in ({"Authorization": f"Bearer {forged}"}, {"Authorization": "Bearer web-somebody-else"}):
+        refused = await client.post("/api/chat", json={"text": "/start"}, headers=headers)
+        assert refused.status == 401 and "/api/session" in (await refused.json())["error"]
+    assert (await client.get("/api/events", headers={"Authorization": f"Bearer {forged}"})).status == 401
+
+
+async def test_the_identity_survives_a_restart(aiohttp_client: Any, tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"))
+    first = await aiohttp_client(build_app(settings, run_scheduler=False))
+    token = await token_for(first, "lan")
+    await first.post("/api/chat", json={"text": "/dangky"}, headers={"Authorization": f"Bearer {token}"})
+    await first.close()
+    second = await aiohttp_client(build_app(settings, run_scheduler=False))
+    response = await second.post("/api/chat", json={"text": "1"}, headers={"Authorization": f"Bearer {token}"})
+    # The same chat, at the same step: 1 is the first entity type, and the next question is the name.
+    assert response.status == 200 and "Tên" in (await response.json())["replies"][-1]["text"]
