@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import json
 from typing import Any
 
+from PIL import Image
 from telegram.request import BaseRequest, RequestData
 
 BASE_URL = "http://127.0.0.1:9"  # never contacted: every request is answered by do_request below
-PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40  # a 10 KB JPEG-shaped photo
+
+
+def _photo() -> bytes:
+    """A real JPEG of about 10 KB: uploads are decoded to check they arrived whole."""
+    out = io.BytesIO()
+    Image.effect_noise((96, 96), 64).convert("RGB").save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+PHOTO = _photo()
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n" + b"0" * 20_000 + b"\ntrailer<<>>\n%%EOF\n"
 FILES = {"photo": PHOTO, "pdf": PDF}
 

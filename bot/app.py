@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import time
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -17,7 +18,7 @@ from telegram.request import BaseRequest
 from bot.broadcast_monitor import BroadcastMonitor, Progress
 from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits, Send
-from bot.file_links import add_file_route, link_maker
+from bot.file_links import add_file_route, keep, link_maker
 from bot.flood import FloodGuard
 from bot.health import add_health_routes, refresh_outbox_gauge
 from bot.metrics import Metrics
@@ -29,6 +30,7 @@ from bot.web_notices import WebNotices
 from bot.webchat import MAX_BODY, add_webchat_routes, web_outbox_send
 from bot.webhooks import telegram_webhook_handler, webhook_secret, zalo_webhook_handler
 from bot.zalo_channel import WebhookInUse, ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
+from handlers.types import Attachment
 from messages import t
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
@@ -53,7 +55,11 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
               telegram_polling: bool = True, run_scheduler: bool = True) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     notices = WebNotices()  # the web pages open on this process, told of notices at once
-    senders: dict[str, Send] = {"web": web_outbox_send(notices)} if settings.webchat_enabled else {}
+    # One server secret signs web identities and, derived from it, the links to kept files (web page and Zalo).
+    identity = WebIdentity(settings.data_dir, settings.web_secret.get_secret_value() if settings.web_secret else None,
+                           secure_cookie=bool(settings.public_url))  # https: the cookie never travels in clear
+    file_link = _file_link(settings, identity)
+    senders: dict[str, Send] = {"web": web_outbox_send(notices, file_link)} if settings.webchat_enabled else {}
     progress: dict[str, Progress] = {}
     metrics = Metrics()
     app[METRICS] = metrics
@@ -104,7 +110,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             return
         token = settings.zalo_bot_token.get_secret_value()
         async with aiohttp.ClientSession() as session:
-            link = link_maker(settings.public_url, webhook_secret(token, "files")) if settings.public_url else None
+            link = link_maker(settings.public_url, identity.derived("files")) if settings.public_url else None
             channel = ZaloChannel(ZaloClient(token, settings.zalo_api_base_url, session), app[RUNNER].handle, session,
                                   data_dir=settings.data_dir, link=link)
             webhook = f"{settings.public_url}/webhook/zalo" if settings.public_url else None
@@ -183,25 +189,36 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             return await zalo_webhook_handler(app[ZALO], zalo_secret)(request)
 
         app.router.add_post("/webhook/zalo", zalo_webhook)
-        # Zalo fetches photos by URL: kept files are served to signed, expiring links only.
-        add_file_route(app, settings.data_dir, webhook_secret(settings.zalo_bot_token.get_secret_value(), "files"))
 
     # Health first: a load balancer asks /readyz before sending anyone here.
     add_health_routes(app, lambda: app.get(ENGINE), metrics, refresh_metrics)
+    if settings.webchat_enabled or (settings.zalo_bot_token is not None and settings.public_url):
+        # Zalo fetches photos by URL and the web page shows them: kept files are served to signed, expiring links.
+        add_file_route(app, settings.data_dir, identity.derived("files"))
     if settings.webchat_enabled:
         # The handler is looked up per request because the runner exists only once the app has started.
-        async def handle(incoming):  # type: ignore[no-untyped-def]
-            return await app[RUNNER].handle(incoming)
-        secure = bool(settings.public_url)  # https: the identity cookie is never sent in clear
-        identity = WebIdentity(settings.data_dir, settings.web_secret.get_secret_value() if settings.web_secret
-                               else None, secure_cookie=secure)
-        add_webchat_routes(app, handle, settings.default_language, identity, notices)
+        async def handle(incoming, *, follow_up=False):  # type: ignore[no-untyped-def]
+            return await app[RUNNER].handle(incoming, follow_up=follow_up)
+        add_webchat_routes(app, handle, settings.default_language, identity, notices, file_link,
+                           settings.max_upload_bytes)
 
         async def end_streams(_app: web.Application) -> None:
             notices.close()  # open pages reconnect to whichever server answers next
 
         app.on_shutdown.append(end_streams)
     return app
+
+
+def _file_link(settings: Settings, identity: WebIdentity) -> Callable[[Attachment], str]:
+    """A page-relative, signed, expiring address for a reply's file; generated ones are kept on disk first."""
+    make = link_maker("", identity.derived("files"))
+
+    def link(attachment: Attachment) -> str:
+        if attachment.content is not None:
+            return make(keep(settings.data_dir, attachment.content, Path(attachment.path).suffix.lower()))
+        return make(Path(attachment.path).name)
+
+    return link
 
 
 def _first_line(exc: BaseException) -> str:

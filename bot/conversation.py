@@ -47,10 +47,11 @@ class ConversationRunner:
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         return self._sessions
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
-        """The replies to send. They are returned only after the new state is committed."""
+    async def handle(self, incoming: Incoming, *, follow_up: bool = False) -> list[Reply]:
+        """The replies to send. They are returned only after the new state is committed. `follow_up`: a further
+        file of one upload the person sent at once, which the flood guard already counted."""
         key = (incoming.channel, incoming.chat_id)
-        if self._flood is not None:
+        if self._flood is not None and not follow_up:
             verdict = self._flood.check(key)
             if verdict is not Verdict.ADMIT:
                 if self._metrics is not None:

@@ -4,41 +4,43 @@ The identity is the server's (bot/web_identity.py): the page gets it as a cookie
 POST /api/session → {"token": "..."}, sent back as `Authorization: Bearer <token>`.
 
 POST /api/chat  {"text": "..."} or {"choice": "<option id>"}
-→ {"replies": [{"text": "...", "options": [{"id": "...", "label": "..."}], "inline": false,
-                "files": [{"name": "x.ics", "mime": "text/calendar", "data": "<base64>"}]}]}
+→ {"replies": [{"text": "...", "options": [{"id": "...", "label": "..."}], "inline": false, "accepts": null,
+                "files": [{"name": "x.ics", "mime": "text/calendar", "url": "/files/…?exp=…&sig=…"}]}]}
+POST /api/upload  multipart/form-data, one or more `file` parts → the same answer.
 GET /api/events  Server-Sent Events: `event: notice` with one reply (as above) for every proactive message.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 from collections.abc import Awaitable, Callable
 from functools import cache, partial
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from bot.dispatcher import Send
 from bot.web_identity import WebIdentity
 from bot.web_notices import WebNotices
 from bot.webhooks import MALFORMED, TOO_LARGE, read_json
-from handlers.shown import button_label
-from handlers.types import Incoming, Reply
+from handlers.shown import button_label, question_index
+from handlers.types import Attachment, Incoming, IncomingFile, Reply
 from messages import t
 from storage.outbox import SHOWN
 
-Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+Handle = Callable[..., Awaitable[list[Reply]]]  # (incoming, *, follow_up=False) → replies
+Link = Callable[[Attachment], str]  # a signed address the page can fetch a file from
 MAX_BODY = 64 * 1024
+MAX_FILES_AT_ONCE = 10  # as many as one dossier item takes
 MAX_TEXT = 10_000
-MAX_INLINE_FILE = 256 * 1024  # longer still gets a polite "too long" from the form; this only bounds the work
 _PAGE = Path(__file__).parent / "static" / "index.html"
 _dumps = partial(json.dumps, ensure_ascii=False)
 
 
 def add_webchat_routes(app: web.Application, handle: Handle, language: str, identity: WebIdentity,
-                       notices: WebNotices) -> None:
+                       notices: WebNotices, link: Link, max_upload_bytes: int) -> None:
     async def page(request: web.Request) -> web.Response:
         response = web.Response(text=render_page(language), content_type="text/html", charset="utf-8")
         if identity.chat_for(request) is None:  # a first visit, or a cookie this server did not issue
@@ -64,7 +66,31 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str, iden
         if incoming is None:
             return _error(400, "api.bad_request", language)
         replies = await handle(incoming)
-        return web.json_response({"replies": [reply_json(r) for r in replies]}, dumps=_dumps)
+        return web.json_response({"replies": [reply_json(r, link) for r in replies]}, dumps=_dumps)
+
+    async def upload(request: web.Request) -> web.Response:
+        chat_id = identity.chat_for(request)
+        if chat_id is None:
+            return _error(401, "api.no_identity", language)
+        try:
+            files = await _read_files(request, max_upload_bytes)
+        except _TooMany:
+            # Refused as a whole, nothing kept: a note only, so the question on screen stays as it is.
+            note = Reply(t(language, "api.too_many_files", max=MAX_FILES_AT_ONCE))
+            return web.json_response({"replies": [reply_json(note, link)]}, dumps=_dumps)
+        except (ValueError, AssertionError, ConnectionError, aiohttp.ClientPayloadError):
+            return _error(400, "api.bad_upload", language)
+        if not files:
+            return _error(400, "api.bad_upload", language)
+        answered: list[Reply] = []
+        for index, (name, mime, content) in enumerate(files):
+            replies = await handle(Incoming(channel="web", chat_id=chat_id, user_id=chat_id,
+                                            file=IncomingFile(mime=mime, size=len(content), name=name,
+                                                              read=_reader(content))), follow_up=index > 0)
+            last = index == len(files) - 1
+            # What each file got (a refusal, say) is kept; the question is shown once, after the last file.
+            answered += replies if last else replies[:max(question_index(replies), 0)]
+        return web.json_response({"replies": [reply_json(r, link) for r in answered]}, dumps=_dumps)
 
     async def events(request: web.Request) -> web.StreamResponse:
         chat_id = identity.chat_for(request)
@@ -75,17 +101,45 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str, iden
     app.router.add_get("/", page)
     app.router.add_post("/api/session", session)
     app.router.add_post("/api/chat", chat)
+    app.router.add_post("/api/upload", upload)
     app.router.add_get("/api/events", events)
 
 
-def web_outbox_send(notices: WebNotices) -> Send:
+def web_outbox_send(notices: WebNotices, link: Link) -> Send:
     """Sending for the dispatcher: a notice is shown on the chat's open pages (NotThere when none is open)."""
 
     async def send(chat_id: str, reply: Reply) -> str:
-        await notices.send(chat_id, reply_json(reply))
+        await notices.send(chat_id, reply_json(reply, link))
         return SHOWN
 
     return send
+
+
+class _TooMany(Exception):  # noqa: N818
+    pass
+
+
+async def _read_files(request: web.Request, max_bytes: int) -> list[tuple[str | None, str | None, bytes]]:
+    """The `file` parts of a multipart upload, each read to at most one byte past the limit (the form's own size
+    check then refuses it politely). More than MAX_FILES_AT_ONCE parts: refused before anything is kept."""
+    reader = await request.multipart()
+    files = []
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, aiohttp.BodyPartReader) or part.name != "file":
+            continue
+        if len(files) == MAX_FILES_AT_ONCE:
+            raise _TooMany
+        content = bytearray()
+        while len(content) <= max_bytes and (chunk := await part.read_chunk(256 * 1024)):
+            content += chunk
+        files.append((part.filename, part.headers.get("Content-Type"), bytes(content)))
+    return files
+
+
+def _reader(content: bytes) -> Callable[[], Awaitable[bytes]]:
+    async def read() -> bytes:
+        return content
+    return read
 
 
 def _incoming(body: object, chat_id: str) -> Incoming | None:
@@ -101,11 +155,12 @@ def _incoming(body: object, chat_id: str) -> Incoming | None:
     return Incoming(channel="web", chat_id=chat_id, user_id=chat_id, text=text, choice=choice)
 
 
-def reply_json(reply: Reply) -> dict:
-    # Files made for this reply (an .ics, a registrants sheet) travel inline; stored dossier files do not.
-    files = [{"name": a.path, "mime": a.mime, "data": base64.b64encode(a.content).decode()}
-             for a in reply.attachments if a.content is not None and len(a.content) <= MAX_INLINE_FILE]
-    return {"text": reply.text, "inline": reply.inline, "files": files,
+def reply_json(reply: Reply, link: Link) -> dict:
+    # Every file (a chart, a broadcast's photo, an .ics, a dossier's PDF) as a signed address: the page shows
+    # pictures inline and offers the rest for download.
+    files = [{"name": a.name if a.content is None else Path(a.path).name, "mime": a.mime, "url": link(a)}
+             for a in reply.attachments]
+    return {"text": reply.text, "inline": reply.inline, "files": files, "accepts": reply.accepts,
             "options": [{"id": o.id, "label": button_label(o)} for o in reply.options]}
 
 
@@ -117,6 +172,6 @@ def _error(status: int, key: str, language: str) -> web.Response:
 def render_page(language: str) -> str:
     """The page with its few fixed words from the catalog (so they are translated like everything else)."""
     page = _PAGE.read_text(encoding="utf-8")
-    for key in ("page_title", "page_placeholder", "page_send", "page_offline"):
+    for key in ("page_title", "page_placeholder", "page_send", "page_offline", "page_photo", "page_file"):
         page = page.replace("{{" + key + "}}", html.escape(t(language, f"api.{key}")))
     return page.replace("{{lang}}", language)

@@ -56,7 +56,9 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     contact = t(lang, "nav.share_phone") if step.kind is Kind.PHONE and ctx.can_share_contact else None
     # A free-text answer may be a number ("2" tấn, a score): there a typed number is the answer, not an option.
     free_text = step.kind in (Kind.TEXT, Kind.PHONE)
-    return Reply(text=text, options=tuple(options), request_contact=contact, numbered=not free_text)
+    accepts = ("document" if step.kind is Kind.DOCUMENT or step.allow_pdf else "photo") \
+        if step.kind in (Kind.FILES, Kind.DOCUMENT) else None
+    return Reply(text=text, options=tuple(options), request_contact=contact, numbered=not free_text, accepts=accepts)
 
 
 def cancel_question(lang: str, form: Form) -> Reply:

@@ -42,6 +42,7 @@ class Reply:
     # Whether a typed number picks one of the options. False for a free-text question (a typed "2" is the answer)
     # and for a notice reaching a chat in the middle of a form (the form's numbers keep their meaning).
     numbered: bool = True
+    accepts: str | None = None  # the question takes files: "photo" (images) or "document" (images and PDFs)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import warnings
 from pathlib import Path
 
 from sqlmodel import select
@@ -24,6 +26,24 @@ def sniff_mime(content: bytes) -> str | None:
     if content.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     return None
+
+
+def is_complete(content: bytes, mime: str) -> bool:
+    """Whether the file arrived whole: a photo cut off in transfer does not decode to its end, and a PDF ends with
+    its %%EOF marker (within the last kilobyte, as readers allow). Decoding a photo takes a moment: call it in a
+    worker thread."""
+    if mime == "application/pdf":
+        return b"%%EOF" in content[-1024:]
+    from PIL import Image  # loaded when a photo arrives, not at start-up
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # a "photo" of billions of pixels
+            with Image.open(io.BytesIO(content)) as image:
+                image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+        return False
+    return True
 
 
 def blob_path(data_dir: Path, sha256: str, mime: str) -> Path:

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
+from PIL import Image
 from telegram.request import BaseRequest, RequestData
 
 from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits
 from handlers.types import Contact, Incoming, IncomingFile, Reply
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x11" * 2048
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x22" * 1024
+
+def _image(kind: str, size: tuple[int, int] = (64, 48)) -> bytes:
+    """A real, whole picture: uploads are decoded to check they arrived complete."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (180, 120, 40)).save(out, kind)
+    return out.getvalue()
+
+
+JPEG = _image("JPEG")
+PNG = _image("PNG")
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 EXE = b"MZ\x90\x00" + b"\x00" * 512
 VALID_MST = "0300588569"  # a real tax code shape: its check digit is right

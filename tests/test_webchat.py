@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -130,7 +129,9 @@ async def test_a_calendar_file_reaches_the_web_page(client: TestClient) -> None:
     await web.send(choice=f"event:ics:{event_id}")
     [file] = web.replies[0]["files"]
     assert file["mime"] == "text/calendar" and file["name"].endswith(".ics")
-    assert base64.b64decode(file["data"]).startswith(b"BEGIN:VCALENDAR")
+    fetched = await client.get(file["url"])  # a signed, expiring address on the same server
+    assert fetched.status == 200 and (await fetched.read()).startswith(b"BEGIN:VCALENDAR")
+    assert (await client.get(file["url"].split("?")[0])).status == 403
 
 
 async def test_health_readiness_and_metrics(client: TestClient) -> None:

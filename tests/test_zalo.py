@@ -16,6 +16,7 @@ from sqlmodel import select
 from bot.app import DISPATCHER, RUNNER, ZALO, StartupError, build_app
 from bot.file_links import link_maker
 from bot.settings import Settings
+from bot.web_identity import WebIdentity
 from bot.webhooks import webhook_secret
 from bot.zalo_channel import ZALO_SECRET_HEADER
 from handlers.types import Attachment, Reply
@@ -215,9 +216,10 @@ async def test_files_reach_zalo_through_signed_links(aiohttp_client: Any, tmp_pa
         path = photo["photo"].removeprefix("https://ocop.example.vn")
         assert (await client.get(path.replace("sig=", "sig=0"))).status == 403  # altered
         assert (await client.get(path.split("?")[0])).status == 403  # unsigned
-        expired = link_maker("", webhook_secret(TOKEN, "files"), clock=lambda: 0)(path.split("/")[2].split("?")[0])
+        secret = WebIdentity(tmp_path / "data").derived("files")  # the server's own secret, kept in its data dir
+        expired = link_maker("", secret, clock=lambda: 0)(path.split("/")[2].split("?")[0])
         assert (await client.get(expired)).status == 403
-        missing = link_maker("", webhook_secret(TOKEN, "files"))("0" * 64 + ".png")
+        missing = link_maker("", secret)("0" * 64 + ".png")
         assert (await client.get(missing)).status == 404
     finally:
         await client.close()

@@ -1,0 +1,96 @@
+"""The web page uploads photos and PDFs: a multipart POST checked and kept exactly as Telegram's uploads are."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.app import build_app
+from bot.settings import Settings
+from tests.fakes import EXE, JPEG, PDF, PNG, VALID_MST
+from tests.web import post_chat, token_for
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, tmp_path: Path) -> TestClient:
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'up.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_MAX_UPLOAD_MB=1, OCOP_FLOOD_BURST=1000)
+    return await aiohttp_client(build_app(settings, run_scheduler=False))
+
+
+async def say(client: TestClient, text: str) -> list[dict]:
+    response = await post_chat(client, "lan", {"text": text})
+    assert response.status == 200
+    return (await response.json())["replies"]
+
+
+async def upload(client: TestClient, *files: tuple[bytes, str, str]) -> list[dict]:
+    form = aiohttp.FormData()
+    for content, name, mime in files:
+        form.add_field("file", io.BytesIO(content), filename=name, content_type=mime)
+    response = await client.post("/api/upload", data=form,
+                                 headers={"Authorization": f"Bearer {await token_for(client, 'lan')}"})
+    assert response.status == 200, await response.text()
+    return (await response.json())["replies"]
+
+
+def text(replies: list[dict]) -> str:
+    return "\n".join(r["text"] for r in replies)
+
+
+def kept(tmp_path: Path) -> list[Path]:
+    return sorted(p for p in (tmp_path / "data" / "files").rglob("*") if p.is_file()) \
+        if (tmp_path / "data" / "files").exists() else []
+
+
+async def reach_photos(client: TestClient) -> list[dict]:
+    await say(client, "/dangky")
+    for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
+                   "Thôn 1", "Mật ong", "1", "1", "Mật ong rừng", "1", "2 tấn"):
+        await say(client, answer)
+    replies = await say(client, "xong")  # no certifications: the product photos are asked for
+    assert "Gửi ảnh sản phẩm" in text(replies)
+    return replies
+
+
+async def test_photos_several_at_once_and_bad_ones_refused_with_nothing_kept(client: TestClient,
+                                                                           tmp_path: Path) -> None:
+    asked = await reach_photos(client)
+    assert asked[-1]["accepts"] == "photo"  # the page offers the camera and the gallery here
+    for bad, answer in (((EXE, "anh.jpg", "image/jpeg"), "không phải ảnh JPG"),  # an .exe named .jpg
+                        ((JPEG[: len(JPEG) // 2], "cut.jpg", "image/jpeg"), "thiếu một phần"),  # cut off
+                        ((b"\xff\xd8\xff" + b"0" * (1024 * 1024 + 10), "big.jpg", "image/jpeg"), "1 MB"),
+                        ((PDF, "a.pdf", "application/pdf"), "không phải ảnh JPG")):  # a PDF where photos go
+        assert answer in text(await upload(client, bad)), answer
+    assert kept(tmp_path) == []
+    twenty = await upload(client, *[(JPEG, f"{i}.jpg", "image/jpeg") for i in range(20)])
+    assert "tối đa 10 tệp" in text(twenty) and kept(tmp_path) == []
+    replies = await upload(client, (JPEG, "mat-ong.jpg", "image/jpeg"), (PNG, "nhan.png", "image/png"))
+    assert "Đã nhận 2 tệp" in text(replies) and text(replies).count("Gửi ảnh sản phẩm") == 1
+    assert len(kept(tmp_path)) == 2
+
+
+async def test_a_pdf_at_a_document_step(client: TestClient, tmp_path: Path) -> None:
+    await reach_photos(client)
+    replies = await say(client, "bo qua")  # no product photos: the first dossier document
+    assert replies[-1]["accepts"] == "document"
+    replies = await upload(client, (PDF, "phieu-dang-ky.pdf", "application/pdf"))
+    assert "Đã nhận 1 tệp" in text(replies)
+    assert "thiếu một phần" in text(await upload(client, (PDF[:-8], "cut.pdf", "application/pdf")))
+    assert [p.suffix for p in kept(tmp_path)] == [".pdf"]
+
+
+async def test_uploads_need_the_servers_identity_and_a_multipart_body(client: TestClient) -> None:
+    form = aiohttp.FormData()
+    form.add_field("file", JPEG, filename="a.jpg", content_type="image/jpeg")
+    assert (await client.post("/api/upload", data=form)).status == 401
+    bearer = {"Authorization": f"Bearer {await token_for(client, 'lan')}"}
+    assert (await client.post("/api/upload", json={"file": "x"}, headers=bearer)).status == 400
+    empty = aiohttp.FormData()
+    empty.add_field("note", "no file here")
+    assert (await client.post("/api/upload", data=empty, headers=bearer)).status == 400
