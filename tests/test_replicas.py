@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import select
 
@@ -94,14 +94,17 @@ async def test_broadcast_and_reminders_sent_once_when_an_instance_dies(make_runn
     async with first.sessions() as session, session.begin():
         added = await scan(session, today=date(2026, 12, 20), now=MORNING, rules=ReminderRules())
     assert added == {"cert-expiry": 1000}
+    # The scan queues reminders as of the wall clock: everything below runs from then on, whatever MORNING is.
+    start = max(MORNING, datetime.now(UTC))
     async with first.sessions() as session, session.begin():  # the instance that dies mid-way
-        claimed = await outbox.claim_due(session, channel="telegram", worker="killed", now=MORNING,
+        claimed = await outbox.claim_due(session, channel="telegram", worker="killed", now=start,
                                          lease=timedelta(seconds=60), limit=300)
     assert len(claimed) == 300
-    sender, clock = RecordingSender(), Clock(MORNING)
-    survivors = [dispatcher(runner.sessions, sender, clock, batch=100) for runner in (first, second)]
+    sender, clock = RecordingSender(), Clock(start)
+    survivors = [dispatcher(runner.sessions, sender, clock, batch=100, quiet_start=time(0), quiet_end=time(0))
+                 for runner in (first, second)]
     await asyncio.gather(*(d.drain() for d in survivors))
-    clock.now = MORNING + timedelta(seconds=61)  # the dead instance's lease runs out
+    clock.now += timedelta(seconds=61)  # the dead instance's lease runs out
     await asyncio.gather(*(d.drain() for d in survivors))
     async with first.sessions() as session:
         rows = [r for r in await session.exec(select(OutboxMessage)) if r.reason in ("broadcast", "cert-expiry")]
