@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.web_identity import COOKIE
 from storage.models import ChatAccount
 from storage.outbox import enqueue
+from tests.fakes import JPEG, PDF, VALID_MST
 from tests.web import chat_id_of
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -31,7 +32,7 @@ playwright_api = pytest.importorskip("playwright.async_api")
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
     settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'b.db'}",
-                        OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_QUIET_HOURS="")
+                        OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_QUIET_HOURS="", OCOP_FLOOD_BURST=1000)
     server = TestServer(build_app(settings), host="127.0.0.1")
     await server.start_server()
     yield server
@@ -70,11 +71,18 @@ async def _register_first_steps(page: object, base: str) -> None:
 async def test_open_tap_type_and_read_replies(server: TestServer, browser: object) -> None:
     page = await browser.new_page()
     await _register_first_steps(page, str(server.make_url("/")))
-    # A reload keeps the same chat (the server's identity cookie): it offers to continue, and continues there.
+    # A reload keeps the same chat (the server's identity cookie) and shows the recent conversation, the open
+    # question still answerable; nothing was sent to the server for it.
     await page.reload()
-    await playwright_api.expect(page.locator(".msg.bot").last).to_contain_text("đang làm dở")
-    await page.locator('.options button[data-id="resume:continue"]').click()
-    await playwright_api.expect(page.locator(".msg.bot").last).to_contain_text("Tên đầy đủ")
+    expect = playwright_api.expect
+    await expect(page.locator(".msg.bot").first).to_contain_text("Xin chào")
+    await expect(page.locator(".msg.me").last).to_have_text("Hợp tác xã")
+    await expect(page.locator(".msg.bot").last).to_contain_text("Tên đầy đủ")
+    await expect(page.locator('.options button[data-id="menu:register"]').last).to_be_disabled()
+    await expect(page.locator('.options button[data-id="nav:cancel"]').last).to_be_enabled()
+    await page.fill("#text", "HTX Tân Thành")
+    await page.press("#text", "Enter")
+    await expect(page.locator(".msg.bot").last).to_contain_text("Mã số thuế")
 
 
 async def test_a_notice_appears_on_the_open_page_without_typing(server: TestServer, browser: object) -> None:
@@ -93,6 +101,37 @@ async def test_a_notice_appears_on_the_open_page_without_typing(server: TestServ
     server.app[RUNNER].on_outbox()  # type: ignore[misc]
     await playwright_api.expect(page.locator(".msg.bot").last).to_contain_text("công nhận 4 sao")
     await playwright_api.expect(page.locator('.options button[data-id="menu:status"]').last).to_be_enabled()
+    await context.close()
+
+
+async def test_photos_and_a_pdf_attached_from_the_phone(server: TestServer, browser: object,
+                                                        tmp_path: Path) -> None:
+    expect = playwright_api.expect
+    context = await browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await _register_first_steps(page, str(server.make_url("/")))
+    attach = page.locator("#attach")
+    await expect(attach).to_be_hidden()  # no file is asked for yet: nothing to attach
+    for answer in ("HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar", "Thôn 1", "Mật ong",
+                   "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
+        count = await page.locator(".msg.bot").count()
+        await page.fill("#text", answer)
+        await page.press("#text", "Enter")
+        await expect(page.locator(".msg.bot")).not_to_have_count(count)
+    await expect(page.locator(".msg.bot").last).to_contain_text("Gửi ảnh sản phẩm")
+    await expect(attach).to_be_visible()
+    await expect(page.locator("#document")).to_be_hidden()  # photos only at this step
+    photo, pdf = tmp_path / "mat-ong.jpg", tmp_path / "phieu.pdf"
+    photo.write_bytes(JPEG)
+    pdf.write_bytes(PDF)
+    await page.locator("#camera input").set_input_files([str(photo), str(photo)])
+    await expect(page.locator(".msg.bot").last).to_contain_text("Đã nhận 2 tệp")
+    await page.locator('.options button[data-id="nav:done"]').last.click()
+    await expect(page.locator(".msg.bot").last).to_contain_text("Giấy tờ")
+    await expect(page.locator("#document")).to_be_visible()  # a document step takes PDFs too
+    await page.locator("#document input").set_input_files([str(pdf)])
+    await expect(page.locator(".msg.bot").last).to_contain_text("Đã nhận 1 tệp")
+    await page.screenshot(path=str(tmp_path / "attached.png"))
     await context.close()
 
 
