@@ -112,8 +112,8 @@ async def test_photos_and_a_pdf_attached_from_the_phone(server: TestServer, brow
     await _register_first_steps(page, str(server.make_url("/")))
     attach = page.locator("#attach")
     await expect(attach).to_be_hidden()  # no file is asked for yet: nothing to attach
-    for answer in ("HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar", "Thôn 1", "Mật ong",
-                   "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
+    for answer in ("HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar", "Thôn 1",
+                   "Mật ong", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
         count = await page.locator(".msg.bot").count()
         await page.fill("#text", answer)
         await page.press("#text", "Enter")
