@@ -25,12 +25,13 @@ from bot.metrics import Metrics
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
 from bot.telegram_channel import TelegramChannel, build_application, outbox_send, progress_drawer
+from bot.upload_links import UploadLinks, add_upload_link_routes
 from bot.web_identity import WebIdentity
 from bot.web_notices import WebNotices
 from bot.webchat import MAX_BODY, add_webchat_routes, web_outbox_send
 from bot.webhooks import telegram_webhook_handler, webhook_secret, zalo_webhook_handler
 from bot.zalo_channel import WebhookInUse, ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
-from handlers.types import Attachment
+from handlers.types import Attachment, Reply
 from messages import t
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
@@ -59,6 +60,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
     identity = WebIdentity(settings.data_dir, settings.web_secret.get_secret_value() if settings.web_secret else None,
                            secure_cookie=bool(settings.public_url))  # https: the cookie never travels in clear
     file_link = _file_link(settings, identity)
+    upload_links = UploadLinks(settings.public_url, identity.derived("upload")) \
+        if settings.zalo_bot_token is not None and settings.public_url else None
     senders: dict[str, Send] = {"web": web_outbox_send(notices, file_link)} if settings.webchat_enabled else {}
     progress: dict[str, Progress] = {}
     metrics = Metrics()
@@ -112,7 +115,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         async with aiohttp.ClientSession() as session:
             link = link_maker(settings.public_url, identity.derived("files")) if settings.public_url else None
             channel = ZaloChannel(ZaloClient(token, settings.zalo_api_base_url, session), app[RUNNER].handle, session,
-                                  data_dir=settings.data_dir, link=link)
+                                  data_dir=settings.data_dir, link=link,
+                                  upload_link=upload_links.make if upload_links else None)
             webhook = f"{settings.public_url}/webhook/zalo" if settings.public_url else None
             try:
                 await channel.start(webhook_url=webhook, secret=webhook_secret(token, "zalo"))
@@ -192,6 +196,15 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
 
     # Health first: a load balancer asks /readyz before sending anyone here.
     add_health_routes(app, lambda: app.get(ENGINE), metrics, refresh_metrics)
+    if upload_links is not None:
+        # Zalo cannot carry a PDF: its document questions link to a page here that sends one into the chat.
+        async def zalo_send_back(chat_id: str, replies: list[Reply]) -> None:
+            if ZALO in app:
+                await app[ZALO].send_replies(chat_id, replies)
+
+        add_upload_link_routes(app, upload_links, handle=lambda incoming, **kw: app[RUNNER].handle(incoming, **kw),
+                               sessions=lambda: app[RUNNER].sessions, send_back=zalo_send_back,
+                               language=settings.default_language, max_upload_bytes=settings.max_upload_bytes)
     if settings.webchat_enabled or (settings.zalo_bot_token is not None and settings.public_url):
         # Zalo fetches photos by URL and the web page shows them: kept files are served to signed, expiring links.
         add_file_route(app, settings.data_dir, identity.derived("files"))

@@ -106,7 +106,8 @@ class ConversationRunner:
                           updated_at=row.updated_at if row.version else None)
             ctx = Context(session=session, account=account, data_dir=self._data_dir,
                           max_upload_bytes=self._max_upload_bytes, now=self._clock(),
-                          can_share_contact=incoming.can_share_contact, timezone=self._timezone)
+                          can_share_contact=incoming.can_share_contact, timezone=self._timezone,
+                          carries_documents=incoming.carries_documents)
             result = await router.handle(ctx, state, incoming)
             if self._flood is not None:
                 self._flood.remember_language((incoming.channel, incoming.chat_id), account.language)

@@ -73,8 +73,8 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str, iden
         if chat_id is None:
             return _error(401, "api.no_identity", language)
         try:
-            files = await _read_files(request, max_upload_bytes)
-        except _TooMany:
+            files = await read_files(request, max_upload_bytes)
+        except TooManyFiles:
             # Refused as a whole, nothing kept: a note only, so the question on screen stays as it is.
             note = Reply(t(language, "api.too_many_files", max=MAX_FILES_AT_ONCE))
             return web.json_response({"replies": [reply_json(note, link)]}, dumps=_dumps)
@@ -86,7 +86,7 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str, iden
         for index, (name, mime, content) in enumerate(files):
             replies = await handle(Incoming(channel="web", chat_id=chat_id, user_id=chat_id,
                                             file=IncomingFile(mime=mime, size=len(content), name=name,
-                                                              read=_reader(content))), follow_up=index > 0)
+                                                              read=reader(content))), follow_up=index > 0)
             last = index == len(files) - 1
             # What each file got (a refusal, say) is kept; the question is shown once, after the last file.
             answered += replies if last else replies[:max(question_index(replies), 0)]
@@ -115,11 +115,11 @@ def web_outbox_send(notices: WebNotices, link: Link) -> Send:
     return send
 
 
-class _TooMany(Exception):  # noqa: N818
+class TooManyFiles(Exception):  # noqa: N818  (more files than one upload may carry)
     pass
 
 
-async def _read_files(request: web.Request, max_bytes: int) -> list[tuple[str | None, str | None, bytes]]:
+async def read_files(request: web.Request, max_bytes: int) -> list[tuple[str | None, str | None, bytes]]:
     """The `file` parts of a multipart upload, each read to at most one byte past the limit (the form's own size
     check then refuses it politely). More than MAX_FILES_AT_ONCE parts: refused before anything is kept."""
     reader = await request.multipart()
@@ -128,7 +128,7 @@ async def _read_files(request: web.Request, max_bytes: int) -> list[tuple[str | 
         if not isinstance(part, aiohttp.BodyPartReader) or part.name != "file":
             continue
         if len(files) == MAX_FILES_AT_ONCE:
-            raise _TooMany
+            raise TooManyFiles
         content = bytearray()
         while len(content) <= max_bytes and (chunk := await part.read_chunk(256 * 1024)):
             content += chunk
@@ -136,7 +136,7 @@ async def _read_files(request: web.Request, max_bytes: int) -> list[tuple[str | 
     return files
 
 
-def _reader(content: bytes) -> Callable[[], Awaitable[bytes]]:
+def reader(content: bytes) -> Callable[[], Awaitable[bytes]]:
     async def read() -> bytes:
         return content
     return read

@@ -86,10 +86,12 @@ def render(reply: Reply, *, question: bool) -> str:
 
 class ZaloChannel:
     def __init__(self, client: ZaloClient, handle: Handle, session: aiohttp.ClientSession, *,
-                 data_dir: Path | None = None, link: Callable[[str], str] | None = None) -> None:
+                 data_dir: Path | None = None, link: Callable[[str], str] | None = None,
+                 upload_link: Callable[[str], str] | None = None) -> None:
         self.client = client
         self._data_dir = data_dir
         self._link = link  # signed file links; None when there is no public address to link to
+        self._upload_link = upload_link  # a page to send a PDF from; None without a public address
         self._handle = handle
         self._session = session
         self._poller: asyncio.Task[None] | None = None
@@ -150,10 +152,13 @@ class ZaloChannel:
             incoming = self.to_incoming(update)
             if incoming is None:
                 return
-            replies = await self._handle(incoming)
-            asking = question_index(replies)
-            for index, reply in enumerate(replies):
-                await self.send(incoming.chat_id, reply, question=index == asking)
+            await self.send_replies(incoming.chat_id, await self._handle(incoming))
+
+    async def send_replies(self, chat_id: str, replies: list[Reply]) -> None:
+        """Answers to one message, in order; only the question's options are numbered."""
+        asking = question_index(replies)
+        for index, reply in enumerate(replies):
+            await self.send(chat_id, reply, question=index == asking)
 
     def to_incoming(self, update: Any) -> Incoming | None:
         """The neutral message, or None for what we ignore. Bodies come from outside: every field is checked."""
@@ -168,6 +173,7 @@ class ZaloChannel:
         # Webhooks name the sender display_name, polled updates first_name (older payloads: name).
         name = sender.get("display_name") or sender.get("first_name") or sender.get("name")
         base = {"channel": "zalo", "chat_id": chat_id, "user_id": _id(sender.get("id")) or chat_id,
+                "carries_documents": False,  # Zalo delivers text and pictures only
                 "display_name": name if isinstance(name, str) else None,
                 "update_key": _id(message.get("message_id"), 128)}
         if not isinstance(message.get("text"), str | None):
@@ -197,6 +203,8 @@ class ZaloChannel:
 
     async def send(self, chat_id: str, reply: Reply, *, raise_errors: bool = False, question: bool = True) -> None:
         text = render(reply, question=question)
+        if question and reply.upload_hint and self._upload_link is not None:
+            text += "\n\n" + reply.upload_hint.replace("{url}", self._upload_link(chat_id))
         photos: list[tuple[str, str]] = []
         for attachment in reply.attachments:
             url = self._file_link(attachment)

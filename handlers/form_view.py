@@ -58,7 +58,9 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     free_text = step.kind in (Kind.TEXT, Kind.PHONE)
     accepts = ("document" if step.kind is Kind.DOCUMENT or step.allow_pdf else "photo") \
         if step.kind in (Kind.FILES, Kind.DOCUMENT) else None
-    return Reply(text=text, options=tuple(options), request_contact=contact, numbered=not free_text, accepts=accepts)
+    hint = t(lang, "upload.link", url="{url}") if accepts == "document" and not ctx.carries_documents else None
+    return Reply(text=text, options=tuple(options), request_contact=contact, numbered=not free_text, accepts=accepts,
+                 upload_hint=hint)
 
 
 def cancel_question(lang: str, form: Form) -> Reply:

@@ -43,6 +43,8 @@ class Reply:
     # and for a notice reaching a chat in the middle of a form (the form's numbers keep their meaning).
     numbered: bool = True
     accepts: str | None = None  # the question takes files: "photo" (images) or "document" (images and PDFs)
+    # For a channel that cannot carry a PDF: the sentence offering an upload page, "{url}" left for the adapter.
+    upload_hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Incoming:
     file: IncomingFile | None = None
     display_name: str | None = None
     can_share_contact: bool = False
+    carries_documents: bool = True  # the platform can deliver a PDF the person sends (Zalo cannot)
     update_key: str | None = None  # the platform's id for this update, so a redelivery is handled once
     unreadable: bool = False  # the platform withheld what was sent (Zalo, for protected accounts)
 
@@ -84,6 +87,7 @@ class Context:
     max_upload_bytes: int
     now: Any  # datetime, aware UTC; injected so tests can freeze time
     can_share_contact: bool = False  # the channel can draw a "share my phone" button
+    carries_documents: bool = True  # the channel can deliver a PDF the person sends
     timezone: str = "Asia/Ho_Chi_Minh"  # OCOP_TIMEZONE: what "today" means for expiry dates
     outbox_written: bool = False  # set when the update queued messages for other people
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import re
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -22,7 +24,7 @@ from bot.zalo_channel import ZALO_SECRET_HEADER
 from handlers.types import Attachment, Reply
 from storage.models import ChatAccount
 from storage.outbox import enqueue
-from tests.fakes import EXE, JPEG, VALID_MST
+from tests.fakes import EXE, JPEG, PDF, VALID_MST
 
 TOKEN = "1234567890:zalo-test-token"
 
@@ -344,6 +346,55 @@ async def test_zalo_prompts_promise_no_buttons(aiohttp_client: Any, tmp_path: Pa
             said.append(await reply_to(fake, answer))
         assert "Gõ số, ví dụ 0912 345 678" in said[-1]
         assert not [text for text in said if re.search(r"\bbấm\b|\bnút\b", text, re.IGNORECASE)], said
+    finally:
+        await client.close()
+        await fake.server.close()
+
+
+async def test_a_pdf_reaches_a_zalo_chat_through_a_one_time_upload_link(aiohttp_client: Any, tmp_path: Path) -> None:
+    fake = FakeZalo()
+    client = await start(aiohttp_client, tmp_path, fake, OCOP_PUBLIC_URL="https://ocop.example.vn")
+    secret = webhook_secret(TOKEN, "zalo")
+
+    async def say(text: str) -> str:
+        before = len(fake.sent())
+        event = {"event_name": "message.text.received", "message": {
+            "message_id": f"w{len(fake.calls)}-{text[:8]}", "text": text, "date": 1_790_000_000_000,
+            "from": {"id": "z1", "display_name": "Lan"}, "chat": {"id": "z1", "chat_type": "PRIVATE"}}}
+        assert (await client.post("/webhook/zalo", json=event, headers={ZALO_SECRET_HEADER: secret})).status == 200
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if len(fake.sent()) > before:
+                await asyncio.sleep(0.05)
+                break
+        return "\n".join(fake.sent()[before:])
+
+    async def post_files(path: str, *files: tuple[bytes, str, str]) -> Any:
+        form = aiohttp.FormData()
+        for content, name, mime in files:
+            form.add_field("file", io.BytesIO(content), filename=name, content_type=mime)
+        return await client.post(path, data=form)
+
+    try:
+        await say("/dangky")
+        for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
+                       "Thôn 1", "Mật ong", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
+            await say(answer)
+        text = await say("bo qua")  # no product photos: the first dossier document, which may be a PDF
+        link = re.search(r"https://ocop\.example\.vn(/u/\S+)", text).group(1)  # type: ignore[union-attr]
+        assert "mở liên kết này trên điện thoại" in text
+        page = await client.get(link)
+        assert page.status == 200 and "Gửi giấy tờ hồ sơ OCOP" in await page.text()
+        refused = await post_files(link, (PDF[:-8], "cut.pdf", "application/pdf"))  # cut off in transfer
+        assert refused.status == 200 and "thiếu một phần" in (await refused.json())["text"]
+        assert "thiếu một phần" in fake.sent()[-2] or "thiếu một phần" in fake.sent()[-1]
+        assert (await post_files(link, (PDF, "a.pdf", "application/pdf"))).status == 403  # once only
+        link = re.search(r"https://ocop\.example\.vn(/u/\S+)", fake.sent()[-1]).group(1)  # type: ignore[union-attr]
+        sent = await post_files(link, (PDF, "phieu-dang-ky.pdf", "application/pdf"))
+        assert sent.status == 200 and "quay lại Zalo" in (await sent.json())["text"]
+        assert "Đã nhận 1 tệp" in fake.sent()[-1]  # the conversation goes on in Zalo
+        assert [p.suffix for p in (tmp_path / "data" / "files").rglob("*.pdf")] == [".pdf"]
+        assert (await client.get(link[:-4] + "0000")).status == 403  # altered
     finally:
         await client.close()
         await fake.server.close()
