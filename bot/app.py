@@ -28,13 +28,16 @@ from bot.telegram_channel import TelegramChannel, build_application, outbox_send
 from bot.upload_links import UploadLinks, add_upload_link_routes
 from bot.web_identity import WebIdentity
 from bot.web_notices import WebNotices
+from bot.web_push import WebPush
 from bot.webchat import MAX_BODY, add_webchat_routes, web_outbox_send
 from bot.webhooks import telegram_webhook_handler, webhook_secret, zalo_webhook_handler
 from bot.zalo_channel import WebhookInUse, ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
 from handlers.types import Attachment, Reply
 from messages import t
+from storage.chats import get_or_create_chat_account
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
+from storage.web_push import save_subscription
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,8 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 
 
 def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None,
-              telegram_polling: bool = True, run_scheduler: bool = True) -> web.Application:
+              telegram_polling: bool = True, run_scheduler: bool = True,
+              push_http: aiohttp.ClientSession | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     notices = WebNotices()  # the web pages open on this process, told of notices at once
     # One server secret signs web identities and, derived from it, the links to kept files (web page and Zalo).
@@ -62,7 +66,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
     file_link = _file_link(settings, identity)
     upload_links = UploadLinks(settings.public_url, identity.derived("upload")) \
         if settings.zalo_bot_token is not None and settings.public_url else None
-    senders: dict[str, Send] = {"web": web_outbox_send(notices, file_link)} if settings.webchat_enabled else {}
+    senders: dict[str, Send] = {}
+    pushers: list[WebPush] = []  # the Web Push sender, once started (when configured)
     progress: dict[str, Progress] = {}
     metrics = Metrics()
     app[METRICS] = metrics
@@ -129,6 +134,21 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             yield
             await channel.stop()
 
+    async def web_delivery(app: web.Application) -> AsyncIterator[None]:
+        # Open pages are told over their event streams; closed ones by Web Push where the operator set a key.
+        if not settings.webchat_enabled:
+            yield
+            return
+        async with aiohttp.ClientSession() as http:
+            push = None
+            if settings.vapid_private_key is not None:
+                push = WebPush(settings.vapid_private_key.get_secret_value(), settings.vapid_subject,
+                               app[RUNNER].sessions, push_http or http)
+                pushers.append(push)
+            senders["web"] = web_outbox_send(notices, file_link, push)
+            yield
+            pushers.clear()
+
     async def dispatch(app: web.Application) -> AsyncIterator[None]:
         # After the channels: one dispatcher sends every pushable channel's outbox rows within its limits.
         if not senders:
@@ -143,7 +163,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         dispatcher = Dispatcher(runner.sessions, dict(senders), limits, data_dir=settings.data_dir,
                                 after_round=monitor.update, metrics=metrics,
                                 worker=f"{socket.gethostname()[:56]}:{settings.http_port}",
-                                reachable={"web": notices.chats})  # web notices: only pages open here
+                                reachable={"web": notices.chats},  # web notices: only pages open here,
+                                pushable=frozenset({"web"}) if pushers else frozenset())  # or push subscribers
         monitor.on_report = dispatcher.kick
         # Notifications written by one person's update (an officer's decision) go out right after its commit.
         runner.on_outbox = dispatcher.kick
@@ -165,7 +186,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         yield
         await scheduler.stop()
 
-    app.cleanup_ctx.extend([database, telegram, zalo, dispatch, reminders])
+    app.cleanup_ctx.extend([database, telegram, zalo, web_delivery, dispatch, reminders])
 
     async def refresh_metrics() -> None:
         if RUNNER in app:
@@ -212,8 +233,16 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         # The handler is looked up per request because the runner exists only once the app has started.
         async def handle(incoming, *, follow_up=False):  # type: ignore[no-untyped-def]
             return await app[RUNNER].handle(incoming, follow_up=follow_up)
+        async def save_push(chat_id: str, endpoint: str, p256dh: str, auth: str) -> None:
+            async with app[RUNNER].sessions() as session, session.begin():
+                account = await get_or_create_chat_account(session, "web", chat_id, user_id=chat_id,
+                                                           display_name=None,
+                                                           default_language=settings.default_language)
+                await save_subscription(session, account.id, endpoint, p256dh, auth)  # type: ignore[arg-type]
+
         add_webchat_routes(app, handle, settings.default_language, identity, notices, file_link,
-                           settings.max_upload_bytes)
+                           settings.max_upload_bytes, push=lambda: pushers[0] if pushers else None,
+                           save_push=save_push)
 
         async def end_streams(_app: web.Application) -> None:
             notices.close()  # open pages reconnect to whichever server answers next

@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     report = commands.add_parser("report", help="statistics as an xlsx workbook and a PNG chart")
     report.add_argument("--province", help="one province (default: all)")
     report.add_argument("out_dir", type=Path)
+    commands.add_parser("webpush-key", help="print a new OCOP_VAPID_PRIVATE_KEY line for .env (Web Push)")
     commands.add_parser("demo-data", help="load a clearly marked sample province (Lâm Đồng, names end in (DEMO))")
     reminders = commands.add_parser("reminders", help="reminders").add_subparsers(dest="reminders_what", required=True)
     scan = reminders.add_parser("scan", help="enqueue the reminders due (default: today in OCOP_TIMEZONE)")
@@ -142,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         from bot.cli_report import write_report
 
         return _report(settings, write_report(settings, args.province, args.out_dir))
+    if args.command == "webpush-key":
+        from bot.web_push import new_private_key
+
+        _say(t(settings.default_language, "cli.webpush_key"))
+        _say(f"OCOP_VAPID_PRIVATE_KEY={new_private_key()}")
+        return 0
     if args.command == "demo-data":
         from bot.demo import load_demo
 

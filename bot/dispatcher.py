@@ -131,10 +131,11 @@ class Dispatcher:
                  *, clock: Callable[[], datetime] | None = None, concurrency: int = 16,
                  data_dir: Path | None = None, after_round: Callable[[], Awaitable[None]] | None = None,
                  metrics: Metrics | None = None, worker: str | None = None,
-                 reachable: dict[str, Reachable] | None = None) -> None:
+                 reachable: dict[str, Reachable] | None = None, pushable: frozenset[str] = frozenset()) -> None:
         self._sessions = sessions
         self._senders = senders
         self._reachable = reachable or {}
+        self._pushable = pushable  # channels whose chats with a push subscription are reachable anywhere
         self.limits = limits
         self._clock = clock or (lambda: datetime.now(UTC))
         # A name only this process can have (the app uses host:port): rows still claimed under it on start-up
@@ -202,11 +203,13 @@ class Dispatcher:
         handled = 0
         for channel, send in self._senders.items():
             chats = self._reachable[channel]() if channel in self._reachable else None
-            if chats is not None and not chats:
+            pushable = channel in self._pushable
+            if chats is not None and not chats and not pushable:
                 continue  # no page of this channel is open here: its notices wait where they are
             async with self._sessions() as session, session.begin():
                 claimed = await outbox.claim_due(session, channel=channel, worker=self.worker, now=now,
-                                                 lease=self.limits.lease, limit=self.limits.batch, chat_ids=chats)
+                                                 lease=self.limits.lease, limit=self.limits.batch, chat_ids=chats,
+                                                 or_push_subscribed=pushable)
                 # A notice's options are not numbered for a chat in a form: its numbers answer the form.
                 busy = await accounts_in_a_form(session, [a.id for m, a in claimed if m.options])  # type: ignore[misc]
             if claimed:

@@ -6,7 +6,7 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.reminders import ReminderRules
@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
     zalo_bot_token: SecretStr | None = Field(None, alias="ZALO_BOT_TOKEN")
     zalo_api_base_url: str = Field("https://bot-api.zaloplatforms.com", alias="ZALO_API_BASE_URL")
+    # Web Push for closed web pages: on when a key is set (`ocop-bot webpush-key` makes one).
+    vapid_private_key: SecretStr | None = Field(None, alias="OCOP_VAPID_PRIVATE_KEY")
+    vapid_subject: str = Field("", alias="OCOP_VAPID_SUBJECT")  # mailto: or https: contact for push services
     # Signs web chat identities; empty: one is made and kept in the data directory.
     web_secret: SecretStr | None = Field(None, alias="OCOP_WEB_SECRET")
 
@@ -72,7 +75,20 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.upper()
 
-    @field_validator("telegram_bot_token", "zalo_bot_token", "web_secret", mode="before")
+    @field_validator("vapid_subject")
+    @classmethod
+    def _contact(cls, value: str) -> str:
+        if value and not value.startswith(("mailto:", "https://")):
+            raise ValueError("use mailto:someone@province.gov.vn or an https:// address")
+        return value
+
+    @model_validator(mode="after")
+    def _push_complete(self) -> Settings:
+        if self.vapid_private_key is not None and not self.vapid_subject:
+            raise ValueError("OCOP_VAPID_SUBJECT (mailto:…) is required with OCOP_VAPID_PRIVATE_KEY")
+        return self
+
+    @field_validator("telegram_bot_token", "zalo_bot_token", "web_secret", "vapid_private_key", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -120,8 +136,8 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line."""
-        return [token.get_secret_value() for token in (self.telegram_bot_token, self.zalo_bot_token, self.web_secret)
-                if token]
+        return [token.get_secret_value() for token in (self.telegram_bot_token, self.zalo_bot_token, self.web_secret,
+                                                       self.vapid_private_key) if token]
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time] | None:

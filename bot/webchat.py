@@ -21,14 +21,15 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from bot.dispatcher import Send
+from bot.dispatcher import NotThere, Send
 from bot.web_identity import WebIdentity
 from bot.web_notices import WebNotices
+from bot.web_push import WebPush, acceptable_endpoint
 from bot.webhooks import MALFORMED, TOO_LARGE, read_json
 from handlers.shown import button_label, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
 from messages import t
-from storage.outbox import SHOWN
+from storage.outbox import PUSHED, SHOWN
 
 Handle = Callable[..., Awaitable[list[Reply]]]  # (incoming, *, follow_up=False) → replies
 Link = Callable[[Attachment], str]  # a signed address the page can fetch a file from
@@ -36,11 +37,14 @@ MAX_BODY = 64 * 1024
 MAX_FILES_AT_ONCE = 10  # as many as one dossier item takes
 MAX_TEXT = 10_000
 _PAGE = Path(__file__).parent / "static" / "index.html"
+_WORKER = Path(__file__).parent / "static" / "sw.js"
 _dumps = partial(json.dumps, ensure_ascii=False)
 
 
 def add_webchat_routes(app: web.Application, handle: Handle, language: str, identity: WebIdentity,
-                       notices: WebNotices, link: Link, max_upload_bytes: int) -> None:
+                       notices: WebNotices, link: Link, max_upload_bytes: int,
+                       push: Callable[[], WebPush | None] = lambda: None,
+                       save_push: Callable[[str, str, str, str], Awaitable[None]] | None = None) -> None:
     async def page(request: web.Request) -> web.Response:
         response = web.Response(text=render_page(language), content_type="text/html", charset="utf-8")
         if identity.chat_for(request) is None:  # a first visit, or a cookie this server did not issue
@@ -98,19 +102,54 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str, iden
             return _error(401, "api.no_identity", language)
         return await notices.stream(request, chat_id)
 
+    async def push_key(_request: web.Request) -> web.Response:
+        pusher = push()
+        if pusher is None:  # the operator has not configured Web Push: the page does not offer it
+            return _error(404, "api.no_push", language)
+        return web.json_response({"public_key": pusher.public_key})
+
+    async def push_subscribe(request: web.Request) -> web.Response:
+        chat_id = identity.chat_for(request)
+        if chat_id is None:
+            return _error(401, "api.no_identity", language)
+        if push() is None or save_push is None:
+            return _error(404, "api.no_push", language)
+        body = await read_json(request)
+        keys = body.get("keys") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not acceptable_endpoint(body.get("endpoint")) or not isinstance(keys, dict) \
+                or not all(isinstance(keys.get(k), str) and 0 < len(keys[k]) <= 100 for k in ("p256dh", "auth")):
+            return _error(400, "api.bad_request", language)
+        await save_push(chat_id, body["endpoint"], keys["p256dh"], keys["auth"])
+        return web.json_response({"ok": True})
+
+    async def service_worker(_request: web.Request) -> web.Response:
+        return web.Response(text=_WORKER.read_text(encoding="utf-8"), content_type="text/javascript",
+                            headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
+
     app.router.add_get("/", page)
+    app.router.add_get("/sw.js", service_worker)
+    app.router.add_get("/api/push", push_key)
+    app.router.add_post("/api/push", push_subscribe)
     app.router.add_post("/api/session", session)
     app.router.add_post("/api/chat", chat)
     app.router.add_post("/api/upload", upload)
     app.router.add_get("/api/events", events)
 
 
-def web_outbox_send(notices: WebNotices, link: Link) -> Send:
-    """Sending for the dispatcher: a notice is shown on the chat's open pages (NotThere when none is open)."""
+def web_outbox_send(notices: WebNotices, link: Link, push: WebPush | None) -> Send:
+    """Sending for the dispatcher: a notice is shown on the chat's open pages; when none is open here, pushed to
+    the browsers that subscribed (Web Push); NotThere when neither, and it waits for the page."""
 
     async def send(chat_id: str, reply: Reply) -> str:
-        await notices.send(chat_id, reply_json(reply, link))
-        return SHOWN
+        payload = reply_json(reply, link)
+        try:
+            await notices.send(chat_id, payload)
+            return SHOWN
+        except NotThere:
+            if push is None:
+                raise
+        await push.push(chat_id, payload)
+        return PUSHED
 
     return send
 
@@ -161,6 +200,7 @@ def reply_json(reply: Reply, link: Link) -> dict:
     files = [{"name": a.name if a.content is None else Path(a.path).name, "mime": a.mime, "url": link(a)}
              for a in reply.attachments]
     return {"text": reply.text, "inline": reply.inline, "files": files, "accepts": reply.accepts,
+            "invite_notifications": reply.invite_notifications,
             "options": [{"id": o.id, "label": button_label(o)} for o in reply.options]}
 
 
@@ -172,6 +212,7 @@ def _error(status: int, key: str, language: str) -> web.Response:
 def render_page(language: str) -> str:
     """The page with its few fixed words from the catalog (so they are translated like everything else)."""
     page = _PAGE.read_text(encoding="utf-8")
-    for key in ("page_title", "page_placeholder", "page_send", "page_offline", "page_photo", "page_file"):
+    for key in ("page_title", "page_placeholder", "page_send", "page_offline", "page_photo", "page_file",
+                "push_ask", "push_yes", "push_later"):
         page = page.replace("{{" + key + "}}", html.escape(t(language, f"api.{key}")))
     return page.replace("{{lang}}", language)

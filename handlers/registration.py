@@ -153,7 +153,9 @@ class RegistrationForm:
             if previous is None:
                 return [Reply(t(lang, "reevaluate.not_yours"))]
         application = await submit_application(ctx.session, ctx.account, product, dossier, reevaluate=previous)
-        replies = [Reply(t(lang, "register.submitted", code=application.code, product=data["product_name"]))]
+        # Now that there is something to be told about, a page may ask (once, politely) to send notifications.
+        replies = [Reply(t(lang, "register.submitted", code=application.code, product=data["product_name"]),
+                         invite_notifications=True)]
         if on_paper:
             replies.append(Reply(t(lang, "register.bring_on_paper",
                                    documents="\n".join(f"• {name}" for name in on_paper))))

@@ -45,6 +45,7 @@ class Reply:
     accepts: str | None = None  # the question takes files: "photo" (images) or "document" (images and PDFs)
     # For a channel that cannot carry a PDF: the sentence offering an upload page, "{url}" left for the adapter.
     upload_hint: str | None = None
+    invite_notifications: bool = False  # a good moment for a web page to offer notifications (after registering)
 
 
 @dataclass(frozen=True)

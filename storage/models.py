@@ -267,3 +267,16 @@ class ProcessedUpdate(SQLModel, table=True):
     channel: str = Field(max_length=16, primary_key=True)
     update_key: str = Field(max_length=128, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class WebPushSubscription(SQLModel, table=True):
+    """A browser's Web Push subscription for a web chat: where to push a notice while its page is closed."""
+
+    __tablename__ = "web_push_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="chat_account.id", index=True)
+    endpoint: str = Field(max_length=500, unique=True)
+    p256dh: str = Field(max_length=200)
+    auth: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)

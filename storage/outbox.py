@@ -7,12 +7,12 @@ from collections import Counter
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, true, update
+from sqlalchemy import bindparam, exists, func, or_, true, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import insert_ignoring_duplicates
-from storage.models import ChatAccount, OutboxMessage, utcnow
+from storage.models import ChatAccount, OutboxMessage, WebPushSubscription, utcnow
 
 PENDING, SENDING, SENT, FAILED, UNREACHABLE, SKIPPED = "pending", "sending", "sent", "failed", "unreachable", "skipped"
 CANCELLED = "cancelled"  # a broadcast stopped before this row went out
@@ -55,11 +55,14 @@ async def existing_keys(session: AsyncSession, keys: list[str]) -> set[str]:
 
 
 async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: datetime, lease: timedelta,
-                    limit: int, chat_ids: Collection[str] | None = None) -> list[tuple[OutboxMessage, ChatAccount]]:
-    """Take up to `limit` due rows of a channel for this worker (only those of `chat_ids`, when given): pending
-    ones, and those whose sender's lease ran out (it died). On PostgreSQL, rows another dispatcher is claiming are
-    skipped, not waited for."""
+                    limit: int, chat_ids: Collection[str] | None = None,
+                    or_push_subscribed: bool = False) -> list[tuple[OutboxMessage, ChatAccount]]:
+    """Take up to `limit` due rows of a channel for this worker (only those of `chat_ids`, when given, and of chats
+    with a Web Push subscription with `or_push_subscribed`): pending ones, and those whose sender's lease ran out (it
+    died). On PostgreSQL, rows another dispatcher is claiming are skipped, not waited for."""
     only = col(ChatAccount.chat_id).in_(list(chat_ids)) if chat_ids is not None else true()
+    if chat_ids is not None and or_push_subscribed:
+        only = or_(only, exists().where(WebPushSubscription.account_id == ChatAccount.id))
     due = (select(OutboxMessage.id).join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
            .where(ChatAccount.channel == channel, only,
                   or_(col(OutboxMessage.status) == PENDING,

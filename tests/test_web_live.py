@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlmodel import select
@@ -13,8 +14,10 @@ from sqlmodel import select
 from bot.app import RUNNER, build_app
 from bot.settings import Settings
 from bot.web_identity import COOKIE
-from storage.models import ChatAccount, OutboxMessage
+from bot.web_push import new_private_key
+from storage.models import ChatAccount, OutboxMessage, WebPushSubscription
 from storage.outbox import enqueue
+from tests.fake_push_service import Browser, FakePushService
 from tests.test_typed_numbers import read_notice
 from tests.web import chat_id_of, post_chat, token_for
 
@@ -38,9 +41,9 @@ async def notice_for(client: TestClient, person: str, text: str) -> int:
     return row.id  # type: ignore[return-value]
 
 
-async def status_of(client: TestClient, row_id: int, settled: str | None = None) -> str:
+async def status_of(client: TestClient, row_id: int, settled: str | None = None, seconds: float = 2) -> str:
     """The row's status; with `settled`, once it has become that (its outcome is committed just after the send)."""
-    for _ in range(100):
+    for _ in range(int(seconds / 0.02)):
         async with client.app[RUNNER].sessions() as session:
             status = (await session.get(OutboxMessage, row_id)).status  # type: ignore[union-attr]
         if settled is None or status == settled:
@@ -110,3 +113,59 @@ async def test_the_identity_survives_a_restart(aiohttp_client: Any, tmp_path: Pa
     response = await second.post("/api/chat", json={"text": "1"}, headers={"Authorization": f"Bearer {token}"})
     # The same chat, at the same step: 1 is the first entity type, and the next question is the name.
     assert response.status == 200 and "Tên" in (await response.json())["replies"][-1]["text"]
+
+
+@pytest.fixture
+async def push_service(tmp_path: Path) -> Any:
+    service = FakePushService(tmp_path)
+    await service.start()
+    yield service
+    await service.server.close()
+
+
+async def test_a_closed_page_is_told_by_web_push(aiohttp_client: Any, tmp_path: Path, push_service: Any) -> None:
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'push.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_QUIET_HOURS="",
+                        OCOP_VAPID_PRIVATE_KEY=new_private_key(), OCOP_VAPID_SUBJECT="mailto:ocop@lamdong.gov.vn")
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=push_service.client_ssl()))
+    try:
+        client = await aiohttp_client(build_app(settings, run_scheduler=False, push_http=http))
+        bearer = {"Authorization": f"Bearer {await token_for(client, 'lan')}"}
+        key = await client.get("/api/push")
+        assert key.status == 200 and len((await key.json())["public_key"]) > 80
+        await post_chat(client, "lan", {"text": "/start"})
+        phone = Browser(push_service, "lan-phone")
+        for refused in ({"endpoint": "http://127.0.0.1:9/x", "keys": phone.subscription()["keys"]},
+                        {"endpoint": phone.endpoint}, ["x"]):
+            assert (await client.post("/api/push", json=refused, headers=bearer)).status == 400
+        assert (await client.post("/api/push", json=phone.subscription(), headers=bearer)).status == 200
+        assert (await client.post("/api/push", json=phone.subscription())).status in (200, 401)  # cookie or none
+
+        push_service.busy_once.add("lan-phone")  # the push service asks us to slow down once
+        row = await notice_for(client, "lan", "✅ Sản phẩm Mật ong được công nhận 4 sao")
+        # The page is closed: pushed, not shown (after the 429's retry a second later and the next round).
+        assert await status_of(client, row, "pushed", seconds=8) == "pushed", push_service.refused
+        [(name, body, headers)] = push_service.received
+        assert name == "lan-phone" and int(headers["TTL"]) > 0 and not push_service.refused
+        assert phone.read(body)["text"] == "✅ Sản phẩm Mật ong được công nhận 4 sao"
+
+        push_service.live.discard("lan-phone")  # the person turned notifications off: the service says 410
+        gone = await notice_for(client, "lan", "📣 Thông báo tập huấn")
+        await asyncio.sleep(0.5)
+        assert await status_of(client, gone, "pending", seconds=4) == "pending"  # waits for the page
+        await asyncio.sleep(2.5)  # another dispatcher round: it is not pushed again, nor lost
+        assert await status_of(client, gone) == "pending"
+        async with client.app[RUNNER].sessions() as session:
+            assert not (await session.exec(select(WebPushSubscription))).all()
+        page = await open_page(client, "lan")
+        assert (await read_notice(page))["text"] == "📣 Thông báo tập huấn"
+        page.close()
+    finally:
+        await http.close()
+
+
+async def test_without_a_key_the_page_is_not_offered_push(client: TestClient) -> None:
+    assert (await client.get("/api/push")).status == 404
+    bearer = {"Authorization": f"Bearer {await token_for(client, 'lan')}"}
+    subscription = {"endpoint": "https://push.example/x", "keys": {"p256dh": "a", "auth": "b"}}
+    assert (await client.post("/api/push", json=subscription, headers=bearer)).status == 404
