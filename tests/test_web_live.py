@@ -169,3 +169,36 @@ async def test_without_a_key_the_page_is_not_offered_push(client: TestClient) ->
     bearer = {"Authorization": f"Bearer {await token_for(client, 'lan')}"}
     subscription = {"endpoint": "https://push.example/x", "keys": {"p256dh": "a", "auth": "b"}}
     assert (await client.post("/api/push", json=subscription, headers=bearer)).status == 404
+
+
+async def test_opt_outs_and_quiet_hours_hold_for_the_web_page_as_for_any_channel(aiohttp_client: Any,
+                                                                                tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'q.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_QUIET_HOURS="00:00-23:59")
+    quiet = await aiohttp_client(build_app(settings, run_scheduler=False))
+    await post_chat(quiet, "lan", {"text": "/nhacnho"})
+    page = await open_page(quiet, "lan")
+    row = await notice_for(quiet, "lan", "⏰ Nhắc nhở lúc nửa đêm")
+    await asyncio.sleep(2.5)  # a dispatcher round has passed: nothing goes out in quiet hours, even to a page
+    assert await status_of(quiet, row) == "pending"
+    page.close()
+
+
+async def test_a_turned_off_reminder_kind_is_skipped_for_the_web_page(client: TestClient) -> None:
+    await post_chat(client, "lan", {"text": "/start"})
+    chat = chat_id_of(await token_for(client, "lan"))
+    async with client.app[RUNNER].sessions() as session, session.begin():
+        account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == chat))).one()
+        account.reminder_optouts = ["training"]
+        session.add(account)
+        await enqueue(session, account_id=account.id, dedupe_key="training:1:new", reason="training.new",  # type: ignore[arg-type]
+                      text="📚 Tập huấn mới")
+        await enqueue(session, account_id=account.id, dedupe_key="app:1", reason="app-status",  # type: ignore[arg-type]
+                      text="📋 Hồ sơ đã được xã kiểm tra")
+    page = await open_page(client, "lan")
+    client.app[RUNNER].on_outbox()  # type: ignore[misc]
+    assert (await read_notice(page))["text"] == "📋 Hồ sơ đã được xã kiểm tra"  # the opted-out one never shows
+    async with client.app[RUNNER].sessions() as session:
+        skipped = (await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == "training:1:new"))).one()
+    assert skipped.status == "skipped"
+    page.close()
