@@ -104,14 +104,29 @@ async def start(aiohttp_client: Any, tmp_path: Path, fake: FakeZalo, **extra: st
 
 
 async def reply_to(fake: FakeZalo, text: str) -> str:
+    return await reply_to_event(fake, lambda: fake.say(text))
+
+
+async def reply_to_event(fake: FakeZalo, send: Any) -> str:
+    """What the bot sent back after the person's next event (a message, a photo, …)."""
     before = len(fake.sent())
-    fake.say(text)
+    send()
     for _ in range(200):
         await asyncio.sleep(0.02)
         if len(fake.sent()) > before and fake.updates.empty():
             await asyncio.sleep(0.05)
             break
     return "\n".join(fake.sent()[before:])
+
+
+@pytest.fixture
+async def zalo_bot(aiohttp_client: Any, tmp_path: Path) -> Any:
+    """The app polling a fake Zalo API: (fake, client)."""
+    fake = FakeZalo()
+    client = await start(aiohttp_client, tmp_path, fake)
+    yield fake, client
+    await client.close()
+    await fake.server.close()
 
 
 @pytest.mark.parametrize("single_object", [False, True])
@@ -252,33 +267,18 @@ async def test_proactive_messages_reach_zalo_through_the_dispatcher(aiohttp_clie
         await fake.server.close()
 
 
-async def reply_to_event(fake: FakeZalo, send: Any) -> str:
-    before = len(fake.sent())
-    send()
-    for _ in range(200):
-        await asyncio.sleep(0.02)
-        if len(fake.sent()) > before and fake.updates.empty():
-            await asyncio.sleep(0.05)
-            break
-    return "\n".join(fake.sent()[before:])
 
-
-async def test_an_empty_long_poll_is_not_an_error(aiohttp_client: Any, tmp_path: Path) -> None:
-    fake = FakeZalo()
-    client = await start(aiohttp_client, tmp_path, fake)
-    try:
-        await asyncio.sleep(2.0)  # several polls end with 408, "nothing new"
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        assert "Xin chào" in await reply_to(fake, "/start")
-        # With 408 taken for a failure the poller backed off 1, 2, 4 s…: the person waited for the back-off.
-        assert loop.time() - started < 1.5
-        async with client.app[RUNNER].sessions() as session:
-            account = (await session.exec(select(ChatAccount).where(ChatAccount.channel == "zalo"))).one()
-            assert account.display_name == "Lan"  # polled updates name the sender first_name
-    finally:
-        await client.close()
-        await fake.server.close()
+async def test_an_empty_long_poll_is_not_an_error(zalo_bot: Any, tmp_path: Path) -> None:
+    fake, client = zalo_bot
+    await asyncio.sleep(2.0)  # several polls end with 408, "nothing new"
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert "Xin chào" in await reply_to(fake, "/start")
+    # With 408 taken for a failure the poller backed off 1, 2, 4 s…: the person waited for the back-off.
+    assert loop.time() - started < 1.5
+    async with client.app[RUNNER].sessions() as session:
+        account = (await session.exec(select(ChatAccount).where(ChatAccount.channel == "zalo"))).one()
+        assert account.display_name == "Lan"  # polled updates name the sender first_name
 
 
 async def test_polling_never_removes_a_webhook_set_elsewhere(aiohttp_client: Any, tmp_path: Path) -> None:
@@ -299,56 +299,40 @@ async def test_polling_never_removes_a_webhook_set_elsewhere(aiohttp_client: Any
 
 
 @pytest.mark.parametrize("field", ["photo_url", "photo"])
-async def test_a_photo_sent_on_zalo_is_stored_like_any_upload(aiohttp_client: Any, tmp_path: Path,
+async def test_a_photo_sent_on_zalo_is_stored_like_any_upload(zalo_bot: Any, tmp_path: Path,
                                                              field: str) -> None:
-    fake = FakeZalo()
-    client = await start(aiohttp_client, tmp_path, fake)
-    try:
-        await reply_to(fake, "/dangky")
-        for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
-                       "Thôn 1", "Mật ong", "1", "1", "Mật ong rừng", "1", "2 tấn"):
-            text = await reply_to(fake, answer)
-        text = await reply_to(fake, "xong")  # no certifications: now the product photos
-        assert "Gửi ảnh sản phẩm" in text
-        text = await reply_to_event(fake, lambda: fake.send_photo(JPEG, field=field))
-        assert "Đã nhận 1 tệp" in text
-        text = await reply_to_event(fake, lambda: fake.send_photo(EXE, field=field))
-        assert "JPG" in text and "Đã nhận 1 tệp" in text  # refused by its bytes; the first photo is kept
-        text = await reply_to_event(fake, lambda: fake.send_photo(None, field=field))  # Zalo lost the file
-        assert "Đã nhận 1 tệp" in text and "tải" in text.lower()
-        files = list((tmp_path / "data" / "files").rglob("*.jpg"))
-        assert len(files) == 1 and files[0].read_bytes() == JPEG
-    finally:
-        await client.close()
-        await fake.server.close()
+    fake, _client = zalo_bot
+    await reply_to(fake, "/dangky")
+    for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
+                   "Thôn 1", "Mật ong", "1", "1", "Mật ong rừng", "1", "2 tấn"):
+        text = await reply_to(fake, answer)
+    text = await reply_to(fake, "xong")  # no certifications: now the product photos
+    assert "Gửi ảnh sản phẩm" in text
+    text = await reply_to_event(fake, lambda: fake.send_photo(JPEG, field=field))
+    assert "Đã nhận 1 tệp" in text
+    text = await reply_to_event(fake, lambda: fake.send_photo(EXE, field=field))
+    assert "JPG" in text and "Đã nhận 1 tệp" in text  # refused by its bytes; the first photo is kept
+    text = await reply_to_event(fake, lambda: fake.send_photo(None, field=field))  # Zalo lost the file
+    assert "Đã nhận 1 tệp" in text and "tải" in text.lower()
+    files = list((tmp_path / "data" / "files").rglob("*.jpg"))
+    assert len(files) == 1 and files[0].read_bytes() == JPEG
 
 
-async def test_a_withheld_message_gets_a_kind_answer_and_the_question_again(aiohttp_client: Any,
-                                                                           tmp_path: Path) -> None:
-    fake = FakeZalo()
-    client = await start(aiohttp_client, tmp_path, fake)
-    try:
-        await reply_to(fake, "/dangky")
-        text = await reply_to_event(fake, fake.send_unsupported)
-        assert "không cho tôi xem" in text and "1. Hợp tác xã" in text
-        assert "JPG" not in text
-    finally:
-        await client.close()
-        await fake.server.close()
+async def test_a_withheld_message_gets_a_kind_answer_and_the_question_again(zalo_bot: Any) -> None:
+    fake, _client = zalo_bot
+    await reply_to(fake, "/dangky")
+    text = await reply_to_event(fake, fake.send_unsupported)
+    assert "không cho tôi xem" in text and "1. Hợp tác xã" in text
+    assert "JPG" not in text
 
 
-async def test_zalo_prompts_promise_no_buttons(aiohttp_client: Any, tmp_path: Path) -> None:
-    fake = FakeZalo()
-    client = await start(aiohttp_client, tmp_path, fake)
-    try:
-        said = [await reply_to(fake, "/start"), await reply_to(fake, "/dangky")]
-        for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"):
-            said.append(await reply_to(fake, answer))
-        assert "Gõ số, ví dụ 0912 345 678" in said[-1]
-        assert not [text for text in said if re.search(r"\bbấm\b|\bnút\b", text, re.IGNORECASE)], said
-    finally:
-        await client.close()
-        await fake.server.close()
+async def test_zalo_prompts_promise_no_buttons(zalo_bot: Any) -> None:
+    fake, _client = zalo_bot
+    said = [await reply_to(fake, "/start"), await reply_to(fake, "/dangky")]
+    for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"):
+        said.append(await reply_to(fake, answer))
+    assert "Gõ số, ví dụ 0912 345 678" in said[-1]
+    assert not [text for text in said if re.search(r"\bbấm\b|\bnút\b", text, re.IGNORECASE)], said
 
 
 async def test_a_pdf_reaches_a_zalo_chat_through_a_one_time_upload_link(aiohttp_client: Any, tmp_path: Path) -> None:
