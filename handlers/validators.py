@@ -35,8 +35,10 @@ def check_text(text: str, *, max_len: int, min_len: int = 2, allow_emoji: bool =
         raise Invalid("error.too_long", {"max": max_len, "length": len(text)})
     if not allow_emoji and _has_emoji(text):
         raise Invalid("error.no_emoji")
-    if len(text) < min_len or not _has_letter(text):
+    if len(text) < min_len:
         raise Invalid("error.too_short")
+    if not _has_letter(text):  # "0300588569" typed one question too early is not a name: say what is wanted
+        raise Invalid("error.needs_letters")
     return text
 
 

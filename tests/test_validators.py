@@ -100,3 +100,15 @@ def test_formatting() -> None:
     from datetime import date
     assert format_date(date(2026, 7, 21)) == "21/07/2026"
     assert stars(4) == "★★★★☆"
+
+
+def test_a_name_of_only_digits_asks_for_words_not_for_more() -> None:
+    from handlers.validators import Invalid, check_name
+
+    for typed, key in (("0300588569", "error.needs_letters"), ("2", "error.too_short"), ("A", "error.too_short")):
+        try:
+            check_name(typed)
+        except Invalid as bad:
+            assert bad.key == key, typed
+        else:
+            raise AssertionError(typed)
