@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import time
 from urllib.parse import urlsplit
 
@@ -17,11 +16,11 @@ import aiohttp
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.dispatcher import NotThere, RetryLater, Transient
+from bot.dispatcher import NotThere, Permanent, RetryLater, Transient
 from storage.web_push import forget_subscription, subscriptions_of_chat
 
-log = logging.getLogger(__name__)
 TTL_SECONDS = 3 * 24 * 3600  # a push service keeps a notice this long for a phone that is off
+MAX_PAYLOAD = 3000  # bytes before encryption: push services refuse more than 4096 after it
 
 
 def new_private_key() -> str:
@@ -61,8 +60,8 @@ class WebPush:
             subscriptions = await subscriptions_of_chat(session, chat_id)
         if not subscriptions:
             raise NotThere(chat_id)
-        data = json.dumps(payload, ensure_ascii=False)
-        delivered, retry = False, None
+        data = _fitting(payload)
+        delivered, retry, refused = False, None, None
         for subscription in subscriptions:
             endpoint = subscription.endpoint
             origin = "{0.scheme}://{0.netloc}".format(urlsplit(endpoint))
@@ -85,13 +84,26 @@ class WebPush:
                 retry = RetryLater(_seconds(response.headers.get("Retry-After")))  # type: ignore[union-attr]
             elif status >= 500:
                 retry = Transient(f"push service {status}")
-            else:
-                log.warning("a push service refused a notice: %s", status)
+            else:  # 400, 413, …: this notice will never be taken as it is
+                refused = Permanent(f"push service refused it ({status})")
         if delivered:
             return
         if retry is not None:
             raise retry
+        if refused is not None:
+            raise refused
         raise NotThere(chat_id)
+
+
+def _fitting(payload: dict) -> str:
+    """The notice as JSON within what push services carry (4 KB, encrypted): a long text is cut; the page shows
+    the whole of it when it next opens."""
+    data = json.dumps(payload, ensure_ascii=False)
+    text = str(payload.get("text", ""))
+    while len(data.encode()) > MAX_PAYLOAD and len(text) > 20:
+        text = text[: len(text) * 3 // 4]
+        data = json.dumps(payload | {"text": text.rstrip() + "…"}, ensure_ascii=False)
+    return data
 
 
 def _seconds(retry_after: str | None) -> float:

@@ -1,6 +1,6 @@
 """A Web Push service on 127.0.0.1, as strict as a real one (RFC 8030, 8291, 8292): https only, a VAPID JWT signed
 by the key it names and addressed to this origin, aes128gcm content the subscriber's keys can decrypt, a TTL;
-201 for a live subscription, 410 for one that is gone, 429 with Retry-After when told to."""
+201 for a live subscription, 410 for one that is gone, 413 above 4 KB, 429 with Retry-After when told to."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ class FakePushService:
     def __init__(self, tmp_path: Path) -> None:
         self.live: set[str] = set()
         self.busy_once: set[str] = set()
+        self.refusing: set[str] = set()
         self.received: list[tuple[str, bytes, CIMultiDict[str]]] = []
         self.refused: list[str] = []
         app = web.Application()
@@ -100,10 +101,15 @@ class FakePushService:
             return web.json_response({"error": problem}, status=401 if "vapid" in problem else 400)
         if name not in self.live:
             return web.json_response({"error": "subscription gone"}, status=410)
+        body = await request.read()
+        if len(body) > 4096:  # what push services carry at most, encrypted
+            return web.json_response({"error": "payload too large"}, status=413)
+        if name in self.refusing:
+            return web.json_response({"error": "bad request"}, status=400)
         if name in self.busy_once:
             self.busy_once.discard(name)
             return web.Response(status=429, headers={"Retry-After": "1"})
-        self.received.append((name, await request.read(), CIMultiDict(request.headers)))
+        self.received.append((name, body, CIMultiDict(request.headers)))
         return web.Response(status=201, headers={"Location": f"/message/{len(self.received)}"})
 
     def _check(self, request: web.Request) -> str | None:

@@ -149,6 +149,16 @@ async def test_a_closed_page_is_told_by_web_push(aiohttp_client: Any, tmp_path: 
         assert name == "lan-phone" and int(headers["TTL"]) > 0 and not push_service.refused
         assert phone.read(body)["text"] == "✅ Sản phẩm Mật ong được công nhận 4 sao"
 
+        long = await notice_for(client, "lan", "📣 " + "Thông báo rất dài về hội chợ. " * 300)  # ~9 KB of text
+        assert await status_of(client, long, "pushed", seconds=5) == "pushed"
+        shortened = phone.read(push_service.received[-1][1])["text"]
+        assert shortened.startswith("📣 Thông báo rất dài") and shortened.endswith("…")  # cut to fit 4 KB
+
+        push_service.refusing.add("lan-phone")  # a push service that will never take this notice
+        refused = await notice_for(client, "lan", "📋 Một thông báo bị từ chối")
+        assert await status_of(client, refused, "failed", seconds=5) == "failed"
+        push_service.refusing.clear()
+
         push_service.live.discard("lan-phone")  # the person turned notifications off: the service says 410
         gone = await notice_for(client, "lan", "📣 Thông báo tập huấn")
         await asyncio.sleep(0.5)

@@ -16,11 +16,13 @@ self.addEventListener("push", (event) => {
     });
   })());
 });
+// Tapping the notification opens the chat with the notice in it, as if the page had been open.
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
+  const notice = (event.notification.data || {}).notice;
   event.waitUntil((async () => {
     const pages = await self.clients.matchAll({type: "window", includeUncontrolled: true});
-    if (pages.length) return pages[0].focus();
-    return self.clients.openWindow(self.registration.scope);
+    const page = pages.length ? await pages[0].focus() : await self.clients.openWindow(self.registration.scope);
+    if (page && notice) page.postMessage({notice});
   })());
 });
