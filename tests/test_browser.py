@@ -14,6 +14,7 @@ from sqlmodel import select
 from bot.app import RUNNER, build_app
 from bot.settings import Settings
 from bot.web_identity import COOKIE
+from bot.web_push import new_private_key
 from storage.models import ChatAccount
 from storage.outbox import enqueue
 from tests.fakes import JPEG, PDF, VALID_MST
@@ -133,6 +134,46 @@ async def test_photos_and_a_pdf_attached_from_the_phone(server: TestServer, brow
     await expect(page.locator(".msg.bot").last).to_contain_text("Đã nhận 1 tệp")
     await page.screenshot(path=str(tmp_path / "attached.png"))
     await context.close()
+
+
+async def test_notifications_are_offered_once_after_the_first_registration(tmp_path: Path, browser: object) -> None:
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'p.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_FLOOD_BURST=1000,
+                        OCOP_VAPID_PRIVATE_KEY=new_private_key(), OCOP_VAPID_SUBJECT="mailto:ocop@lamdong.gov.vn")
+    server = TestServer(build_app(settings), host="127.0.0.1")  # http on 127.0.0.1 counts as secure for push
+    await server.start_server()
+    expect = playwright_api.expect
+    try:
+        context = await browser.new_context()
+        page = await context.new_page()
+        await _register_first_steps(page, str(server.make_url("/")))
+        offer = page.locator(".msg.bot", has_text="nhận thông báo trên điện thoại")
+        await expect(offer).to_have_count(0)  # never on first load, nor while registering
+        for answer in ("HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
+                       "Thôn 1", "Mật ong", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong", "bo qua"):
+            count = await page.locator(".msg.bot").count()
+            await page.fill("#text", answer)
+            await page.press("#text", "Enter")
+            await expect(page.locator(".msg.bot")).not_to_have_count(count)
+        for _ in range(12):
+            last = await page.locator(".msg.bot").last.text_content() or ""
+            if "Thông tin đã đúng" in last or "kiểm tra lại" in last:
+                break
+            count = await page.locator(".msg.bot").count()
+            await page.fill("#text", "bo qua" if await page.locator('.options button[data-id="nav:skip"]:enabled')
+                            .count() else "nop truc tiep")
+            await page.press("#text", "Enter")
+            await expect(page.locator(".msg.bot")).not_to_have_count(count)
+        await page.locator('.options button[data-id="nav:submit"]').last.click()
+        await expect(page.locator(".msg.bot", has_text="OCOP-")).to_have_count(1)
+        await expect(offer).to_have_count(1)  # asked once, after the registration went in
+        await expect(page.get_by_role("button", name="🔔 Có, nhận thông báo")).to_be_visible()
+        await page.reload()
+        await expect(page.locator(".msg.bot", has_text="OCOP-")).to_have_count(1)
+        await expect(offer).to_have_count(0)  # asked once only: not again after a reload
+        await context.close()
+    finally:
+        await server.close()
 
 
 async def test_phone_sized_screen(server: TestServer, browser: object) -> None:
