@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 
 from bot.cli_support import database
-from bot.dispatcher import Dispatcher, Limits
+from bot.dispatcher import Dispatcher, Limits, Send
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
 from messages import t
@@ -42,25 +44,58 @@ async def status(settings: Settings) -> list[str]:
 
 
 async def drain(settings: Settings) -> tuple[int, list[str]]:
-    """Send what is due now through the configured channels, then exit."""
+    """Send what is due now through every configured chat platform, then exit. (Web pages are not open in this
+    process: their notices wait for the page, as in `ocop-bot run`.)"""
     lang = settings.default_language
-    if settings.telegram_bot_token is None:
+    if settings.telegram_bot_token is None and settings.zalo_bot_token is None:
         return 1, [t(lang, "cli.drain_no_channel")]
-    from bot.telegram_channel import build_application, outbox_send
-
-    application = build_application(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
     engine = create_engine(settings.database_url)
     start, end = parse_quiet_hours(settings.quiet_hours) or (None, None)
     limits = Limits(rate_per_second=settings.send_rate, timezone=settings.timezone,
                     **({"quiet_start": start, "quiet_end": end} if start is not None else {}))
     try:
-        await upgrade_database(engine)
-        await application.initialize()
-        dispatcher = Dispatcher(create_sessionmaker(engine), {"telegram": outbox_send(application)}, limits)
-        if limits.in_quiet_hours(dispatcher._clock()):
-            return 0, [t(lang, "cli.drain_quiet", hours=settings.quiet_hours)]
-        handled = await dispatcher.drain()
+        async with contextlib.AsyncExitStack() as stack:
+            await upgrade_database(engine)
+            senders = {name: await stack.enter_async_context(sender(settings))
+                       for name, sender in (("telegram", _telegram), ("zalo", _zalo))
+                       if getattr(settings, f"{name}_bot_token") is not None}
+            dispatcher = Dispatcher(create_sessionmaker(engine), senders, limits, data_dir=settings.data_dir)
+            if limits.in_quiet_hours(datetime.now(UTC)):
+                return 0, [t(lang, "cli.drain_quiet", hours=settings.quiet_hours)]
+            handled = await dispatcher.drain()
     finally:
-        await application.shutdown()
         await engine.dispose()
     return 0, [t(lang, "cli.drain_done", count=handled)]
+
+
+@contextlib.asynccontextmanager
+async def _telegram(settings: Settings) -> AsyncIterator[Send]:
+    from bot.telegram_channel import build_application, outbox_send
+
+    assert settings.telegram_bot_token is not None
+    application = build_application(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
+    await application.initialize()
+    try:
+        yield outbox_send(application)
+    finally:
+        await application.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def _zalo(settings: Settings) -> AsyncIterator[Send]:
+    import aiohttp
+
+    from bot.file_links import link_maker
+    from bot.web_identity import WebIdentity
+    from bot.zalo_channel import ZaloChannel, ZaloClient, zalo_outbox_send
+
+    assert settings.zalo_bot_token is not None
+
+    async def nobody_writes_here(_incoming: object) -> list:  # this process only sends
+        return []
+
+    secret = WebIdentity(settings.data_dir, settings.web_secret.get_secret_value() if settings.web_secret else None)
+    link = link_maker(settings.public_url, secret.derived("files")) if settings.public_url else None
+    async with aiohttp.ClientSession() as http:
+        client = ZaloClient(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_base_url, http)
+        yield zalo_outbox_send(ZaloChannel(client, nobody_writes_here, http, data_dir=settings.data_dir, link=link))

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
@@ -230,3 +231,37 @@ async def test_many_429s_pause_the_whole_channel(make_runner: Callable, sqlite_u
     await worker.drain()
     assert asyncio.get_running_loop().time() - started >= 0.5  # it waited retry_after before going on
     assert len(sender.sent) == 10
+
+
+async def test_outbox_drain_sends_through_telegram_and_zalo_together(tmp_path: Path) -> None:
+    from bot.cli_outbox import drain
+    from bot.settings import Settings
+    from storage.db import create_engine, create_sessionmaker
+    from storage.migrate import upgrade_database
+    from storage.outbox import enqueue
+    from tests.fake_bot_api_server import FakeBotApiServer
+    from tests.test_zalo import TOKEN as ZALO_TOKEN
+    from tests.test_zalo import FakeZalo
+
+    zalo = FakeZalo()
+    await zalo.server.start_server()
+    try:
+        async with FakeBotApiServer() as telegram:
+            settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'd.db'}",
+                                OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_QUIET_HOURS="",
+                                TELEGRAM_BOT_TOKEN="123456:TEST-TOKEN", TELEGRAM_API_BASE_URL=telegram.base_url,
+                                ZALO_BOT_TOKEN=ZALO_TOKEN, ZALO_API_BASE_URL=f"http://127.0.0.1:{zalo.server.port}")
+            engine = create_engine(settings.database_url)
+            await upgrade_database(engine)
+            async with create_sessionmaker(engine)() as session, session.begin():
+                for channel, chat in (("telegram", "4242"), ("zalo", "z-1")):
+                    account = ChatAccount(channel=channel, chat_id=chat)
+                    session.add(account)
+                    await session.flush()
+                    await enqueue(session, account_id=account.id, dedupe_key=f"d:{channel}",  # type: ignore[arg-type]
+                                  reason="app-status", text=f"Tin cho {channel}")
+            await engine.dispose()
+            assert (await drain(settings))[0] == 0
+            assert telegram.sent_texts() == ["Tin cho telegram"] and zalo.sent() == ["Tin cho zalo"]
+    finally:
+        await zalo.server.close()

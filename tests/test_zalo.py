@@ -16,12 +16,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
 from bot.app import DISPATCHER, RUNNER, ZALO, StartupError, build_app
+from bot.cli_outbox import drain
 from bot.file_links import link_maker
 from bot.settings import Settings
 from bot.web_identity import WebIdentity
 from bot.webhooks import webhook_secret
 from bot.zalo_channel import ZALO_SECRET_HEADER
 from handlers.types import Attachment, Reply
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import upgrade_database
 from storage.models import ChatAccount
 from storage.outbox import enqueue
 from tests.fakes import EXE, JPEG, PDF, VALID_MST
@@ -381,4 +384,27 @@ async def test_a_pdf_reaches_a_zalo_chat_through_a_one_time_upload_link(aiohttp_
         assert (await client.get(link[:-4] + "0000")).status == 403  # altered
     finally:
         await client.close()
+        await fake.server.close()
+
+
+async def test_outbox_drain_sends_with_only_zalo_configured(tmp_path: Path) -> None:
+    fake = FakeZalo()
+    await fake.server.start_server()
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'd.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"), ZALO_BOT_TOKEN=TOKEN, OCOP_QUIET_HOURS="",
+                        ZALO_API_BASE_URL=f"http://127.0.0.1:{fake.server.port}")
+    try:
+        engine = create_engine(settings.database_url)
+        await upgrade_database(engine)
+        async with create_sessionmaker(engine)() as session, session.begin():
+            account = ChatAccount(channel="zalo", chat_id="z-drain")
+            session.add(account)
+            await session.flush()
+            await enqueue(session, account_id=account.id, dedupe_key="drain:1", reason="app-status",  # type: ignore[arg-type]
+                          text="📋 Hồ sơ đã được xã kiểm tra")
+        await engine.dispose()
+        code, lines = await drain(settings)
+        assert code == 0 and "1" in lines[0]
+        assert fake.sent() == ["📋 Hồ sơ đã được xã kiểm tra"]
+    finally:
         await fake.server.close()
