@@ -8,7 +8,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
@@ -51,7 +51,7 @@ class ConversationRunner:
         """The replies to send. They are returned only after the new state is committed. `follow_up`: a further
         file of one upload the person sent at once, which the flood guard already counted."""
         key = (incoming.channel, incoming.chat_id)
-        if self._flood is not None and not follow_up:
+        if self._flood is not None and not follow_up and not self._from_backlog(incoming):
             verdict = self._flood.check(key)
             if verdict is not Verdict.ADMIT:
                 if self._metrics is not None:
@@ -74,6 +74,11 @@ class ConversationRunner:
             if self._metrics is not None:
                 self._metrics.updates.labels(incoming.channel).inc()
                 self._metrics.latency.labels(incoming.channel).observe(time.perf_counter() - started)
+
+    def _from_backlog(self, incoming: Incoming) -> bool:
+        """Sent a while ago and only arriving now (the bot was down, a webhook was retried): answered in turn, not
+        refused as a flood. Flood control is about what a person sends now."""
+        return incoming.sent_at is not None and self._clock() - incoming.sent_at > BACKLOG_AFTER
 
     async def _handle_in_transaction(self, incoming: Incoming) -> list[Reply]:
         for pause in (*RETRY_PAUSES, None):
@@ -121,6 +126,7 @@ class ConversationRunner:
         return result.replies
 
 
+BACKLOG_AFTER = timedelta(seconds=30)
 RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)  # five tries over about 4 s: a database restart, not an outage
 
 

@@ -113,7 +113,8 @@ def to_incoming(update: Update) -> Incoming | None:
     if chat is None or user is None or chat.type != ChatType.PRIVATE:
         return None
     base = {"channel": "telegram", "chat_id": str(chat.id), "user_id": str(user.id),
-            "display_name": user.full_name, "can_share_contact": True, "update_key": str(update.update_id)}
+            "display_name": user.full_name, "can_share_contact": True, "update_key": str(update.update_id),
+            "sent_at": update.message.date if update.message is not None else None}
     if update.callback_query is not None:
         return Incoming(**base, choice=update.callback_query.data or "")
     message = update.message

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,7 @@ class ZaloChannel:
         base = {"channel": "zalo", "chat_id": chat_id, "user_id": _id(sender.get("id")) or chat_id,
                 "carries_documents": False,  # Zalo delivers text and pictures only
                 "display_name": name if isinstance(name, str) else None,
-                "update_key": _id(message.get("message_id"), 128)}
+                "update_key": _id(message.get("message_id"), 128), "sent_at": _sent_at(message.get("date"))}
         if not isinstance(message.get("text"), str | None):
             message = message | {"text": None}
         if event == "message.text.received" or (message.get("text") and "image" not in event):
@@ -266,6 +267,16 @@ def _event(update: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
 def _chat_of(update: Any) -> str | None:
     _, message = _event(update)
     return _id(_object(message.get("chat")).get("id")) if message is not None else None
+
+
+def _sent_at(milliseconds: Any) -> datetime | None:
+    """Zalo's `date` (milliseconds since the epoch) as an aware time; None when absent or nonsense."""
+    if isinstance(milliseconds, bool) or not isinstance(milliseconds, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(milliseconds / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _object(value: Any) -> dict[str, Any]:

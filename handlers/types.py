@@ -76,6 +76,7 @@ class Incoming:
     carries_documents: bool = True  # the platform can deliver a PDF the person sends (Zalo cannot)
     update_key: str | None = None  # the platform's id for this update, so a redelivery is handled once
     unreadable: bool = False  # the platform withheld what was sent (Zalo, for protected accounts)
+    sent_at: Any = None  # when the person sent it (aware UTC), where the platform says: a backlog is not a flood
 
 
 @dataclass

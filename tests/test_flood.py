@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ from sqlmodel import select
 from bot.app import build_app
 from bot.flood import FloodGuard
 from bot.settings import Settings
+from handlers.types import Incoming
 from storage.models import ChatAccount, ConversationState
-from tests.fakes import Chat
+from tests.fakes import VALID_MST, Chat
 from tests.web import post_chat, token_for
 
 
@@ -110,3 +112,21 @@ async def test_the_running_app_slows_a_flooding_web_chat(aiohttp_client: Any, tm
     assert sum("gửi tin nhanh quá" in x for x in texts) == 1
     assert sum("Xin chào" in x for x in texts) >= settings.flood_burst
     assert "Xin chào" in (await post("someone-else", "/start"))[0]["text"]
+
+
+async def test_a_backlog_that_waited_while_the_bot_was_down_is_answered_not_refused(make_runner: Callable,
+                                                                                   sqlite_url: str,
+                                                                                   clock: Any) -> None:
+    seconds = Seconds()
+    runner = await make_runner(sqlite_url, flood=FloodGuard(burst=3, per_second=0.1, clock=seconds))
+    sent = clock.now - timedelta(minutes=20)  # written during the outage, delivered on restart
+    answers = []
+    for i, text in enumerate(["/start", "/dangky", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"]):
+        answers.append(await runner.handle(Incoming(channel="telegram", chat_id="42", user_id="42", text=text,
+                                                    sent_at=sent + timedelta(seconds=i))))
+    texts = ["\n".join(r.text for r in replies) for replies in answers]
+    assert not any("gửi tin nhanh quá" in t for t in texts) and all(texts)  # every one answered, in order
+    assert "Số điện thoại" in texts[-1]
+    live = [await runner.handle(Incoming(channel="telegram", chat_id="42", user_id="42", text="x", sent_at=clock.now))
+            for _ in range(5)]
+    assert sum(bool(r) and "gửi tin nhanh quá" in r[0].text for r in live) == 1  # what is sent now is still limited

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -36,7 +37,7 @@ class TelegramUser:
         self.sent = self.api.sent()[before:]
 
     def _message(self, **fields: Any) -> dict[str, Any]:
-        return {"message_id": next(_ids), "date": 1_790_000_000, "chat": {"id": self.user_id, "type": "private"},
+        return {"message_id": next(_ids), "date": int(time.time()), "chat": {"id": self.user_id, "type": "private"},
                 "from": {"id": self.user_id, "is_bot": False, "first_name": "Lan", "language_code": "vi"}, **fields}
 
     async def say(self, text: str) -> None:
@@ -305,7 +306,7 @@ class SlowFirstAnswer(FakeBotApi):
 
 def update_for(channel: TelegramChannel, chat: int, text: str) -> Update:
     return Update.de_json({"update_id": next(_ids), "message": {
-        "message_id": next(_ids), "date": 1_790_000_000, "text": text, "chat": {"id": chat, "type": "private"},
+        "message_id": next(_ids), "date": int(time.time()), "text": text, "chat": {"id": chat, "type": "private"},
         "from": {"id": chat, "is_bot": False, "first_name": "Lan"}}}, channel.application.bot)
 
 
@@ -346,3 +347,16 @@ async def test_one_chats_quick_messages_are_handled_and_answered_in_order(make_r
     texts = [m["text"] for m in api.sent() if m["chat_id"] == 7]
     questions = ["thuộc loại nào", "Tên đầy đủ", "Mã số thuế", "người đại diện", "Số điện thoại"]
     assert all(q in t for q, t in zip(questions, texts, strict=True)), texts
+
+
+def test_the_time_a_telegram_message_was_sent_travels_with_it() -> None:
+    from telegram import Bot
+
+    from bot.telegram_channel import to_incoming
+
+    update = Update.de_json({"update_id": 1, "message": {
+        "message_id": 1, "date": 1_790_000_000, "text": "/start", "chat": {"id": 5, "type": "private"},
+        "from": {"id": 5, "is_bot": False, "first_name": "Lan"}}}, Bot("123:abc"))
+    incoming = to_incoming(update)
+    assert incoming is not None and incoming.sent_at is not None
+    assert incoming.sent_at.timestamp() == 1_790_000_000  # so a backlog after downtime is not taken for a flood

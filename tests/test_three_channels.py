@@ -11,6 +11,7 @@ import asyncio
 import io
 import itertools
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ class Bot:
     async def _telegram(self, fields: dict[str, Any]) -> str:
         application = self.app[TELEGRAM].application
         before = len(self.telegram_api.sent())
-        message = {"message_id": next(_ids), "date": 1_790_000_000, "chat": {"id": 777, "type": "private"},
+        message = {"message_id": next(_ids), "date": int(time.time()), "chat": {"id": 777, "type": "private"},
                    "from": {"id": 777, "is_bot": False, "first_name": "Lan"}} | fields
         await application.process_update(Update.de_json({"update_id": next(_ids), "message": message},
                                                          application.bot))
@@ -128,7 +129,7 @@ class Bot:
 
     async def _zalo(self, event: dict[str, Any]) -> str:
         assert self.client is not None
-        event["message"] |= {"message_id": f"z{next(_ids)}", "date": 1_790_000_000_000,
+        event["message"] |= {"message_id": f"z{next(_ids)}", "date": int(time.time() * 1000),
                              "from": {"id": "zalo-lan", "display_name": "Lan"},
                              "chat": {"id": "zalo-lan", "chat_type": "PRIVATE"}}
         before = len(self.zalo.sent())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -77,7 +78,7 @@ class Channels:
         assert self.client is not None
         app = self.client.app[TELEGRAM].application
         before = len(self.telegram_api.sent())
-        message = {"message_id": next(_ids), "date": 1_790_000_000, "text": text,
+        message = {"message_id": next(_ids), "date": int(time.time()), "text": text,
                    "chat": {"id": 777, "type": "private"}, "from": {"id": 777, "is_bot": False, "first_name": "Lan"}}
         await app.process_update(Update.de_json({"update_id": next(_ids), "message": message}, app.bot))
         sent = self.telegram_api.sent()[before:]

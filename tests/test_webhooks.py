@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ async def hooked(aiohttp_client: Any, tmp_path: Path) -> tuple[TestClient, FakeB
 
 
 def update(update_id: int, text: str) -> dict:
-    return {"update_id": update_id, "message": {"message_id": update_id, "date": 1_790_000_000, "text": text,
+    return {"update_id": update_id, "message": {"message_id": update_id, "date": int(time.time()), "text": text,
                                                 "chat": {"id": 42, "type": "private"},
                                                 "from": {"id": 42, "is_bot": False, "first_name": "Lan"}}}
 

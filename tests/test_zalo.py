@@ -6,6 +6,8 @@ import asyncio
 import io
 import itertools
 import re
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +78,7 @@ class FakeZalo:
 
     def say(self, text: str, chat: str = "zalo-user-1", message_id: str | None = None) -> None:
         self.updates.put_nowait({"event_name": "message.text.received", "message": {
-            "message_id": message_id or f"m{next(self._ids)}", "date": 1_790_000_000_000, "text": text,
+            "message_id": message_id or f"m{next(self._ids)}", "date": int(time.time() * 1000), "text": text,
             "from": {"id": chat, "first_name": "Lan"}, "chat": {"id": chat, "chat_type": "PRIVATE"}}})
 
     def send_photo(self, content: bytes | None, chat: str = "zalo-user-1", field: str = "photo_url") -> None:
@@ -86,12 +88,12 @@ class FakeZalo:
             self.photos[name] = content
         url = f"http://127.0.0.1:{self.server.port}/photos/{name}"
         self.updates.put_nowait({"event_name": "message.image.received", "message": {
-            "message_id": f"m{next(self._ids)}", "date": 1_790_000_000_000, field: url,
+            "message_id": f"m{next(self._ids)}", "date": int(time.time() * 1000), field: url,
             "from": {"id": chat, "first_name": "Lan"}, "chat": {"id": chat, "chat_type": "PRIVATE"}}})
 
     def send_unsupported(self, chat: str = "zalo-user-1") -> None:
         self.updates.put_nowait({"event_name": "message.unsupported.received", "message": {
-            "message_id": f"m{next(self._ids)}", "date": 1_790_000_000_000,
+            "message_id": f"m{next(self._ids)}", "date": int(time.time() * 1000),
             "from": {"id": chat, "first_name": "Lan"}, "chat": {"id": chat, "chat_type": "PRIVATE"}}})
 
     def sent(self) -> list[str]:
@@ -346,7 +348,7 @@ async def test_a_pdf_reaches_a_zalo_chat_through_a_one_time_upload_link(aiohttp_
     async def say(text: str) -> str:
         before = len(fake.sent())
         event = {"event_name": "message.text.received", "message": {
-            "message_id": f"w{len(fake.calls)}-{text[:8]}", "text": text, "date": 1_790_000_000_000,
+            "message_id": f"w{len(fake.calls)}-{text[:8]}", "text": text, "date": int(time.time() * 1000),
             "from": {"id": "z1", "display_name": "Lan"}, "chat": {"id": "z1", "chat_type": "PRIVATE"}}}
         assert (await client.post("/webhook/zalo", json=event, headers={ZALO_SECRET_HEADER: secret})).status == 200
         for _ in range(200):
@@ -408,3 +410,10 @@ async def test_outbox_drain_sends_with_only_zalo_configured(tmp_path: Path) -> N
         assert fake.sent() == ["📋 Hồ sơ đã được xã kiểm tra"]
     finally:
         await fake.server.close()
+
+
+def test_the_time_a_message_was_sent_is_read_so_a_backlog_is_not_a_flood() -> None:
+    from bot.zalo_channel import _sent_at
+
+    assert _sent_at(1_790_000_000_000) == datetime(2026, 9, 21, 14, 13, 20, tzinfo=UTC)
+    assert _sent_at("soon") is None and _sent_at(True) is None and _sent_at(10**20) is None
