@@ -53,6 +53,15 @@ class Permanent(Exception):  # noqa: N818
     """The platform refuses this message for good (a 400): retrying would not help."""
 
 
+class PartlySent(Exception):  # noqa: N818
+    """A multi-part message failed at part `parts` (counted from its first part); those before it were delivered.
+    `cause` is what the dispatcher should do about the rest (RetryLater, Transient, …)."""
+
+    def __init__(self, parts: int, cause: Exception) -> None:
+        super().__init__(f"failed after {parts} part(s): {cause}")
+        self.parts, self.cause = parts, cause
+
+
 class NotThere(Exception):  # noqa: N818
     """Nobody is there to take it now (a web page that is closed): it waits, with no attempt counted."""
 
@@ -257,38 +266,46 @@ class Dispatcher:
             return
         await bucket.take()
         reply = Reply(message.text, options=tuple(Option(o["id"], o["label"]) for o in message.options), inline=True,
-                      attachments=await self._attachment(message.file_id), numbered=numbered)
+                      attachments=await self._attachment(message.file_id), numbered=numbered,
+                      from_part=message.parts_sent)
+        parts = message.parts_sent
         try:
-            status = await send(account.chat_id, reply) or outbox.SENT
+            try:
+                status = await send(account.chat_id, reply) or outbox.SENT
+            except PartlySent as partial:  # keep what was delivered: the retry resumes at the part that failed
+                parts = max(parts, partial.parts)
+                raise partial.cause from partial
         except NotThere:
-            await self._finish(message, status=outbox.PENDING)
+            await self._finish(message, status=outbox.PENDING, parts_sent=parts)
             return
         except RetryLater as exc:
             if self._channel_limited(channel, exc.seconds):
                 bucket.pause(exc.seconds)
             await self._finish(message, status=outbox.PENDING, due_at=now + timedelta(seconds=exc.seconds),
-                               last_error=str(exc))
+                               last_error=str(exc), parts_sent=parts)
             return
         except Unreachable as exc:
             if self._metrics is not None:
                 self._metrics.sends.labels(outbox.UNREACHABLE).inc()
             async with self._sessions() as session, session.begin():
                 if await outbox.finish(session, message.id, self.worker, status=outbox.UNREACHABLE,
-                                       attempts=message.attempts + 1, last_error=str(exc)[:500]):
+                                       attempts=message.attempts + 1, last_error=str(exc)[:500], parts_sent=parts):
                     await outbox.mark_unreachable(session, account.id, now)  # type: ignore[arg-type]
             return
         except Permanent as exc:
             await self._finish(message, status=outbox.FAILED, attempts=message.attempts + 1,
-                               last_error=str(exc)[:500])
+                               last_error=str(exc)[:500], parts_sent=parts)
             return
         except Exception as exc:  # Transient, or anything unexpected: back off and try again
             attempts = message.attempts + 1
             if attempts >= self.limits.max_attempts:
-                await self._finish(message, status=outbox.FAILED, attempts=attempts, last_error=repr(exc)[:500])
+                await self._finish(message, status=outbox.FAILED, attempts=attempts, last_error=repr(exc)[:500],
+                                   parts_sent=parts)
             else:
                 delay = self.limits.backoff_base * 2 ** (attempts - 1)
                 await self._finish(message, status=outbox.PENDING, attempts=attempts,
-                                   due_at=now + timedelta(seconds=delay), last_error=repr(exc)[:500])
+                                   due_at=now + timedelta(seconds=delay), last_error=repr(exc)[:500],
+                                   parts_sent=parts)
             return
         self._answers(channel).append(False)
         self._last_sent[f"{channel}:{account.chat_id}"] = asyncio.get_running_loop().time()

@@ -24,7 +24,7 @@ from telegram.request import BaseRequest
 
 from bot.channel_text import split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
-from bot.dispatcher import Permanent, RetryLater, Send, Transient, Unreachable
+from bot.dispatcher import PartlySent, Permanent, RetryLater, Send, Transient, Unreachable
 from bot.telegram_request import AiohttpBotRequest
 from handlers.router import COMMAND_MENU
 from handlers.shown import button_label
@@ -155,10 +155,17 @@ async def send_reply(application: Application, chat_id: int, reply: Reply, *, ra
     committed and sending again gets the same question. Outbox sends ask for the error, to record it."""
     bot = application.bot
     chunks = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+    part = 0  # parts: the text's chunks, then each file; a retry starts at reply.from_part
     try:
         for index, chunk in enumerate(chunks):
-            await bot.send_message(chat_id, chunk, reply_markup=keyboard(reply) if index == len(chunks) - 1 else None)
+            if part >= reply.from_part:
+                await bot.send_message(chat_id, chunk,
+                                       reply_markup=keyboard(reply) if index == len(chunks) - 1 else None)
+            part += 1
         for attachment in reply.attachments:
+            if part < reply.from_part:
+                part += 1
+                continue
             path = Path(attachment.path)
             content = attachment.content
             if content is None:
@@ -172,9 +179,10 @@ async def send_reply(application: Application, chat_id: int, reply: Reply, *, ra
             else:
                 filename = path.name if attachment.content is None else attachment.path
                 await bot.send_document(chat_id, content, filename=filename, caption=attachment.name[:1000])
+            part += 1
     except TelegramError as exc:
         if raise_errors:
-            raise
+            raise PartlySent(part, exc) if part > reply.from_part else exc from exc
         log.warning("could not send a reply to a telegram chat: %r", exc)
 
 
@@ -205,17 +213,24 @@ def outbox_send(application: Application) -> Send:
     async def send(chat_id: str, reply: Reply) -> None:
         try:
             await send_reply(application, int(chat_id), reply, raise_errors=True)
-        except RetryAfter as exc:
-            wait = exc._retry_after  # a timedelta; the public property warns while PTB moves off int seconds
-            raise RetryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait)) from exc
-        except Forbidden as exc:
-            raise Unreachable(str(exc)) from exc
-        except BadRequest as exc:
-            raise Permanent(str(exc)) from exc
-        except TelegramError as exc:  # NetworkError and TimedOut (5xx arrive as NetworkError)
-            raise Transient(str(exc)) from exc
+        except PartlySent as partial:
+            raise PartlySent(partial.parts, _outcome(partial.cause)) from partial.cause  # type: ignore[arg-type]
+        except TelegramError as exc:
+            raise _outcome(exc) from exc
 
     return send
+
+
+def _outcome(exc: TelegramError) -> Exception:
+    """What the dispatcher should do about a Telegram error."""
+    if isinstance(exc, RetryAfter):
+        wait = exc._retry_after  # a timedelta; the public property warns while PTB moves off int seconds
+        return RetryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+    if isinstance(exc, Forbidden):
+        return Unreachable(str(exc))
+    if isinstance(exc, BadRequest):
+        return Permanent(str(exc))
+    return Transient(str(exc))  # NetworkError and TimedOut (5xx arrive as NetworkError)
 
 
 def progress_drawer(application: Application) -> Callable[[str, str | None, str], Awaitable[str | None]]:

@@ -16,7 +16,7 @@ import aiohttp
 
 from bot.channel_text import split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
-from bot.dispatcher import Permanent, RetryLater, Send, Transient
+from bot.dispatcher import PartlySent, Permanent, RetryLater, Send, Transient
 from bot.file_links import keep
 from handlers.shown import numbered, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
@@ -215,16 +215,19 @@ class ZaloChannel:
                 photos.append((url, attachment.name))
             else:
                 text += f"\n📎 {attachment.name}: {url}"
+        # Parts: the text's pieces, then each photo; a retry starts at reply.from_part, so none is sent twice.
+        calls = [("sendMessage", {"chat_id": chat_id, "text": piece}) for piece in split_text(text, MAX_TEXT)]
+        calls += [("sendPhoto", {"chat_id": chat_id, "photo": url, "caption": caption[:500]})  # Zalo fetches it
+                  for url, caption in photos]
+        part = reply.from_part
         try:
-            for piece in split_text(text, MAX_TEXT):
-                await self.client.send_message(chat_id, piece)
-            for url, caption in photos:  # Zalo fetches the photo from the link itself
-                await self.client.call("sendPhoto", {"chat_id": chat_id, "photo": url, "caption": caption[:500]})
+            for method, payload in calls[reply.from_part:]:
+                await self.client.call(method, payload)
+                part += 1
         except ZaloError as exc:
             if raise_errors:
-                raise
+                raise PartlySent(part, exc) if part > reply.from_part else exc from exc
             log.warning("could not send a reply to a zalo chat: %s", exc.code)
-
 
     def _file_link(self, attachment: Attachment) -> str | None:
         if self._link is None or self._data_dir is None:
@@ -242,17 +245,24 @@ def zalo_outbox_send(channel: ZaloChannel) -> Send:
     async def send(chat_id: str, reply: Reply) -> None:
         try:
             await channel.send(chat_id, reply, raise_errors=True)
+        except PartlySent as partial:
+            raise PartlySent(partial.parts, _outcome(partial.cause)) from partial.cause  # type: ignore[arg-type]
         except ZaloError as exc:
-            # Zalo does not document what 429 and 403 mean for a bot. A 429 is read as "slow down a little"
-            # (retry this row soon; the dispatcher pauses the channel only when many calls get one); a 403 fails
-            # this message alone rather than marking the chat blocked, which would silence its later reminders.
-            if exc.code == 429:
-                raise RetryLater(2) from exc
-            if exc.code >= 500 or exc.code == 599:
-                raise Transient(str(exc)) from exc
-            raise Permanent(str(exc)) from exc
+            raise _outcome(exc) from exc
 
     return send
+
+
+def _outcome(exc: ZaloError) -> Exception:
+    """What the dispatcher should do about a Zalo error. Zalo does not document what 429 and 403 mean for a bot: a
+    429 is read as "slow down a little" (retry this row soon; the dispatcher pauses the channel only when many calls
+    get one); a 403 fails this message alone rather than marking the chat blocked, which would silence its later
+    reminders."""
+    if exc.code == 429:
+        return RetryLater(2)
+    if exc.code >= 500 or exc.code == 599:
+        return Transient(str(exc))
+    return Permanent(str(exc))
 
 
 def _event(update: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:

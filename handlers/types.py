@@ -46,6 +46,7 @@ class Reply:
     # For a channel that cannot carry a PDF: the sentence offering an upload page, "{url}" left for the adapter.
     upload_hint: str | None = None
     invite_notifications: bool = False  # a good moment for a web page to offer notifications (after registering)
+    from_part: int = 0  # a retry of a multi-part message: the parts before this one were delivered already
 
 
 @dataclass(frozen=True)

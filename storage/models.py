@@ -207,6 +207,8 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
     broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
     file_id: int | None = Field(default=None, foreign_key="stored_file.id")  # a photo or document to send along
+    # Parts of a multi-part message (text chunks, then files) already delivered: a retry resumes after them.
+    parts_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Event(SQLModel, table=True):

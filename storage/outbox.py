@@ -102,7 +102,7 @@ async def finish(session: AsyncSession, message_id: int, worker: str, **values: 
 
 
 # What a finished send may change; the rest keep the values the row was claimed with.
-_OUTCOME_FIELDS = ("status", "attempts", "due_at", "sent_at", "last_error")
+_OUTCOME_FIELDS = ("status", "attempts", "due_at", "sent_at", "last_error", "parts_sent")
 
 
 def outcome(message: OutboxMessage, values: dict[str, object]) -> dict[str, object]:

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
@@ -16,6 +17,7 @@ from bot.dispatcher import Dispatcher, Limits, Permanent, RetryLater, Transient,
 from handlers.types import Reply
 from storage import outbox
 from storage.models import ChatAccount, OutboxMessage
+from tests.fakes import FakeBotApi
 
 # 10:00 in Vietnam: outside quiet hours.
 MORNING = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -265,3 +267,54 @@ async def test_outbox_drain_sends_through_telegram_and_zalo_together(tmp_path: P
             assert telegram.sent_texts() == ["Tin cho telegram"] and zalo.sent() == ["Tin cho zalo"]
     finally:
         await zalo.server.close()
+
+
+class FlakyPhotoBotApi(FakeBotApi):
+    """A Bot API whose first sendPhoto to each chat meets a 502, as Telegram's gateway sometimes answers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed: set[str] = set()
+
+    async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any,
+                         **kwargs: Any) -> tuple[int, bytes]:
+        if url.endswith("/sendPhoto"):
+            chat = str(request_data.parameters["chat_id"]) if request_data else ""
+            if chat not in self.failed:
+                self.failed.add(chat)
+                self.calls.append(("sendPhoto-502", {"chat_id": chat}))
+                return 502, b'{"ok": false, "error_code": 502, "description": "Bad Gateway"}'
+        return await super().do_request(url, method, request_data, *args, **kwargs)
+
+
+async def test_a_failed_photo_is_retried_without_sending_its_text_again(make_runner: Callable, sqlite_url: str,
+                                                                       tmp_path: Path) -> None:
+    from bot.telegram_channel import build_application, outbox_send
+    from storage.blobs import save_file
+    from storage.outbox import enqueue
+    from tests.fakes import JPEG
+
+    sessions = (await make_runner(sqlite_url)).sessions
+    accounts = await add_accounts(sessions, 60)
+    async with sessions() as session, session.begin():
+        photo = await save_file(session, tmp_path / "data", JPEG, "image/jpeg", "hoi-cho.jpg")
+        for account_id in accounts:
+            await enqueue(session, account_id=account_id, dedupe_key=f"broadcast:9:{account_id}", reason="broadcast",
+                          text="📣 Hội chợ OCOP cuối tuần", file_id=photo.id, due_at=MORNING)
+    api = FlakyPhotoBotApi()
+    application = build_application("123456:TEST-TOKEN", "http://127.0.0.1:9", api)
+    await application.initialize()
+    clock = Clock(MORNING)
+    worker = Dispatcher(sessions, {"telegram": outbox_send(application)},
+                        Limits(rate_per_second=1000, per_chat_interval=0, backoff_base=1,
+                               quiet_start=time(0), quiet_end=time(0)), clock=clock, data_dir=tmp_path / "data")
+    await worker.drain()
+    clock.now += timedelta(seconds=5)  # the back-off has passed: the photos are retried
+    await worker.drain()
+    await application.shutdown()
+    texts = Counter(str(p["chat_id"]) for endpoint, p in api.calls if endpoint == "sendMessage")
+    photos = Counter(str(p["chat_id"]) for endpoint, p in api.calls if endpoint == "sendPhoto")
+    assert len(api.failed) == 60 and set(texts.values()) == {1} and set(photos.values()) == {1}  # each part once
+    async with sessions() as session:
+        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.reason == "broadcast"))).all()
+    assert {(r.status, r.parts_sent) for r in rows} == {("sent", 1)}
