@@ -2,6 +2,7 @@
 client, to a fake Bot API in another process on 127.0.0.1 (bench/fake_telegram.py).
 
     python -m bench.broadcast --recipients 10000 --rate 250 --p429 0.05 --p5xx 0.02
+    python -m bench.broadcast --recipients 2000 --rate 25 --limit 30 --per-chat 1   # Telegram's own limits
     python -m bench.broadcast --recipients 10000 --unlimited
 """
 
@@ -50,7 +51,9 @@ async def wait_for_server(base: str) -> None:
     raise RuntimeError("the fake Bot API did not start")
 
 
-async def run(db: Path, recipients: int, rate: float, p429: float, p5xx: float) -> dict[str, Any]:
+async def run(db: Path, recipients: int, rate: float, p429: float, p5xx: float, *, limit: float | None = None,
+              per_chat: float = 0) -> dict[str, Any]:
+    """`rate` is ours (OCOP_SEND_RATE); `limit` the platform's sliding-window limit (default: the same as rate)."""
     url = f"sqlite+aiosqlite:///{db}"
     await seed(url, recipients)
     engine = create_engine(url)
@@ -67,7 +70,7 @@ async def run(db: Path, recipients: int, rate: float, p429: float, p5xx: float) 
     port = free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.fake_telegram", "--port", str(port),
-        "--rate", str(0 if rate >= UNLIMITED else rate),
+        "--rate", str(0 if rate >= UNLIMITED else (limit or rate)), "--per-chat", str(per_chat),
         "--p429", str(p429), "--p5xx", str(p5xx))
     base = f"http://127.0.0.1:{port}"
     try:
@@ -100,9 +103,11 @@ async def run(db: Path, recipients: int, rate: float, p429: float, p5xx: float) 
         await engine.dispose()
     lost = recipients - stats["chats"]
     return {"recipients": recipients, "configured_rate": None if rate >= UNLIMITED else rate,
+            "platform_limit": None if rate >= UNLIMITED else (limit or rate), "per_chat_limit": per_chat or None,
             "request_rate": round(stats["requests_per_s"], 1), "delivery_rate": round(stats["delivered_per_s"], 1),
             "seconds": round(elapsed, 1),
             "request_rate_share": round(stats["requests_per_s"] / rate, 3) if rate < UNLIMITED else None,
+            "delivery_rate_share": round(stats["delivered_per_s"] / rate, 3) if rate < UNLIMITED else None,
             "duplicates": stats["duplicates"], "lost": lost, "outbox_statuses": statuses,
             "server_answers": stats["answers"], "cpu_ms_per_send": round(cpu / max(1, stats["deliveries"]) * 1000, 3)}
 
@@ -112,6 +117,8 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=250.0)
     parser.add_argument("--unlimited", action="store_true", help="no rate limit anywhere, no injected errors")
+    parser.add_argument("--limit", type=float, default=None, help="the platform's calls per sliding second")
+    parser.add_argument("--per-chat", type=float, default=0, help="the platform's calls per chat per second")
     parser.add_argument("--p429", type=float, default=0.05)
     parser.add_argument("--p5xx", type=float, default=0.02)
     args = parser.parse_args()
@@ -119,7 +126,8 @@ def main() -> None:
         if args.unlimited:
             result = asyncio.run(run(Path(tmp) / "b.db", args.recipients, UNLIMITED, 0.0, 0.0))
         else:
-            result = asyncio.run(run(Path(tmp) / "b.db", args.recipients, args.rate, args.p429, args.p5xx))
+            result = asyncio.run(run(Path(tmp) / "b.db", args.recipients, args.rate, args.p429, args.p5xx,
+                                     limit=args.limit, per_chat=args.per_chat))
     print(json.dumps(result))
 
 

@@ -1,9 +1,11 @@
 """A Bot API on 127.0.0.1 for the broadcast benchmark, run as its own process (so it does not share our CPU).
 
-It enforces a global rate (a token bucket; over it → 429 with retry_after), injects a share of random 429s and
-5xx, and counts what it delivered per chat, so duplicates and losses can be read from GET /stats.
+It enforces Telegram's limits as strictly as Telegram does: at most `--rate` calls in any sliding second over the
+whole bot (every method that sends), and at most `--per-chat` calls to one chat in any sliding second; a call over
+either gets 429 with retry_after. It also injects a share of random 429s and 5xx, and counts what it delivered per
+chat, so duplicates and losses can be read from GET /stats.
 
-    python -m bench.fake_telegram --port 8765 --rate 250 --p429 0.05 --p5xx 0.02
+    python -m bench.fake_telegram --port 8765 --rate 30 --per-chat 1 --p429 0.05 --p5xx 0.02
 """
 
 from __future__ import annotations
@@ -11,28 +13,30 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 
 from aiohttp import web
 
 
-def build(rate: float, p429: float, p5xx: float, seed: int = 7) -> web.Application:
+def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float = 0) -> web.Application:
     rng = random.Random(seed)
+    window: deque[float] = deque()  # times of the calls answered in the last second, over the whole bot
+    chat_windows: dict[str, deque[float]] = {}
     delivered: Counter[str] = Counter()
     answers: Counter[str] = Counter()
     times: list[float] = []  # deliveries
     requests: list[float] = []  # every sendMessage, answered or refused
-    bucket = {"tokens": rate, "at": time.monotonic()}
 
-    def over_rate() -> bool:
-        if rate <= 0:
+    def over(calls: deque[float], limit: float) -> bool:
+        """A sliding one-second window: refused when `limit` calls were already answered within the last second."""
+        if limit <= 0:
             return False
         now = time.monotonic()
-        bucket["tokens"] = min(rate, bucket["tokens"] + (now - bucket["at"]) * rate)
-        bucket["at"] = now
-        if bucket["tokens"] < 1:
+        while calls and calls[0] <= now - 1.0:
+            calls.popleft()
+        if len(calls) >= limit:
             return True
-        bucket["tokens"] -= 1
+        calls.append(now)
         return False
 
     async def method(request: web.Request) -> web.Response:
@@ -41,18 +45,18 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7) -> web.Applicati
         if name == "getMe":
             return web.json_response({"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "OCOP",
                                                              "username": "ocop_bench_bot"}})
-        if name != "sendMessage":
+        if name not in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
             return web.json_response({"ok": True, "result": True})
         requests.append(time.monotonic())
+        chat = str(form["chat_id"])
         roll = rng.random()
         if roll < p5xx:
             answers["5xx"] += 1
             return web.json_response({"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502)
-        if roll < p5xx + p429 or over_rate():
+        if roll < p5xx + p429 or over(window, rate) or over(chat_windows.setdefault(chat, deque()), per_chat):
             answers["429"] += 1
             return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                                       "parameters": {"retry_after": 1}}, status=429)
-        chat = str(form["chat_id"])
         delivered[chat] += 1
         times.append(time.monotonic())
         answers["200"] += 1
@@ -82,11 +86,13 @@ def _rate(times: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--rate", type=float, default=0, help="global sends per second; 0 for no limit")
+    parser.add_argument("--rate", type=float, default=0, help="calls in any sliding second, whole bot; 0: no limit")
+    parser.add_argument("--per-chat", type=float, default=0, help="calls to one chat in any sliding second; 0: none")
     parser.add_argument("--p429", type=float, default=0.0)
     parser.add_argument("--p5xx", type=float, default=0.0)
     args = parser.parse_args()
-    web.run_app(build(args.rate, args.p429, args.p5xx), host="127.0.0.1", port=args.port, print=None,
+    web.run_app(build(args.rate, args.p429, args.p5xx, per_chat=args.per_chat), host="127.0.0.1", port=args.port,
+                print=None,
                 access_log=None)
 
 
