@@ -98,7 +98,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         application = build_application(settings.telegram_bot_token.get_secret_value(),
                                          settings.telegram_api_base_url, telegram_request)
         runner = app[RUNNER]
-        channel = TelegramChannel(application, runner.handle)
+        channel = TelegramChannel(application, runner.handle, keep=runner.keep_unsent)
         token = settings.telegram_bot_token.get_secret_value()
         webhook = f"{settings.public_url}/webhook/telegram" if settings.public_url else None
         try:
@@ -121,7 +121,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             link = link_maker(settings.public_url, identity.derived("files")) if settings.public_url else None
             channel = ZaloChannel(ZaloClient(token, settings.zalo_api_base_url, session), app[RUNNER].handle, session,
                                   data_dir=settings.data_dir, link=link,
-                                  upload_link=upload_links.make if upload_links else None)
+                                  upload_link=upload_links.make if upload_links else None,
+                                  keep=app[RUNNER].keep_unsent)
             webhook = f"{settings.public_url}/webhook/zalo" if settings.public_url else None
             try:
                 await channel.start(webhook_url=webhook, secret=webhook_secret(token, "zalo"))

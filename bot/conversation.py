@@ -6,6 +6,7 @@ import asyncio
 import copy
 import logging
 import time
+import uuid
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,9 @@ from bot.metrics import Metrics
 from handlers import router
 from handlers.types import Context, Incoming, Reply, State
 from messages import t
+from storage.blobs import save_file
 from storage.chats import first_time_seen, open_chat, save_state, touch_account
+from storage.outbox import keep_replies
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,38 @@ class ConversationRunner:
                 self._metrics.updates.labels(incoming.channel).inc()
                 self._metrics.latency.labels(incoming.channel).observe(time.perf_counter() - started)
 
+    async def keep_unsent(self, channel: str, chat_id: str, replies: list[Reply], *, first_part: int = 0,
+                          wait_seconds: float = 1.0) -> None:
+        """Replies the platform did not take now (429, 5xx, a timeout) are kept and sent by the dispatcher when it
+        can (after `wait_seconds`, the platform's retry_after), in order, with their outcome counted: a reply is as
+        durable as any other message."""
+        if not replies:
+            return
+        due = self._clock() + timedelta(seconds=wait_seconds)
+        async with self._sessions() as session, session.begin():
+            rows = [row | {"due_at": due} for row in await self._reply_rows(session, replies, first_part)]
+            await keep_replies(session, channel, chat_id, rows)
+        if self.on_outbox is not None:
+            self.on_outbox()
+
+    async def _reply_rows(self, session: AsyncSession, replies: list[Reply], first_part: int = 0) -> list[dict]:
+        key = uuid.uuid4().hex[:16]
+        rows: list[dict[str, object]] = []
+        for index, reply in enumerate(replies):
+            files = []
+            for attachment in reply.attachments:
+                content = attachment.content
+                if content is None:
+                    content = await asyncio.to_thread(Path(attachment.path).read_bytes)
+                files.append((await save_file(session, self._data_dir, content, attachment.mime, attachment.name)).id)
+            rows.append({"dedupe_key": f"reply:{key}:{index}", "text": reply.text, "file_id": files[0] if files
+                         else None, "options": [{"id": o.id, "label": o.label} for o in reply.options],
+                         "parts_sent": first_part if index == 0 else 0})
+            # The outbox carries one file a row: further files of the reply follow as rows of their own.
+            rows += [{"dedupe_key": f"reply:{key}:{index}:{n}", "text": "", "file_id": file, "options": [],
+                      "parts_sent": 0} for n, file in enumerate(files[1:], 1)]
+        return rows
+
     def _from_backlog(self, incoming: Incoming) -> bool:
         """Sent a while ago and only arriving now (the bot was down, a webhook was retried): answered in turn, not
         refused as a flood. Flood control is about what a person sends now."""
@@ -100,7 +135,7 @@ class ConversationRunner:
         async with self._sessions() as session, session.begin():
             # Reads first and writes last: on SQLite the write lock is then held only for the end of the update,
             # not while the handler works (or downloads a photo), so chats do not queue behind each other.
-            account, row, handled = await open_chat(
+            account, row, handled, replies_waiting = await open_chat(
                 session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
                 display_name=incoming.display_name, default_language=self._default_language,
                 update_key=incoming.update_key)
@@ -121,6 +156,11 @@ class ConversationRunner:
             touch_account(session, account)
             if incoming.update_key and not await first_time_seen(session, incoming.channel, incoming.update_key):
                 raise _AlreadyHandled  # another replica handled this very update meanwhile: undo ours
+            if replies_waiting and result.replies:
+                # Earlier replies still wait for the platform: these queue behind them, so the chat reads in order.
+                await keep_replies(session, incoming.channel, incoming.chat_id,
+                                   await self._reply_rows(session, result.replies))
+                ctx.outbox_written, result.replies = True, []
         if ctx.outbox_written and self.on_outbox is not None:
             self.on_outbox()
         return result.replies

@@ -229,7 +229,9 @@ class Dispatcher:
                                                  lease=self.limits.lease, limit=self.limits.batch, chat_ids=chats,
                                                  or_push_subscribed=pushable)
                 # A notice's options are not numbered for a chat in a form: its numbers answer the form.
-                busy = await accounts_in_a_form(session, [a.id for m, a in claimed if m.options])  # type: ignore[misc]
+                # (A reply kept for later is the chat's own question: its numbers are the form's.)
+                busy = await accounts_in_a_form(session, [a.id for m, a in claimed  # type: ignore[misc]
+                                                          if m.options and m.reason != "reply"])
             if claimed:
                 await self._send_batch(channel, send, claimed, busy)
                 handled += len(claimed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,9 @@ from handlers.types import Contact, Incoming, IncomingFile, Option, Reply
 from messages import t
 
 log = logging.getLogger(__name__)
+# We read durations as timedelta already (RetryAfter): opting in to PTB's coming behaviour spares a deprecation
+# warning on every 429.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 # Other media still get an answer ("please send a photo or PDF") rather than silence.
 _OTHER_MEDIA = {"sticker": "image/webp", "voice": "audio/ogg", "audio": "audio/mpeg", "video": "video/mp4",
@@ -49,10 +53,14 @@ def build_application(token: str, base_url: str, request: BaseRequest | None = N
     return builder.request(request).get_updates_request(updates_request or request).build()
 
 
+Keep = Callable[..., Awaitable[None]]  # (channel, chat_id, replies, first_part=…): replies to send later
+
+
 class TelegramChannel:
-    def __init__(self, application: Application, handle: Handle) -> None:
+    def __init__(self, application: Application, handle: Handle, keep: Keep | None = None) -> None:
         self.application = application
         self._handle = handle
+        self._keep = keep
         self._order = ChatOrder()
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
@@ -99,12 +107,27 @@ class TelegramChannel:
             if update.callback_query:
                 await update.callback_query.answer()
             replies = await self._handle(incoming)
-            for reply in replies:
-                await send_reply(self.application, int(incoming.chat_id), reply)
+            for index, reply in enumerate(replies):
+                try:
+                    await send_reply(self.application, int(incoming.chat_id), reply, raise_errors=True)
+                except (PartlySent, TelegramError) as exc:
+                    await self._not_sent(incoming.chat_id, replies[index:], exc)
+                    return
+
+    async def _not_sent(self, chat_id: str, replies: list[Reply], exc: Exception) -> None:
+        """A reply the platform did not take now (429, 5xx, a timeout) is kept and sent later, in order; one it
+        refuses for good (a 400, a blocked bot) would only be refused again."""
+        parts, cause = (exc.parts, exc.cause) if isinstance(exc, PartlySent) else (replies[0].from_part, exc)
+        outcome = _outcome(cause)  # type: ignore[arg-type]
+        if self._keep is None or isinstance(outcome, Permanent | Unreachable):
+            log.warning("could not send a reply to a telegram chat: %r", outcome)
+            return
+        wait = outcome.seconds if isinstance(outcome, RetryLater) else 1.0
+        await self._keep("telegram", chat_id, replies, first_part=parts, wait_seconds=wait)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
-        log.error("telegram update %s failed: %r", update_id, context.error)
+        log.error("telegram update %s failed: %r", update_id, context.error, exc_info=context.error)
 
 
 def to_incoming(update: Update) -> Incoming | None:
@@ -154,7 +177,7 @@ async def send_reply(application: Application, chat_id: int, reply: Reply, *, ra
     """Send one reply. A reply to the person's own message that fails is only logged: the state is already
     committed and sending again gets the same question. Outbox sends ask for the error, to record it."""
     bot = application.bot
-    chunks = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+    chunks = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH) if reply.text else []  # a file alone
     part = 0  # parts: the text's chunks, then each file; a retry starts at reply.from_part
     try:
         for index, chunk in enumerate(chunks):

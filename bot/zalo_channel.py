@@ -88,11 +88,13 @@ def render(reply: Reply, *, question: bool) -> str:
 class ZaloChannel:
     def __init__(self, client: ZaloClient, handle: Handle, session: aiohttp.ClientSession, *,
                  data_dir: Path | None = None, link: Callable[[str], str] | None = None,
-                 upload_link: Callable[[str], str] | None = None) -> None:
+                 upload_link: Callable[[str], str] | None = None,
+                 keep: Callable[..., Awaitable[None]] | None = None) -> None:
         self.client = client
         self._data_dir = data_dir
         self._link = link  # signed file links; None when there is no public address to link to
         self._upload_link = upload_link  # a page to send a PDF from; None without a public address
+        self._keep = keep  # replies Zalo did not take now go to the outbox (ConversationRunner.keep_unsent)
         self._handle = handle
         self._session = session
         self._poller: asyncio.Task[None] | None = None
@@ -156,10 +158,21 @@ class ZaloChannel:
             await self.send_replies(incoming.chat_id, await self._handle(incoming))
 
     async def send_replies(self, chat_id: str, replies: list[Reply]) -> None:
-        """Answers to one message, in order; only the question's options are numbered."""
+        """Answers to one message, in order; only the question's options are numbered. What Zalo does not take now
+        (429, 5xx, a timeout) is kept and sent later, in order."""
         asking = question_index(replies)
         for index, reply in enumerate(replies):
-            await self.send(chat_id, reply, question=index == asking)
+            try:
+                await self.send(chat_id, reply, question=index == asking, raise_errors=True)
+            except (PartlySent, ZaloError) as exc:
+                parts, cause = (exc.parts, exc.cause) if isinstance(exc, PartlySent) else (reply.from_part, exc)
+                outcome = _outcome(cause)  # type: ignore[arg-type]
+                if self._keep is None or isinstance(outcome, Permanent):
+                    log.warning("could not send a reply to a zalo chat: %s", getattr(cause, "code", cause))
+                    return
+                wait = outcome.seconds if isinstance(outcome, RetryLater) else 1.0
+                await self._keep("zalo", chat_id, replies[index:], first_part=parts, wait_seconds=wait)
+                return
 
     def to_incoming(self, update: Any) -> Incoming | None:
         """The neutral message, or None for what we ignore. Bodies come from outside: every field is checked."""
@@ -216,7 +229,8 @@ class ZaloChannel:
             else:
                 text += f"\n📎 {attachment.name}: {url}"
         # Parts: the text's pieces, then each photo; a retry starts at reply.from_part, so none is sent twice.
-        calls = [("sendMessage", {"chat_id": chat_id, "text": piece}) for piece in split_text(text, MAX_TEXT)]
+        calls = [("sendMessage", {"chat_id": chat_id, "text": piece}) for piece in split_text(text, MAX_TEXT)
+                 if piece]  # a row holding a file alone has no text
         calls += [("sendPhoto", {"chat_id": chat_id, "photo": url, "caption": caption[:500]})  # Zalo fetches it
                   for url, caption in photos]
         part = reply.from_part

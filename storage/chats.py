@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import dialect_insert, insert_ignoring_duplicates
-from storage.models import ChatAccount, ConversationState, ProcessedUpdate, utcnow
+from storage.models import ChatAccount, ConversationState, OutboxMessage, ProcessedUpdate, utcnow
 
 
 async def get_or_create_chat_account(session: AsyncSession, channel: str, chat_id: str, *,
@@ -75,12 +75,14 @@ def _seen_statement(insert):  # type: ignore[no-untyped-def]
 
 async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_id: str | None,
                     display_name: str | None, default_language: str,
-                    update_key: str | None = None) -> tuple[ChatAccount, ConversationState, bool]:
-    """The chat's account, its state row (locked on PostgreSQL) and whether `update_key` was handled already:
-    one query for a chat seen before."""
+                    update_key: str | None = None) -> tuple[ChatAccount, ConversationState, bool, bool]:
+    """The chat's account, its state row (locked on PostgreSQL), whether `update_key` was handled already, and
+    whether replies the platform refused earlier are still waiting to go out: one query for a chat seen before."""
     seen = (exists().where(ProcessedUpdate.channel == channel, ProcessedUpdate.update_key == update_key[:128])
             if update_key else false())
-    query = (select(ChatAccount, ConversationState, seen.label("seen"))
+    waiting = exists().where(OutboxMessage.account_id == ChatAccount.id, OutboxMessage.reason == "reply",
+                             col(OutboxMessage.status).in_(("pending", "sending")))
+    query = (select(ChatAccount, ConversationState, seen.label("seen"), waiting.label("waiting"))
              .join(ConversationState, col(ConversationState.account_id) == ChatAccount.id)
              .where(ChatAccount.channel == channel, ChatAccount.chat_id == chat_id)
              .with_for_update(of=ConversationState).execution_options(populate_existing=True))
@@ -89,8 +91,8 @@ async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_i
         account = await get_or_create_chat_account(session, channel, chat_id, user_id=user_id,
                                                    display_name=display_name, default_language=default_language)
         state = await load_state_for_update(session, account.id)  # type: ignore[arg-type]
-        return account, state, bool(update_key) and await already_handled(session, channel, update_key)
-    return row[0], row[1], bool(row[2])
+        return account, state, bool(update_key) and await already_handled(session, channel, update_key), False
+    return row[0], row[1], bool(row[2]), bool(row[3])
 
 
 async def save_state(session: AsyncSession, state: ConversationState, *, flow: str | None,

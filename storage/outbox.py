@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, exists, func, or_, true, update
 from sqlmodel import col, select
@@ -29,6 +29,34 @@ async def enqueue(session: AsyncSession, *, account_id: int, dedupe_key: str, re
               "options": options or [], "status": PENDING, "due_at": due_at or utcnow(), "attempts": 0,
               "created_at": utcnow(), "file_id": file_id}
     return await insert_ignoring_duplicates(session, OutboxMessage, [values], ["dedupe_key"]) == 1
+
+
+async def keep_replies(session: AsyncSession, channel: str, chat_id: str, rows: list[dict[str, object]]) -> int:
+    """Replies that could not be sent when they were made, kept to go out through the dispatcher in order (each
+    dict: dedupe_key, text, options, file_id, parts_sent). Returns how many were kept."""
+    account = (await session.exec(select(ChatAccount.id).where(ChatAccount.channel == channel,
+                                                               ChatAccount.chat_id == chat_id))).first()
+    if account is None:
+        return 0
+    now = utcnow()
+    # Never due before replies of this chat still waiting: the dispatcher sends by due time, and the chat must read
+    # its answers in the order they were made.
+    latest = (await session.exec(select(func.max(OutboxMessage.due_at)).where(  # type: ignore[call-overload]
+        OutboxMessage.account_id == account, OutboxMessage.reason == "reply",
+        col(OutboxMessage.status).in_((PENDING, SENDING))))).one()
+    latest = latest[0] if isinstance(latest, tuple) else latest
+    latest = datetime.fromisoformat(latest) if isinstance(latest, str) else latest
+    values = [{"account_id": account, "reason": "reply", "status": PENDING, "due_at": now, "attempts": 0,
+               "created_at": now, "parts_sent": 0} | row for row in rows]
+    for value in values:
+        if latest is not None and value["due_at"] < _aware(latest):  # type: ignore[operator]
+            value["due_at"] = _aware(latest)
+    return await insert_ignoring_duplicates(session, OutboxMessage, values, ["dedupe_key"])
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands aggregates back without their time zone: the stored times are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, object]]) -> int:

@@ -41,6 +41,7 @@ class FakeZalo:
     def __init__(self, single_object: bool = False, webhook: str = "") -> None:
         self.webhook = webhook
         self.photos: dict[str, bytes] = {}  # image addresses Zalo would serve, for image events
+        self.refuse_next: list[int] = []  # error codes to answer the next sending calls with (429, 5xx)
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.single_object = single_object
@@ -64,6 +65,10 @@ class FakeZalo:
                                          status=408)
             # Zalo may answer one update object instead of a list.
             return web.json_response({"ok": True, "result": update if self.single_object else [update]})
+        if method in ("sendMessage", "sendPhoto") and self.refuse_next:
+            code = self.refuse_next.pop(0)
+            self.calls.append((f"{method}-{code}", body))
+            return web.json_response({"ok": False, "error_code": code, "description": "refused"}, status=code)
         if method == "getMe":
             return web.json_response({"ok": True, "result": {"id": "bot", "account_name": "bot.OCOP"}})
         if method in ("getWebhookInfo", "setWebhook", "deleteWebhook"):

@@ -1,0 +1,96 @@
+"""A reply the platform does not take now is kept and sent when it can, in order, once (issue 12)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+from telegram import Update
+
+from bot.app import RUNNER, TELEGRAM, build_app
+from bot.settings import Settings
+from storage.models import OutboxMessage
+from tests.fakes import FakeBotApi
+from tests.test_zalo import FakeZalo, reply_to, start
+
+_ids = itertools.count(1)
+
+
+class BusyOnceBotApi(FakeBotApi):
+    """Telegram answering the first sendMessage with 429 retry_after 1, as under load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any,
+                         **kwargs: Any) -> tuple[int, bytes]:
+        if url.endswith("/sendMessage") and not self.refused:
+            self.refused += 1
+            return 429, (b'{"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", '
+                         b'"parameters": {"retry_after": 1}}')
+        return await super().do_request(url, method, request_data, *args, **kwargs)
+
+
+async def outbox_replies(client: Any) -> list[OutboxMessage]:
+    """The kept replies, once none is still on its way (the dispatcher paces a chat at about one a second)."""
+    for _ in range(100):
+        async with client.app[RUNNER].sessions() as session:
+            rows = list((await session.exec(select(OutboxMessage).where(OutboxMessage.reason == "reply")
+                                            .order_by(OutboxMessage.id))).all())
+        if rows and all(r.status not in ("pending", "sending") for r in rows):
+            break
+        await asyncio.sleep(0.1)
+    return rows
+
+
+async def test_a_telegram_reply_met_by_429_is_sent_later_in_order(aiohttp_client: Any, tmp_path: Path) -> None:
+    api = BusyOnceBotApi()
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_QUIET_HOURS="", OCOP_FLOOD_BURST=1000,
+                        TELEGRAM_BOT_TOKEN="123:abc", TELEGRAM_API_BASE_URL="http://127.0.0.1:9")
+    client = await aiohttp_client(build_app(settings, telegram_request=api, telegram_polling=False,
+                                            run_scheduler=False))
+    application = client.app[TELEGRAM].application
+
+    async def say(text: str) -> None:
+        message = {"message_id": next(_ids), "date": int(time.time()), "text": text,
+                   "chat": {"id": 777, "type": "private"}, "from": {"id": 777, "is_bot": False, "first_name": "Lan"}}
+        await application.process_update(Update.de_json({"update_id": next(_ids), "message": message},
+                                                        application.bot))
+
+    await say("/start")  # the welcome meets a 429: kept, not lost
+    await say("/trogiup")  # asked before the welcome went out: answered after it
+    assert api.refused == 1 and not api.sent()  # both wait out Telegram's retry_after, in order
+    for _ in range(150):
+        await asyncio.sleep(0.05)
+        if len(api.sent()) >= 4:
+            break
+    texts = [m["text"] for m in api.sent()]
+    assert texts[0].startswith("Xin chào") and any("Tôi có thể giúp" in t for t in texts[2:]), texts
+    assert len(texts) == len(set(texts)) or texts.count(texts[0]) == 1  # nothing twice
+    rows = await outbox_replies(client)
+    assert rows and {r.status for r in rows} == {"sent"}
+
+
+async def test_a_zalo_reply_met_by_a_5xx_is_sent_later(aiohttp_client: Any, tmp_path: Path) -> None:
+    fake = FakeZalo()
+    fake.refuse_next = [502]  # Zalo's gateway fails the first answer
+    client = await start(aiohttp_client, tmp_path, fake)
+    try:
+        await reply_to(fake, "/start")
+        for _ in range(150):
+            if any("Xin chào" in t for t in fake.sent()):
+                break
+            await asyncio.sleep(0.05)
+        [(_, refused)] = [(m, b) for m, b in fake.calls if m == "sendMessage-502"]
+        assert "Xin chào" in refused["text"]
+        assert sum("Xin chào" in t for t in fake.sent()) == 1  # sent later, once
+        assert {r.status for r in await outbox_replies(client)} == {"sent"}
+    finally:
+        await client.close()
+        await fake.server.close()
