@@ -22,9 +22,9 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.webchat import MAX_FILES_AT_ONCE, TooManyFiles, read_files, reader
+from bot.webchat import MAX_FILES_AT_ONCE, TooManyFiles, answer_files, read_files
 from handlers.shown import question_index
-from handlers.types import Incoming, IncomingFile, Reply
+from handlers.types import Incoming, Reply
 from messages import t
 from storage.chats import first_time_seen
 
@@ -88,13 +88,8 @@ def add_upload_link_routes(app: web.Application, links: UploadLinks, *, handle: 
         async with sessions()() as session, session.begin():
             if not await first_time_seen(session, CHANNEL, nonce):
                 return _answer(403, t(language, "upload.used"))
-        answered: list[Reply] = []
-        for index, (name, mime, content) in enumerate(files):
-            replies = await handle(Incoming(channel="zalo", chat_id=chat_id, user_id=chat_id, carries_documents=False,
-                                            file=IncomingFile(mime=mime, size=len(content), name=name,
-                                                              read=reader(content))), follow_up=index > 0)
-            last = index == len(files) - 1
-            answered += replies if last else replies[:max(question_index(replies), 0)]
+        answered = await answer_files(handle, files, Incoming(channel="zalo", chat_id=chat_id, user_id=chat_id,
+                                                              carries_documents=False))
         await send_back(chat_id, answered)  # the conversation goes on in Zalo
         notes = [r.text for r in answered[:max(question_index(answered), 0)]]
         return _answer(200, "\n".join([*notes, t(language, "upload.back_to_zalo")]))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import cache, partial
 from pathlib import Path
 
@@ -86,14 +87,7 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str, iden
             return _error(400, "api.bad_upload", language)
         if not files:
             return _error(400, "api.bad_upload", language)
-        answered: list[Reply] = []
-        for index, (name, mime, content) in enumerate(files):
-            replies = await handle(Incoming(channel="web", chat_id=chat_id, user_id=chat_id,
-                                            file=IncomingFile(mime=mime, size=len(content), name=name,
-                                                              read=reader(content))), follow_up=index > 0)
-            last = index == len(files) - 1
-            # What each file got (a refusal, say) is kept; the question is shown once, after the last file.
-            answered += replies if last else replies[:max(question_index(replies), 0)]
+        answered = await answer_files(handle, files, Incoming(channel="web", chat_id=chat_id, user_id=chat_id))
         return web.json_response({"replies": [reply_json(r, link) for r in answered]}, dumps=_dumps)
 
     async def events(request: web.Request) -> web.StreamResponse:
@@ -173,6 +167,18 @@ async def read_files(request: web.Request, max_bytes: int) -> list[tuple[str | N
             content += chunk
         files.append((part.filename, part.headers.get("Content-Type"), bytes(content)))
     return files
+
+
+async def answer_files(handle: Handle, files: list[tuple[str | None, str | None, bytes]],
+                       sender: Incoming) -> list[Reply]:
+    """Each file of one upload to the open step, in turn, as `sender`'s message. What each file got (a refusal, say)
+    is kept; the question is shown once, after the last file."""
+    answered: list[Reply] = []
+    for index, (name, mime, content) in enumerate(files):
+        file = IncomingFile(mime=mime, size=len(content), name=name, read=reader(content))
+        replies = await handle(replace(sender, file=file), follow_up=index > 0)
+        answered += replies if index == len(files) - 1 else replies[:max(question_index(replies), 0)]
+    return answered
 
 
 def reader(content: bytes) -> Callable[[], Awaitable[bytes]]:
