@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import time
-from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -18,7 +17,7 @@ from telegram.request import BaseRequest
 from bot.broadcast_monitor import BroadcastMonitor, Progress
 from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits, Send
-from bot.file_links import add_file_route, keep, link_maker
+from bot.file_links import add_file_route, attachment_linker
 from bot.flood import FloodGuard
 from bot.health import add_health_routes, refresh_outbox_gauge
 from bot.metrics import Metrics
@@ -32,7 +31,7 @@ from bot.web_push import WebPush
 from bot.webchat import MAX_BODY, add_webchat_routes, web_outbox_send
 from bot.webhooks import telegram_webhook_handler, webhook_secret, zalo_webhook_handler
 from bot.zalo_channel import WebhookInUse, ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
-from handlers.types import Attachment, Reply
+from handlers.types import Reply
 from messages import t
 from storage.chats import get_or_create_chat_account
 from storage.db import create_engine, create_sessionmaker
@@ -63,7 +62,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
     # One server secret signs web identities and, derived from it, the links to kept files (web page and Zalo).
     identity = WebIdentity(settings.data_dir, settings.web_secret.get_secret_value() if settings.web_secret else None,
                            secure_cookie=bool(settings.public_url))  # https: the cookie never travels in clear
-    file_link = _file_link(settings, identity)
+    file_link = attachment_linker(settings.data_dir, "", identity.derived("files"))  # for the web page
     upload_links = UploadLinks(settings.public_url, identity.derived("upload")) \
         if settings.zalo_bot_token is not None and settings.public_url else None
     senders: dict[str, Send] = {}
@@ -118,9 +117,10 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             return
         token = settings.zalo_bot_token.get_secret_value()
         async with aiohttp.ClientSession() as session:
-            link = link_maker(settings.public_url, identity.derived("files")) if settings.public_url else None
+            link = attachment_linker(settings.data_dir, settings.public_url, identity.derived("files")) \
+                if settings.public_url else None
             channel = ZaloChannel(ZaloClient(token, settings.zalo_api_base_url, session), app[RUNNER].handle, session,
-                                  data_dir=settings.data_dir, link=link,
+                                  link=link,
                                   upload_link=upload_links.make if upload_links else None,
                                   keep=app[RUNNER].keep_unsent)
             webhook = f"{settings.public_url}/webhook/zalo" if settings.public_url else None
@@ -250,18 +250,6 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
 
         app.on_shutdown.append(end_streams)
     return app
-
-
-def _file_link(settings: Settings, identity: WebIdentity) -> Callable[[Attachment], str]:
-    """A page-relative, signed, expiring address for a reply's file; generated ones are kept on disk first."""
-    make = link_maker("", identity.derived("files"))
-
-    def link(attachment: Attachment) -> str:
-        if attachment.content is not None:
-            return make(keep(settings.data_dir, attachment.content, Path(attachment.path).suffix.lower()))
-        return make(Path(attachment.path).name)
-
-    return link
 
 
 def _first_line(exc: BaseException) -> str:

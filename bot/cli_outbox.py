@@ -85,7 +85,7 @@ async def _telegram(settings: Settings) -> AsyncIterator[Send]:
 async def _zalo(settings: Settings) -> AsyncIterator[Send]:
     import aiohttp
 
-    from bot.file_links import link_maker
+    from bot.file_links import attachment_linker
     from bot.web_identity import WebIdentity
     from bot.zalo_channel import ZaloChannel, ZaloClient, zalo_outbox_send
 
@@ -95,7 +95,8 @@ async def _zalo(settings: Settings) -> AsyncIterator[Send]:
         return []
 
     secret = WebIdentity(settings.data_dir, settings.web_secret.get_secret_value() if settings.web_secret else None)
-    link = link_maker(settings.public_url, secret.derived("files")) if settings.public_url else None
+    link = attachment_linker(settings.data_dir, settings.public_url, secret.derived("files")) \
+        if settings.public_url else None
     async with aiohttp.ClientSession() as http:
         client = ZaloClient(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_base_url, http)
-        yield zalo_outbox_send(ZaloChannel(client, nobody_writes_here, http, data_dir=settings.data_dir, link=link))
+        yield zalo_outbox_send(ZaloChannel(client, nobody_writes_here, http, link=link))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from handlers.types import Attachment
 from storage.blobs import EXTENSIONS, write_blob
 
 VALID_SECONDS = 24 * 3600
@@ -36,6 +37,19 @@ def link_maker(public_url: str, secret: str, clock: Callable[[], float] = time.t
     def link(name: str) -> str:
         expires = int(clock()) + VALID_SECONDS
         return f"{public_url}/files/{name}?exp={expires}&sig={_signature(secret, name, expires)}"
+    return link
+
+
+def attachment_linker(data_dir: Path, public_url: str, secret: str) -> Callable[[Attachment], str]:
+    """A signed, expiring address for a reply's file (under `public_url`, "" for page-relative); a file made for
+    the reply (an .ics, a chart) is kept on disk first, as uploads are."""
+    make = link_maker(public_url, secret)
+
+    def link(attachment: Attachment) -> str:
+        if attachment.content is not None:
+            return make(keep(data_dir, attachment.content, Path(attachment.path).suffix.lower()))
+        return make(Path(attachment.path).name)
+
     return link
 
 

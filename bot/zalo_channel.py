@@ -9,7 +9,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,7 +16,6 @@ import aiohttp
 from bot.channel_text import split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.dispatcher import PartlySent, Permanent, RetryLater, Send, Transient
-from bot.file_links import keep
 from handlers.shown import numbered, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
 
@@ -87,11 +85,10 @@ def render(reply: Reply, *, question: bool) -> str:
 
 class ZaloChannel:
     def __init__(self, client: ZaloClient, handle: Handle, session: aiohttp.ClientSession, *,
-                 data_dir: Path | None = None, link: Callable[[str], str] | None = None,
+                 link: Callable[[Attachment], str] | None = None,
                  upload_link: Callable[[str], str] | None = None,
                  keep: Callable[..., Awaitable[None]] | None = None) -> None:
         self.client = client
-        self._data_dir = data_dir
         self._link = link  # signed file links; None when there is no public address to link to
         self._upload_link = upload_link  # a page to send a PDF from; None without a public address
         self._keep = keep  # replies Zalo did not take now go to the outbox (ConversationRunner.keep_unsent)
@@ -221,7 +218,7 @@ class ZaloChannel:
             text += "\n\n" + reply.upload_hint.replace("{url}", self._upload_link(chat_id))
         photos: list[tuple[str, str]] = []
         for attachment in reply.attachments:
-            url = self._file_link(attachment)
+            url = self._link(attachment) if self._link is not None else None
             if url is None:  # no public address: say what there is
                 text += f"\n📎 {attachment.name}"
             elif attachment.mime.startswith("image/"):
@@ -242,15 +239,6 @@ class ZaloChannel:
             if raise_errors:
                 raise PartlySent(part, exc) if part > reply.from_part else exc from exc
             log.warning("could not send a reply to a zalo chat: %s", exc.code)
-
-    def _file_link(self, attachment: Attachment) -> str | None:
-        if self._link is None or self._data_dir is None:
-            return None
-        if attachment.content is not None:
-            name = keep(self._data_dir, attachment.content, Path(attachment.path).suffix.lower())
-        else:
-            name = Path(attachment.path).name
-        return self._link(name)
 
 
 def zalo_outbox_send(channel: ZaloChannel) -> Send:

@@ -86,8 +86,8 @@ async def handle(ctx: Context, state: State, inc: Incoming) -> Result:
 
 async def _typed_choice(ctx: Context, state: State, inc: Incoming) -> Incoming:
     """A typed number or option words, read as the option they pick among what the chat was shown last."""
-    if inc.choice or not inc.text or inc.text.lstrip().startswith("/"):
-        return inc  # a tap carries its option already; a command is a command
+    if inc.choice or not inc.text or inc.text.lstrip().startswith("/") or len(inc.text) > 200:
+        return inc  # a tap carries its option already; a command is a command; a long text is an answer
     seen = state.data.get(shown.SHOWN)
     at = shown.shown_at(state)
     if state.flow is None and "_await" not in state.data and at is not None:

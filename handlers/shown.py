@@ -86,6 +86,3 @@ def typed_choice(inc: Incoming, shown: dict[str, Any] | None) -> str | None:
         return numbers.get(str(int(folded))) if len(folded) < 6 else None
     return words.get(folded)
 
-
-def is_number(text: str | None) -> bool:
-    return bool(text) and fold(text or "").isdecimal()
