@@ -25,6 +25,7 @@ from sqlalchemy import func, insert, select
 
 from bench.seed import seed
 from bot.dispatcher import Dispatcher, Limits
+from bot.pacer import Pacer
 from bot.telegram_channel import build_application, outbox_send
 from storage.db import create_engine, create_sessionmaker
 from storage.models import ChatAccount, OutboxMessage
@@ -75,9 +76,9 @@ async def run(db: Path, recipients: int, rate: float, p429: float, p5xx: float, 
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_for_server(base)
-        application = build_application(TOKEN, base)
+        application = build_application(TOKEN, base, pacer=Pacer(rate, per_chat_interval=1.0 if per_chat else 0.0))
         await application.initialize()
-        limits = Limits(rate_per_second=rate, quiet_start=clock_time(0), quiet_end=clock_time(0), backoff_base=0.5,
+        limits = Limits(quiet_start=clock_time(0), quiet_end=clock_time(0), backoff_base=0.5,
                         max_attempts=8, lease=timedelta(seconds=30))
         dispatcher = Dispatcher(sessions, {"telegram": outbox_send(application)}, limits, concurrency=64)
         started, cpu_started = time.perf_counter(), time.process_time()

@@ -21,6 +21,7 @@ from bot.file_links import add_file_route, attachment_linker
 from bot.flood import FloodGuard
 from bot.health import add_health_routes, refresh_outbox_gauge
 from bot.metrics import Metrics
+from bot.pacer import Pacer
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
 from bot.telegram_channel import TelegramChannel, build_application, outbox_send, progress_drawer
@@ -68,6 +69,9 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
     senders: dict[str, Send] = {}
     pushers: list[WebPush] = []  # the Web Push sender, once started (when configured)
     progress: dict[str, Progress] = {}
+    # One pacer per chat platform: replies, progress edits and outbox sends all take their turns from it.
+    pacers = {name: Pacer(settings.send_rate, per_chat_interval=settings.chat_interval)
+              for name in ("telegram", "zalo")}
     metrics = Metrics()
     app[METRICS] = metrics
 
@@ -95,7 +99,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             yield
             return
         application = build_application(settings.telegram_bot_token.get_secret_value(),
-                                         settings.telegram_api_base_url, telegram_request)
+                                         settings.telegram_api_base_url, telegram_request, pacer=pacers["telegram"])
         runner = app[RUNNER]
         channel = TelegramChannel(application, runner.handle, keep=runner.keep_unsent)
         token = settings.telegram_bot_token.get_secret_value()
@@ -119,7 +123,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         async with aiohttp.ClientSession() as session:
             link = attachment_linker(settings.data_dir, settings.public_url, identity.derived("files")) \
                 if settings.public_url else None
-            channel = ZaloChannel(ZaloClient(token, settings.zalo_api_base_url, session), app[RUNNER].handle, session,
+            channel = ZaloChannel(ZaloClient(token, settings.zalo_api_base_url, session, pacers["zalo"]),
+                                  app[RUNNER].handle, session,
                                   link=link,
                                   upload_link=upload_links.make if upload_links else None,
                                   keep=app[RUNNER].keep_unsent)
@@ -157,8 +162,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             return
         runner = app[RUNNER]
         start, end = parse_quiet_hours(settings.quiet_hours) or (time(0), time(0))
-        limits = Limits(rate_per_second=settings.send_rate, quiet_start=start, quiet_end=end,
-                        timezone=settings.timezone)
+        limits = Limits(quiet_start=start, quiet_end=end, timezone=settings.timezone)
         monitor = BroadcastMonitor(runner.sessions, progress)
         # Two processes cannot listen on one port of one host, so host:port names this process alone.
         dispatcher = Dispatcher(runner.sessions, dict(senders), limits, data_dir=settings.data_dir,

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from bot.cli_support import database
 from bot.dispatcher import Dispatcher, Limits, Send
+from bot.pacer import Pacer
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
 from messages import t
@@ -51,7 +52,7 @@ async def drain(settings: Settings) -> tuple[int, list[str]]:
         return 1, [t(lang, "cli.drain_no_channel")]
     engine = create_engine(settings.database_url)
     start, end = parse_quiet_hours(settings.quiet_hours) or (None, None)
-    limits = Limits(rate_per_second=settings.send_rate, timezone=settings.timezone,
+    limits = Limits(timezone=settings.timezone,
                     **({"quiet_start": start, "quiet_end": end} if start is not None else {}))
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -73,7 +74,8 @@ async def _telegram(settings: Settings) -> AsyncIterator[Send]:
     from bot.telegram_channel import build_application, outbox_send
 
     assert settings.telegram_bot_token is not None
-    application = build_application(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
+    application = build_application(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url,
+                                    pacer=Pacer(settings.send_rate, per_chat_interval=settings.chat_interval))
     await application.initialize()
     try:
         yield outbox_send(application)
@@ -98,5 +100,6 @@ async def _zalo(settings: Settings) -> AsyncIterator[Send]:
     link = attachment_linker(settings.data_dir, settings.public_url, secret.derived("files")) \
         if settings.public_url else None
     async with aiohttp.ClientSession() as http:
-        client = ZaloClient(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_base_url, http)
+        client = ZaloClient(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_base_url, http,
+                            Pacer(settings.send_rate, per_chat_interval=settings.chat_interval))
         yield zalo_outbox_send(ZaloChannel(client, nobody_writes_here, http, link=link))

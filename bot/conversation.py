@@ -78,21 +78,20 @@ class ConversationRunner:
                 self._metrics.updates.labels(incoming.channel).inc()
                 self._metrics.latency.labels(incoming.channel).observe(time.perf_counter() - started)
 
-    async def keep_unsent(self, channel: str, chat_id: str, replies: list[Reply], *, first_part: int = 0,
-                          wait_seconds: float = 1.0) -> None:
+    async def keep_unsent(self, channel: str, chat_id: str, replies: list[Reply], *, wait_seconds: float = 1.0) -> None:
         """Replies the platform did not take now (429, 5xx, a timeout) are kept and sent by the dispatcher when it
         can (after `wait_seconds`, the platform's retry_after), in order, with their outcome counted: a reply is as
-        durable as any other message."""
+        durable as any other message. The first may start part-way (`from_part`): its earlier parts were delivered."""
         if not replies:
             return
         due = self._clock() + timedelta(seconds=wait_seconds)
         async with self._sessions() as session, session.begin():
-            rows = [row | {"due_at": due} for row in await self._reply_rows(session, replies, first_part)]
+            rows = [row | {"due_at": due} for row in await self._reply_rows(session, replies)]
             await keep_replies(session, channel, chat_id, rows)
         if self.on_outbox is not None:
             self.on_outbox()
 
-    async def _reply_rows(self, session: AsyncSession, replies: list[Reply], first_part: int = 0) -> list[dict]:
+    async def _reply_rows(self, session: AsyncSession, replies: list[Reply]) -> list[dict]:
         key = uuid.uuid4().hex[:16]
         rows: list[dict[str, object]] = []
         for index, reply in enumerate(replies):
@@ -104,7 +103,7 @@ class ConversationRunner:
                 files.append((await save_file(session, self._data_dir, content, attachment.mime, attachment.name)).id)
             rows.append({"dedupe_key": f"reply:{key}:{index}", "text": reply.text, "file_id": files[0] if files
                          else None, "options": [{"id": o.id, "label": o.label} for o in reply.options],
-                         "parts_sent": first_part if index == 0 else 0})
+                         "parts_sent": reply.from_part})
             # The outbox carries one file a row: further files of the reply follow as rows of their own.
             rows += [{"dedupe_key": f"reply:{key}:{index}:{n}", "text": "", "file_id": file, "options": [],
                       "parts_sent": 0} for n, file in enumerate(files[1:], 1)]

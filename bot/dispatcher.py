@@ -1,8 +1,8 @@
 """The outbox dispatcher: claims due rows, sends them within each channel's limits, keeps every outcome.
 
-Rules, in one place: a token bucket per channel and about one message a second per chat; a 429 retries the row
-after retry_after without counting it as a failure, and pauses the whole channel for retry_after when 429s are
-a platform-wide limit rather than one chat's (many of the recent answers, or a long retry_after); network
+Rules, in one place: the channel's pacer (bot/pacer.py) spaces every call, replies to people first; a 429 retries
+the row after retry_after without counting it as a failure (the pacer decides whether it slows the chat or the
+whole channel); network
 errors and 5xx retry with exponential backoff up to max_attempts, then the row is failed with its reason; 403
 marks the chat unreachable and nothing more is sent to it; quiet hours hold everything until morning; a
 person's opt-outs turn rows of that kind into 'skipped'. A sender that dies leaves its rows 'sending' until
@@ -15,9 +15,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -81,8 +80,6 @@ def reason_kind(reason: str) -> str:
 
 @dataclass
 class Limits:
-    rate_per_second: float = 25.0
-    per_chat_interval: float = 1.0
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 5
     backoff_base: float = 2.0
@@ -100,50 +97,6 @@ class Limits:
         return local >= self.quiet_start or local < self.quiet_end
 
 
-BURST_SHARE = 0.1  # of a second's rate that may go at once
-
-
-@dataclass
-class TokenBucket:
-    rate: float
-    tokens: float = 0.0
-    updated: float = field(default_factory=lambda: asyncio.get_running_loop().time())
-    paused_until: float = 0.0
-    _turn: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def __post_init__(self) -> None:
-        self.tokens = self.capacity
-
-    @property
-    def capacity(self) -> float:
-        """Almost no burst: platforms count calls in a sliding second, so a full second's burst on top of the
-        steady rate overran it (a broadcast at 25/s against Telegram's 30 met 429s and averaged 16/s)."""
-        return max(1.0, self.rate * BURST_SHARE)
-
-    async def take(self) -> None:
-        # One waiter at a time, the others queue on the lock (fairly): dozens of senders each waking every few
-        # milliseconds to look for a token cost more CPU than the sends themselves.
-        async with self._turn:
-            await self._take()
-
-    async def _take(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            if now < self.paused_until:
-                await asyncio.sleep(self.paused_until - now)
-                continue
-            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return
-            await asyncio.sleep((1 - self.tokens) / self.rate)
-
-    def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, asyncio.get_running_loop().time() + seconds)
-
-
 class Dispatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: dict[str, Send], limits: Limits,
                  *, clock: Callable[[], datetime] | None = None, concurrency: int = 16,
@@ -159,9 +112,6 @@ class Dispatcher:
         # A name only this process can have (the app uses host:port): rows still claimed under it on start-up
         # were left by this process's dead predecessor and are taken back at once, not after their lease.
         self.worker = worker or f"dispatcher-{uuid.uuid4().hex[:12]}"
-        self._buckets: dict[str, TokenBucket] = {}
-        self._last_sent: dict[str, float] = {}
-        self._recent: dict[str, deque[bool]] = {}  # per channel: was each recent answer a 429?
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -241,31 +191,21 @@ class Dispatcher:
 
     async def _send_batch(self, channel: str, send: Send, claimed: list[tuple[OutboxMessage, ChatAccount]],
                           busy: set[int]) -> None:
-        bucket = self._buckets.setdefault(channel, TokenBucket(self.limits.rate_per_second))
         semaphore = asyncio.Semaphore(self._concurrency)
         by_chat: dict[str, list[tuple[OutboxMessage, ChatAccount]]] = {}
         for row in claimed:
             by_chat.setdefault(row[1].chat_id, []).append(row)
 
         async def one_chat(rows: list[tuple[OutboxMessage, ChatAccount]]) -> None:
-            # A chat's messages go out in order, about one a second (Telegram's per-chat limit).
+            # A chat's messages go out in order; the channel's pacer spaces them (and everything else it sends).
             for message, account in rows:
-                await self._pace_chat(channel, account.chat_id)
                 async with semaphore:
-                    await self._deliver(channel, send, bucket, message, account, numbered=account.id not in busy)
+                    await self._deliver(send, message, account, numbered=account.id not in busy)
 
         await asyncio.gather(*(one_chat(rows) for rows in by_chat.values()))
 
-    async def _pace_chat(self, channel: str, chat_id: str) -> None:
-        key = f"{channel}:{chat_id}"
-        last = self._last_sent.get(key)
-        if last is not None:
-            wait = last + self.limits.per_chat_interval - asyncio.get_running_loop().time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-
-    async def _deliver(self, channel: str, send: Send, bucket: TokenBucket, message: OutboxMessage,
-                       account: ChatAccount, *, numbered: bool = True) -> None:
+    async def _deliver(self, send: Send, message: OutboxMessage, account: ChatAccount, *,
+                       numbered: bool = True) -> None:
         assert message.id is not None
         now = self._clock()
         if account.unreachable_at is not None:
@@ -275,10 +215,9 @@ class Dispatcher:
         if kind is not None and kind in (account.reminder_optouts or []):
             await self._finish(message, status=outbox.SKIPPED, last_error="opted out")
             return
-        await bucket.take()
         reply = Reply(message.text, options=tuple(Option(o["id"], o["label"]) for o in message.options), inline=True,
                       attachments=await self._attachment(message.file_id), numbered=numbered,
-                      from_part=message.parts_sent)
+                      from_part=message.parts_sent, proactive=message.reason != "reply")
         parts = message.parts_sent
         try:
             try:
@@ -289,9 +228,7 @@ class Dispatcher:
         except NotThere:
             await self._finish(message, status=outbox.PENDING, parts_sent=parts)
             return
-        except RetryLater as exc:
-            if self._channel_limited(channel, exc.seconds):
-                bucket.pause(exc.seconds)
+        except RetryLater as exc:  # the pacer has slowed the chat, or paused the channel, already
             await self._finish(message, status=outbox.PENDING, due_at=now + timedelta(seconds=exc.seconds),
                                last_error=str(exc), parts_sent=parts)
             return
@@ -318,20 +255,8 @@ class Dispatcher:
                                    due_at=now + timedelta(seconds=delay), last_error=repr(exc)[:500],
                                    parts_sent=parts)
             return
-        self._answers(channel).append(False)
-        self._last_sent[f"{channel}:{account.chat_id}"] = asyncio.get_running_loop().time()
         await self._finish(message, status=status, attempts=message.attempts + 1, sent_at=self._clock(),
                            last_error=None)
-
-    def _answers(self, channel: str) -> deque[bool]:
-        return self._recent.setdefault(channel, deque(maxlen=100))
-
-    def _channel_limited(self, channel: str, seconds: float) -> bool:
-        """Is this 429 the platform's global limit (pause everything) or one chat's (retry only that row)?
-        A lone 429 among successes must not stall a broadcast; a run of them, or a long wait, means slow down."""
-        answers = self._answers(channel)
-        answers.append(True)
-        return seconds >= 5 or (len(answers) >= 20 and sum(answers) / len(answers) >= 0.15)
 
     async def _attachment(self, file_id: int | None) -> tuple[Attachment, ...]:
         if file_id is None or self._data_dir is None:

@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     flood_burst: int = Field(10, ge=1, le=1000, alias="OCOP_FLOOD_BURST")  # messages one chat may send at once
     flood_per_second: float = Field(1.0, gt=0, le=100, alias="OCOP_FLOOD_PER_SECOND")  # then this many a second
     log_level: str = Field("INFO", alias="OCOP_LOG_LEVEL")
-    send_rate: float = Field(25.0, gt=0, le=1000, alias="OCOP_SEND_RATE")  # messages/s per channel (Telegram ≈ 30)
+    send_rate: float = Field(25.0, gt=0, le=1000, alias="OCOP_SEND_RATE")  # calls/s per chat platform (Telegram ≈ 30)
+    chat_interval: float = Field(1.0, ge=0, le=60, alias="OCOP_CHAT_INTERVAL")  # seconds between calls to one chat
     quiet_hours: str = Field("21:00-07:00", alias="OCOP_QUIET_HOURS")  # local time; "" for none
     scan_time: time = Field(time(8, 0), alias="OCOP_SCAN_TIME")  # local time of the daily reminder scan
     cert_reminder_days: str = Field("90,60,30,7", alias="OCOP_CERT_REMINDER_DAYS")

@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -20,16 +24,17 @@ from telegram import (
 )
 from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application, BaseRateLimiter, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from bot.channel_text import split_text
+from bot.channel_text import merged, split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.dispatcher import PartlySent, Permanent, RetryLater, Send, Transient, Unreachable
+from bot.pacer import DEFAULT_RATE, Pacer
 from bot.telegram_request import AiohttpBotRequest
 from handlers.router import COMMAND_MENU
 from handlers.shown import button_label
-from handlers.types import Contact, Incoming, IncomingFile, Option, Reply
+from handlers.types import Attachment, Contact, Incoming, IncomingFile, Option, Reply
 from messages import t
 
 log = logging.getLogger(__name__)
@@ -43,8 +48,10 @@ _OTHER_MEDIA = {"sticker": "image/webp", "voice": "audio/ogg", "audio": "audio/m
 
 
 def build_application(token: str, base_url: str, request: BaseRequest | None = None,
-                      updates_request: BaseRequest | None = None) -> Application:
+                      updates_request: BaseRequest | None = None, *, pacer: Pacer | None = None) -> Application:
+    """`pacer`: the channel's one pacer, through which every call that sends goes (replies, edits, the outbox)."""
     builder = Application.builder().token(token).base_url(f"{base_url}/bot").base_file_url(f"{base_url}/file/bot")
+    builder = builder.rate_limiter(PacedCalls(pacer or Pacer(DEFAULT_RATE)))
     if request is None:
         request, updates_request = AiohttpBotRequest(), AiohttpBotRequest(connection_pool_size=1)
     # Concurrent: one chat waiting on Telegram (a reply, a photo download) must not hold up every other chat.
@@ -53,7 +60,45 @@ def build_application(token: str, base_url: str, request: BaseRequest | None = N
     return builder.request(request).get_updates_request(updates_request or request).build()
 
 
-Keep = Callable[..., Awaitable[None]]  # (channel, chat_id, replies, first_part=…): replies to send later
+# Methods that put something in a chat: the ones Telegram's flood limits count.
+PACED = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "editMessageText", "copyMessage",
+                   "forwardMessage", "sendContact", "sendLocation", "sendVideo", "sendAudio", "sendVoice"})
+
+
+class PacedCalls(BaseRateLimiter[dict[str, bool]]):
+    """python-telegram-bot's hook for pacing: every Bot API call passes here. Calls that send wait for the channel's
+    pacer (`rate_limit_args={"urgent": False}` for proactive traffic, replies by default) and report its 429s.
+    Nothing is retried here: a refused call goes back to its caller, which keeps the message for later."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self.pacer = pacer
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
+                              kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+                              rate_limit_args: dict[str, bool] | None) -> Any:
+        chat = data.get("chat_id")
+        if endpoint not in PACED or chat is None:
+            return await callback(*args, **kwargs)
+        chat = str(chat)
+        await self.pacer.wait(chat, urgent=(rate_limit_args or {}).get("urgent", True))
+        try:
+            result = await callback(*args, **kwargs)
+        except RetryAfter as exc:
+            self.pacer.refused(chat, _seconds(exc))
+            raise
+        finally:
+            self.pacer.finished(chat)
+        self.pacer.answered()
+        return result
+
+
+Keep = Callable[..., Awaitable[None]]  # (channel, chat_id, replies, wait_seconds=…): replies to send later
 
 
 class TelegramChannel:
@@ -106,24 +151,24 @@ class TelegramChannel:
         async with self._order.turn(incoming.chat_id):
             if update.callback_query:
                 await update.callback_query.answer()
-            replies = await self._handle(incoming)
+            replies = merged(await self._handle(incoming), MessageLimit.MAX_TEXT_LENGTH)
             for index, reply in enumerate(replies):
                 try:
-                    await send_reply(self.application, int(incoming.chat_id), reply, raise_errors=True)
+                    await send_reply(self.application, int(incoming.chat_id), reply)
                 except (PartlySent, TelegramError) as exc:
                     await self._not_sent(incoming.chat_id, replies[index:], exc)
                     return
 
     async def _not_sent(self, chat_id: str, replies: list[Reply], exc: Exception) -> None:
-        """A reply the platform did not take now (429, 5xx, a timeout) is kept and sent later, in order; one it
-        refuses for good (a 400, a blocked bot) would only be refused again."""
+        """A reply the platform did not take now (429, 5xx, a timeout) is kept and sent later, in order, from the
+        part that failed; one it refuses for good (a 400, a blocked bot) would only be refused again."""
         parts, cause = (exc.parts, exc.cause) if isinstance(exc, PartlySent) else (replies[0].from_part, exc)
         outcome = _outcome(cause)  # type: ignore[arg-type]
         if self._keep is None or isinstance(outcome, Permanent | Unreachable):
             log.warning("could not send a reply to a telegram chat: %r", outcome)
             return
         wait = outcome.seconds if isinstance(outcome, RetryLater) else 1.0
-        await self._keep("telegram", chat_id, replies, first_part=parts, wait_seconds=wait)
+        await self._keep("telegram", chat_id, [rest_after(replies[0], parts), *replies[1:]], wait_seconds=wait)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
@@ -173,40 +218,77 @@ def _incoming_file(message: Message) -> IncomingFile | None:
     return None
 
 
-async def send_reply(application: Application, chat_id: int, reply: Reply, *, raise_errors: bool = False) -> None:
-    """Send one reply. A reply to the person's own message that fails is only logged: the state is already
-    committed and sending again gets the same question. Outbox sends ask for the error, to record it."""
+async def send_reply(application: Application, chat_id: int, reply: Reply) -> None:
+    """Send one reply, part by part through the channel's pacer (a reply to the person ahead of proactive traffic).
+    Parts: the text's chunks, then the files, grouped as albums; a retry starts at reply.from_part. A part that fails
+    raises PartlySent when earlier parts were delivered (they are not sent again), else the Telegram error."""
     bot = application.bot
+    limits = {"rate_limit_args": {"urgent": not reply.proactive}}
     chunks = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH) if reply.text else []  # a file alone
-    part = 0  # parts: the text's chunks, then each file; a retry starts at reply.from_part
+    part = 0
     try:
         for index, chunk in enumerate(chunks):
             if part >= reply.from_part:
-                await bot.send_message(chat_id, chunk,
+                await bot.send_message(chat_id, chunk, **limits,
                                        reply_markup=keyboard(reply) if index == len(chunks) - 1 else None)
             part += 1
-        for attachment in reply.attachments:
-            if part < reply.from_part:
-                part += 1
-                continue
-            path = Path(attachment.path)
-            content = attachment.content
-            if content is None:
-                try:
-                    content = await asyncio.to_thread(path.read_bytes)
-                except OSError:
-                    log.warning("a stored file is missing on disk: %s", path.name)
-                    continue
-            if attachment.mime.startswith("image/"):
-                await bot.send_photo(chat_id, content, caption=attachment.name[:1000])
-            else:
-                filename = path.name if attachment.content is None else attachment.path
-                await bot.send_document(chat_id, content, filename=filename, caption=attachment.name[:1000])
+        for album in albums(reply.attachments):
+            if part >= reply.from_part:
+                files = [loaded for attachment in album if (loaded := await _load(attachment)) is not None]
+                if len(files) == 1:
+                    content, filename, caption, photo = files[0]
+                    if photo:
+                        await bot.send_photo(chat_id, content, caption=caption, **limits)
+                    else:
+                        await bot.send_document(chat_id, content, filename=filename, caption=caption, **limits)
+                elif files:
+                    await bot.send_media_group(chat_id, [
+                        InputMediaPhoto(content, caption=caption) if photo else
+                        InputMediaDocument(content, caption=caption, filename=filename)
+                        for content, filename, caption, photo in files], **limits)
             part += 1
     except TelegramError as exc:
-        if raise_errors:
-            raise PartlySent(part, exc) if part > reply.from_part else exc from exc
-        log.warning("could not send a reply to a telegram chat: %r", exc)
+        raise PartlySent(part, exc) if part > reply.from_part else exc from exc
+
+
+def albums(attachments: tuple[Attachment, ...]) -> list[tuple[Attachment, ...]]:
+    """Files as Telegram albums: photos together, documents together (an album cannot mix them), at most ten
+    each, in the order given. An officer opening a 12-file dossier gets two or three messages, not twelve."""
+    groups: list[tuple[Attachment, ...]] = []
+    for attachment in attachments:
+        photo = attachment.mime.startswith("image/")
+        last = groups[-1] if groups else ()
+        if last and len(last) < MAX_ALBUM and last[0].mime.startswith("image/") == photo:
+            groups[-1] = (*last, attachment)
+        else:
+            groups.append((attachment,))
+    return groups
+
+
+MAX_ALBUM = 10  # Telegram's most items in one sendMediaGroup
+
+
+def rest_after(reply: Reply, parts: int) -> Reply:
+    """What is left of a reply once its first `parts` parts (as send_reply counts them) were delivered."""
+    chunks = len(split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)) if reply.text else 0
+    if parts < chunks:
+        return replace(reply, from_part=parts)
+    left = [a for album in albums(reply.attachments)[parts - chunks:] for a in album]
+    return replace(reply, text="", options=(), request_contact=None, attachments=tuple(left), from_part=0)
+
+
+async def _load(attachment: Attachment) -> tuple[bytes, str, str, bool] | None:
+    """(content, file name, caption, is a photo); None when a stored file is missing on disk."""
+    content = attachment.content
+    path = Path(attachment.path)
+    if content is None:
+        try:
+            content = await asyncio.to_thread(path.read_bytes)
+        except OSError:
+            log.warning("a stored file is missing on disk: %s", path.name)
+            return None
+    filename = path.name if attachment.content is None else attachment.path
+    return content, filename, attachment.name[:1000], attachment.mime.startswith("image/")
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
@@ -235,7 +317,7 @@ def outbox_send(application: Application) -> Send:
 
     async def send(chat_id: str, reply: Reply) -> None:
         try:
-            await send_reply(application, int(chat_id), reply, raise_errors=True)
+            await send_reply(application, int(chat_id), reply)
         except PartlySent as partial:
             raise PartlySent(partial.parts, _outcome(partial.cause)) from partial.cause  # type: ignore[arg-type]
         except TelegramError as exc:
@@ -247,8 +329,7 @@ def outbox_send(application: Application) -> Send:
 def _outcome(exc: TelegramError) -> Exception:
     """What the dispatcher should do about a Telegram error."""
     if isinstance(exc, RetryAfter):
-        wait = exc._retry_after  # a timedelta; the public property warns while PTB moves off int seconds
-        return RetryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+        return RetryLater(_seconds(exc))
     if isinstance(exc, Forbidden):
         return Unreachable(str(exc))
     if isinstance(exc, BadRequest):
@@ -256,15 +337,21 @@ def _outcome(exc: TelegramError) -> Exception:
     return Transient(str(exc))  # NetworkError and TimedOut (5xx arrive as NetworkError)
 
 
+def _seconds(exc: RetryAfter) -> float:
+    wait = exc._retry_after  # a timedelta; the public property warns while PTB moves off int seconds
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
 def progress_drawer(application: Application) -> Callable[[str, str | None, str], Awaitable[str | None]]:
     """One message per broadcast, sent once and then edited in place."""
 
     async def draw(chat_id: str, message_id: str | None, text: str) -> str | None:
         if message_id is None:
-            message = await application.bot.send_message(int(chat_id), text)
+            message = await application.bot.send_message(int(chat_id), text, rate_limit_args={"urgent": False})
             return str(message.message_id)
         try:
-            await application.bot.edit_message_text(text, chat_id=int(chat_id), message_id=int(message_id))
+            await application.bot.edit_message_text(text, chat_id=int(chat_id), message_id=int(message_id),
+                                                     rate_limit_args={"urgent": False})
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():  # the same figures twice is not an error
                 raise

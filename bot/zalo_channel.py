@@ -8,14 +8,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
-from bot.channel_text import split_text
+from bot.channel_text import merged, split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.dispatcher import PartlySent, Permanent, RetryLater, Send, Transient
+from bot.pacer import DEFAULT_RATE, Pacer
 from handlers.shown import numbered, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
 
@@ -25,12 +27,15 @@ MAX_TEXT = 2000
 MAX_DOWNLOAD = 21 * 1024 * 1024  # above OCOP_MAX_UPLOAD_MB's ceiling of 20
 NO_UPDATES = 408  # getUpdates' answer when its long poll ended with nothing new: not an error
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+DEFAULT_RETRY_AFTER = 1.0  # seconds, for a 429 that does not say
 
 
 class ZaloError(Exception):
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, retry_after: float | None = None) -> None:
         super().__init__(f"{code} {description}")
         self.code, self.description = code, description
+        # Zalo does not document a retry_after; when an answer carries one (Telegram-style) it is honoured.
+        self.retry_after = retry_after if retry_after is not None else DEFAULT_RETRY_AFTER
 
 
 class WebhookInUse(ZaloError):
@@ -39,9 +44,25 @@ class WebhookInUse(ZaloError):
 
 
 class ZaloClient:
-    def __init__(self, token: str, base_url: str, session: aiohttp.ClientSession) -> None:
+    def __init__(self, token: str, base_url: str, session: aiohttp.ClientSession, pacer: Pacer | None = None) -> None:
         self._url = f"{base_url.rstrip('/')}/bot{token}"
         self._session = session
+        self.pacer = pacer or Pacer(DEFAULT_RATE)  # the channel's one pacer: replies, outbox, everything that sends
+
+    async def send(self, method: str, payload: dict[str, Any], *, urgent: bool) -> Any:
+        """A call that puts something in a chat, in its turn; a 429 tells the pacer to slow that chat (or more)."""
+        chat = str(payload["chat_id"])
+        await self.pacer.wait(chat, urgent=urgent)
+        try:
+            result = await self.call(method, payload)
+        except ZaloError as exc:
+            if exc.code == 429:
+                self.pacer.refused(chat, exc.retry_after)
+            raise
+        finally:
+            self.pacer.finished(chat)
+        self.pacer.answered()
+        return result
 
     async def call(self, method: str, payload: dict[str, Any] | None = None, *, http_seconds: float = 15) -> Any:
         try:
@@ -53,7 +74,9 @@ class ZaloClient:
             raise ZaloError(599, type(exc).__name__) from None  # never the URL: it holds the token
         if not isinstance(body, dict) or not body.get("ok"):
             details = body if isinstance(body, dict) else {}
-            raise ZaloError(int(details.get("error_code") or status), str(details.get("description", "")))
+            wait = _object(details.get("parameters")).get("retry_after")
+            raise ZaloError(int(details.get("error_code") or status), str(details.get("description", "")),
+                            float(wait) if isinstance(wait, int | float) and 0 < wait < 3600 else None)
         return body.get("result")
 
     async def get_updates(self, long_poll_seconds: int = 25) -> list[dict[str, Any]]:
@@ -69,7 +92,7 @@ class ZaloClient:
         return result if isinstance(result, list) else [result]  # Zalo may answer one update, not a list
 
     async def send_message(self, chat_id: str, text: str) -> None:
-        await self.call("sendMessage", {"chat_id": chat_id, "text": text})
+        await self.send("sendMessage", {"chat_id": chat_id, "text": text}, urgent=True)
 
 
 def render(reply: Reply, *, question: bool) -> str:
@@ -157,10 +180,11 @@ class ZaloChannel:
     async def send_replies(self, chat_id: str, replies: list[Reply]) -> None:
         """Answers to one message, in order; only the question's options are numbered. What Zalo does not take now
         (429, 5xx, a timeout) is kept and sent later, in order."""
+        replies = merged(replies, MAX_TEXT)
         asking = question_index(replies)
         for index, reply in enumerate(replies):
             try:
-                await self.send(chat_id, reply, question=index == asking, raise_errors=True)
+                await self.send(chat_id, reply, question=index == asking)
             except (PartlySent, ZaloError) as exc:
                 parts, cause = (exc.parts, exc.cause) if isinstance(exc, PartlySent) else (reply.from_part, exc)
                 outcome = _outcome(cause)  # type: ignore[arg-type]
@@ -168,7 +192,8 @@ class ZaloChannel:
                     log.warning("could not send a reply to a zalo chat: %s", getattr(cause, "code", cause))
                     return
                 wait = outcome.seconds if isinstance(outcome, RetryLater) else 1.0
-                await self._keep("zalo", chat_id, replies[index:], first_part=parts, wait_seconds=wait)
+                rest = self._rest_after(chat_id, reply, parts, question=index == asking)
+                await self._keep("zalo", chat_id, [rest, *replies[index + 1:]], wait_seconds=wait)
                 return
 
     def to_incoming(self, update: Any) -> Incoming | None:
@@ -212,33 +237,47 @@ class ZaloChannel:
                 return await response.content.read(MAX_DOWNLOAD)
         return read
 
-    async def send(self, chat_id: str, reply: Reply, *, raise_errors: bool = False, question: bool = True) -> None:
+    def _calls(self, chat_id: str, reply: Reply, *, question: bool) -> tuple[list[tuple[str, dict[str, Any]]], int,
+                                                                              list[Attachment]]:
+        """The API calls that send a reply (its text's pieces, then each photo), how many are text, and the photos."""
         text = render(reply, question=question)
         if question and reply.upload_hint and self._upload_link is not None:
             text += "\n\n" + reply.upload_hint.replace("{url}", self._upload_link(chat_id))
-        photos: list[tuple[str, str]] = []
+        photos: list[tuple[Attachment, str]] = []
         for attachment in reply.attachments:
             url = self._link(attachment) if self._link is not None else None
             if url is None:  # no public address: say what there is
                 text += f"\n📎 {attachment.name}"
             elif attachment.mime.startswith("image/"):
-                photos.append((url, attachment.name))
+                photos.append((attachment, url))
             else:
                 text += f"\n📎 {attachment.name}: {url}"
-        # Parts: the text's pieces, then each photo; a retry starts at reply.from_part, so none is sent twice.
         calls = [("sendMessage", {"chat_id": chat_id, "text": piece}) for piece in split_text(text, MAX_TEXT)
                  if piece]  # a row holding a file alone has no text
-        calls += [("sendPhoto", {"chat_id": chat_id, "photo": url, "caption": caption[:500]})  # Zalo fetches it
-                  for url, caption in photos]
+        texts = len(calls)
+        calls += [("sendPhoto", {"chat_id": chat_id, "photo": url, "caption": attachment.name[:500]})  # Zalo fetches
+                  for attachment, url in photos]
+        return calls, texts, [attachment for attachment, _ in photos]
+
+    async def send(self, chat_id: str, reply: Reply, *, question: bool = True) -> None:
+        """Send one reply, each call in its turn; a retry starts at reply.from_part, so no part is sent twice. A part
+        that fails raises PartlySent when earlier parts were delivered, else the Zalo error."""
+        calls, _, _ = self._calls(chat_id, reply, question=question)
         part = reply.from_part
         try:
             for method, payload in calls[reply.from_part:]:
-                await self.client.call(method, payload)
+                await self.client.send(method, payload, urgent=not reply.proactive)
                 part += 1
         except ZaloError as exc:
-            if raise_errors:
-                raise PartlySent(part, exc) if part > reply.from_part else exc from exc
-            log.warning("could not send a reply to a zalo chat: %s", exc.code)
+            raise PartlySent(part, exc) if part > reply.from_part else exc from exc
+
+    def _rest_after(self, chat_id: str, reply: Reply, parts: int, *, question: bool) -> Reply:
+        """What is left of a reply once its first `parts` calls were delivered."""
+        _, texts, photos = self._calls(chat_id, reply, question=question)
+        if parts < texts:
+            return replace(reply, from_part=parts)
+        return replace(reply, text="", options=(), upload_hint=None, attachments=tuple(photos[parts - texts:]),
+                       from_part=0)
 
 
 def zalo_outbox_send(channel: ZaloChannel) -> Send:
@@ -246,7 +285,7 @@ def zalo_outbox_send(channel: ZaloChannel) -> Send:
 
     async def send(chat_id: str, reply: Reply) -> None:
         try:
-            await channel.send(chat_id, reply, raise_errors=True)
+            await channel.send(chat_id, reply)
         except PartlySent as partial:
             raise PartlySent(partial.parts, _outcome(partial.cause)) from partial.cause  # type: ignore[arg-type]
         except ZaloError as exc:
@@ -257,11 +296,11 @@ def zalo_outbox_send(channel: ZaloChannel) -> Send:
 
 def _outcome(exc: ZaloError) -> Exception:
     """What the dispatcher should do about a Zalo error. Zalo does not document what 429 and 403 mean for a bot: a
-    429 is read as "slow down a little" (retry this row soon; the dispatcher pauses the channel only when many calls
-    get one); a 403 fails this message alone rather than marking the chat blocked, which would silence its later
-    reminders."""
+    429 is read as "slow down a little" (retry this row after its retry_after, or a second; the pacer slows the
+    chat, and pauses the channel only when many calls get one); a 403 fails this message alone rather than marking
+    the chat blocked, which would silence its later reminders."""
     if exc.code == 429:
-        return RetryLater(2)
+        return RetryLater(exc.retry_after)
     if exc.code >= 500 or exc.code == 599:
         return Transient(str(exc))
     return Permanent(str(exc))

@@ -47,6 +47,7 @@ class Reply:
     upload_hint: str | None = None
     invite_notifications: bool = False  # a good moment for a web page to offer notifications (after registering)
     from_part: int = 0  # a retry of a multi-part message: the parts before this one were delivered already
+    proactive: bool = False  # not an answer to what the person just did (a reminder, a broadcast): replies go first
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,15 @@ from bot.conversation import ConversationRunner
 from bot.flood import FloodGuard
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
-from tests.fakes import Chat
+from tests.fakes import CHAT_INTERVAL, Chat
 
 POSTGRES_URL = os.environ.get("OCOP_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(autouse=True)
+def chat_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot keeps the fakes' per-chat rule (tests.fakes.CHAT_INTERVAL), in this process and any it starts."""
+    monkeypatch.setenv("OCOP_CHAT_INTERVAL", str(CHAT_INTERVAL))
 
 
 def _postgres_or_skip() -> str:

@@ -5,15 +5,20 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import time
+from collections import deque
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time as clock_time
 from typing import Any
 
 from PIL import Image
+from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
 from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits
+from bot.pacer import Pacer
+from bot.telegram_channel import build_application
 from handlers.types import Contact, Incoming, IncomingFile, Reply
 
 
@@ -27,18 +32,68 @@ def _image(kind: str, size: tuple[int, int] = (64, 48)) -> bytes:
 JPEG = _image("JPEG")
 PNG = _image("PNG")
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+SENDING = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "editMessageText"})
 EXE = b"MZ\x90\x00" + b"\x00" * 512
 VALID_MST = "0300588569"  # a real tax code shape: its check digit is right
 OTHER_MST = "0100109106"
 
 
-class FakeBotApi(BaseRequest):
-    """Answers Bot API methods the way Telegram does, records every call, serves uploaded files."""
+# The tests' "second" for one chat: the bot is run with OCOP_CHAT_INTERVAL set to it (conftest) and the fakes refuse a
+# second call to a chat within it, as Telegram does within a real second. Scaled down so a 20-step registration
+# does not take 20 seconds; tests/test_pacer.py runs the real one-second rule.
+CHAT_INTERVAL = 0.05
+# What the fakes enforce: a little under the interval the bot keeps, as a call's own journey (PTB building the
+# request) shifts when it reaches the platform by a few milliseconds, which is nothing against a real second.
+CHAT_WINDOW = 0.8 * CHAT_INTERVAL
 
-    def __init__(self) -> None:
+
+class FloodRules:
+    """A platform's flood limits as it applies them: at most `limit` sending calls in any sliding second over the
+    whole bot, and one call per `chat_window` seconds in one chat (0: no per-chat rule)."""
+
+    def __init__(self, limit: int = 30, chat_window: float = CHAT_WINDOW) -> None:
+        self.limit, self.chat_window = limit, chat_window
+        self._window: deque[float] = deque()
+        self._chats: dict[str, deque[float]] = {}
+
+    def over(self, chat: str) -> bool:
+        """Whether a call to `chat` now is refused; an accepted call is counted."""
+        now = time.monotonic()
+        windows = [(self._window, self.limit, 1.0)]
+        if self.chat_window > 0:
+            windows.append((self._chats.setdefault(chat, deque()), 1, self.chat_window))
+        for calls, limit, span in windows:
+            while calls and calls[0] <= now - span:
+                calls.popleft()
+            if len(calls) >= limit:
+                return True
+        for calls, _, _ in windows:
+            calls.append(now)
+        return False
+
+
+def pacer_for_tests(rate: float = 25.0) -> Pacer:
+    """The pacer `ocop-bot run` builds, with the tests' per-chat interval."""
+    return Pacer(rate, per_chat_interval=CHAT_INTERVAL)
+
+
+def telegram_app(api: BaseRequest) -> Application:
+    """The Telegram application `ocop-bot run` builds, talking to `api`."""
+    return build_application("123456:TEST-TOKEN", "http://127.0.0.1:9", api, pacer=pacer_for_tests())
+
+
+class FakeBotApi(BaseRequest):
+    """Answers Bot API methods the way Telegram does, records every call, serves uploaded files, and enforces
+    Telegram's flood limits as strictly as Telegram: at most `limit` sending calls in any sliding second over the
+    bot and one a second in a chat; a call over either is refused with 429 and retry_after (and recorded in
+    `refused`, so a test can say none was)."""
+
+    def __init__(self, *, limit: int = 30, chat_window: float | None = None) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.files: dict[str, bytes] = {}
+        self.refused: list[tuple[str, dict[str, Any]]] = []
         self._ids = itertools.count(1000)
+        self.rules = FloodRules(limit, CHAT_WINDOW if chat_window is None else chat_window)
 
     @property
     def read_timeout(self) -> float:
@@ -58,15 +113,23 @@ class FakeBotApi(BaseRequest):
             return 200, self.files[url.split("/file/bot", 1)[1].split("/", 1)[1]]
         endpoint = url.rsplit("/", 1)[1]
         params = request_data.parameters if request_data else {}
+        if endpoint in SENDING and self.rules.over(str(params.get("chat_id"))):
+            self.refused.append((endpoint, params))
+            return 429, (b'{"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", '
+                         b'"parameters": {"retry_after": 1}}')
         self.calls.append((endpoint, params))
         return 200, json.dumps({"ok": True, "result": self._result(endpoint, params)}).encode()
 
     def _result(self, endpoint: str, params: dict[str, Any]) -> Any:
         if endpoint == "getMe":
             return {"id": 999, "is_bot": True, "first_name": "OCOP", "username": "ocop_test_bot"}
-        if endpoint == "sendMessage":
+        if endpoint in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
             return {"message_id": next(self._ids), "date": 0, "text": params.get("text"),
                     "chat": {"id": int(params["chat_id"]), "type": "private"}}
+        if endpoint == "sendMediaGroup":
+            return [{"message_id": next(self._ids), "date": 0, "chat": {"id": int(params["chat_id"]),
+                                                                         "type": "private"}}
+                    for _ in params.get("media", [])]
         if endpoint == "getFile":
             file_id = params["file_id"]
             return {"file_id": file_id, "file_unique_id": file_id, "file_size": len(self.files[file_id]),
@@ -106,8 +169,8 @@ class Chat:
             self.transcript.append(reply.text)
             return "shown"
 
-        dispatcher = Dispatcher(self.runner.sessions, {"web": page}, Limits(quiet_start=time(0), quiet_end=time(0),
-                                                                             per_chat_interval=0),
+        dispatcher = Dispatcher(self.runner.sessions, {"web": page}, Limits(quiet_start=clock_time(0),
+                                                                             quiet_end=clock_time(0)),
                                 reachable={"web": lambda: {self.user}}, worker=f"page-{self.user}")
         await dispatcher.drain()
         return shown

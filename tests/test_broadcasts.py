@@ -11,13 +11,13 @@ from sqlmodel import select
 
 from bot.broadcast_monitor import BroadcastMonitor
 from bot.dispatcher import Dispatcher, Limits, RetryLater, Transient, Unreachable
-from bot.telegram_channel import build_application, progress_drawer
+from bot.telegram_channel import progress_drawer
 from handlers.broadcast import audience_of
 from storage.broadcasts import Audience, audience_accounts, broadcast_counts, cancel_broadcast, create_broadcast
 from storage.events import create_event, register
 from storage.lifecycle import add_months
 from storage.models import AuditEvent, Broadcast, ChatAccount, Officer, OutboxMessage
-from tests.fakes import Chat, FakeBotApi
+from tests.fakes import Chat, FakeBotApi, telegram_app
 from tests.seed import add_application, add_producer, invite
 from tests.test_dispatcher import Clock, RecordingSender, dispatcher
 
@@ -204,7 +204,7 @@ async def test_progress_is_one_telegram_message_edited_in_place(make_runner: Cal
     sessions = (await make_runner(sqlite_url)).sessions
     await broadcast_to(sessions, 40, officer_channel="telegram", officer_chat="4242")
     api = FakeBotApi()
-    application = build_application("123456:TEST-TOKEN", "http://127.0.0.1:9", api)
+    application = telegram_app(api)
     await application.initialize()
     monitor = BroadcastMonitor(sessions, {"telegram": progress_drawer(application)}, clock=Clock(MORNING))
     sender = RecordingSender()

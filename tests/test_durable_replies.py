@@ -25,12 +25,12 @@ class BusyOnceBotApi(FakeBotApi):
 
     def __init__(self) -> None:
         super().__init__()
-        self.refused = 0
+        self.busy_answers = 0
 
     async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any,
                          **kwargs: Any) -> tuple[int, bytes]:
-        if url.endswith("/sendMessage") and not self.refused:
-            self.refused += 1
+        if url.endswith("/sendMessage") and not self.busy_answers:
+            self.busy_answers += 1
             return 429, (b'{"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", '
                          b'"parameters": {"retry_after": 1}}')
         return await super().do_request(url, method, request_data, *args, **kwargs)
@@ -65,14 +65,15 @@ async def test_a_telegram_reply_met_by_429_is_sent_later_in_order(aiohttp_client
 
     await say("/start")  # the welcome meets a 429: kept, not lost
     await say("/trogiup")  # asked before the welcome went out: answered after it
-    assert api.refused == 1 and not api.sent()  # both wait out Telegram's retry_after, in order
+    assert api.busy_answers == 1 and not api.sent()  # both wait out Telegram's retry_after, in order
     for _ in range(150):
         await asyncio.sleep(0.05)
-        if len(api.sent()) >= 4:
+        if len(api.sent()) >= 2:
             break
+    await asyncio.sleep(0.3)  # time enough for anything sent twice to show
     texts = [m["text"] for m in api.sent()]
-    assert texts[0].startswith("Xin chào") and any("Tôi có thể giúp" in t for t in texts[2:]), texts
-    assert len(texts) == len(set(texts)) or texts.count(texts[0]) == 1  # nothing twice
+    assert texts[0].startswith("Xin chào") and "Tôi có thể giúp" in texts[1], texts
+    assert len(texts) == len(set(texts)) == 3  # the help and its menu, kept as two rows; nothing twice
     rows = await outbox_replies(client)
     assert rows and {r.status for r in rows} == {"sent"}
 

@@ -29,7 +29,7 @@ from storage.migrate import upgrade_database
 from storage.models import ChatAccount, ConversationState, OutboxMessage
 from storage.outbox import enqueue
 from tests.fake_bot_api_server import FakeBotApiServer
-from tests.fakes import Chat
+from tests.fakes import Chat, pacer_for_tests
 from tests.test_cli import ROOT, TOKEN, clean_env, free_port
 
 
@@ -208,9 +208,10 @@ async def test_a_bot_api_that_times_out_delays_sends_but_loses_and_repeats_none(
     await prepare_outbox(runner, 20)
     async with FakeBotApiServer() as api:
         api.hang = 8  # the first eight sends hang past our read timeout
-        application = build_application(TOKEN, api.base_url, AiohttpBotRequest(read_timeout=0.3))
+        application = build_application(TOKEN, api.base_url, AiohttpBotRequest(read_timeout=0.3),
+                                        pacer=pacer_for_tests())
         await application.initialize()
-        limits = Limits(quiet_start=time(0), quiet_end=time(0), backoff_base=0.1, per_chat_interval=0)
+        limits = Limits(quiet_start=time(0), quiet_end=time(0), backoff_base=0.1)
         worker = Dispatcher(runner.sessions, {"telegram": outbox_send(application)}, limits)
         try:
             worker.start(poll_seconds=0.1)

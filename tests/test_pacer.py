@@ -1,0 +1,115 @@
+"""The one pacer per chat platform, alone and under python-telegram-bot, against Telegram's real limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from bot.pacer import Pacer
+from bot.telegram_channel import TelegramChannel, build_application
+from tests.fakes import FakeBotApi
+from tests.test_telegram import TelegramUser
+
+
+async def times_of(pacer: Pacer, calls: list[tuple[str, bool]]) -> list[float]:
+    """When each (chat, urgent) call got its turn, relative to the start, all asked for at once."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    got: list[float] = [0.0] * len(calls)
+
+    async def one(index: int, chat: str, urgent: bool) -> None:
+        await pacer.wait(chat, urgent=urgent)
+        got[index] = loop.time() - start
+
+    await asyncio.gather(*(one(i, chat, urgent) for i, (chat, urgent) in enumerate(calls)))
+    return got
+
+
+async def test_calls_go_at_the_configured_rate_with_almost_no_burst() -> None:
+    pacer = Pacer(20)
+    got = await times_of(pacer, [(f"c{i}", False) for i in range(21)])
+    # Two at once (a tenth of a second's rate), then one every 50 ms: a second's worth takes about a second.
+    assert 0.85 <= max(got) <= 1.3
+    assert sum(t < 0.06 for t in got) <= 3
+
+
+async def test_a_reply_goes_before_proactive_messages_already_waiting() -> None:
+    pacer = Pacer(10)
+    loop = asyncio.get_running_loop()
+    broadcast = [asyncio.create_task(pacer.wait(f"b{i}", urgent=False)) for i in range(20)]
+    await asyncio.sleep(0.05)  # the broadcast is queued and going out
+    asked = loop.time()
+    await pacer.wait("person", urgent=True)
+    assert loop.time() - asked < 0.25  # its turn is the next one, not after twenty more
+    assert sum(task.done() for task in broadcast) < 5
+    await asyncio.gather(*broadcast)
+
+
+async def test_one_chat_is_kept_about_one_call_a_second_and_others_are_not_held() -> None:
+    pacer = Pacer(100)
+    got = await times_of(pacer, [("lan", True), ("lan", True), ("lan", True), ("minh", True)])
+    assert got[1] - got[0] >= 0.99 and got[2] - got[1] >= 0.99
+    assert got[3] < 0.1
+
+
+async def test_a_429_for_one_chat_slows_that_chat_only() -> None:
+    pacer = Pacer(100)
+    for _ in range(10):
+        pacer.answered()
+    assert not pacer.refused("lan", 2.0)
+    got = await times_of(pacer, [("lan", True), ("minh", True)])
+    assert got[0] >= 1.9 and got[1] < 0.1
+
+
+async def test_many_429s_or_a_long_retry_after_pause_the_whole_channel() -> None:
+    pacer = Pacer(100)
+    for _ in range(20):
+        pacer.answered()
+    paused = [pacer.refused(f"c{i}", 0.5) for i in range(4)]
+    assert paused == [False, False, False, True]  # 4 of 24 answers (17%): the platform is limiting us as a whole
+    got = await times_of(pacer, [("someone-else", True)])
+    assert got[0] >= 0.45
+    assert Pacer(100).refused("x", 6.0)  # "retry after 6 s" is never one chat's business
+
+
+async def test_replicas_share_the_rate() -> None:
+    pacer = Pacer(20)
+    pacer.replicas = 2
+    got = await times_of(pacer, [(f"c{i}", False) for i in range(11)])
+    assert max(got) >= 0.85  # ten a second, not twenty
+
+
+class CountingBotApi(FakeBotApi):
+    """Telegram at its real limits (30 a sliding second, one a second per chat)."""
+
+    def __init__(self) -> None:
+        super().__init__(chat_window=1.0)
+
+
+async def test_at_telegrams_real_limits_replies_and_a_broadcast_are_never_refused(make_runner: Callable,
+                                                                                 sqlite_url: str) -> None:
+    """Forty people each answered at once while the bot broadcasts: with one pacer for both, Telegram refuses
+    nothing, and no person waits behind the broadcast."""
+    from bot.telegram_channel import outbox_send
+    from handlers.types import Reply
+
+    api = CountingBotApi()
+    runner = await make_runner(sqlite_url)
+    application = build_application("123456:TEST-TOKEN", "http://127.0.0.1:9", api, pacer=Pacer(25))
+    channel = TelegramChannel(application, runner.handle)
+    await channel.start(polling=False)
+    send = outbox_send(application)
+    loop = asyncio.get_running_loop()
+    try:
+        broadcast = [asyncio.create_task(send(str(5000 + i), Reply("📣 Hội chợ", proactive=True))) for i in range(40)]
+        await asyncio.sleep(0.2)
+        people = [TelegramUser(channel, api, user_id=100 + i) for i in range(10)]
+        asked = loop.time()
+        await asyncio.gather(*(person.say("/start") for person in people))
+        answered = loop.time() - asked
+        await asyncio.gather(*broadcast)
+    finally:
+        await channel.stop()
+    assert api.refused == []
+    assert answered < 1.5  # ten replies at 25 a second go first, not after forty broadcast messages
+    assert len([c for c in api.calls if c[0] == "sendMessage"]) == 50
