@@ -22,6 +22,7 @@ from bot.flood import FloodGuard
 from bot.health import add_health_routes, refresh_outbox_gauge
 from bot.metrics import Metrics
 from bot.pacer import Pacer
+from bot.replicas import ReplicaHeartbeat
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
 from bot.telegram_channel import TelegramChannel, build_application, outbox_send, progress_drawer
@@ -165,9 +166,12 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         limits = Limits(quiet_start=start, quiet_end=end, timezone=settings.timezone)
         monitor = BroadcastMonitor(runner.sessions, progress)
         # Two processes cannot listen on one port of one host, so host:port names this process alone.
+        worker = f"{socket.gethostname()[:56]}:{settings.http_port}"
+        # Replicas share each platform's limit: every pacer runs at the configured rate divided among them.
+        heartbeat = ReplicaHeartbeat(runner.sessions, worker, pacers.values())
+        await heartbeat.start()
         dispatcher = Dispatcher(runner.sessions, dict(senders), limits, data_dir=settings.data_dir,
-                                after_round=monitor.update, metrics=metrics,
-                                worker=f"{socket.gethostname()[:56]}:{settings.http_port}",
+                                after_round=monitor.update, metrics=metrics, worker=worker,
                                 reachable={"web": notices.chats},  # web notices: only pages open here,
                                 pushable=frozenset({"web"}) if pushers else frozenset())  # or push subscribers
         monitor.on_report = dispatcher.kick
@@ -179,6 +183,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         yield
         runner.on_outbox = None
         await dispatcher.stop()
+        await heartbeat.stop()
 
     async def reminders(app: web.Application) -> AsyncIterator[None]:
         # Last, so its first scan (at start-up, to catch up after downtime) can hand rows to the dispatcher.

@@ -282,3 +282,12 @@ class WebPushSubscription(SQLModel, table=True):
     p256dh: str = Field(max_length=200)
     auth: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class SenderReplica(SQLModel, table=True):
+    """A running instance that sends for the bot, seen lately: the platforms' limits are shared among those alive."""
+
+    __tablename__ = "sender_replica"
+
+    worker: str = Field(primary_key=True, max_length=120)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)

@@ -113,3 +113,24 @@ async def test_at_telegrams_real_limits_replies_and_a_broadcast_are_never_refuse
     assert api.refused == []
     assert answered < 1.5  # ten replies at 25 a second go first, not after forty broadcast messages
     assert len([c for c in api.calls if c[0] == "sendMessage"]) == 50
+
+
+async def test_replicas_learn_how_many_share_the_limit_and_a_dead_one_stops_counting(make_runner: Callable,
+                                                                                    db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from bot.replicas import ALIVE, ReplicaHeartbeat
+
+    now = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    first_runner, second_runner = await make_runner(db_url), await make_runner(db_url)
+    one, two = Pacer(30), Pacer(30)
+    first = ReplicaHeartbeat(first_runner.sessions, "host-a:8080", [one], clock=lambda: now)
+    second = ReplicaHeartbeat(second_runner.sessions, "host-b:8080", [two], clock=lambda: now)
+    assert await first.beat() == 1 and one.rate == 30
+    assert await second.beat() == 2 and await first.beat() == 2
+    assert one.rate == two.rate == 15  # together they stay under the platform's 30
+    now += ALIVE * 2  # host-b was killed: it beats no more
+    assert await first.beat() == 1 and one.rate == 30
+    await second.beat()
+    await second.stop()  # stopping cleanly leaves at once
+    assert await first.beat() == 1
