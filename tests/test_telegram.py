@@ -10,6 +10,7 @@ import itertools
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -365,3 +366,31 @@ def test_the_time_a_telegram_message_was_sent_travels_with_it() -> None:
     incoming = to_incoming(update)
     assert incoming is not None and incoming.sent_at is not None
     assert incoming.sent_at.timestamp() == 1_790_000_000  # so a backlog after downtime is not taken for a flood
+
+
+async def test_a_dossiers_files_arrive_as_albums_and_a_retry_sends_only_what_is_missing(tmp_path: Path) -> None:
+    """Twelve files (eight photos, four PDFs) are three messages, not thirteen; if the PDFs' album is refused, what
+    is kept for later is the four PDFs alone."""
+    from bot.telegram_channel import rest_after, send_reply
+    from handlers.types import Attachment, Reply
+
+    files = []
+    for n in range(12):
+        photo = n < 8
+        path = tmp_path / (f"anh-{n}.jpg" if photo else f"giay-{n}.pdf")
+        path.write_bytes(JPEG if photo else PDF)
+        files.append(Attachment(str(path), "image/jpeg" if photo else "application/pdf", path.name))
+    reply = Reply("Hồ sơ OCOP-2026-0001: 12 tệp", attachments=tuple(files))
+    api = FakeBotApi()
+    application = telegram_app(api)
+    await application.initialize()
+    try:
+        await send_reply(application, 4242, reply)
+    finally:
+        await application.shutdown()
+    assert [endpoint for endpoint, _ in api.calls if endpoint.startswith("send")] == [
+        "sendMessage", "sendMediaGroup", "sendMediaGroup"]
+    assert api.refused == []
+    rest = rest_after(reply, 2)  # the text and the photos' album went out; the PDFs' did not
+    assert rest.text == "" and [a.name for a in rest.attachments] == [f"giay-{n}.pdf" for n in range(8, 12)]
+    assert rest_after(reply, 0) == reply

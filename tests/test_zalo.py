@@ -29,19 +29,22 @@ from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 from storage.models import ChatAccount
 from storage.outbox import enqueue
-from tests.fakes import EXE, JPEG, PDF, VALID_MST
+from tests.fakes import EXE, JPEG, PDF, VALID_MST, FloodRules
 
 TOKEN = "1234567890:zalo-test-token"
 
 
 class FakeZalo:
     """The Zalo Bot API as its documentation describes it: an empty long poll ends with error_code 408, polled
-    updates name the sender `first_name`, getUpdates refuses to work while a webhook is set."""
+    updates name the sender `first_name`, getUpdates refuses to work while a webhook is set; sending calls over
+    30 a sliding second, or to a chat within its interval, are refused with 429 (recorded in `refused`)."""
 
     def __init__(self, single_object: bool = False, webhook: str = "") -> None:
         self.webhook = webhook
         self.photos: dict[str, bytes] = {}  # image addresses Zalo would serve, for image events
         self.refuse_next: list[int] = []  # error codes to answer the next sending calls with (429, 5xx)
+        self.rules = FloodRules()  # Zalo does not publish its limits: held to Telegram's, as strictly
+        self.refused: list[tuple[str, dict[str, Any]]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.single_object = single_object
@@ -65,6 +68,10 @@ class FakeZalo:
                                          status=408)
             # Zalo may answer one update object instead of a list.
             return web.json_response({"ok": True, "result": update if self.single_object else [update]})
+        if method in ("sendMessage", "sendPhoto") and self.rules.over(str(body.get("chat_id"))):
+            self.refused.append((method, body))  # over the limits: as Zalo would, without saying how long to wait
+            return web.json_response({"ok": False, "error_code": 429, "description": "Too many requests"},
+                                     status=429)
         if method in ("sendMessage", "sendPhoto") and self.refuse_next:
             code = self.refuse_next.pop(0)
             self.calls.append((f"{method}-{code}", body))
@@ -166,6 +173,7 @@ async def test_full_registration_over_zalo_by_numbers(aiohttp_client: Any, tmp_p
         assert "kiểm tra lại hồ sơ" in text
         number = re.search(r"(\d+)\. ✅ Xác nhận nộp hồ sơ", text).group(1)  # type: ignore[union-attr]
         assert re.search(r"OCOP-\d{4}-\d{6}", await reply_to(fake, number))
+        assert fake.refused == []  # the pacer kept the chat within Zalo's limits throughout
     finally:
         await client.close()
         await fake.server.close()
