@@ -11,11 +11,15 @@ chat, so duplicates and losses can be read from GET /stats.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import time
 from collections import Counter, deque
+from typing import Any
 
 from aiohttp import web
+
+from bench.offline_bot_api import FILES
 
 
 def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float = 0) -> web.Application:
@@ -39,13 +43,21 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
         calls.append(now)
         return False
 
+    chats: dict[str, dict[str, Any]] = {}  # per chat: delivered texts and the last keyboard, for a driver to read
+    limited: Counter[str] = Counter()  # 429s that were our own overruns, by rule (not the injected ones)
+
     async def method(request: web.Request) -> web.Response:
         name = request.match_info["method"]
         form = await request.post()
+        if name == "getFile":
+            file_id = str(form["file_id"])
+            return web.json_response({"ok": True, "result": {
+                "file_id": file_id, "file_unique_id": file_id, "file_size": len(FILES[file_id.split("-")[0]]),
+                "file_path": file_id}})
         if name == "getMe":
             return web.json_response({"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "OCOP",
                                                              "username": "ocop_bench_bot"}})
-        if name not in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
+        if name not in ("sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "editMessageText"):
             return web.json_response({"ok": True, "result": True})
         requests.append(time.monotonic())
         chat = str(form["chat_id"])
@@ -53,16 +65,30 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
         if roll < p5xx:
             answers["5xx"] += 1
             return web.json_response({"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502)
-        if roll < p5xx + p429 or over(window, rate) or over(chat_windows.setdefault(chat, deque()), per_chat):
+        overall = roll >= p5xx + p429 and over(window, rate)
+        in_chat = roll >= p5xx + p429 and not overall and over(chat_windows.setdefault(chat, deque()), per_chat)
+        if roll < p5xx + p429 or overall or in_chat:
             answers["429"] += 1
+            if overall or in_chat:
+                limited["overall" if overall else "per_chat"] += 1
             return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                                       "parameters": {"retry_after": 1}}, status=429)
         delivered[chat] += 1
         times.append(time.monotonic())
+        record = chats.setdefault(chat, {"texts": [], "markup": {}})
+        record["texts"].append(str(form.get("text", "")))
+        if form.get("reply_markup"):
+            record["markup"] = json.loads(str(form["reply_markup"]))
         answers["200"] += 1
         return web.json_response({"ok": True, "result": {
             "message_id": sum(delivered.values()), "date": 0, "text": str(form.get("text", "")),
             "chat": {"id": int(chat), "type": "private"}}})
+
+    async def chat(request: web.Request) -> web.Response:
+        return web.json_response(chats.get(request.match_info["chat"], {"texts": [], "markup": {}}))
+
+    async def file(request: web.Request) -> web.Response:
+        return web.Response(body=FILES[request.match_info["path"].split("-", 1)[0]])
 
     async def stats(_request: web.Request) -> web.Response:
         span = times[-1] - times[0] if len(times) > 1 else 0.0
@@ -70,11 +96,16 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
                                   "duplicates": sum(n - 1 for n in delivered.values() if n > 1),
                                   "answers": dict(answers), "delivery_span_s": span,
                                   "delivered_per_s": (len(times) - 1) / span if span else 0.0,
-                                  "requests_per_s": _rate(requests), "requests": len(requests)})
+                                  "requests_per_s": _rate(requests), "requests": len(requests),
+                                  "our_overruns": dict(limited), "per_chat": dict(delivered),
+                                  "repeats": {chat: sum(n - 1 for n in Counter(c["texts"]).values())
+                                              for chat, c in chats.items()}})
 
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", method)
     app.router.add_get("/stats", stats)
+    app.router.add_get("/chat/{chat}", chat)
+    app.router.add_get("/file/bot{token}/{path}", file)
     return app
 
 

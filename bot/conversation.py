@@ -102,7 +102,8 @@ class ConversationRunner:
                     content = await asyncio.to_thread(Path(attachment.path).read_bytes)
                 files.append((await save_file(session, self._data_dir, content, attachment.mime, attachment.name)).id)
             rows.append({"dedupe_key": f"reply:{key}:{index}", "text": reply.text, "file_id": files[0] if files
-                         else None, "options": [{"id": o.id, "label": o.label} for o in reply.options],
+                         else None, "options": [{"id": o.id, "label": o.label, "inline": reply.inline}
+                                                               for o in reply.options],
                          "parts_sent": reply.from_part})
             # The outbox carries one file a row: further files of the reply follow as rows of their own.
             rows += [{"dedupe_key": f"reply:{key}:{index}:{n}", "text": "", "file_id": file, "options": [],

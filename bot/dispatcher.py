@@ -215,7 +215,9 @@ class Dispatcher:
         if kind is not None and kind in (account.reminder_optouts or []):
             await self._finish(message, status=outbox.SKIPPED, last_error="opted out")
             return
-        reply = Reply(message.text, options=tuple(Option(o["id"], o["label"]) for o in message.options), inline=True,
+        # Notices carry their buttons on the message; a kept reply keeps the keyboard it was made with.
+        inline = all(o.get("inline", True) for o in message.options)
+        reply = Reply(message.text, options=tuple(Option(o["id"], o["label"]) for o in message.options), inline=inline,
                       attachments=await self._attachment(message.file_id), numbered=numbered,
                       from_part=message.parts_sent, proactive=message.reason != "reply")
         parts = message.parts_sent

@@ -74,6 +74,8 @@ async def test_a_telegram_reply_met_by_429_is_sent_later_in_order(aiohttp_client
     texts = [m["text"] for m in api.sent()]
     assert texts[0].startswith("Xin chào") and "Tôi có thể giúp" in texts[1], texts
     assert len(texts) == len(set(texts)) == 3  # the help and its menu, kept as two rows; nothing twice
+    menu = str(api.sent()[0].get("reply_markup"))
+    assert "keyboard" in menu and "inline_keyboard" not in menu  # kept with the answer buttons it was made with
     rows = await outbox_replies(client)
     assert rows and {r.status for r in rows} == {"sent"}
 

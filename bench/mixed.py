@@ -1,0 +1,242 @@
+"""Benchmark 5: replies and a broadcast through one sender, as a black box. A 2,000-recipient broadcast is due while
+50 people go through a whole registration, on one or two `ocop-bot run` replicas sharing a PostgreSQL database,
+against a fake Bot API in its own process that enforces Telegram's limits (30 calls in any sliding second, one a
+second per chat) and injects 5% 429 and 2% 5xx. Updates reach the replicas as webhooks, spread over them the way a
+load balancer would; `--kill` SIGKILLs one replica in the middle and starts it again.
+
+    python -m bench.mixed --replicas 2 [--kill] [--recipients 2000] [--people 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import make_url
+
+from bench.broadcast import free_port, wait_for_server
+from bench.producer_script import registration
+from bench.seed import seed, valid_tax_codes
+from bot.webhooks import TELEGRAM_SECRET_HEADER, webhook_secret
+from storage.db import create_engine
+from storage.models import ChatAccount, OutboxMessage
+
+TOKEN = "123456:BENCH-TOKEN"
+RATE = 25.0
+POSTGRES = os.environ.get("OCOP_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+
+
+class FakeView:
+    """What a person sees in their chat, read from the fake Bot API (buttons to tap, messages received)."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
+        self._http, self._base = http, base
+        self.seen: dict[int, dict[str, Any]] = {}
+
+    async def refresh(self, chat: int) -> dict[str, Any]:
+        async with self._http.get(f"{self._base}/chat/{chat}") as response:
+            self.seen[chat] = await response.json()
+        return self.seen[chat]
+
+    def buttons(self, chat: int) -> list[str]:
+        return [b["text"] for row in self.seen[chat]["markup"].get("keyboard", []) for b in row]
+
+    def inline(self, chat: int) -> dict[str, str]:
+        return {b["text"]: b["callback_data"] for row in self.seen[chat]["markup"].get("inline_keyboard", [])
+                for b in row}
+
+
+async def fresh_database() -> tuple[str, str]:
+    name = f"ocop_bench_{uuid.uuid4().hex[:10]}"
+    base = make_url(POSTGRES)
+    conn = await asyncpg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False))
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return name, base.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(name: str) -> None:
+    conn = await asyncpg.connect(make_url(POSTGRES).set(drivername="postgresql").render_as_string(hide_password=False))
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()
+
+
+async def prepare(url: str, recipients: int) -> None:
+    await seed(url, recipients)
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        for table in ("producer", "chat_account", "product", "application", "certificate"):
+            # The seed writes its own ids: move each sequence past them, as a real import would.
+            await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                    f"(SELECT coalesce(max(id), 1) FROM {table}))"))
+        ids = (await conn.execute(select(ChatAccount.id))).scalars().all()
+        await conn.execute(insert(OutboxMessage), [{
+            "account_id": i, "dedupe_key": f"broadcast:1:{i}", "reason": "broadcast", "broadcast_id": None,
+            "text": "Hội chợ OCOP Lâm Đồng 2026 mở đăng ký đến hết 30/11. Chi tiết: /hoicho", "options": [],
+            "status": "pending", "due_at": now, "attempts": 0, "created_at": now} for i in ids])
+    await engine.dispose()
+
+
+async def start_replica(port: int, url: str, api: str, data_dir: Path) -> asyncio.subprocess.Process:
+    env = os.environ | {
+        "OCOP_DATABASE_URL": url, "OCOP_HTTP_PORT": str(port), "OCOP_PUBLIC_URL": "https://ocop.bench.invalid",
+        "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api, "OCOP_QUIET_HOURS": "",
+        "OCOP_SEND_RATE": str(RATE), "OCOP_CHAT_INTERVAL": "1", "OCOP_DATA_DIR": str(data_dir),
+        "OCOP_FLOOD_BURST": "1000", "OCOP_LOG_LEVEL": "WARNING"}
+    command = "import sys; from bot.cli import main; sys.exit(main())"
+    return await asyncio.create_subprocess_exec(sys.executable, "-c", command, "run", env=env)
+
+
+async def ready(http: aiohttp.ClientSession, port: int) -> None:
+    for _ in range(300):
+        try:
+            async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"the replica on {port} did not become ready")
+
+
+async def person(chat: int, tax_code: str, view: FakeView, http: aiohttp.ClientSession, ports: list[int],
+                 stats: dict[str, Any]) -> None:
+    """One producer: sends a step, waits until the bot answers it, then the next; counts unanswered questions."""
+    await view.refresh(chat)
+    steps = registration(chat, tax_code, view)  # type: ignore[arg-type]
+    secret = webhook_secret(TOKEN, "telegram")
+    n = 0
+    while True:
+        try:
+            update = next(steps)
+        except StopIteration:
+            break
+        except KeyError:
+            print("stuck:", json.dumps(view.seen[chat]["texts"][-3:], ensure_ascii=False), view.seen[chat]["markup"])
+            raise
+        n += 1
+        before = len(view.seen[chat]["texts"])
+        port = ports[(chat + n) % len(ports)]  # the load balancer: any replica, turn by turn
+        for _ in range(100):  # a replica that is down: Telegram retries the webhook (here: the other one)
+            try:
+                async with http.post(f"http://127.0.0.1:{port}/webhook/telegram", json=update,
+                                     headers={TELEGRAM_SECRET_HEADER: secret}) as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            port = ports[(ports.index(port) + 1) % len(ports)]
+            await asyncio.sleep(0.2)
+        deadline = time.monotonic() + 30
+        while len((await view.refresh(chat))["texts"]) == before:
+            if time.monotonic() > deadline:
+                stats["unanswered"] += 1
+                break
+            await asyncio.sleep(0.1)
+        # The rest of the answer (a part refused for now comes a little later), and a person's reading time.
+        count = -1
+        while count != len((await view.refresh(chat))["texts"]):
+            count = len(view.seen[chat]["texts"])
+            await asyncio.sleep(1.2)
+    stats["steps"] += n + 1
+    if any("OCOP-20" in t for t in view.seen[chat]["texts"]):
+        stats["registered"] += 1
+
+
+async def run(replicas: int, recipients: int, people: int, kill: bool) -> dict[str, Any]:
+    name, url = await fresh_database()
+    api_port = free_port()
+    fake = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.fake_telegram", "--port", str(api_port), "--rate", "30", "--per-chat", "1",
+        "--p429", "0.05", "--p5xx", "0.02")
+    api = f"http://127.0.0.1:{api_port}"
+    processes: list[asyncio.subprocess.Process] = []
+    try:
+        await prepare(url, recipients)
+        await wait_for_server(api)
+        ports = [free_port() for _ in range(replicas)]
+        with tempfile.TemporaryDirectory(prefix="ocop-mixed-") as tmp:
+            processes = [await start_replica(port, url, api, Path(tmp)) for port in ports]
+            async with aiohttp.ClientSession() as http:
+                await asyncio.gather(*(ready(http, port) for port in ports))
+                started = time.perf_counter()
+                view = FakeView(http, api)
+                stats: dict[str, Any] = {"unanswered": 0, "steps": 0, "registered": 0}
+                codes = valid_tax_codes(900_000)
+                chats = [900_000_000 + i for i in range(people)]
+                crowd = asyncio.gather(*(person(chat, next(codes), view, http, ports, stats) for chat in chats))
+                if kill:
+                    await asyncio.sleep(20)
+                    processes[0].send_signal(signal.SIGKILL)
+                    await processes[0].wait()
+                    await asyncio.sleep(2)
+                    processes[0] = await start_replica(ports[0], url, api, Path(tmp))
+                await crowd
+                engine = create_engine(url)
+                while True:
+                    async with engine.connect() as conn:
+                        open_rows = (await conn.execute(select(func.count()).select_from(OutboxMessage).where(
+                            OutboxMessage.status.in_(("pending", "sending"))))).scalar_one()  # type: ignore[attr-defined]
+                    if open_rows == 0:
+                        break
+                    await asyncio.sleep(1)
+                elapsed = time.perf_counter() - started
+                async with engine.connect() as conn:
+                    statuses = {f"{reason}:{status}": n for reason, status, n in (await conn.execute(
+                        select(OutboxMessage.reason, OutboxMessage.status, func.count())
+                        .group_by(OutboxMessage.reason, OutboxMessage.status))).all()}
+                await engine.dispose()
+                async with http.get(f"{api}/stats") as response:
+                    fake_stats = await response.json()
+                texts = {chat: (await view.refresh(chat))["texts"] for chat in chats}
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.terminate()
+                await process.wait()
+        fake.terminate()
+        await fake.wait()
+        await drop_database(name)
+    per_chat = fake_stats.pop("per_chat")
+    fake_stats["repeats"] = {c: n for c, n in fake_stats["repeats"].items() if n}
+    broadcast_chats = [c for c in per_chat if int(c) < 900_000_000]
+    repeated = [a[:60] for t in texts.values() for a, b in zip(t, t[1:], strict=False) if a == b]
+    return {
+        "replicas": replicas, "killed": kill, "recipients": recipients, "people": people,
+        "seconds": round(elapsed, 1), "configured_rate": RATE,
+        "calls_per_s": round(fake_stats["requests_per_s"], 1),
+        "call_rate_share": round(fake_stats["requests_per_s"] / RATE, 3),
+        "deliveries_per_s": round(fake_stats["delivered_per_s"], 1),
+        "broadcast_reached": len(broadcast_chats), "broadcast_lost": recipients - len(broadcast_chats),
+        "broadcast_duplicated": sum(fake_stats["repeats"].get(c, 0) for c in broadcast_chats),
+        "registered": stats["registered"], "steps": stats["steps"], "unanswered_steps": stats["unanswered"],
+        "replies_repeated_back_to_back": len(repeated), "repeated_examples": repeated[:3],
+        "our_overruns": fake_stats["our_overruns"], "answers": fake_stats["answers"], "outbox": statuses}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--recipients", type=int, default=2000)
+    parser.add_argument("--people", type=int, default=50)
+    parser.add_argument("--kill", action="store_true")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.replicas, args.recipients, args.people, args.kill))))
+
+
+if __name__ == "__main__":
+    main()
