@@ -75,17 +75,18 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
                                       "parameters": {"retry_after": 1}}, status=429)
         delivered[chat] += 1
         times.append(time.monotonic())
-        record = chats.setdefault(chat, {"texts": [], "markup": {}})
+        record = chats.setdefault(chat, {"texts": [], "keyboard": {}, "inline": {}})
         record["texts"].append(str(form.get("text", "")))
-        if form.get("reply_markup"):
-            record["markup"] = json.loads(str(form["reply_markup"]))
+        if form.get("reply_markup"):  # a person sees the last answer buttons and the last message's buttons
+            markup = json.loads(str(form["reply_markup"]))
+            record["inline" if "inline_keyboard" in markup else "keyboard"] = markup
         answers["200"] += 1
         return web.json_response({"ok": True, "result": {
             "message_id": sum(delivered.values()), "date": 0, "text": str(form.get("text", "")),
             "chat": {"id": int(chat), "type": "private"}}})
 
     async def chat(request: web.Request) -> web.Response:
-        return web.json_response(chats.get(request.match_info["chat"], {"texts": [], "markup": {}}))
+        return web.json_response(chats.get(request.match_info["chat"], {"texts": [], "keyboard": {}, "inline": {}}))
 
     async def file(request: web.Request) -> web.Response:
         return web.Response(body=FILES[request.match_info["path"].split("-", 1)[0]])

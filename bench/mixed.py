@@ -52,10 +52,10 @@ class FakeView:
         return self.seen[chat]
 
     def buttons(self, chat: int) -> list[str]:
-        return [b["text"] for row in self.seen[chat]["markup"].get("keyboard", []) for b in row]
+        return [b["text"] for row in self.seen[chat]["keyboard"].get("keyboard", []) for b in row]
 
     def inline(self, chat: int) -> dict[str, str]:
-        return {b["text"]: b["callback_data"] for row in self.seen[chat]["markup"].get("inline_keyboard", [])
+        return {b["text"]: b["callback_data"] for row in self.seen[chat]["inline"].get("inline_keyboard", [])
                 for b in row}
 
 
@@ -126,7 +126,7 @@ async def person(chat: int, tax_code: str, view: FakeView, http: aiohttp.ClientS
         except StopIteration:
             break
         except KeyError:
-            print("stuck:", json.dumps(view.seen[chat]["texts"][-3:], ensure_ascii=False), view.seen[chat]["markup"])
+            print("stuck:", json.dumps(view.seen[chat]["texts"][-3:], ensure_ascii=False), view.seen[chat]["inline"])
             raise
         n += 1
         before = len(view.seen[chat]["texts"])
@@ -151,7 +151,7 @@ async def person(chat: int, tax_code: str, view: FakeView, http: aiohttp.ClientS
         count = -1
         while count != len((await view.refresh(chat))["texts"]):
             count = len(view.seen[chat]["texts"])
-            await asyncio.sleep(1.2)
+            await asyncio.sleep(3.0)  # a reply refused for a moment is sent again after retry_after
     stats["steps"] += n + 1
     if any("OCOP-20" in t for t in view.seen[chat]["texts"]):
         stats["registered"] += 1
