@@ -121,6 +121,13 @@ async def person(chat: int, tax_code: str, view: FakeView, http: aiohttp.ClientS
     secret = webhook_secret(TOKEN, "telegram")
     n = 0
     while True:
+        # The confirm button comes with the review; a part refused for a moment can take a few retries to arrive.
+        for _ in range(300):
+            texts = view.seen[chat]["texts"]
+            if not texts or "kiểm tra lại hồ sơ" not in texts[-1] or view.inline(chat):
+                break
+            await asyncio.sleep(0.1)
+            await view.refresh(chat)
         try:
             update = next(steps)
         except StopIteration:
