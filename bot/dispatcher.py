@@ -34,34 +34,38 @@ from storage.models import ChatAccount, OutboxMessage, StoredFile
 log = logging.getLogger(__name__)
 
 
-class RetryLater(Exception):  # noqa: N818  (names say what the dispatcher should do)
+class Outcome(Exception):  # noqa: N818
+    """What a channel's send tells its caller about a message the platform did not take."""
+
+
+class RetryLater(Outcome):  # (names say what the dispatcher should do)
     def __init__(self, seconds: float) -> None:
         super().__init__(f"retry after {seconds:g}s")
         self.seconds = seconds
 
 
-class Transient(Exception):  # noqa: N818
+class Transient(Outcome):
     """Worth trying again later: a timeout, a network error, a 5xx."""
 
 
-class Unreachable(Exception):  # noqa: N818
+class Unreachable(Outcome):
     """The person blocked the bot or deleted the chat."""
 
 
-class Permanent(Exception):  # noqa: N818
+class Permanent(Outcome):
     """The platform refuses this message for good (a 400): retrying would not help."""
 
 
-class PartlySent(Exception):  # noqa: N818
+class PartlySent(Outcome):
     """A multi-part message failed at part `parts` (counted from its first part); those before it were delivered.
     `cause` is what the dispatcher should do about the rest (RetryLater, Transient, …)."""
 
-    def __init__(self, parts: int, cause: Exception) -> None:
+    def __init__(self, parts: int, cause: Outcome) -> None:
         super().__init__(f"failed after {parts} part(s): {cause}")
         self.parts, self.cause = parts, cause
 
 
-class NotThere(Exception):  # noqa: N818
+class NotThere(Outcome):
     """Nobody is there to take it now (a web page that is closed): it waits, with no attempt counted."""
 
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 DEFAULT_RATE = 25.0  # calls a second (OCOP_SEND_RATE): under Telegram's 30, leaving room for the unexpected
 BURST_SHARE = 0.1  # of a second's rate that may go at once: a full second's burst overran the sliding window
@@ -58,14 +62,29 @@ class Pacer:
             self._granter = asyncio.create_task(self._grant())
         await future
 
-    def answered(self) -> None:
-        self._recent.append(False)
+    async def call(self, chat_id: str, make: Callable[[], Awaitable[T]], *, urgent: bool,
+                   retry_after: Callable[[Exception], float | None]) -> T:
+        """Make one sending call in its turn and learn from the answer. `retry_after` reads a platform error: the
+        seconds of a 429, None for any other error. Errors go back to the caller, which keeps the message."""
+        await self.wait(chat_id, urgent=urgent)
+        try:
+            result = await make()
+        except Exception as exc:
+            seconds = retry_after(exc)
+            if seconds is not None:
+                self.refused(chat_id, seconds)
+            raise
+        finally:
+            # The chat's next call is a full interval after this one came back, not after its turn was given: the
+            # platform counts when a call arrives, which a slow upload pushes later.
+            now = asyncio.get_running_loop().time()
+            self._chat_next[chat_id] = max(self._chat_next.get(chat_id, now), now + self.per_chat_interval)
+        self.answered()
+        return result
 
-    def finished(self, chat_id: str) -> None:
-        """A call to this chat came back (answered or not). Its next call is a full interval after this moment, not
-        after the turn was given: the platform counts when a call arrives, which a slow upload pushes later."""
-        now = asyncio.get_running_loop().time()
-        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, now), now + self.per_chat_interval)
+    def answered(self) -> None:
+        """A call the platform took."""
+        self._recent.append(False)
 
     def refused(self, chat_id: str, seconds: float) -> bool:
         """A 429 with retry_after `seconds`: that chat waits that long; the channel pauses too when the platform as

@@ -29,8 +29,9 @@ from telegram.request import BaseRequest
 
 from bot.channel_text import merged, split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
-from bot.dispatcher import PartlySent, Permanent, RetryLater, Send, Transient, Unreachable
+from bot.dispatcher import Outcome, PartlySent, Permanent, RetryLater, Send, Transient, Unreachable
 from bot.pacer import DEFAULT_RATE, Pacer
+from bot.replies import Keep, send_in_order
 from bot.telegram_request import AiohttpBotRequest
 from handlers.router import COMMAND_MENU
 from handlers.shown import button_label
@@ -85,20 +86,11 @@ class PacedCalls(BaseRateLimiter[dict[str, bool]]):
         chat = data.get("chat_id")
         if endpoint not in PACED or chat is None:
             return await callback(*args, **kwargs)
-        chat = str(chat)
-        await self.pacer.wait(chat, urgent=(rate_limit_args or {}).get("urgent", True))
-        try:
-            result = await callback(*args, **kwargs)
-        except RetryAfter as exc:
-            self.pacer.refused(chat, _seconds(exc))
-            raise
-        finally:
-            self.pacer.finished(chat)
-        self.pacer.answered()
-        return result
+        return await self.pacer.call(str(chat), lambda: callback(*args, **kwargs),
+                                     urgent=(rate_limit_args or {}).get("urgent", True),
+                                     retry_after=lambda exc: _seconds(exc) if isinstance(exc, RetryAfter) else None)
 
 
-Keep = Callable[..., Awaitable[None]]  # (channel, chat_id, replies, wait_seconds=…): replies to send later
 
 
 class TelegramChannel:
@@ -151,24 +143,11 @@ class TelegramChannel:
         async with self._order.turn(incoming.chat_id):
             if update.callback_query:
                 await update.callback_query.answer()
-            replies = merged(await self._handle(incoming), MessageLimit.MAX_TEXT_LENGTH)
-            for index, reply in enumerate(replies):
-                try:
-                    await send_reply(self.application, int(incoming.chat_id), reply)
-                except (PartlySent, TelegramError) as exc:
-                    await self._not_sent(incoming.chat_id, replies[index:], exc)
-                    return
-
-    async def _not_sent(self, chat_id: str, replies: list[Reply], exc: Exception) -> None:
-        """A reply the platform did not take now (429, 5xx, a timeout) is kept and sent later, in order, from the
-        part that failed; one it refuses for good (a 400, a blocked bot) would only be refused again."""
-        parts, cause = (exc.parts, exc.cause) if isinstance(exc, PartlySent) else (replies[0].from_part, exc)
-        outcome = _outcome(cause)  # type: ignore[arg-type]
-        if self._keep is None or isinstance(outcome, Permanent | Unreachable):
-            log.warning("could not send a reply to a telegram chat: %r", outcome)
-            return
-        wait = outcome.seconds if isinstance(outcome, RetryLater) else 1.0
-        await self._keep("telegram", chat_id, [rest_after(replies[0], parts), *replies[1:]], wait_seconds=wait)
+            chat = int(incoming.chat_id)
+            await send_in_order("telegram", incoming.chat_id,
+                                merged(await self._handle(incoming), MessageLimit.MAX_TEXT_LENGTH),
+                                lambda _, reply: send_reply(self.application, chat, reply),
+                                lambda _, reply, parts: rest_after(reply, parts), self._keep)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
@@ -221,7 +200,8 @@ def _incoming_file(message: Message) -> IncomingFile | None:
 async def send_reply(application: Application, chat_id: int, reply: Reply) -> None:
     """Send one reply, part by part through the channel's pacer (a reply to the person ahead of proactive traffic).
     Parts: the text's chunks, then the files, grouped as albums; a retry starts at reply.from_part. A part that fails
-    raises PartlySent when earlier parts were delivered (they are not sent again), else the Telegram error."""
+    raises PartlySent when earlier parts were delivered (they are not sent again), else what to do about it (an
+    Outcome: RetryLater, Transient, …)."""
     bot = application.bot
     limits = {"rate_limit_args": {"urgent": not reply.proactive}}
     chunks = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH) if reply.text else []  # a file alone
@@ -248,7 +228,8 @@ async def send_reply(application: Application, chat_id: int, reply: Reply) -> No
                         for content, filename, caption, photo in files], **limits)
             part += 1
     except TelegramError as exc:
-        raise PartlySent(part, exc) if part > reply.from_part else exc from exc
+        outcome = _outcome(exc)
+        raise PartlySent(part, outcome) if part > reply.from_part else outcome from exc
 
 
 def albums(attachments: tuple[Attachment, ...]) -> list[tuple[Attachment, ...]]:
@@ -313,20 +294,15 @@ def _rows(options: list[Option], per_row: int) -> list[list[KeyboardButton]]:
 
 
 def outbox_send(application: Application) -> Send:
-    """Sending for the dispatcher: Telegram's errors turned into what the dispatcher should do about them."""
+    """Sending for the dispatcher."""
 
     async def send(chat_id: str, reply: Reply) -> None:
-        try:
-            await send_reply(application, int(chat_id), reply)
-        except PartlySent as partial:
-            raise PartlySent(partial.parts, _outcome(partial.cause)) from partial.cause  # type: ignore[arg-type]
-        except TelegramError as exc:
-            raise _outcome(exc) from exc
+        await send_reply(application, int(chat_id), reply)
 
     return send
 
 
-def _outcome(exc: TelegramError) -> Exception:
+def _outcome(exc: TelegramError) -> Outcome:
     """What the dispatcher should do about a Telegram error."""
     if isinstance(exc, RetryAfter):
         return RetryLater(_seconds(exc))

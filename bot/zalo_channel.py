@@ -16,8 +16,9 @@ import aiohttp
 
 from bot.channel_text import merged, split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
-from bot.dispatcher import PartlySent, Permanent, RetryLater, Send, Transient
+from bot.dispatcher import Outcome, PartlySent, Permanent, RetryLater, Send, Transient
 from bot.pacer import DEFAULT_RATE, Pacer
+from bot.replies import Keep, send_in_order
 from handlers.shown import numbered, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
 
@@ -51,18 +52,8 @@ class ZaloClient:
 
     async def send(self, method: str, payload: dict[str, Any], *, urgent: bool) -> Any:
         """A call that puts something in a chat, in its turn; a 429 tells the pacer to slow that chat (or more)."""
-        chat = str(payload["chat_id"])
-        await self.pacer.wait(chat, urgent=urgent)
-        try:
-            result = await self.call(method, payload)
-        except ZaloError as exc:
-            if exc.code == 429:
-                self.pacer.refused(chat, exc.retry_after)
-            raise
-        finally:
-            self.pacer.finished(chat)
-        self.pacer.answered()
-        return result
+        return await self.pacer.call(str(payload["chat_id"]), lambda: self.call(method, payload), urgent=urgent,
+                                     retry_after=_retry_after)
 
     async def call(self, method: str, payload: dict[str, Any] | None = None, *, http_seconds: float = 15) -> Any:
         try:
@@ -91,8 +82,6 @@ class ZaloClient:
             return []
         return result if isinstance(result, list) else [result]  # Zalo may answer one update, not a list
 
-    async def send_message(self, chat_id: str, text: str) -> None:
-        await self.send("sendMessage", {"chat_id": chat_id, "text": text}, urgent=True)
 
 
 def render(reply: Reply, *, question: bool) -> str:
@@ -110,7 +99,7 @@ class ZaloChannel:
     def __init__(self, client: ZaloClient, handle: Handle, session: aiohttp.ClientSession, *,
                  link: Callable[[Attachment], str] | None = None,
                  upload_link: Callable[[str], str] | None = None,
-                 keep: Callable[..., Awaitable[None]] | None = None) -> None:
+                 keep: Keep | None = None) -> None:
         self.client = client
         self._link = link  # signed file links; None when there is no public address to link to
         self._upload_link = upload_link  # a page to send a PDF from; None without a public address
@@ -182,19 +171,10 @@ class ZaloChannel:
         (429, 5xx, a timeout) is kept and sent later, in order."""
         replies = merged(replies, MAX_TEXT)
         asking = question_index(replies)
-        for index, reply in enumerate(replies):
-            try:
-                await self.send(chat_id, reply, question=index == asking)
-            except (PartlySent, ZaloError) as exc:
-                parts, cause = (exc.parts, exc.cause) if isinstance(exc, PartlySent) else (reply.from_part, exc)
-                outcome = _outcome(cause)  # type: ignore[arg-type]
-                if self._keep is None or isinstance(outcome, Permanent):
-                    log.warning("could not send a reply to a zalo chat: %s", getattr(cause, "code", cause))
-                    return
-                wait = outcome.seconds if isinstance(outcome, RetryLater) else 1.0
-                rest = self._rest_after(chat_id, reply, parts, question=index == asking)
-                await self._keep("zalo", chat_id, [rest, *replies[index + 1:]], wait_seconds=wait)
-                return
+        await send_in_order("zalo", chat_id, replies,
+                            lambda index, reply: self.send(chat_id, reply, question=index == asking),
+                            lambda index, reply, parts: self._rest_after(chat_id, reply, parts,
+                                                                         question=index == asking), self._keep)
 
     def to_incoming(self, update: Any) -> Incoming | None:
         """The neutral message, or None for what we ignore. Bodies come from outside: every field is checked."""
@@ -261,7 +241,7 @@ class ZaloChannel:
 
     async def send(self, chat_id: str, reply: Reply, *, question: bool = True) -> None:
         """Send one reply, each call in its turn; a retry starts at reply.from_part, so no part is sent twice. A part
-        that fails raises PartlySent when earlier parts were delivered, else the Zalo error."""
+        that fails raises PartlySent when earlier parts were delivered, else what to do about it (an Outcome)."""
         calls, _, _ = self._calls(chat_id, reply, question=question)
         part = reply.from_part
         try:
@@ -269,7 +249,8 @@ class ZaloChannel:
                 await self.client.send(method, payload, urgent=not reply.proactive)
                 part += 1
         except ZaloError as exc:
-            raise PartlySent(part, exc) if part > reply.from_part else exc from exc
+            outcome = _outcome(exc)
+            raise PartlySent(part, outcome) if part > reply.from_part else outcome from exc
 
     def _rest_after(self, chat_id: str, reply: Reply, parts: int, *, question: bool) -> Reply:
         """What is left of a reply once its first `parts` calls were delivered."""
@@ -281,20 +262,19 @@ class ZaloChannel:
 
 
 def zalo_outbox_send(channel: ZaloChannel) -> Send:
-    """Sending for the dispatcher: Zalo's errors turned into what the dispatcher should do."""
+    """Sending for the dispatcher."""
 
     async def send(chat_id: str, reply: Reply) -> None:
-        try:
-            await channel.send(chat_id, reply)
-        except PartlySent as partial:
-            raise PartlySent(partial.parts, _outcome(partial.cause)) from partial.cause  # type: ignore[arg-type]
-        except ZaloError as exc:
-            raise _outcome(exc) from exc
+        await channel.send(chat_id, reply)
 
     return send
 
 
-def _outcome(exc: ZaloError) -> Exception:
+def _retry_after(exc: Exception) -> float | None:
+    return exc.retry_after if isinstance(exc, ZaloError) and exc.code == 429 else None
+
+
+def _outcome(exc: ZaloError) -> Outcome:
     """What the dispatcher should do about a Zalo error. Zalo does not document what 429 and 403 mean for a bot: a
     429 is read as "slow down a little" (retry this row after its retry_after, or a second; the pacer slows the
     chat, and pauses the channel only when many calls get one); a 403 fails this message alone rather than marking
