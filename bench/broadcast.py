@@ -40,16 +40,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_for_server(base: str) -> None:
+async def wait_for_server(url: str) -> None:
+    """Until `url` answers 200 (a fake Bot API's /stats, a replica's /readyz)."""
     async with aiohttp.ClientSession() as http:
-        for _ in range(200):
+        for _ in range(300):
             try:
-                async with http.get(f"{base}/stats") as response:
+                async with http.get(url) as response:
                     if response.status == 200:
                         return
             except aiohttp.ClientError:
-                await asyncio.sleep(0.05)
-    raise RuntimeError("the fake Bot API did not start")
+                pass
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer")
 
 
 async def run(db: Path, recipients: int, rate: float, p429: float, p5xx: float, *, limit: float | None = None,
@@ -75,7 +77,7 @@ async def run(db: Path, recipients: int, rate: float, p429: float, p5xx: float, 
         "--p429", str(p429), "--p5xx", str(p5xx))
     base = f"http://127.0.0.1:{port}"
     try:
-        await wait_for_server(base)
+        await wait_for_server(f"{base}/stats")
         application = build_application(TOKEN, base, pacer=Pacer(rate, per_chat_interval=1.0 if per_chat else 0.0))
         await application.initialize()
         limits = Limits(quiet_start=clock_time(0), quiet_end=clock_time(0), backoff_base=0.5,

@@ -1,7 +1,7 @@
 """A Bot API on 127.0.0.1 for the broadcast benchmark, run as its own process (so it does not share our CPU).
 
 It enforces Telegram's limits as strictly as Telegram does: at most `--rate` calls in any sliding second over the
-whole bot (every method that sends), and at most `--per-chat` calls to one chat in any sliding second; a call over
+whole bot (every method that sends), and one call to a chat per 1/`--per-chat` seconds; a call over
 either gets 429 with retry_after. It also injects a share of random 429s and 5xx, and counts what it delivered per
 chat, so duplicates and losses can be read from GET /stats.
 
@@ -14,34 +14,22 @@ import argparse
 import json
 import random
 import time
-from collections import Counter, deque
+from collections import Counter
 from typing import Any
 
 from aiohttp import web
 
 from bench.offline_bot_api import FILES
+from tests.flood_rules import FloodRules
 
 
 def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float = 0) -> web.Application:
     rng = random.Random(seed)
-    window: deque[float] = deque()  # times of the calls answered in the last second, over the whole bot
-    chat_windows: dict[str, deque[float]] = {}
+    rules = FloodRules(rate, 1.0 / per_chat if per_chat > 0 else 0.0)
     delivered: Counter[str] = Counter()
     answers: Counter[str] = Counter()
     times: list[float] = []  # deliveries
     requests: list[float] = []  # every sendMessage, answered or refused
-
-    def over(calls: deque[float], limit: float) -> bool:
-        """A sliding one-second window: refused when `limit` calls were already answered within the last second."""
-        if limit <= 0:
-            return False
-        now = time.monotonic()
-        while calls and calls[0] <= now - 1.0:
-            calls.popleft()
-        if len(calls) >= limit:
-            return True
-        calls.append(now)
-        return False
 
     chats: dict[str, dict[str, Any]] = {}  # per chat: delivered texts and the last keyboard, for a driver to read
     limited: Counter[str] = Counter()  # 429s that were our own overruns, by rule (not the injected ones)
@@ -65,12 +53,11 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
         if roll < p5xx:
             answers["5xx"] += 1
             return web.json_response({"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502)
-        overall = roll >= p5xx + p429 and over(window, rate)
-        in_chat = roll >= p5xx + p429 and not overall and over(chat_windows.setdefault(chat, deque()), per_chat)
-        if roll < p5xx + p429 or overall or in_chat:
+        refusal = rules.refusal(chat) if roll >= p5xx + p429 else None
+        if roll < p5xx + p429 or refusal:
             answers["429"] += 1
-            if overall or in_chat:
-                limited["overall" if overall else "per_chat"] += 1
+            if refusal:
+                limited[refusal] += 1
             return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                                       "parameters": {"retry_after": 1}}, status=429)
         delivered[chat] += 1

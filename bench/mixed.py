@@ -101,18 +101,6 @@ async def start_replica(port: int, url: str, api: str, data_dir: Path) -> asynci
     return await asyncio.create_subprocess_exec(sys.executable, "-c", command, "run", env=env)
 
 
-async def ready(http: aiohttp.ClientSession, port: int) -> None:
-    for _ in range(300):
-        try:
-            async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"the replica on {port} did not become ready")
-
-
 async def person(chat: int, tax_code: str, view: FakeView, http: aiohttp.ClientSession, ports: list[int],
                  stats: dict[str, Any]) -> None:
     """One producer: sends a step, waits until the bot answers it, then the next; counts unanswered questions."""
@@ -174,12 +162,12 @@ async def run(replicas: int, recipients: int, people: int, kill: bool) -> dict[s
     processes: list[asyncio.subprocess.Process] = []
     try:
         await prepare(url, recipients)
-        await wait_for_server(api)
+        await wait_for_server(f"{api}/stats")
         ports = [free_port() for _ in range(replicas)]
         with tempfile.TemporaryDirectory(prefix="ocop-mixed-") as tmp:
             processes = [await start_replica(port, url, api, Path(tmp)) for port in ports]
             async with aiohttp.ClientSession() as http:
-                await asyncio.gather(*(ready(http, port) for port in ports))
+                await asyncio.gather(*(wait_for_server(f"http://127.0.0.1:{port}/readyz") for port in ports))
                 started = time.perf_counter()
                 view = FakeView(http, api)
                 stats: dict[str, Any] = {"unanswered": 0, "steps": 0, "registered": 0}

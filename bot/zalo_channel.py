@@ -83,7 +83,6 @@ class ZaloClient:
         return result if isinstance(result, list) else [result]  # Zalo may answer one update, not a list
 
 
-
 def render(reply: Reply, *, question: bool) -> str:
     """The reply's text with its options as lines: numbered on the message that asks the question (when a typed
     number picks an option there), plain bullets elsewhere, so a number never means two things. What a typed

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import time as clock_time
 from typing import Any
@@ -20,6 +18,7 @@ from bot.dispatcher import Dispatcher, Limits
 from bot.pacer import Pacer
 from bot.telegram_channel import build_application
 from handlers.types import Contact, Incoming, IncomingFile, Reply
+from tests.flood_rules import CHAT_INTERVAL, CHAT_WINDOW, FloodRules
 
 
 def _image(kind: str, size: tuple[int, int] = (64, 48)) -> bytes:
@@ -38,38 +37,6 @@ VALID_MST = "0300588569"  # a real tax code shape: its check digit is right
 OTHER_MST = "0100109106"
 
 
-# The tests' "second" for one chat: the bot is run with OCOP_CHAT_INTERVAL set to it (conftest) and the fakes refuse a
-# second call to a chat within it, as Telegram does within a real second. Scaled down so a 20-step registration
-# does not take 20 seconds; tests/test_pacer.py runs the real one-second rule.
-CHAT_INTERVAL = 0.05
-# What the fakes enforce: a little under the interval the bot keeps, as a call's own journey (PTB building the
-# request) shifts when it reaches the platform by a few milliseconds, which is nothing against a real second.
-CHAT_WINDOW = 0.8 * CHAT_INTERVAL
-
-
-class FloodRules:
-    """A platform's flood limits as it applies them: at most `limit` sending calls in any sliding second over the
-    whole bot, and one call per `chat_window` seconds in one chat (0: no per-chat rule)."""
-
-    def __init__(self, limit: int = 30, chat_window: float = CHAT_WINDOW) -> None:
-        self.limit, self.chat_window = limit, chat_window
-        self._window: deque[float] = deque()
-        self._chats: dict[str, deque[float]] = {}
-
-    def over(self, chat: str) -> bool:
-        """Whether a call to `chat` now is refused; an accepted call is counted."""
-        now = time.monotonic()
-        windows = [(self._window, self.limit, 1.0)]
-        if self.chat_window > 0:
-            windows.append((self._chats.setdefault(chat, deque()), 1, self.chat_window))
-        for calls, limit, span in windows:
-            while calls and calls[0] <= now - span:
-                calls.popleft()
-            if len(calls) >= limit:
-                return True
-        for calls, _, _ in windows:
-            calls.append(now)
-        return False
 
 
 def pacer_for_tests(rate: float = 25.0) -> Pacer:
