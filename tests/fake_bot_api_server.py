@@ -10,6 +10,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.fakes import SENDING
+from tests.flood_rules import FloodRules
+
 
 class FakeBotApiServer:
     def __init__(self, *, reject_token: bool = False, send_delay: float = 0.0) -> None:
@@ -18,6 +21,8 @@ class FakeBotApiServer:
         self.hang = 0  # this many sendMessage calls hang for hang_seconds, then fail without delivering
         self.hang_seconds = 1.0
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.rules = FloodRules()  # Telegram's limits, as strictly as Telegram applies them
+        self.refused: list[tuple[str, dict[str, Any]]] = []
         self.pending_updates: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         app = web.Application()
@@ -43,6 +48,10 @@ class FakeBotApiServer:
             self.hang -= 1
             await asyncio.sleep(self.hang_seconds)
             return web.json_response({"ok": False, "error_code": 504, "description": "Gateway Timeout"}, status=504)
+        if method in SENDING and self.rules.over(str(params.get("chat_id"))):
+            self.refused.append((method, params))
+            return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                                      "parameters": {"retry_after": 1}}, status=429)
         self.calls.append((method, params))
         if self.reject_token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
