@@ -86,6 +86,23 @@ async def test_open_tap_type_and_read_replies(server: TestServer, browser: objec
     await expect(page.locator(".msg.bot").last).to_contain_text("Mã số thuế")
 
 
+async def test_what_is_typed_while_the_server_is_down_is_answered_after_a_reload(server: TestServer,
+                                                                               browser: object) -> None:
+    """The connection drops, the person types their answer anyway and reloads the page: the answer is sent when the
+    server is back, once, and the next question comes."""
+    expect = playwright_api.expect
+    page = await browser.new_page()
+    await _register_first_steps(page, str(server.make_url("/")))
+    await page.route("**/api/chat", lambda route: route.abort())  # the server cannot be reached
+    await page.fill("#text", "HTX Tân Thành")
+    await page.press("#text", "Enter")
+    await expect(page.locator("#status")).not_to_be_empty()  # "trying again" is said
+    await page.unroute("**/api/chat")  # back
+    await page.reload()
+    await expect(page.locator(".msg.bot").last).to_contain_text("Mã số thuế")
+    assert await page.locator(".msg.me", has_text="HTX Tân Thành").count() == 1
+
+
 async def test_a_notice_appears_on_the_open_page_without_typing(server: TestServer, browser: object) -> None:
     context = await browser.new_context()
     page = await context.new_page()
