@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import itertools
 import json
@@ -10,6 +11,7 @@ from datetime import time as clock_time
 from typing import Any
 
 from PIL import Image
+from sqlmodel import select
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
@@ -18,6 +20,7 @@ from bot.dispatcher import Dispatcher, Limits
 from bot.pacer import Pacer
 from bot.telegram_channel import build_application
 from handlers.types import Contact, Incoming, IncomingFile, Reply
+from storage.models import OutboxMessage
 from tests.flood_rules import CHAT_INTERVAL, CHAT_WINDOW, FloodRules
 
 
@@ -37,6 +40,21 @@ VALID_MST = "0300588569"  # a real tax code shape: its check digit is right
 OTHER_MST = "0100109106"
 
 
+
+
+async def outcome_of(sessions: Any, dedupe_key: str | None = None) -> OutboxMessage:
+    """The outbox row (the only one, or the one with `dedupe_key`) once its outcome is committed: a platform takes a
+    notice a moment before the row says so, and a person reads slower than that."""
+    for _ in range(100):
+        async with sessions() as session:
+            query = select(OutboxMessage)
+            if dedupe_key is not None:
+                query = query.where(OutboxMessage.dedupe_key == dedupe_key)
+            row = (await session.exec(query)).one()
+        if row.status != "sending":
+            return row
+        await asyncio.sleep(0.02)
+    return row
 
 
 def pacer_for_tests(rate: float = 25.0) -> Pacer:

@@ -18,7 +18,7 @@ from telegram import Update
 
 from bot.channel_text import split_text
 from bot.telegram_channel import TelegramChannel
-from tests.fakes import EXE, JPEG, PDF, VALID_MST, FakeBotApi, telegram_app
+from tests.fakes import EXE, JPEG, PDF, VALID_MST, FakeBotApi, outcome_of, telegram_app
 from tests.web import post_chat
 
 _ids = itertools.count(1)
@@ -212,11 +212,9 @@ async def test_restart_resumes_at_the_same_step(make_runner: Callable, sqlite_ur
 
 async def test_officer_decisions_reach_a_telegram_producer_through_the_outbox(aiohttp_client, tmp_path) -> None:
     """Producer on Telegram, officer on the web chat, one app wired as in production (bot/app.py)."""
-    from sqlmodel import select
 
     from bot.app import RUNNER, TELEGRAM, build_app
     from bot.settings import Settings
-    from storage.models import OutboxMessage
     from tests.seed import invite
 
     api = FakeBotApi()
@@ -261,12 +259,7 @@ async def test_officer_decisions_reach_a_telegram_producer_through_the_outbox(ai
         await asyncio.sleep(0.02)
     notice = api.sent()[-1]
     assert int(notice["chat_id"]) == lan.user_id and "xã đã kiểm tra xong" in notice["text"]
-    for _ in range(50):  # its outcome is committed just after Telegram took it
-        async with app[RUNNER].sessions() as session:
-            [row] = (await session.exec(select(OutboxMessage))).all()
-        if row.status != "sending":
-            break
-        await asyncio.sleep(0.02)
+    row = await outcome_of(app[RUNNER].sessions)  # committed just after Telegram took it
     assert row.status == "sent" and row.attempts == 1
 
     # The same files, opened by an officer on Telegram, arrive as a photo and a document.

@@ -27,9 +27,9 @@ from bot.zalo_channel import ZALO_SECRET_HEADER
 from handlers.types import Attachment, Reply
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
-from storage.models import ChatAccount, OutboxMessage
+from storage.models import ChatAccount
 from storage.outbox import enqueue
-from tests.fakes import EXE, JPEG, PDF, VALID_MST, FloodRules
+from tests.fakes import EXE, JPEG, PDF, VALID_MST, FloodRules, outcome_of
 
 TOKEN = "1234567890:zalo-test-token"
 
@@ -278,12 +278,7 @@ async def test_proactive_messages_reach_zalo_through_the_dispatcher(aiohttp_clie
             await asyncio.sleep(0.02)
         [notice] = [text for text in fake.sent() if "Chứng nhận sắp hết hạn" in text]
         assert "1. 🔄 Đăng ký đánh giá lại" in notice  # the notice's button becomes a number to type
-        for _ in range(100):  # its outcome is committed just after Zalo took it (a person reads slower than this)
-            async with client.app[RUNNER].sessions() as session:
-                row = (await session.exec(select(OutboxMessage))).one()
-            if row.status == "sent":
-                break
-            await asyncio.sleep(0.02)
+        assert (await outcome_of(client.app[RUNNER].sessions)).status == "sent"
         # Typing 1 is that button (here: a product this chat does not own), not the main menu's "register".
         assert "Không tìm thấy sản phẩm này" in await reply_to(fake, "1")
     finally:
