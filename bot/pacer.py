@@ -31,6 +31,7 @@ class Pacer:
         self._tokens = self.capacity
         self._updated: float | None = None
         self._paused_until = 0.0
+        self._later_held_until = 0.0  # proactive traffic waits until then (a replica that has just joined)
         self._urgent: deque[asyncio.Future[None]] = deque()
         self._later: deque[asyncio.Future[None]] = deque()
         self._granter: asyncio.Task[None] | None = None
@@ -98,11 +99,20 @@ class Pacer:
             return True
         return False
 
+    def hold_proactive(self, seconds: float) -> None:
+        """Replies only, for `seconds`: a replica that has just joined waits until the others have heard of it and
+        slowed down, or together they would overrun the platform's limit until their next heartbeat."""
+        self._later_held_until = asyncio.get_running_loop().time() + seconds
+
     async def _grant(self) -> None:
         # One task hands out turns, replies first: waiters only wait on their future, so nobody polls for tokens.
+        loop = asyncio.get_running_loop()
         while self._urgent or self._later:
+            if not self._urgent and loop.time() < self._later_held_until:
+                await asyncio.sleep(min(0.05, self._later_held_until - loop.time()))  # a reply may come meanwhile
+                continue
             await self._token()
-            while self._urgent or self._later:
+            while self._urgent or (self._later and loop.time() >= self._later_held_until):
                 future = (self._urgent or self._later).popleft()
                 if not future.done():  # a waiter that gave up (cancelled) does not use the turn
                     future.set_result(None)

@@ -17,7 +17,7 @@ from bot.pacer import Pacer
 from storage import replicas
 
 log = logging.getLogger(__name__)
-EVERY = 5.0  # seconds between beats
+EVERY = 2.0  # seconds between beats: how long the others take to notice a replica that joined
 ALIVE = timedelta(seconds=3 * EVERY)  # a replica silent this long no longer takes a share
 
 
@@ -39,6 +39,10 @@ class ReplicaHeartbeat:
 
     async def start(self) -> None:
         await self._beat_logged()  # before the first send: a new replica must not take the whole rate
+        if self._pacers and self._pacers[0].replicas > 1:
+            # The others still send at their old share until their next beat: proactive traffic waits for that.
+            for pacer in self._pacers:
+                pacer.hold_proactive(EVERY + 0.5)
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:

@@ -134,3 +134,21 @@ async def test_replicas_learn_how_many_share_the_limit_and_a_dead_one_stops_coun
     await second.beat()
     await second.stop()  # stopping cleanly leaves at once
     assert await first.beat() == 1
+
+
+async def test_a_replica_that_joins_sends_only_replies_until_the_others_have_slowed_down(make_runner: Callable,
+                                                                                       db_url: str) -> None:
+    from bot.replicas import EVERY, ReplicaHeartbeat
+
+    runner = await make_runner(db_url)
+    old = ReplicaHeartbeat(runner.sessions, "host-a:8080", [Pacer(30)])
+    await old.beat()  # already sending at the full rate; it hears of the newcomer at its next beat
+    joining = Pacer(30, per_chat_interval=0.0)
+    newcomer = ReplicaHeartbeat(runner.sessions, "host-b:8080", [joining])
+    await newcomer.start()
+    try:
+        got = await times_of(joining, [("broadcast", False), ("person", True)])
+    finally:
+        await newcomer.stop()
+    assert got[1] < 0.2  # the person is answered at once
+    assert got[0] >= EVERY  # the broadcast waits until the old replica has halved its pace
