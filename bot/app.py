@@ -75,6 +75,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
               for name in ("telegram", "zalo")}
     metrics = Metrics()
     app[METRICS] = metrics
+    # Two processes cannot listen on one port of one host, so host:port names this process alone.
+    worker = f"{socket.gethostname()[:56]}:{settings.http_port}"
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         # First, because every channel needs it; migrations run here so a fresh clone just works.
@@ -90,7 +92,9 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
                                          max_upload_bytes=settings.max_upload_bytes,
                                          default_language=settings.default_language, timezone=settings.timezone,
                                          metrics=metrics,
-                                         flood=FloodGuard(settings.flood_burst, settings.flood_per_second))
+                                         flood=FloodGuard(settings.flood_burst, settings.flood_per_second),
+                                         worker=worker)
+        await app[RUNNER].take_back_journal()  # before any channel takes an update
         yield
         await engine.dispose()
 
@@ -102,7 +106,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         application = build_application(settings.telegram_bot_token.get_secret_value(),
                                          settings.telegram_api_base_url, telegram_request, pacer=pacers["telegram"])
         runner = app[RUNNER]
-        channel = TelegramChannel(application, runner.handle, keep=runner.keep_unsent)
+        channel = TelegramChannel(application, runner.handle, journal=runner.journal("telegram"))
         token = settings.telegram_bot_token.get_secret_value()
         webhook = f"{settings.public_url}/webhook/telegram" if settings.public_url else None
         try:
@@ -128,7 +132,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
                                   app[RUNNER].handle, session,
                                   link=link,
                                   upload_link=upload_links.make if upload_links else None,
-                                  keep=app[RUNNER].keep_unsent)
+                                  journal=app[RUNNER].journal("zalo"))
             webhook = f"{settings.public_url}/webhook/zalo" if settings.public_url else None
             try:
                 await channel.start(webhook_url=webhook, secret=webhook_secret(token, "zalo"))
@@ -165,8 +169,6 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         start, end = parse_quiet_hours(settings.quiet_hours) or (time(0), time(0))
         limits = Limits(quiet_start=start, quiet_end=end, timezone=settings.timezone)
         monitor = BroadcastMonitor(runner.sessions, progress)
-        # Two processes cannot listen on one port of one host, so host:port names this process alone.
-        worker = f"{socket.gethostname()[:56]}:{settings.http_port}"
         # Replicas share each platform's limit: every pacer runs at the configured rate divided among them.
         heartbeat = ReplicaHeartbeat(runner.sessions, worker, pacers.values())
         await heartbeat.start()
@@ -211,7 +213,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         async def telegram_webhook(request: web.Request) -> web.StreamResponse:
             if TELEGRAM not in app:
                 return web.json_response({"error": "starting"}, status=503)
-            return await telegram_webhook_handler(app[TELEGRAM].application, secret)(request)
+            return await telegram_webhook_handler(app[TELEGRAM].application, app[TELEGRAM].receive, secret)(request)
 
         app.router.add_post("/webhook/telegram", telegram_webhook)
 

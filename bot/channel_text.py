@@ -27,7 +27,8 @@ def merged(replies: list[Reply], limit: int) -> list[Reply]:
         before = out[-1] if out else None
         if (before is not None and _plain(before) and reply.text and not reply.from_part
                 and len(before.text) + 2 + len(reply.text) <= limit):
-            out[-1] = replace(reply, text=f"{before.text}\n\n{reply.text}")
+            out[-1] = replace(reply, text=f"{before.text}\n\n{reply.text}",
+                              journal_rows=before.journal_rows + reply.journal_rows)
         else:
             out.append(reply)
     return out

@@ -8,7 +8,8 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,14 +17,16 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.dispatcher import GroupCommit, Outcome, Unreachable
 from bot.flood import FloodGuard, Verdict
 from bot.metrics import Metrics
 from handlers import router
-from handlers.types import Context, Incoming, Reply, State
+from handlers.types import Attachment, Context, Incoming, Reply, State
 from messages import t
-from storage.blobs import save_file
+from storage import outbox
+from storage.blobs import save_file, stored_file_at
 from storage.chats import first_time_seen, open_chat, save_state, touch_account
-from storage.outbox import keep_replies
+from storage.outbox import journal_replies, keep_replies, unjournal
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +35,13 @@ class ConversationRunner:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, data_dir: Path, max_upload_bytes: int,
                  default_language: str, timezone: str = "Asia/Ho_Chi_Minh",
                  clock: Callable[[], datetime] | None = None, metrics: Metrics | None = None,
-                 flood: FloodGuard | None = None) -> None:
+                 flood: FloodGuard | None = None, worker: str | None = None) -> None:
         self._sessions = sessions
+        # The name journal rows are claimed under: this process's alone (the app uses host:port), so its
+        # successor can take back at start-up what it left unsent.
+        self._journal_worker = f"{worker or uuid.uuid4().hex[:12]}/replies"
+        self._journaled: set[str] = set()
+        self._outcomes = GroupCommit(sessions, self._journal_worker)
         self._data_dir = data_dir
         self._max_upload_bytes = max_upload_bytes
         self._default_language = default_language
@@ -78,37 +86,91 @@ class ConversationRunner:
                 self._metrics.updates.labels(incoming.channel).inc()
                 self._metrics.latency.labels(incoming.channel).observe(time.perf_counter() - started)
 
-    async def keep_unsent(self, channel: str, chat_id: str, replies: list[Reply], *, wait_seconds: float = 1.0) -> None:
+    def journal(self, channel: str) -> ConversationRunner:
+        """From now on, replies on `channel` are written to the outbox with the step that made them, claimed by this
+        process while it sends them; the channel reports each one's fate (`sent`, `keep`, `failed`). A process killed
+        in between leaves them claimed, and its successor (or any dispatcher, once the lease runs out) sends them."""
+        self._journaled.add(channel)
+        return self
+
+    async def take_back_journal(self) -> int:
+        """At start-up, before any update: replies a killed predecessor of this process had not sent go to the
+        dispatcher now rather than after their lease. (One it had handed to the platform just before it died goes
+        out a second time: no chat platform says which were delivered.)"""
+        async with self._sessions() as session, session.begin():
+            return await outbox.release_claims(session, self._journal_worker)
+
+    async def sent(self, reply: Reply) -> None:
+        now = self._clock()
+        await self._record(reply.journal_rows, {"status": outbox.SENT, "attempts": 1, "due_at": now, "sent_at": now,
+                                                "last_error": None, "parts_sent": 0})
+
+    async def failed(self, replies: list[Reply], outcome: Outcome) -> None:
+        status = outbox.UNREACHABLE if isinstance(outcome, Unreachable) else outbox.FAILED
+        now = self._clock()
+        await self._record([row for reply in replies for row in reply.journal_rows], {
+            "status": status, "attempts": 1, "due_at": now, "sent_at": None, "last_error": repr(outcome)[:500],
+            "parts_sent": 0})
+
+    async def _record(self, rows: Collection[int], outcome: dict[str, object]) -> None:
+        try:
+            kept = await asyncio.gather(*(self._outcomes.record_row(row, outcome) for row in rows))
+        except Exception:  # the rows stay claimed; the dispatcher takes them once the lease runs out
+            log.exception("could not record what happened to a reply")
+            return
+        if not all(kept):
+            log.warning("a reply's row was taken over by a dispatcher before its outcome was recorded")
+
+    async def keep(self, channel: str, chat_id: str, replies: list[Reply], *, wait_seconds: float = 1.0) -> None:
         """Replies the platform did not take now (429, 5xx, a timeout) are kept and sent by the dispatcher when it
         can (after `wait_seconds`, the platform's retry_after), in order, with their outcome counted: a reply is as
-        durable as any other message. The first may start part-way (`from_part`): its earlier parts were delivered."""
+        durable as any other message. The first may start part-way (`from_part`): its earlier parts were delivered.
+        Rows journaled for them are replaced by what is left to send."""
         if not replies:
             return
         due = self._clock() + timedelta(seconds=wait_seconds)
         async with self._sessions() as session, session.begin():
-            rows = [row | {"due_at": due} for row in await self._reply_rows(session, replies)]
+            await unjournal(session, [row for reply in replies for row in reply.journal_rows], self._journal_worker)
+            rows = [row | {"due_at": due} for rows in await self._reply_rows(session, replies) for row in rows]
             await keep_replies(session, channel, chat_id, rows)
         if self.on_outbox is not None:
             self.on_outbox()
 
-    async def _reply_rows(self, session: AsyncSession, replies: list[Reply]) -> list[dict]:
+    keep_unsent = keep
+
+    async def _reply_rows(self, session: AsyncSession, replies: list[Reply]) -> list[list[dict[str, object]]]:
+        """Each reply as outbox rows (a row carries one file: further files follow as rows of their own)."""
         key = uuid.uuid4().hex[:16]
-        rows: list[dict[str, object]] = []
+        out: list[list[dict[str, object]]] = []
         for index, reply in enumerate(replies):
-            files = []
-            for attachment in reply.attachments:
-                content = attachment.content
-                if content is None:
-                    content = await asyncio.to_thread(Path(attachment.path).read_bytes)
-                files.append((await save_file(session, self._data_dir, content, attachment.mime, attachment.name)).id)
-            rows.append({"dedupe_key": f"reply:{key}:{index}", "text": reply.text, "file_id": files[0] if files
-                         else None, "options": [{"id": o.id, "label": o.label, "inline": reply.inline}
-                                                               for o in reply.options],
-                         "parts_sent": reply.from_part})
-            # The outbox carries one file a row: further files of the reply follow as rows of their own.
+            files = [await self._stored_file(session, attachment) for attachment in reply.attachments]
+            rows: list[dict[str, object]] = [{
+                "dedupe_key": f"reply:{key}:{index}", "text": reply.text, "file_id": files[0] if files else None,
+                "options": [{"id": o.id, "label": o.label, "inline": reply.inline} for o in reply.options],
+                "parts_sent": reply.from_part}]
             rows += [{"dedupe_key": f"reply:{key}:{index}:{n}", "text": "", "file_id": file, "options": [],
                       "parts_sent": 0} for n, file in enumerate(files[1:], 1)]
-        return rows
+            out.append(rows)
+        return out
+
+    async def _stored_file(self, session: AsyncSession, attachment: Attachment) -> int:
+        if attachment.content is None and (known := await stored_file_at(session, self._data_dir, attachment.path)):
+            return known  # an upload kept already (a dossier's files): not read again
+        content = attachment.content
+        if content is None:
+            content = await asyncio.to_thread(Path(attachment.path).read_bytes)
+        stored = await save_file(session, self._data_dir, content, attachment.mime, attachment.name)
+        assert stored.id is not None
+        return stored.id
+
+    async def _journaled_replies(self, session: AsyncSession, account_id: int | None,
+                                 replies: list[Reply]) -> list[Reply]:
+        assert account_id is not None
+        per_reply = await self._reply_rows(session, replies)
+        ids = iter(await journal_replies(session, account_id, [row for rows in per_reply for row in rows],
+                                         worker=self._journal_worker, now=self._clock(), lease=JOURNAL_LEASE))
+        return [replace(reply, journal_rows=tuple(next(ids) for _ in rows)) for reply, rows in zip(replies, per_reply,
+                                                                                                  strict=True)]
 
     def _from_backlog(self, incoming: Incoming) -> bool:
         """Sent a while ago and only arriving now (the bot was down, a webhook was retried): answered in turn, not
@@ -159,14 +221,19 @@ class ConversationRunner:
             if replies_waiting and result.replies:
                 # Earlier replies still wait for the platform: these queue behind them, so the chat reads in order.
                 await keep_replies(session, incoming.channel, incoming.chat_id,
-                                   await self._reply_rows(session, result.replies))
+                                   [row for rows in await self._reply_rows(session, result.replies) for row in rows])
                 ctx.outbox_written, result.replies = True, []
+            elif result.replies and incoming.channel in self._journaled:
+                result.replies = await self._journaled_replies(session, account.id, result.replies)
         if ctx.outbox_written and self.on_outbox is not None:
             self.on_outbox()
         return result.replies
 
 
 BACKLOG_AFTER = timedelta(seconds=30)
+# How long a reply may take to leave this process before a dispatcher elsewhere sends it instead: the dispatcher's
+# own lease, and far more than a reply waits for its turn.
+JOURNAL_LEASE = timedelta(seconds=60)
 RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0)  # five tries over about 4 s: a database restart, not an outage
 
 

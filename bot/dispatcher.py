@@ -295,8 +295,12 @@ class GroupCommit:
     async def record(self, message: OutboxMessage, values: dict[str, object]) -> bool:
         """Write the outcome; False when the row is no longer this worker's (its lease ran out meanwhile)."""
         assert message.id is not None
+        return await self.record_row(message.id, outbox.outcome(message, values))
+
+    async def record_row(self, message_id: int, outcome: dict[str, object]) -> bool:
+        """`record` with every outcome field given (`outbox.outcome`), for a row not loaded here."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append((message.id, outbox.outcome(message, values), done))
+        self._queue.append((message_id, outcome, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all())
         return await done

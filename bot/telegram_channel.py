@@ -31,7 +31,7 @@ from bot.channel_text import merged, split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.dispatcher import Outcome, PartlySent, Permanent, RetryLater, Send, Transient, Unreachable
 from bot.pacer import DEFAULT_RATE, Pacer
-from bot.replies import Keep, send_in_order
+from bot.replies import Journal, send_in_order
 from bot.telegram_request import AiohttpBotRequest
 from handlers.router import COMMAND_MENU
 from handlers.shown import button_label
@@ -94,11 +94,12 @@ class PacedCalls(BaseRateLimiter[dict[str, bool]]):
 
 
 class TelegramChannel:
-    def __init__(self, application: Application, handle: Handle, keep: Keep | None = None) -> None:
+    def __init__(self, application: Application, handle: Handle, journal: Journal | None = None) -> None:
         self.application = application
         self._handle = handle
-        self._keep = keep
+        self._journal = journal  # where each reply's fate is written (ConversationRunner.journal("telegram"))
         self._order = ChatOrder()
+        self._sending: set[asyncio.Task[None]] = set()
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
 
@@ -122,7 +123,13 @@ class TelegramChannel:
             await self.stop()
             raise
 
+    async def settled(self) -> None:
+        """Return once the webhook updates in hand are answered (sent, or kept for later)."""
+        while self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+
     async def stop(self) -> None:
+        await self.settled()
         if self.application.updater and self.application.updater.running:
             await self.application.updater.stop()
         if self.application.running:
@@ -135,19 +142,42 @@ class TelegramChannel:
             listed = [BotCommand(name, t(lang, key)) for name, key in commands]
             await self.application.bot.set_my_commands(listed, language_code=None if lang == "vi" else lang)
 
+    async def receive(self, update: Update) -> None:
+        """A webhook's update: returns once its step (and its replies, journaled) is committed, so Telegram is told
+        "received" only for what a crash cannot lose; sending the replies goes on after."""
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._answer(update, committed))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+        await asyncio.wait({committed, task}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+            log.error("telegram update %s failed: %r", update.update_id, error, exc_info=error)
+
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        incoming = to_incoming(update)
-        if incoming is None:
-            return
-        # Updates run concurrently (see build_application); one chat's are handled and answered in order.
-        async with self._order.turn(incoming.chat_id):
-            if update.callback_query:
-                await update.callback_query.answer()
-            chat = int(incoming.chat_id)
-            await send_in_order("telegram", incoming.chat_id,
-                                merged(await self._handle(incoming), MessageLimit.MAX_TEXT_LENGTH),
-                                lambda _, reply: send_reply(self.application, chat, reply),
-                                lambda _, reply, parts: rest_after(reply, parts), self._keep)
+        await self._answer(update, None)
+
+    async def _answer(self, update: Update, committed: asyncio.Future[None] | None) -> None:
+        try:
+            incoming = to_incoming(update)
+            if incoming is None:
+                return
+            # Updates run concurrently (see build_application); one chat's are handled and answered in order.
+            async with self._order.turn(incoming.chat_id):
+                if update.callback_query:
+                    try:  # stops the button's spinner; a refusal (a query too old) must not cost the answer
+                        await update.callback_query.answer()
+                    except TelegramError as exc:
+                        log.info("a button press could not be acknowledged: %r", exc)
+                replies = await self._handle(incoming)
+                if committed is not None:
+                    committed.set_result(None)
+                chat = int(incoming.chat_id)
+                await send_in_order("telegram", incoming.chat_id, merged(replies, MessageLimit.MAX_TEXT_LENGTH),
+                                    lambda _, reply: send_reply(self.application, chat, reply),
+                                    lambda _, reply, parts: rest_after(reply, parts), self._journal)
+        finally:
+            if committed is not None and not committed.done():
+                committed.set_result(None)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None

@@ -1,16 +1,17 @@
 """Webhook endpoints (used when OCOP_PUBLIC_URL is set): check the secret, parse, queue, answer at once.
 
-No handling happens inside the request: Telegram waits for our answer and retries slow ones, so the update is
-queued and the reply goes out from the application's own update loop.
+The request returns once the update's step and its replies are committed (milliseconds), not after the replies are
+sent (they wait for the chat's turn at the platform): a platform that heard "ok" has handed us the message for good,
+so it must already be on disk.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from telegram import Update
@@ -58,7 +59,8 @@ async def checked_body(request: web.Request, header: str, secret: str) -> dict |
     return body
 
 
-def telegram_webhook_handler(application: Application, secret: str):  # type: ignore[no-untyped-def]
+def telegram_webhook_handler(application: Application, receive: Callable[[Update], Awaitable[None]],
+                             secret: str):  # type: ignore[no-untyped-def]
     async def handle(request: web.Request) -> web.Response:
         body = await checked_body(request, TELEGRAM_SECRET_HEADER, secret)
         if isinstance(body, web.Response):
@@ -69,25 +71,21 @@ def telegram_webhook_handler(application: Application, secret: str):  # type: ig
             update = Update.de_json(body, application.bot)
         except Exception:  # a body shaped unlike an Update: say so, do not crash
             return web.json_response({"error": "not an update"}, status=400)
-        await application.update_queue.put(update)
+        await receive(update)  # committed before Telegram hears "ok": a crash now cannot lose the message
         return web.json_response({"ok": True})
 
     return handle
 
 
 def zalo_webhook_handler(channel, secret: str):  # type: ignore[no-untyped-def]
-    """Zalo's webhook: the same checks; the event is handled in the background so Zalo gets its 200 at once."""
+    """Zalo's webhook: the same checks; Zalo gets its 200 once the event's step is committed (sending the replies
+    goes on after)."""
 
     async def handle(request: web.Request) -> web.Response:
         body = await checked_body(request, ZALO_SECRET_HEADER, secret)
         if isinstance(body, web.Response):
             return body
-        task = asyncio.create_task(channel.process(body))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+        await channel.receive(body)
         return web.json_response({"ok": True})
 
     return handle
-
-
-_background: set[asyncio.Task[None]] = set()  # keeps webhook work alive until it is done

@@ -18,7 +18,7 @@ from bot.channel_text import merged, split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.dispatcher import Outcome, PartlySent, Permanent, RetryLater, Send, Transient
 from bot.pacer import DEFAULT_RATE, Pacer
-from bot.replies import Keep, send_in_order
+from bot.replies import Journal, send_in_order
 from handlers.shown import numbered, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
 
@@ -98,11 +98,11 @@ class ZaloChannel:
     def __init__(self, client: ZaloClient, handle: Handle, session: aiohttp.ClientSession, *,
                  link: Callable[[Attachment], str] | None = None,
                  upload_link: Callable[[str], str] | None = None,
-                 keep: Keep | None = None) -> None:
+                 journal: Journal | None = None) -> None:
         self.client = client
         self._link = link  # signed file links; None when there is no public address to link to
         self._upload_link = upload_link  # a page to send a PDF from; None without a public address
-        self._keep = keep  # replies Zalo did not take now go to the outbox (ConversationRunner.keep_unsent)
+        self._journal = journal  # where each reply's fate is written (ConversationRunner.journal("zalo"))
         self._handle = handle
         self._session = session
         self._poller: asyncio.Task[None] | None = None
@@ -126,7 +126,12 @@ class ZaloChannel:
         if self._poller is not None:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
-        await asyncio.gather(*self._tasks, return_exceptions=True)  # let updates in hand finish
+        await self.settled()
+
+    async def settled(self) -> None:
+        """Return once the updates in hand are answered (sent, or kept for later)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _poll(self) -> None:
         delay = 1.0
@@ -153,17 +158,35 @@ class ZaloChannel:
         finally:
             self._slots.release()
 
-    async def process(self, update: dict[str, Any]) -> None:
+    async def receive(self, update: dict[str, Any]) -> None:
+        """A webhook's event: returns once its step (and its replies, journaled) is committed, so Zalo is told
+        "received" only for what a crash cannot lose; sending the replies goes on after."""
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self.process(update, committed))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        await asyncio.wait({committed, task}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+            log.error("zalo update failed: %r", error, exc_info=error)
+
+    async def process(self, update: dict[str, Any], committed: asyncio.Future[None] | None = None) -> None:
         """Handle one event and send the answers. Events run concurrently; one chat's in arrival order (its typed
         numbers mean the options of the reply before, so that reply must have gone out first)."""
-        chat = _chat_of(update)
-        if chat is None:
-            return
-        async with self._order.turn(chat):
-            incoming = self.to_incoming(update)
-            if incoming is None:
+        try:
+            chat = _chat_of(update)
+            if chat is None:
                 return
-            await self.send_replies(incoming.chat_id, await self._handle(incoming))
+            async with self._order.turn(chat):
+                incoming = self.to_incoming(update)
+                if incoming is None:
+                    return
+                replies = await self._handle(incoming)
+                if committed is not None:
+                    committed.set_result(None)
+                await self.send_replies(incoming.chat_id, replies)
+        finally:
+            if committed is not None and not committed.done():
+                committed.set_result(None)
 
     async def send_replies(self, chat_id: str, replies: list[Reply]) -> None:
         """Answers to one message, in order; only the question's options are numbered. What Zalo does not take now
@@ -173,7 +196,7 @@ class ZaloChannel:
         await send_in_order("zalo", chat_id, replies,
                             lambda index, reply: self.send(chat_id, reply, question=index == asking),
                             lambda index, reply, parts: self._rest_after(chat_id, reply, parts,
-                                                                         question=index == asking), self._keep)
+                                                                         question=index == asking), self._journal)
 
     def to_incoming(self, update: Any) -> Incoming | None:
         """The neutral message, or None for what we ignore. Bodies come from outside: every field is checked."""

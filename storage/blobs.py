@@ -75,3 +75,11 @@ async def save_file(session: AsyncSession, data_dir: Path, content: bytes, mime:
         "sha256": sha, "size": len(content), "mime": mime, "original_name": (original_name or "")[:200] or None,
         "created_at": utcnow()}], ["sha256"])
     return (await session.exec(query.execution_options(populate_existing=True))).one()
+
+
+async def stored_file_at(session: AsyncSession, data_dir: Path, path: str) -> int | None:
+    """The id of the kept upload at `path` (a file under the data directory, named by its hash), if it is one."""
+    file = Path(path)
+    if file.parent.parent != data_dir / "files" or len(file.stem) != 64:
+        return None
+    return (await session.exec(select(StoredFile.id).where(StoredFile.sha256 == file.stem))).first()

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, exists, func, or_, true, update
+from sqlalchemy import bindparam, delete, exists, func, insert, or_, true, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,6 +52,26 @@ async def keep_replies(session: AsyncSession, channel: str, chat_id: str, rows: 
         if latest is not None and value["due_at"] < _aware(latest):  # type: ignore[operator]
             value["due_at"] = _aware(latest)
     return await insert_ignoring_duplicates(session, OutboxMessage, values, ["dedupe_key"])
+
+
+async def journal_replies(session: AsyncSession, account_id: int, rows: list[dict[str, object]], *, worker: str,
+                          now: datetime, lease: timedelta) -> list[int]:
+    """Replies being sent right now by this process, written with the step that made them: claimed by `worker` (so
+    no dispatcher takes them while it sends) until `now + lease`. Returns their ids in the order of `rows`."""
+    values = [{"account_id": account_id, "reason": "reply", "status": SENDING, "due_at": now, "attempts": 0,
+               "created_at": now, "claimed_by": worker, "lease_until": now + lease} | row for row in rows]
+    result = await session.exec(insert(OutboxMessage).values(values)  # type: ignore[call-overload]
+                                .returning(col(OutboxMessage.id), col(OutboxMessage.dedupe_key)))
+    ids = dict((key, message_id) for message_id, key in result)
+    return [ids[row["dedupe_key"]] for row in rows]
+
+
+async def unjournal(session: AsyncSession, ids: Collection[int], worker: str) -> None:
+    """Journal rows this worker replaces with what is left of them to send (kept for the dispatcher)."""
+    if ids:
+        await session.exec(delete(OutboxMessage).where(  # type: ignore[call-overload]
+            col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.claimed_by) == worker,
+            col(OutboxMessage.status) == SENDING))
 
 
 def _aware(moment: datetime) -> datetime:

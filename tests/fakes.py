@@ -43,11 +43,11 @@ OTHER_MST = "0100109106"
 
 
 async def outcome_of(sessions: Any, dedupe_key: str | None = None) -> OutboxMessage:
-    """The outbox row (the only one, or the one with `dedupe_key`) once its outcome is committed: a platform takes a
-    notice a moment before the row says so, and a person reads slower than that."""
+    """The notice's outbox row (the only row that is not a reply, or the one with `dedupe_key`) once its outcome is
+    committed: a platform takes a notice a moment before the row says so, and a person reads slower than that."""
     for _ in range(100):
         async with sessions() as session:
-            query = select(OutboxMessage)
+            query = select(OutboxMessage).where(OutboxMessage.reason != "reply")
             if dedupe_key is not None:
                 query = query.where(OutboxMessage.dedupe_key == dedupe_key)
             row = (await session.exec(query)).one()

@@ -97,3 +97,44 @@ async def test_a_zalo_reply_met_by_a_5xx_is_sent_later(aiohttp_client: Any, tmp_
     finally:
         await client.close()
         await fake.server.close()
+
+
+async def test_replies_are_written_with_the_step_and_sent_by_the_successor_of_a_killed_process(
+        db_url: str, tmp_path: Path) -> None:
+    from datetime import time as clock_time
+
+    from bot.conversation import ConversationRunner
+    from bot.dispatcher import Dispatcher, Limits
+    from handlers.types import Incoming, Reply
+    from storage.db import create_engine, create_sessionmaker
+    from storage.migrate import upgrade_database
+
+    engine = create_engine(db_url)
+    await upgrade_database(engine)
+
+    def process() -> ConversationRunner:  # the same host and port, so the same name: a restart
+        return ConversationRunner(create_sessionmaker(engine), data_dir=tmp_path, max_upload_bytes=1 << 20,
+                                  default_language="vi", worker="host-a:8080")
+
+    try:
+        first = process().journal("telegram")
+        said = await first.handle(Incoming(channel="telegram", chat_id="55", user_id="55", text="/start"))
+        assert len(said) >= 2 and all(reply.journal_rows for reply in said)  # the welcome, then the menu
+        await first.sent(said[0])  # the first went out; then the process was killed
+        second = process().journal("telegram")
+        assert await second.take_back_journal() == sum(len(r.journal_rows) for r in said[1:])
+        got: list[Reply] = []
+
+        async def telegram(_chat: str, reply: Reply) -> None:
+            got.append(reply)
+
+        dispatcher = Dispatcher(second.sessions, {"telegram": telegram},
+                                Limits(quiet_start=clock_time(0), quiet_end=clock_time(0)), worker="host-a:8080")
+        await dispatcher.drain()
+        assert [r.text for r in got] == [r.text for r in said[1:]]  # the rest, once, in order
+        assert not any(r.proactive for r in got)  # still answers: ahead of any broadcast
+        async with second.sessions() as session:
+            rows = (await session.exec(select(OutboxMessage))).all()
+        assert {r.status for r in rows} == {"sent"} and len(rows) == sum(len(r.journal_rows) for r in said)
+    finally:
+        await engine.dispose()

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 from sqlalchemy import event, insert
 from sqlalchemy.engine import make_url
@@ -24,6 +25,7 @@ from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits
 from bot.telegram_channel import build_application, outbox_send
 from bot.telegram_request import AiohttpBotRequest
+from bot.webhooks import TELEGRAM_SECRET_HEADER, webhook_secret
 from storage.db import create_engine
 from storage.migrate import upgrade_database
 from storage.models import ChatAccount, ConversationState, OutboxMessage
@@ -237,3 +239,47 @@ async def prepare_outbox(runner: ConversationRunner, n: int) -> None:
             await session.flush()
             await enqueue(session, account_id=account.id, dedupe_key=f"t:{i}", reason="broadcast",  # type: ignore[arg-type]
                           text="Lịch tập huấn tháng 12")
+
+
+async def test_killed_between_a_step_and_its_reply_the_reply_still_reaches_the_person(tmp_path: Path) -> None:
+    """Telegram is told "received" only once the step is committed, and a reply the process had not sent when it
+    was SIGKILLed goes out after its restart: the person is answered, once."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ocop.db'}"
+    port = free_port()
+    async with FakeBotApiServer() as api, aiohttp.ClientSession() as http:
+        env = clean_env(PYTHONPATH=ROOT, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=api.base_url,
+                        OCOP_HTTP_PORT=str(port), OCOP_DATABASE_URL=url, OCOP_QUIET_HOURS="",
+                        OCOP_PUBLIC_URL="https://ocop.test.invalid")
+        api.hang, api.hang_seconds = 1, 60  # the reply is on its way to Telegram when the process dies
+        first = await start_bot(tmp_path, env)
+        try:
+            await until(lambda: ready(http, port))
+            update = {"update_id": 1, "message": {
+                "message_id": 1, "date": int(datetime.now(UTC).timestamp()), "text": "/start",
+                "chat": {"id": 4242, "type": "private"}, "from": {"id": 4242, "is_bot": False, "first_name": "Lan"}}}
+            async with http.post(f"http://127.0.0.1:{port}/webhook/telegram", json=update, headers={
+                    TELEGRAM_SECRET_HEADER: webhook_secret(TOKEN, "telegram")}) as response:
+                assert response.status == 200
+            await until(lambda: api.hang == 0)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+        assert not api.sent_texts()
+        second = await start_bot(tmp_path, env)  # the same host and port
+        try:
+            await until(lambda: bool(api.sent_texts()))
+            await asyncio.sleep(1.0)  # time enough for anything sent twice to show
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(second.wait(), 60)
+    texts = api.sent_texts()
+    assert texts[0].startswith("Xin chào"), texts
+    assert len(texts) == len(set(texts)), texts
+
+
+async def ready(http: aiohttp.ClientSession, port: int) -> bool:
+    try:
+        async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False

@@ -29,7 +29,7 @@ from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 from storage.models import ChatAccount
 from storage.outbox import enqueue
-from tests.fakes import EXE, JPEG, PDF, VALID_MST, FloodRules, outcome_of
+from tests.fakes import CHAT_INTERVAL, EXE, JPEG, PDF, VALID_MST, FloodRules, outcome_of
 
 TOKEN = "1234567890:zalo-test-token"
 
@@ -131,8 +131,12 @@ async def reply_to_event(fake: FakeZalo, send: Any) -> str:
     for _ in range(200):
         await asyncio.sleep(0.02)
         if len(fake.sent()) > before and fake.updates.empty():
-            await asyncio.sleep(0.05)
             break
+    # The rest of the answer: its messages come a chat interval apart, so it is whole once none came for a few.
+    count = -1
+    while count != len(fake.sent()):
+        count = len(fake.sent())
+        await asyncio.sleep(3 * CHAT_INTERVAL)
     return "\n".join(fake.sent()[before:])
 
 
