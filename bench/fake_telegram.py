@@ -1,4 +1,6 @@
-"""A Bot API on 127.0.0.1 for the broadcast benchmark, run as its own process (so it does not share our CPU).
+"""A Bot API on 127.0.0.1 for the broadcast benchmark, run as its own process (so it does not share our CPU). It
+speaks Telegram's (form bodies) and Zalo's (JSON bodies; getUpdates answers 408 when nothing came, as Zalo does).
+Zalo publishes no sending limits, so the same rules stand in for them.
 
 It enforces Telegram's limits as strictly as Telegram does: at most `--rate` calls in any sliding second over the
 whole bot (every method that sends), and one call to a chat per 1/`--per-chat` seconds; a call over
@@ -11,10 +13,11 @@ chat, so duplicates and losses can be read from GET /stats.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 from aiohttp import web
@@ -29,14 +32,19 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
     delivered: Counter[str] = Counter()
     answers: Counter[str] = Counter()
     times: list[float] = []  # deliveries
+    to: list[str] = []  # the chat of each delivery
     requests: list[float] = []  # every sendMessage, answered or refused
 
     chats: dict[str, dict[str, Any]] = {}  # per chat: delivered texts and the last keyboard, for a driver to read
+    said: dict[str, list[tuple[str, str]]] = defaultdict(list)  # each chat's messages: text and buttons
     limited: Counter[str] = Counter()  # 429s that were our own overruns, by rule (not the injected ones)
 
     async def method(request: web.Request) -> web.Response:
         name = request.match_info["method"]
-        form = await request.post()
+        form = await request.json() if request.content_type == "application/json" else await request.post()
+        if name == "getUpdates":  # Zalo's long poll with nothing to deliver (the bench's updates come as webhooks)
+            await asyncio.sleep(1.0)
+            return web.json_response({"ok": False, "error_code": 408, "description": "Request timeout"}, status=408)
         if name == "getFile":
             file_id = str(form["file_id"])
             return web.json_response({"ok": True, "result": {
@@ -45,6 +53,8 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
         if name == "getMe":
             return web.json_response({"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "OCOP",
                                                              "username": "ocop_bench_bot"}})
+        if name == "getWebhookInfo":
+            return web.json_response({"ok": True, "result": {"url": ""}})
         if name not in ("sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "editMessageText"):
             return web.json_response({"ok": True, "result": True})
         requests.append(time.monotonic())
@@ -62,8 +72,11 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
                                       "parameters": {"retry_after": 1}}, status=429)
         delivered[chat] += 1
         times.append(time.monotonic())
+        to.append(chat)
         record = chats.setdefault(chat, {"texts": [], "keyboard": {}, "inline": {}})
         record["texts"].append(str(form.get("text", "")))
+        # A question shown again with another choice ticked has the same text: a repeat is the same text and buttons.
+        said[chat].append((str(form.get("text", "")), str(form.get("reply_markup", ""))))
         if form.get("reply_markup"):  # a person sees the last answer buttons and the last message's buttons
             markup = json.loads(str(form["reply_markup"]))
             record["inline" if "inline_keyboard" in markup else "keyboard"] = markup
@@ -76,24 +89,38 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
         return web.json_response(chats.get(request.match_info["chat"], {"texts": [], "keyboard": {}, "inline": {}}))
 
     async def file(request: web.Request) -> web.Response:
-        return web.Response(body=FILES[request.match_info["path"].split("-", 1)[0]])
+        return web.Response(body=FILES[request.match_info["path"].split("-", 1)[0]], content_type="image/jpeg")
 
-    async def stats(_request: web.Request) -> web.Response:
+    async def stats(request: web.Request) -> web.Response:
         span = times[-1] - times[0] if len(times) > 1 else 0.0
+        # A broadcast's own pace: from its first delivery to its last (chats below `broadcast_below`), how many calls
+        # of any kind went out a second, and how many of them delivered the broadcast.
+        below = int(request.query.get("broadcast_below", "0"))
+        marked = [t for t, chat in zip(times, to, strict=True) if chat.lstrip("-").isdigit() and int(chat) < below]
+        window = marked[-1] - marked[0] if len(marked) > 1 else 0.0
+        during = [t for t in requests if marked and marked[0] <= t <= marked[-1]]
         return web.json_response({"chats": len(delivered), "deliveries": sum(delivered.values()),
                                   "duplicates": sum(n - 1 for n in delivered.values() if n > 1),
                                   "answers": dict(answers), "delivery_span_s": span,
                                   "delivered_per_s": (len(times) - 1) / span if span else 0.0,
                                   "requests_per_s": _rate(requests), "requests": len(requests),
                                   "our_overruns": dict(limited), "per_chat": dict(delivered),
-                                  "repeats": {chat: sum(n - 1 for n in Counter(c["texts"]).values())
-                                              for chat, c in chats.items()}})
+                                  "broadcast_span_s": window,
+                                  "broadcast_per_s": (len(marked) - 1) / window if window else 0.0,
+                                  "calls_per_s_during_broadcast": len(during) / window if window else 0.0,
+                                  "repeats": {chat: sum(n - 1 for n in Counter(messages).values())
+                                              for chat, messages in said.items()},
+                                  "back_to_back": [text[:60] for messages in said.values()
+                                                   for (text, markup), after in zip(messages, messages[1:],
+                                                                                    strict=False)
+                                                   if (text, markup) == after]})
 
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", method)
     app.router.add_get("/stats", stats)
     app.router.add_get("/chat/{chat}", chat)
     app.router.add_get("/file/bot{token}/{path}", file)
+    app.router.add_get("/photos/{path}", file)  # where a Zalo photo event's photo_url points
     return app
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bench.offline_bot_api import OfflineBotApi
@@ -78,3 +79,35 @@ def registration(chat: int, tax_code: str, api: OfflineBotApi) -> Iterator[dict[
             if "📄 Nộp trực tiếp" in api.buttons(chat) and "⏭ Bỏ qua" not in api.buttons(chat):
                 yield text(chat, "📄 Nộp trực tiếp")
     yield callback(chat, api.inline(chat)["✅ Xác nhận nộp hồ sơ"])
+
+
+def zalo_text(chat: int, value: str) -> dict[str, Any]:
+    return {"event_name": "message.text.received", "message": {
+        "message_id": f"z{next(_message_ids)}", "date": 1_790_000_000_000, "text": value,
+        "from": {"id": str(chat), "display_name": "Lan"}, "chat": {"id": str(chat), "chat_type": "PRIVATE"}}}
+
+
+def zalo_photo(chat: int, api_base: str) -> dict[str, Any]:
+    return {"event_name": "message.image.received", "message": {
+        "message_id": f"z{next(_message_ids)}", "date": 1_790_000_000_000,
+        "photo_url": f"{api_base}/photos/photo-{next(_message_ids)}.jpg",
+        "from": {"id": str(chat), "display_name": "Lan"}, "chat": {"id": str(chat), "chat_type": "PRIVATE"}}}
+
+
+def zalo_registration(chat: int, tax_code: str, last_text: Callable[[int], str],
+                      api_base: str) -> Iterator[dict[str, Any]]:
+    """The same registration over Zalo, where there are no buttons: the person types the words of an option (or its
+    number), types the phone number, sends a photo, and hands the documents in on paper (Zalo carries no PDF)."""
+    for value in ("/start", "Đăng ký sản phẩm OCOP", "Hợp tác xã", f"HTX Nông nghiệp {chat}", tax_code,
+                  "Lò Văn Sáng", f"091{chat % 10_000_000:07d}", "Sơn La", "Xã Mường Bú", "Bản Bú",
+                  "Cà phê Arabica Mường Bú", "Thực phẩm", "Cà phê, ca cao",
+                  "Cà phê Arabica trồng dưới tán rừng, chế biến ướt", "Trong tỉnh", "12 tấn", "Nhãn hiệu", "Xong"):
+        yield zalo_text(chat, value)
+    yield zalo_photo(chat, api_base)
+    yield zalo_text(chat, "Xong")
+    for _ in range(20):  # the documents, one question each
+        if "kiểm tra lại hồ sơ" in last_text(chat):
+            break
+        yield zalo_text(chat, "bỏ qua" if "Bỏ qua" in last_text(chat) else "nộp trực tiếp")
+    confirm = re.search(r"(\d+)\. ✅ Xác nhận nộp hồ sơ", last_text(chat))
+    yield zalo_text(chat, confirm.group(1) if confirm else "Xác nhận nộp hồ sơ")

@@ -90,7 +90,9 @@ class Limits:
     quiet_start: time = time(21, 0)
     quiet_end: time = time(7, 0)
     timezone: str = "Asia/Ho_Chi_Minh"
-    batch: int = 200
+    # Rows claimed a round; the next round (and a reply kept meanwhile) waits for the round's last send, so a round is
+    # about two seconds of sending at Telegram's pace, not eight.
+    batch: int = 50
 
     def in_quiet_hours(self, now: datetime) -> bool:
         local = now.astimezone(ZoneInfo(self.timezone)).time()

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, exists, func, insert, or_, true, update
+from sqlalchemy import bindparam, case, delete, exists, func, insert, or_, true, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -116,7 +116,9 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
                   or_(col(OutboxMessage.status) == PENDING,
                       (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < now)),
                   col(OutboxMessage.due_at) <= now)
-           .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id)).limit(limit)
+           # Replies first: a person waiting for an answer goes ahead of a broadcast's backlog, not behind it.
+           .order_by(case((col(OutboxMessage.reason) == "reply", 0), else_=1), col(OutboxMessage.due_at),
+                     col(OutboxMessage.id)).limit(limit)
            .with_for_update(skip_locked=True, of=OutboxMessage))
     ids = list(await session.exec(due))
     if not ids:

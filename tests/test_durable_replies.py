@@ -138,3 +138,27 @@ async def test_replies_are_written_with_the_step_and_sent_by_the_successor_of_a_
         assert {r.status for r in rows} == {"sent"} and len(rows) == sum(len(r.journal_rows) for r in said)
     finally:
         await engine.dispose()
+
+
+async def test_a_kept_reply_is_claimed_ahead_of_a_broadcast_backlog(make_runner: Any, db_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.models import ChatAccount
+    from storage.outbox import claim_due, enqueue_many, keep_replies
+
+    runner = await make_runner(db_url)
+    now = datetime.now(UTC)
+    async with runner.sessions() as session, session.begin():
+        accounts = [ChatAccount(channel="telegram", chat_id=str(600 + i), user_id=str(600 + i)) for i in range(120)]
+        session.add_all(accounts)
+        await session.flush()
+        await enqueue_many(session, [{"account_id": a.id, "dedupe_key": f"broadcast:9:{a.id}", "reason": "broadcast",
+                                      "text": "Hội chợ"} for a in accounts[1:]])
+    async with runner.sessions() as session, session.begin():  # a person's answer met a 429 a moment later
+        await keep_replies(session, "telegram", "600", [{"dedupe_key": "reply:x:0", "text": "Tên sản phẩm?",
+                                                          "options": [], "file_id": None, "parts_sent": 0,
+                                                          "due_at": now + timedelta(seconds=1)}])
+    async with runner.sessions() as session, session.begin():
+        first_round = await claim_due(session, channel="telegram", worker="w", now=now + timedelta(seconds=2),
+                                      lease=timedelta(seconds=60), limit=20)
+    assert "Tên sản phẩm?" in [message.text for message, _ in first_round]
