@@ -8,6 +8,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, case, delete, exists, func, insert, or_, true, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -111,8 +112,13 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
     only = col(ChatAccount.chat_id).in_(list(chat_ids)) if chat_ids is not None else true()
     if chat_ids is not None and or_push_subscribed:
         only = or_(only, exists().where(WebPushSubscription.account_id == ChatAccount.id))
+    # A chat another sender is sending to right now (another replica's dispatcher, a reply being sent) is left to
+    # it: the platform's one-message-a-second per chat holds across replicas only if one sender has the chat at once.
+    other = aliased(OutboxMessage)
+    busy_elsewhere = exists().where(other.account_id == OutboxMessage.account_id, other.status == SENDING,
+                                    col(other.lease_until) >= now, other.claimed_by != worker)
     due = (select(OutboxMessage.id).join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
-           .where(ChatAccount.channel == channel, only,
+           .where(ChatAccount.channel == channel, only, ~busy_elsewhere,
                   or_(col(OutboxMessage.status) == PENDING,
                       (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < now)),
                   col(OutboxMessage.due_at) <= now)

@@ -162,3 +162,32 @@ async def test_a_kept_reply_is_claimed_ahead_of_a_broadcast_backlog(make_runner:
         first_round = await claim_due(session, channel="telegram", worker="w", now=now + timedelta(seconds=2),
                                       lease=timedelta(seconds=60), limit=20)
     assert "Tên sản phẩm?" in [message.text for message, _ in first_round]
+
+
+async def test_a_chat_another_replica_is_sending_to_is_left_to_it(make_runner: Any, db_url: str) -> None:
+    """One sender a chat at a time, across replicas: that is what keeps the chat near one message a second."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage.models import ChatAccount
+    from storage.outbox import claim_due, enqueue_many
+
+    runner = await make_runner(db_url)
+    now = datetime.now(UTC)
+    async with runner.sessions() as session, session.begin():
+        lan, mai = ChatAccount(channel="telegram", chat_id="801"), ChatAccount(channel="telegram", chat_id="802")
+        session.add_all([lan, mai])
+        await session.flush()
+        await enqueue_many(session, [
+            {"account_id": lan.id, "dedupe_key": "a", "reason": "broadcast", "text": "Hội chợ"},
+            {"account_id": lan.id, "dedupe_key": "b", "reason": "cert-expiry:90", "text": "Chứng nhận sắp hết hạn"},
+            {"account_id": mai.id, "dedupe_key": "c", "reason": "broadcast", "text": "Hội chợ"}])
+    lease, now = timedelta(seconds=60), datetime.now(UTC) + timedelta(seconds=1)
+    async with runner.sessions() as session, session.begin():
+        [(first, _)] = await claim_due(session, channel="telegram", worker="host-a", now=now, lease=lease, limit=1)
+    async with runner.sessions() as session, session.begin():
+        other = await claim_due(session, channel="telegram", worker="host-b", now=now, lease=lease, limit=10)
+    assert [account.chat_id for _, account in other] == ["802"]  # Lan's second message waits for host-a
+    async with runner.sessions() as session, session.begin():  # host-a died: once its lease is over, anyone
+        later = await claim_due(session, channel="telegram", worker="host-b", now=now + 2 * lease, lease=lease,
+                                limit=10)
+    assert "801" in {account.chat_id for _, account in later} and first.account_id == lan.id
