@@ -161,6 +161,8 @@ async def person(chat: int, tax_code: str, view: FakeView, http: aiohttp.ClientS
     stats["steps"] += n + 1
     if any("OCOP-20" in t for t in view.seen[chat]["texts"]):
         stats["registered"] += 1
+    else:  # where that person was left
+        stats.setdefault("stuck_at", []).append(" | ".join(t[:80] for t in view.seen[chat]["texts"][-2:]))
 
 
 async def run(replicas: int, recipients: int, people: int, kill: bool, channel: str) -> dict[str, Any]:
@@ -234,6 +236,7 @@ async def run(replicas: int, recipients: int, people: int, kill: bool, channel: 
         "broadcast_duplicated": sum(fake_stats["repeats"].get(c, 0) for c in broadcast_chats),
         "registered": stats["registered"], "steps": stats["steps"], "unanswered_steps": stats["unanswered"],
         "unanswered_examples": sorted(set(stats.get("unanswered_examples", [])))[:5],
+        "not_registered_at": stats.get("stuck_at", [])[:3],
         "replies_repeated_back_to_back": len(repeated), "repeated_examples": repeated[:3],
         "our_overruns": fake_stats["our_overruns"], "answers": fake_stats["answers"], "outbox": statuses}
 

@@ -99,7 +99,7 @@ def zalo_registration(chat: int, tax_code: str, last_text: Callable[[int], str],
     """The same registration over Zalo, where there are no buttons: the person types the words of an option (or its
     number), types the phone number, sends a photo, and hands the documents in on paper (Zalo carries no PDF)."""
     for value in ("/start", "Đăng ký sản phẩm OCOP", "Hợp tác xã", f"HTX Nông nghiệp {chat}", tax_code,
-                  "Lò Văn Sáng", f"091{chat % 10_000_000:07d}", "Sơn La", "Xã Mường Bú", "Bản Bú",
+                  "Lò Văn Sáng", f"0912{100_000 + chat % 900_000:06d}", "Sơn La", "Xã Mường Bú", "Bản Bú",
                   "Cà phê Arabica Mường Bú", "Thực phẩm", "Cà phê, ca cao",
                   "Cà phê Arabica trồng dưới tán rừng, chế biến ướt", "Trong tỉnh", "12 tấn", "Nhãn hiệu", "Xong"):
         yield zalo_text(chat, value)
