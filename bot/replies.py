@@ -13,6 +13,20 @@ from handlers.types import Reply
 log = logging.getLogger(__name__)
 
 
+async def answer_after_commit(tasks: set[asyncio.Task[None]], channel: str,
+                              answer: Callable[[asyncio.Future[None]], Awaitable[None]]) -> None:
+    """For a webhook: start `answer(committed)` and return once it has set `committed` (the step and its replies are
+    on disk) or ended, so the platform is told "received" only for what a crash cannot lose. The sending goes on
+    after, kept in `tasks`."""
+    committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(answer(committed))
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    await asyncio.wait({committed, task}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+        log.error("a %s update failed: %r", channel, error, exc_info=error)
+
+
 class Journal(Protocol):
     """Where replies' fates go (ConversationRunner): the rows written with the step are marked sent, kept for the
     dispatcher with what is left of them, or failed."""

@@ -31,7 +31,7 @@ from bot.channel_text import merged, split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.dispatcher import Outcome, PartlySent, Permanent, RetryLater, Send, Transient, Unreachable
 from bot.pacer import DEFAULT_RATE, Pacer
-from bot.replies import Journal, send_in_order
+from bot.replies import Journal, answer_after_commit, send_in_order
 from bot.telegram_request import AiohttpBotRequest
 from handlers.router import COMMAND_MENU
 from handlers.shown import button_label
@@ -143,15 +143,8 @@ class TelegramChannel:
             await self.application.bot.set_my_commands(listed, language_code=None if lang == "vi" else lang)
 
     async def receive(self, update: Update) -> None:
-        """A webhook's update: returns once its step (and its replies, journaled) is committed, so Telegram is told
-        "received" only for what a crash cannot lose; sending the replies goes on after."""
-        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self._answer(update, committed))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
-        await asyncio.wait({committed, task}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done() and not task.cancelled() and (error := task.exception()) is not None:
-            log.error("telegram update %s failed: %r", update.update_id, error, exc_info=error)
+        """A webhook's update: returns once its step (and its replies, journaled) is committed."""
+        await answer_after_commit(self._sending, "telegram", lambda committed: self._answer(update, committed))
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._answer(update, None)

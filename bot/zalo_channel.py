@@ -18,7 +18,7 @@ from bot.channel_text import merged, split_text
 from bot.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.dispatcher import Outcome, PartlySent, Permanent, RetryLater, Send, Transient
 from bot.pacer import DEFAULT_RATE, Pacer
-from bot.replies import Journal, send_in_order
+from bot.replies import Journal, answer_after_commit, send_in_order
 from handlers.shown import numbered, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
 
@@ -159,15 +159,8 @@ class ZaloChannel:
             self._slots.release()
 
     async def receive(self, update: dict[str, Any]) -> None:
-        """A webhook's event: returns once its step (and its replies, journaled) is committed, so Zalo is told
-        "received" only for what a crash cannot lose; sending the replies goes on after."""
-        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self.process(update, committed))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        await asyncio.wait({committed, task}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done() and not task.cancelled() and (error := task.exception()) is not None:
-            log.error("zalo update failed: %r", error, exc_info=error)
+        """A webhook's event: returns once its step (and its replies, journaled) is committed."""
+        await answer_after_commit(self._tasks, "zalo", lambda committed: self.process(update, committed))
 
     async def process(self, update: dict[str, Any], committed: asyncio.Future[None] | None = None) -> None:
         """Handle one event and send the answers. Events run concurrently; one chat's in arrival order (its typed
