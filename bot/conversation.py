@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +26,7 @@ from messages import t
 from storage import outbox
 from storage.blobs import save_file, stored_file_at
 from storage.chats import first_time_seen, open_chat, save_state, touch_account
-from storage.outbox import journal_replies, keep_replies, unjournal
+from storage.outbox import account_id_of, forget_journal, journal_replies, keep_replies
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,10 @@ class ConversationRunner:
         # successor can take back at start-up what it left unsent.
         self._journal_worker = f"{worker or uuid.uuid4().hex[:12]}/replies"
         self._journaled: set[str] = set()
-        self._outcomes = GroupCommit(sessions, self._journal_worker)
+        # Sent replies' rows are deleted, not kept as history: the journal only has to outlive a crash, and an
+        # outbox growing by a row or two per update would slow every chat's "replies still waiting?" look-up.
+        self._forget = GroupCommit(sessions, lambda session, batch: forget_journal(
+            session, [row for row, _ in batch], self._journal_worker))
         self._data_dir = data_dir
         self._max_upload_bytes = max_upload_bytes
         self._default_language = default_language
@@ -100,26 +103,26 @@ class ConversationRunner:
         async with self._sessions() as session, session.begin():
             return await outbox.release_claims(session, self._journal_worker)
 
-    async def sent(self, reply: Reply) -> None:
-        now = self._clock()
-        await self._record(reply.journal_rows, {"status": outbox.SENT, "attempts": 1, "due_at": now, "sent_at": now,
-                                                "last_error": None, "parts_sent": 0})
-
-    async def failed(self, replies: list[Reply], outcome: Outcome) -> None:
-        status = outbox.UNREACHABLE if isinstance(outcome, Unreachable) else outbox.FAILED
-        now = self._clock()
-        await self._record([row for reply in replies for row in reply.journal_rows], {
-            "status": status, "attempts": 1, "due_at": now, "sent_at": None, "last_error": repr(outcome)[:500],
-            "parts_sent": 0})
-
-    async def _record(self, rows: Collection[int], outcome: dict[str, object]) -> None:
+    async def sent(self, channel: str, reply: Reply) -> None:
+        """The platform took it: its journal rows have done their job (grouped with other replies' in one commit)."""
+        self._count(channel, outbox.SENT, 1)
         try:
-            kept = await asyncio.gather(*(self._outcomes.record_row(row, outcome) for row in rows))
-        except Exception:  # the rows stay claimed; the dispatcher takes them once the lease runs out
-            log.exception("could not record what happened to a reply")
+            kept = await asyncio.gather(*(self._forget.record_row(row, {}) for row in reply.journal_rows))
+        except Exception:  # the rows stay claimed: sent again after a restart, the one case a repeat is possible
+            log.exception("could not record that a reply was sent")
             return
         if not all(kept):
-            log.warning("a reply's row was taken over by a dispatcher before its outcome was recorded")
+            log.warning("a reply's row was taken over by a dispatcher before it was recorded as sent")
+
+    async def failed(self, channel: str, replies: list[Reply], outcome: Outcome) -> None:
+        status = outbox.UNREACHABLE if isinstance(outcome, Unreachable) else outbox.FAILED
+        self._count(channel, status, len(replies))
+        now = self._clock()
+        values = {"status": status, "attempts": 1, "due_at": now, "sent_at": None, "last_error": repr(outcome)[:500],
+                  "parts_sent": 0}
+        async with self._sessions() as session, session.begin():
+            await outbox.finish_many(session, self._journal_worker,
+                                     [(row, values) for reply in replies for row in reply.journal_rows])
 
     async def keep(self, channel: str, chat_id: str, replies: list[Reply], *, wait_seconds: float = 1.0) -> None:
         """Replies the platform did not take now (429, 5xx, a timeout) are kept and sent by the dispatcher when it
@@ -128,15 +131,21 @@ class ConversationRunner:
         Rows journaled for them are replaced by what is left to send."""
         if not replies:
             return
+        self._count(channel, "kept", len(replies))
         due = self._clock() + timedelta(seconds=wait_seconds)
         async with self._sessions() as session, session.begin():
-            await unjournal(session, [row for reply in replies for row in reply.journal_rows], self._journal_worker)
-            rows = [row | {"due_at": due} for rows in await self._reply_rows(session, replies) for row in rows]
-            await keep_replies(session, channel, chat_id, rows)
+            await forget_journal(session, [row for reply in replies for row in reply.journal_rows],
+                                 self._journal_worker)
+            account = await account_id_of(session, channel, chat_id)
+            if account is not None:
+                await keep_replies(session, account, [row | {"due_at": due} for rows in
+                                                      await self._reply_rows(session, replies) for row in rows])
         if self.on_outbox is not None:
             self.on_outbox()
 
-    keep_unsent = keep
+    def _count(self, channel: str, result: str, replies: int) -> None:
+        if self._metrics is not None:
+            self._metrics.replies.labels(channel, result).inc(replies)
 
     async def _reply_rows(self, session: AsyncSession, replies: list[Reply]) -> list[list[dict[str, object]]]:
         """Each reply as outbox rows (a row carries one file: further files follow as rows of their own)."""
@@ -220,7 +229,7 @@ class ConversationRunner:
                 raise _AlreadyHandled  # another replica handled this very update meanwhile: undo ours
             if replies_waiting and result.replies:
                 # Earlier replies still wait for the platform: these queue behind them, so the chat reads in order.
-                await keep_replies(session, incoming.channel, incoming.chat_id,
+                await keep_replies(session, account.id,  # type: ignore[arg-type]
                                    [row for rows in await self._reply_rows(session, result.replies) for row in rows])
                 ctx.outbox_written, result.replies = True, []
             elif result.replies and incoming.channel in self._journaled:

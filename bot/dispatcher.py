@@ -125,7 +125,7 @@ class Dispatcher:
         self._data_dir = data_dir
         self._metrics = metrics
         self._after_round = after_round  # e.g. broadcast progress (throttled by itself); runs after every round
-        self._outcomes = GroupCommit(sessions, self.worker)
+        self._outcomes = GroupCommit(sessions, lambda session, batch: outbox.finish_many(session, self.worker, batch))
 
     def kick(self) -> None:
         """Look for due rows now rather than at the next poll."""
@@ -284,13 +284,15 @@ class Dispatcher:
 
 
 class GroupCommit:
-    """Outcomes of sends, written to the database together: every outcome that arrives while one commit is under
-    way goes into the next one. Each sender still waits until its own outcome is committed (so a crash can resend
-    at most what was in flight, as before), but a thousand sends a second no longer need a thousand commits."""
+    """Writes about claimed rows (a send's outcome; a sent reply's journal row forgotten), done together: every one
+    that arrives while one commit is under way goes into the next. Each sender still waits until its own is committed
+    (so a crash can resend at most what was in flight), but a thousand sends a second no longer need a thousand
+    commits. `write(session, [(row id, values)])` returns the ids that were still this worker's."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], worker: str) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 write: Callable[[AsyncSession, list[tuple[int, dict[str, object]]]], Awaitable[set[int]]]) -> None:
         self._sessions = sessions
-        self._worker = worker
+        self._write = write
         self._queue: list[tuple[int, dict[str, object], asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -299,10 +301,9 @@ class GroupCommit:
         assert message.id is not None
         return await self.record_row(message.id, outbox.outcome(message, values))
 
-    async def record_row(self, message_id: int, outcome: dict[str, object]) -> bool:
-        """`record` with every outcome field given (`outbox.outcome`), for a row not loaded here."""
+    async def record_row(self, message_id: int, values: dict[str, object]) -> bool:
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append((message_id, outcome, done))
+        self._queue.append((message_id, values, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all())
         return await done
@@ -312,7 +313,7 @@ class GroupCommit:
             batch, self._queue = self._queue, []
             try:
                 async with self._sessions() as session, session.begin():
-                    kept = await outbox.finish_many(session, self._worker, [(i, v) for i, v, _ in batch])
+                    kept = await self._write(session, [(i, v) for i, v, _ in batch])
             except Exception as exc:  # the senders see it; their rows stay claimable after the lease
                 for _, _, done in batch:
                     if not done.done():

@@ -15,6 +15,9 @@ class Metrics:
         self.flood_refused = Counter("ocop_flood_refused", "Updates not read because one chat sent too many too fast",
                                      ["channel"], registry=self.registry)
         self.sends = Counter("ocop_sends", "Outbox send attempts, by result", ["result"], registry=self.registry)
+        self.replies = Counter("ocop_replies", "Replies to what people sent, by channel and fate (sent at once, "
+                               "kept for the outbox, failed, unreachable)", ["channel", "result"],
+                               registry=self.registry)
         self.outbox = Gauge("ocop_outbox_messages", "Outbox rows by status (read at scrape)", ["status"],
                             registry=self.registry)
         self.scheduler_last_run = Gauge("ocop_scheduler_last_run_timestamp_seconds",

@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 async def answer_after_commit(tasks: set[asyncio.Task[None]], channel: str,
                               answer: Callable[[asyncio.Future[None]], Awaitable[None]]) -> None:
     """For a webhook: start `answer(committed)` and return once it has set `committed` (the step and its replies are
-    on disk) or ended, so the platform is told "received" only for what a crash cannot lose. The sending goes on
-    after, kept in `tasks`."""
+    on disk) or ended without (nothing to answer, or a failure), so the platform is told "received" only for what a
+    crash cannot lose. The sending goes on after, kept in `tasks`."""
     committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(answer(committed))
     tasks.add(task)
@@ -28,14 +28,14 @@ async def answer_after_commit(tasks: set[asyncio.Task[None]], channel: str,
 
 
 class Journal(Protocol):
-    """Where replies' fates go (ConversationRunner): the rows written with the step are marked sent, kept for the
-    dispatcher with what is left of them, or failed."""
+    """Where replies' fates go (ConversationRunner): the rows written with the step are forgotten once sent, replaced
+    by what is left of them for the dispatcher, or marked failed."""
 
-    async def sent(self, reply: Reply) -> None: ...
+    async def sent(self, channel: str, reply: Reply) -> None: ...
 
     async def keep(self, channel: str, chat_id: str, replies: list[Reply], *, wait_seconds: float) -> None: ...
 
-    async def failed(self, replies: list[Reply], outcome: Outcome) -> None: ...
+    async def failed(self, channel: str, replies: list[Reply], outcome: Outcome) -> None: ...
 
 
 async def send_in_order(channel: str, chat_id: str, replies: list[Reply], send: Callable[[int, Reply], Awaitable[None]],
@@ -55,13 +55,13 @@ async def send_in_order(channel: str, chat_id: str, replies: list[Reply], send: 
                 if journal is None or isinstance(outcome, Permanent | Unreachable):
                     log.warning("could not send a reply to a %s chat: %r", channel, outcome)
                     if journal is not None:
-                        await journal.failed(replies[index:], outcome)
+                        await journal.failed(channel, replies[index:], outcome)
                     return
                 wait = outcome.seconds if isinstance(outcome, RetryLater) else 1.0
                 await journal.keep(channel, chat_id, [rest_after(index, reply, parts), *replies[index + 1:]],
                                    wait_seconds=wait)
                 return
             if journal is not None:
-                marks.append(asyncio.create_task(journal.sent(reply)))
+                marks.append(asyncio.create_task(journal.sent(channel, reply)))
     finally:
         await asyncio.gather(*marks)

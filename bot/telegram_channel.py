@@ -91,8 +91,6 @@ class PacedCalls(BaseRateLimiter[dict[str, bool]]):
                                      retry_after=lambda exc: _seconds(exc) if isinstance(exc, RetryAfter) else None)
 
 
-
-
 class TelegramChannel:
     def __init__(self, application: Application, handle: Handle, journal: Journal | None = None) -> None:
         self.application = application
@@ -150,27 +148,23 @@ class TelegramChannel:
         await self._answer(update, None)
 
     async def _answer(self, update: Update, committed: asyncio.Future[None] | None) -> None:
-        try:
-            incoming = to_incoming(update)
-            if incoming is None:
-                return
-            # Updates run concurrently (see build_application); one chat's are handled and answered in order.
-            async with self._order.turn(incoming.chat_id):
-                if update.callback_query:
-                    try:  # stops the button's spinner; a refusal (a query too old) must not cost the answer
-                        await update.callback_query.answer()
-                    except TelegramError as exc:
-                        log.info("a button press could not be acknowledged: %r", exc)
-                replies = await self._handle(incoming)
-                if committed is not None:
-                    committed.set_result(None)
-                chat = int(incoming.chat_id)
-                await send_in_order("telegram", incoming.chat_id, merged(replies, MessageLimit.MAX_TEXT_LENGTH),
-                                    lambda _, reply: send_reply(self.application, chat, reply),
-                                    lambda _, reply, parts: rest_after(reply, parts), self._journal)
-        finally:
-            if committed is not None and not committed.done():
+        incoming = to_incoming(update)
+        if incoming is None:
+            return
+        # Updates run concurrently (see build_application); one chat's are handled and answered in order.
+        async with self._order.turn(incoming.chat_id):
+            if update.callback_query:
+                try:  # stops the button's spinner; a refusal (a query too old) must not cost the answer
+                    await update.callback_query.answer()
+                except TelegramError as exc:
+                    log.info("a button press could not be acknowledged: %r", exc)
+            replies = await self._handle(incoming)
+            if committed is not None:
                 committed.set_result(None)
+            chat = int(incoming.chat_id)
+            await send_in_order("telegram", incoming.chat_id, merged(replies, MessageLimit.MAX_TEXT_LENGTH),
+                                lambda _, reply: send_reply(self.application, chat, reply),
+                                lambda _, reply, parts: rest_after(reply, parts), self._journal)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None

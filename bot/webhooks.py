@@ -1,4 +1,4 @@
-"""Webhook endpoints (used when OCOP_PUBLIC_URL is set): check the secret, parse, queue, answer at once.
+"""Webhook endpoints (used when OCOP_PUBLIC_URL is set): check the secret, parse, handle, answer once committed.
 
 The request returns once the update's step and its replies are committed (milliseconds), not after the replies are
 sent (they wait for the chat's turn at the platform): a platform that heard "ok" has handed us the message for good,

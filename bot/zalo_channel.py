@@ -165,21 +165,17 @@ class ZaloChannel:
     async def process(self, update: dict[str, Any], committed: asyncio.Future[None] | None = None) -> None:
         """Handle one event and send the answers. Events run concurrently; one chat's in arrival order (its typed
         numbers mean the options of the reply before, so that reply must have gone out first)."""
-        try:
-            chat = _chat_of(update)
-            if chat is None:
+        chat = _chat_of(update)
+        if chat is None:
+            return
+        async with self._order.turn(chat):
+            incoming = self.to_incoming(update)
+            if incoming is None:
                 return
-            async with self._order.turn(chat):
-                incoming = self.to_incoming(update)
-                if incoming is None:
-                    return
-                replies = await self._handle(incoming)
-                if committed is not None:
-                    committed.set_result(None)
-                await self.send_replies(incoming.chat_id, replies)
-        finally:
-            if committed is not None and not committed.done():
+            replies = await self._handle(incoming)
+            if committed is not None:
                 committed.set_result(None)
+            await self.send_replies(incoming.chat_id, replies)
 
     async def send_replies(self, chat_id: str, replies: list[Reply]) -> None:
         """Answers to one message, in order; only the question's options are numbered. What Zalo does not take now

@@ -32,13 +32,14 @@ async def enqueue(session: AsyncSession, *, account_id: int, dedupe_key: str, re
     return await insert_ignoring_duplicates(session, OutboxMessage, [values], ["dedupe_key"]) == 1
 
 
-async def keep_replies(session: AsyncSession, channel: str, chat_id: str, rows: list[dict[str, object]]) -> int:
+async def account_id_of(session: AsyncSession, channel: str, chat_id: str) -> int | None:
+    return (await session.exec(select(ChatAccount.id).where(ChatAccount.channel == channel,
+                                                            ChatAccount.chat_id == chat_id))).first()
+
+
+async def keep_replies(session: AsyncSession, account: int, rows: list[dict[str, object]]) -> int:
     """Replies that could not be sent when they were made, kept to go out through the dispatcher in order (each
     dict: dedupe_key, text, options, file_id, parts_sent). Returns how many were kept."""
-    account = (await session.exec(select(ChatAccount.id).where(ChatAccount.channel == channel,
-                                                               ChatAccount.chat_id == chat_id))).first()
-    if account is None:
-        return 0
     now = utcnow()
     # Never due before replies of this chat still waiting: the dispatcher sends by due time, and the chat must read
     # its answers in the order they were made.
@@ -67,12 +68,15 @@ async def journal_replies(session: AsyncSession, account_id: int, rows: list[dic
     return [ids[row["dedupe_key"]] for row in rows]
 
 
-async def unjournal(session: AsyncSession, ids: Collection[int], worker: str) -> None:
-    """Journal rows this worker replaces with what is left of them to send (kept for the dispatcher)."""
-    if ids:
-        await session.exec(delete(OutboxMessage).where(  # type: ignore[call-overload]
-            col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.claimed_by) == worker,
-            col(OutboxMessage.status) == SENDING))
+async def forget_journal(session: AsyncSession, ids: Collection[int], worker: str) -> set[int]:
+    """Journal rows this worker is done with: sent, or replaced by what is left of them to send. Returns the ids that
+    were still its own (a row a dispatcher took over after the lease is left to it)."""
+    if not ids:
+        return set()
+    result = await session.exec(delete(OutboxMessage).where(  # type: ignore[call-overload]
+        col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.claimed_by) == worker,
+        col(OutboxMessage.status) == SENDING).returning(col(OutboxMessage.id)))
+    return set(result.scalars())
 
 
 def _aware(moment: datetime) -> datetime:
