@@ -83,7 +83,7 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
         answers["200"] += 1
         return web.json_response({"ok": True, "result": {
             "message_id": sum(delivered.values()), "date": 0, "text": str(form.get("text", "")),
-            "chat": {"id": int(chat), "type": "private"}}})
+            "chat": {"id": int(chat) if chat.lstrip("-").isdigit() else chat, "type": "private"}}})
 
     async def chat(request: web.Request) -> web.Response:
         return web.json_response(chats.get(request.match_info["chat"], {"texts": [], "keyboard": {}, "inline": {}}))
