@@ -21,7 +21,7 @@ from bot.dispatcher import GroupCommit, Outcome, Unreachable
 from bot.flood import FloodGuard, Verdict
 from bot.metrics import Metrics
 from handlers import router
-from handlers.types import Attachment, Context, Incoming, Reply, State
+from handlers.types import Attachment, Context, Incoming, Reply, State, reply_shape
 from messages import t
 from storage import outbox
 from storage.blobs import save_file, stored_file_at
@@ -156,9 +156,9 @@ class ConversationRunner:
             rows: list[dict[str, object]] = [{
                 "dedupe_key": f"reply:{key}:{index}", "text": reply.text, "file_id": files[0] if files else None,
                 "options": [{"id": o.id, "label": o.label, "inline": reply.inline} for o in reply.options],
-                "parts_sent": reply.from_part}]
+                "parts_sent": reply.from_part, "shape": reply_shape(reply)}]
             rows += [{"dedupe_key": f"reply:{key}:{index}:{n}", "text": "", "file_id": file, "options": [],
-                      "parts_sent": 0} for n, file in enumerate(files[1:], 1)]
+                      "parts_sent": 0, "shape": None} for n, file in enumerate(files[1:], 1)]
             out.append(rows)
         return out
 

@@ -12,7 +12,6 @@ their lease runs out, then any dispatcher takes them again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -90,8 +89,8 @@ class Limits:
     quiet_start: time = time(21, 0)
     quiet_end: time = time(7, 0)
     timezone: str = "Asia/Ho_Chi_Minh"
-    # Rows claimed a round; the next round (and a reply kept meanwhile) waits for the round's last send, so a round is
-    # about two seconds of sending at Telegram's pace, not eight.
+    # Rows in flight at most; more are claimed when half are done, so a reply kept meanwhile waits about a second of
+    # sending at Telegram's pace behind them, not eight.
     batch: int = 50
 
     def in_quiet_hours(self, now: datetime) -> bool:
@@ -105,7 +104,7 @@ class Limits:
 
 class Dispatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: dict[str, Send], limits: Limits,
-                 *, clock: Callable[[], datetime] | None = None, concurrency: int = 16,
+                 *, clock: Callable[[], datetime] | None = None,
                  data_dir: Path | None = None, after_round: Callable[[], Awaitable[None]] | None = None,
                  metrics: Metrics | None = None, worker: str | None = None,
                  reachable: dict[str, Reachable] | None = None, pushable: frozenset[str] = frozenset()) -> None:
@@ -121,7 +120,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self._concurrency = concurrency
+        self._in_flight: dict[str, int] = {}  # rows claimed and not yet finished, by channel
         self._data_dir = data_dir
         self._metrics = metrics
         self._after_round = after_round  # e.g. broadcast progress (throttled by itself); runs after every round
@@ -147,18 +146,27 @@ class Dispatcher:
                     log.warning("took back %s outbox rows claimed by this instance before it last stopped", taken)
         except Exception:  # the rows will be taken when their lease runs out instead
             log.exception("could not take back this instance's earlier claims")
-        while not self._stopping:
-            try:
-                sent = await self.drain_once()
-            except Exception:  # a database hiccup must not kill the loop; rows stay claimable
-                log.exception("outbox dispatch round failed")
-                sent = 0
-            if sent == 0:
+        # Rounds overlap: more rows are claimed as soon as half of those in flight are done, so one chat waiting
+        # for its turn (a person's kept replies, a second apart) never leaves the channel's pace unused.
+        sending: set[asyncio.Task[None]] = set()
+        try:
+            while not self._stopping:
                 self._wake.clear()
-                if self._stopping:  # stop() may have set the event during the round just cleared
+                try:
+                    sending |= (await self._claim_more())[0]
+                    if self._after_round is not None:  # also on idle rounds: a broadcast's last sends need it
+                        await self._after_round()
+                except Exception:  # a database hiccup must not kill the loop; rows stay claimable
+                    log.exception("outbox dispatch round failed")
+                if self._stopping:  # stop() may have set the event before it was cleared
                     break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), poll_seconds)
+                woken = asyncio.ensure_future(self._wake.wait())
+                done, _ = await asyncio.wait(sending | {woken}, timeout=poll_seconds,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+                sending -= done
+        finally:
+            await asyncio.gather(*sending, return_exceptions=True)
 
     async def drain(self, *, max_rounds: int = 1_000_000) -> int:
         """Send everything due now, then return how many rows were handled (for `ocop-bot outbox drain`)."""
@@ -171,44 +179,57 @@ class Dispatcher:
         return total
 
     async def drain_once(self) -> int:
+        """Claim a round of due rows per channel and send them all; returns how many rows that was."""
+        tasks, handled = await self._claim_more()
+        await asyncio.gather(*tasks)
+        if self._after_round is not None:  # also on idle rounds: a broadcast's last sends need their report
+            await self._after_round()
+        return handled
+
+    async def _claim_more(self) -> tuple[set[asyncio.Task[None]], int]:
+        """Claim due rows for every channel with room (half a round in flight or less) and start sending them: one
+        task a chat, its rows in order. A chat already being sent to is not claimed again (`claim_due`). Returns the
+        tasks and how many rows they send."""
         now = self._clock()
         if self.limits.in_quiet_hours(now):
-            return 0
-        handled = 0
+            return set(), 0
+        started: set[asyncio.Task[None]] = set()
+        claimed_rows = 0
         for channel, send in self._senders.items():
+            in_flight = self._in_flight.get(channel, 0)
+            if in_flight > self.limits.batch // 2:
+                continue
             chats = self._reachable[channel]() if channel in self._reachable else None
             pushable = channel in self._pushable
             if chats is not None and not chats and not pushable:
                 continue  # no page of this channel is open here: its notices wait where they are
             async with self._sessions() as session, session.begin():
                 claimed = await outbox.claim_due(session, channel=channel, worker=self.worker, now=now,
-                                                 lease=self.limits.lease, limit=self.limits.batch, chat_ids=chats,
-                                                 or_push_subscribed=pushable)
+                                                 lease=self.limits.lease, limit=self.limits.batch - in_flight,
+                                                 chat_ids=chats, or_push_subscribed=pushable)
                 # A notice's options are not numbered for a chat in a form: its numbers answer the form.
                 # (A reply kept for later is the chat's own question: its numbers are the form's.)
                 busy = await accounts_in_a_form(session, [a.id for m, a in claimed  # type: ignore[misc]
                                                           if m.options and m.reason != "reply"])
-            if claimed:
-                await self._send_batch(channel, send, claimed, busy)
-                handled += len(claimed)
-        if self._after_round is not None:  # also on idle rounds: a broadcast's last sends need their report
-            await self._after_round()
-        return handled
+            by_chat: dict[str, list[tuple[OutboxMessage, ChatAccount]]] = {}
+            for row in claimed:
+                by_chat.setdefault(row[1].chat_id, []).append(row)
+            # Not `in_flight + len(claimed)`: sends that finished during the claim have counted themselves down.
+            self._in_flight[channel] = self._in_flight.get(channel, 0) + len(claimed)
+            claimed_rows += len(claimed)
+            started |= {asyncio.create_task(self._send_chat(channel, send, rows, busy)) for rows in by_chat.values()}
+        return started, claimed_rows
 
-    async def _send_batch(self, channel: str, send: Send, claimed: list[tuple[OutboxMessage, ChatAccount]],
-                          busy: set[int]) -> None:
-        semaphore = asyncio.Semaphore(self._concurrency)
-        by_chat: dict[str, list[tuple[OutboxMessage, ChatAccount]]] = {}
-        for row in claimed:
-            by_chat.setdefault(row[1].chat_id, []).append(row)
-
-        async def one_chat(rows: list[tuple[OutboxMessage, ChatAccount]]) -> None:
-            # A chat's messages go out in order; the channel's pacer spaces them (and everything else it sends).
-            for message, account in rows:
-                async with semaphore:
-                    await self._deliver(send, message, account, numbered=account.id not in busy)
-
-        await asyncio.gather(*(one_chat(rows) for rows in by_chat.values()))
+    async def _send_chat(self, channel: str, send: Send, rows: list[tuple[OutboxMessage, ChatAccount]],
+                         busy: set[int]) -> None:
+        # A chat's messages go out in order; the channel's pacer spaces them (and everything else it sends).
+        for message, account in rows:
+            try:
+                await self._deliver(send, message, account, numbered=account.id not in busy)
+            except Exception:  # its outcome could not be written: the row is taken again after its lease
+                log.exception("outbox row %s: its outcome was not recorded", message.id)
+            finally:
+                self._in_flight[channel] -= 1
 
     async def _deliver(self, send: Send, message: OutboxMessage, account: ChatAccount, *,
                        numbered: bool = True) -> None:
@@ -221,11 +242,14 @@ class Dispatcher:
         if kind is not None and kind in (account.reminder_optouts or []):
             await self._finish(message, status=outbox.SKIPPED, last_error="opted out")
             return
-        # Notices carry their buttons on the message; a kept reply keeps the keyboard it was made with.
-        inline = all(o.get("inline", True) for o in message.options)
+        # Notices carry their buttons on the message; a kept reply keeps the keyboard (and the rest of its shape:
+        # a contact button, an upload page) it was made with.
+        inline = bool(message.options) and all(o.get("inline", True) for o in message.options)
+        shape = dict(message.shape or {})
+        shape["numbered"] = numbered and shape.get("numbered", True)
         reply = Reply(message.text, options=tuple(Option(o["id"], o["label"]) for o in message.options), inline=inline,
-                      attachments=await self._attachment(message.file_id), numbered=numbered,
-                      from_part=message.parts_sent, proactive=message.reason != "reply")
+                      attachments=await self._attachment(message.file_id), from_part=message.parts_sent,
+                      proactive=message.reason != "reply", **shape)
         parts = message.parts_sent
         try:
             try:

@@ -53,6 +53,17 @@ class Reply:
     journal_rows: tuple[int, ...] = ()
 
 
+# What a reply kept in the outbox must remember besides its text, buttons and files, to be sent again as it was made.
+SHAPE = ("request_contact", "numbered", "accepts", "upload_hint", "invite_notifications")
+
+
+def reply_shape(reply: Reply) -> dict[str, Any] | None:
+    """The fields of SHAPE not at their default (None when all are)."""
+    shape = {name: getattr(reply, name) for name in SHAPE
+             if getattr(reply, name) != Reply.__dataclass_fields__[name].default}
+    return shape or None
+
+
 @dataclass(frozen=True)
 class Contact:
     phone: str

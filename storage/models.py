@@ -209,6 +209,9 @@ class OutboxMessage(SQLModel, table=True):
     file_id: int | None = Field(default=None, foreign_key="stored_file.id")  # a photo or document to send along
     # Parts of a multi-part message (text chunks, then files) already delivered: a retry resumes after them.
     parts_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # A kept reply's presentation beyond text and buttons (Reply's request_contact, numbered, accepts, upload_hint,
+    # invite_notifications where not the default), so it is sent again as it was made.
+    shape: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Event(SQLModel, table=True):

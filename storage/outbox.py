@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, case, delete, exists, func, insert, or_, true, update
+from sqlalchemy import ColumnElement, bindparam, case, delete, exists, func, insert, or_, true, update
+from sqlalchemy import text as sql
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -116,31 +117,71 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
     only = col(ChatAccount.chat_id).in_(list(chat_ids)) if chat_ids is not None else true()
     if chat_ids is not None and or_push_subscribed:
         only = or_(only, exists().where(WebPushSubscription.account_id == ChatAccount.id))
-    # A chat another sender is sending to right now (another replica's dispatcher, a reply being sent) is left to
-    # it: the platform's one-message-a-second per chat holds across replicas only if one sender has the chat at once.
+    # A chat some sender is sending to right now (another replica's dispatcher, a reply being sent, this dispatcher's
+    # previous claim still in flight) is left to it, and so is one sent to less than a second ago: the platform's one
+    # message a second per chat, and the chat's order, hold only if one sender has the chat at once.
     other = aliased(OutboxMessage)
-    busy_elsewhere = exists().where(other.account_id == OutboxMessage.account_id, other.status == SENDING,
-                                    col(other.lease_until) >= now, other.claimed_by != worker)
-    due = (select(OutboxMessage.id).join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
-           .where(ChatAccount.channel == channel, only, ~busy_elsewhere,
-                  or_(col(OutboxMessage.status) == PENDING,
-                      (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < now)),
-                  col(OutboxMessage.due_at) <= now)
+    being_sent = exists().where(other.account_id == OutboxMessage.account_id, _busy(other, now, worker))
+    claimable = or_(col(OutboxMessage.status) == PENDING,
+                    (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < now))
+    due = (select(OutboxMessage.id, OutboxMessage.account_id)
+           .join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
+           .where(ChatAccount.channel == channel, only, ~being_sent, claimable, col(OutboxMessage.due_at) <= now)
            # Replies first: a person waiting for an answer goes ahead of a broadcast's backlog, not behind it.
            .order_by(case((col(OutboxMessage.reason) == "reply", 0), else_=1), col(OutboxMessage.due_at),
                      col(OutboxMessage.id)).limit(limit)
            .with_for_update(skip_locked=True, of=OutboxMessage))
-    ids = list(await session.exec(due))
+    found = list(await session.exec(due))
+    if found and session.bind and session.bind.dialect.name == "postgresql":
+        found = await _chats_nobody_else_claims(session, found, now, worker)
+    ids = [message_id for message_id, _ in found]
     if not ids:
         return []
-    await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))  # type: ignore[call-overload]
-                       .values(status=SENDING, lease_until=now + lease, claimed_by=worker))
+    # Only rows still claimable: on SQLite the SELECT above ran before the write lock, so another process may have
+    # claimed some of them meanwhile (an `ocop-bot outbox drain` beside `ocop-bot run` sent them twice).
+    claimed = await session.exec(update(OutboxMessage)  # type: ignore[call-overload]
+                                 .where(col(OutboxMessage.id).in_(ids), claimable)
+                                 .values(status=SENDING, lease_until=now + lease, claimed_by=worker)
+                                 .returning(col(OutboxMessage.id)))
+    ids = list(claimed.scalars())
+    if not ids:
+        return []
     rows = await session.exec(select(OutboxMessage, ChatAccount)
                               .join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
                               .where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.due_at),
                                                                               col(OutboxMessage.id))
                               .execution_options(populate_existing=True))
     return list(rows)  # type: ignore[arg-type]
+
+
+RECENT = timedelta(seconds=1)  # a chat sent to this recently (by another replica, maybe) waits: one a second a chat
+
+
+def _busy(row: type[OutboxMessage], now: datetime, worker: str) -> ColumnElement[bool]:
+    """A row that makes its chat busy for `worker`: being sent (a live lease), or sent by another sender less than
+    RECENT ago (this sender's own pacer knows when it last sent to the chat)."""
+    return or_((col(row.status) == SENDING) & (col(row.lease_until) >= now),
+               (col(row.sent_at) > now - RECENT) & (row.claimed_by != worker))
+
+
+CLAIM_LOCKS = 0x0C0B  # the first key of the transaction locks a claim takes on each chat (PostgreSQL)
+
+
+async def _chats_nobody_else_claims(session: AsyncSession, found: list[tuple[int, int]], now: datetime,
+                                    worker: str) -> list[tuple[int, int]]:
+    """Two dispatchers claiming at the same instant cannot see each other's claim, neither having committed, and
+    would send to one chat at once. So each chat is claimed under a lock held until this transaction commits (a chat
+    another claim holds is left), then looked at again in a new statement, which sees any claim committed meanwhile."""
+    chats = sorted({account_id for _, account_id in found})
+    locked = set((await session.exec(  # type: ignore[call-overload]
+        sql("SELECT a FROM unnest(CAST(:chats AS integer[])) AS a WHERE pg_try_advisory_xact_lock(:key, a)"),
+        params={"chats": chats, "key": CLAIM_LOCKS})).scalars())
+    if locked:
+        other = aliased(OutboxMessage)
+        taken = set(await session.exec(select(other.account_id).where(col(other.account_id).in_(locked),
+                                                                      _busy(other, now, worker))))
+        locked -= taken
+    return [(message_id, account_id) for message_id, account_id in found if account_id in locked]
 
 
 async def release_claims(session: AsyncSession, worker: str) -> int:

@@ -80,6 +80,41 @@ async def test_a_telegram_reply_met_by_429_is_sent_later_in_order(aiohttp_client
     assert rows and {r.status for r in rows} == {"sent"}
 
 
+class BusyForTheContactButtonBotApi(FakeBotApi):
+    """Telegram answering 429 to the first message that offers a "share my phone" button."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy_answers = 0
+
+    async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any,
+                         **kwargs: Any) -> tuple[int, bytes]:
+        markup = str(request_data.parameters.get("reply_markup")) if request_data else ""
+        if url.endswith("/sendMessage") and "request_contact" in markup and not self.busy_answers:
+            self.busy_answers += 1
+            return 429, (b'{"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", '
+                         b'"parameters": {"retry_after": 1}}')
+        return await super().do_request(url, method, request_data, *args, **kwargs)
+
+
+async def test_a_kept_reply_keeps_its_share_my_phone_button(aiohttp_client: Any, tmp_path: Path) -> None:
+    api = BusyForTheContactButtonBotApi()
+    settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}",
+                        OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_QUIET_HOURS="", OCOP_FLOOD_BURST=1000,
+                        TELEGRAM_BOT_TOKEN="123:abc", TELEGRAM_API_BASE_URL="http://127.0.0.1:9")
+    client = await aiohttp_client(build_app(settings, telegram_request=api, telegram_polling=False,
+                                            run_scheduler=False))
+    application = client.app[TELEGRAM].application
+    message = {"message_id": next(_ids), "date": int(time.time()), "text": "/trangthai",
+               "chat": {"id": 778, "type": "private"}, "from": {"id": 778, "is_bot": False, "first_name": "Lan"}}
+    await application.process_update(Update.de_json({"update_id": next(_ids), "message": message}, application.bot))
+    assert api.busy_answers == 1  # "share your phone to link": refused for now, kept
+    rows = await outbox_replies(client)
+    assert rows and {r.status for r in rows} == {"sent"}
+    [resent] = [m for m in api.sent() if "chưa gắn với cơ sở nào" in m["text"]]
+    assert "request_contact" in str(resent.get("reply_markup"))  # the button the person is told to tap is there
+
+
 async def test_a_zalo_reply_met_by_a_5xx_is_sent_later(aiohttp_client: Any, tmp_path: Path) -> None:
     fake = FakeZalo()
     fake.refuse_next = [502]  # Zalo's gateway fails the first answer
@@ -192,3 +227,57 @@ async def test_a_chat_another_replica_is_sending_to_is_left_to_it(make_runner: A
         later = await claim_due(session, channel="telegram", worker="host-b", now=now + 2 * lease, lease=lease,
                                 limit=10)
     assert "801" in {account.chat_id for _, account in later} and first.account_id == lan.id
+
+
+async def test_two_replicas_claiming_at_the_same_instant_never_both_take_one_chat(make_runner: Any,
+                                                                                  postgres_url: str) -> None:
+    """Neither claim has committed, so neither sees the other's: the chat is taken by whoever claims it first."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage.models import ChatAccount
+    from storage.outbox import claim_due, enqueue_many
+
+    one, two = await make_runner(postgres_url), await make_runner(postgres_url)
+    async with one.sessions() as session, session.begin():
+        lan, mai = ChatAccount(channel="telegram", chat_id="811"), ChatAccount(channel="telegram", chat_id="812")
+        session.add_all([lan, mai])
+        await session.flush()
+        await enqueue_many(session, [
+            {"account_id": lan.id, "dedupe_key": "a", "reason": "broadcast", "text": "Hội chợ"},
+            {"account_id": lan.id, "dedupe_key": "b", "reason": "cert-expiry:90", "text": "Chứng nhận sắp hết hạn"},
+            {"account_id": mai.id, "dedupe_key": "c", "reason": "broadcast", "text": "Hội chợ"}])
+    lease, now = timedelta(seconds=60), datetime.now(UTC) + timedelta(seconds=1)
+    async with one.sessions() as first, first.begin():
+        [(_, account)] = await claim_due(first, channel="telegram", worker="host-a", now=now, lease=lease, limit=1)
+        assert account.chat_id == "811"
+        async with two.sessions() as second, second.begin():  # host-b claims while host-a's claim is open
+            other = await claim_due(second, channel="telegram", worker="host-b", now=now, lease=lease, limit=10)
+    assert [account.chat_id for _, account in other] == ["812"]
+
+
+async def test_a_chat_another_replica_sent_to_a_moment_ago_waits_its_second(make_runner: Any, db_url: str) -> None:
+    """A broadcast from one replica and a reminder from the other, to one chat: a second apart, not together."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage.models import ChatAccount
+    from storage.outbox import claim_due, enqueue_many, finish
+
+    runner = await make_runner(db_url)
+    async with runner.sessions() as session, session.begin():
+        lan = ChatAccount(channel="telegram", chat_id="821")
+        session.add(lan)
+        await session.flush()
+        await enqueue_many(session, [
+            {"account_id": lan.id, "dedupe_key": "a", "reason": "broadcast", "text": "Hội chợ"},
+            {"account_id": lan.id, "dedupe_key": "b", "reason": "cert-expiry:90", "text": "Chứng nhận sắp hết hạn"}])
+    lease, now = timedelta(seconds=60), datetime.now(UTC) + timedelta(seconds=1)
+    async with runner.sessions() as session, session.begin():
+        [(first, _)] = await claim_due(session, channel="telegram", worker="host-a", now=now, lease=lease, limit=1)
+        assert await finish(session, first.id, "host-a", status="sent", sent_at=now)  # type: ignore[arg-type]
+    async with runner.sessions() as session, session.begin():
+        assert await claim_due(session, channel="telegram", worker="host-b", now=now + timedelta(seconds=0.5),
+                               lease=lease, limit=10) == []
+    async with runner.sessions() as session, session.begin():
+        [(second, _)] = await claim_due(session, channel="telegram", worker="host-b",
+                                        now=now + timedelta(seconds=1.1), lease=lease, limit=10)
+    assert second.text == "Chứng nhận sắp hết hạn"
