@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 
 from bot.cli_support import database
 from bot.dispatcher import Dispatcher, Limits, Send
 from bot.pacer import Pacer
+from bot.replicas import ReplicaHeartbeat
 from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours
 from messages import t
@@ -54,28 +56,38 @@ async def drain(settings: Settings) -> tuple[int, list[str]]:
     start, end = parse_quiet_hours(settings.quiet_hours) or (None, None)
     limits = Limits(timezone=settings.timezone,
                     **({"quiet_start": start, "quiet_end": end} if start is not None else {}))
+    # A drain shares the platforms' limits with any `ocop-bot run` sending meanwhile: it joins their heartbeat.
+    channels: dict[str, Callable[[Settings, Pacer], contextlib.AbstractAsyncContextManager[Send]]] = {
+        name: sender for name, sender in (("telegram", _telegram), ("zalo", _zalo))
+        if getattr(settings, f"{name}_bot_token") is not None}
+    pacers = {name: Pacer(settings.send_rate, per_chat_interval=settings.chat_interval) for name in channels}
     try:
         async with contextlib.AsyncExitStack() as stack:
             await upgrade_database(engine)
-            senders = {name: await stack.enter_async_context(sender(settings))
-                       for name, sender in (("telegram", _telegram), ("zalo", _zalo))
-                       if getattr(settings, f"{name}_bot_token") is not None}
-            dispatcher = Dispatcher(create_sessionmaker(engine), senders, limits, data_dir=settings.data_dir)
+            sessions = create_sessionmaker(engine)
+            senders = {name: await stack.enter_async_context(sender(settings, pacers[name]))
+                       for name, sender in channels.items()}
+            dispatcher = Dispatcher(sessions, senders, limits, data_dir=settings.data_dir)
             if limits.in_quiet_hours(datetime.now(UTC)):
                 return 0, [t(lang, "cli.drain_quiet", hours=settings.quiet_hours)]
-            handled = await dispatcher.drain()
+            heartbeat = ReplicaHeartbeat(sessions, f"drain-{uuid.uuid4().hex[:12]}", pacers.values())
+            await heartbeat.start()
+            try:
+                handled = await dispatcher.drain()
+            finally:
+                await heartbeat.stop()
     finally:
         await engine.dispose()
     return 0, [t(lang, "cli.drain_done", count=handled)]
 
 
 @contextlib.asynccontextmanager
-async def _telegram(settings: Settings) -> AsyncIterator[Send]:
+async def _telegram(settings: Settings, pacer: Pacer) -> AsyncIterator[Send]:
     from bot.telegram_channel import build_application, outbox_send
 
     assert settings.telegram_bot_token is not None
     application = build_application(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url,
-                                    pacer=Pacer(settings.send_rate, per_chat_interval=settings.chat_interval))
+                                    pacer=pacer)
     await application.initialize()
     try:
         yield outbox_send(application)
@@ -84,7 +96,7 @@ async def _telegram(settings: Settings) -> AsyncIterator[Send]:
 
 
 @contextlib.asynccontextmanager
-async def _zalo(settings: Settings) -> AsyncIterator[Send]:
+async def _zalo(settings: Settings, pacer: Pacer) -> AsyncIterator[Send]:
     import aiohttp
 
     from bot.file_links import attachment_linker
@@ -100,6 +112,5 @@ async def _zalo(settings: Settings) -> AsyncIterator[Send]:
     link = attachment_linker(settings.data_dir, settings.public_url, secret.derived("files")) \
         if settings.public_url else None
     async with aiohttp.ClientSession() as http:
-        client = ZaloClient(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_base_url, http,
-                            Pacer(settings.send_rate, per_chat_interval=settings.chat_interval))
+        client = ZaloClient(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_base_url, http, pacer)
         yield zalo_outbox_send(ZaloChannel(client, nobody_writes_here, http, link=link))

@@ -11,16 +11,21 @@ slows that chat; only many 429s at once, or a long retry_after, pause the whole 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 DEFAULT_RATE = 25.0  # calls a second (OCOP_SEND_RATE): under Telegram's 30, leaving room for the unexpected
 BURST_SHARE = 0.1  # of a second's rate that may go at once: a full second's burst overran the sliding window
 LIMITED_SHARE = 0.15  # of the last answers being 429 means the platform, not one chat, is saying slow down
 LONG_WAIT = 5.0  # a retry_after this long is a platform-wide signal too
+# Answers needed before their share means anything: out of 20, three chance 429s already made 15% and paused every
+# chat twice in a broadcast's first seconds; out of 50, a 5% chance rate reaches 15% about once in 300 windows.
+LIMITED_SAMPLE = 50
 
 
 class Pacer:
@@ -94,7 +99,10 @@ class Pacer:
         self._recent.append(True)
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), loop.time() + seconds)
         answers = self._recent
-        if seconds >= LONG_WAIT or (len(answers) >= 20 and sum(answers) / len(answers) >= LIMITED_SHARE):
+        if seconds >= LONG_WAIT or (len(answers) >= LIMITED_SAMPLE and sum(answers) / len(answers) >= LIMITED_SHARE):
+            if self._paused_until <= loop.time():  # once a pause, not once a 429
+                log.warning("the platform is limiting this bot: every chat paused %.1f s (%d of the last %d "
+                            "answers were 429)", seconds, sum(answers), len(answers))
             self._paused_until = max(self._paused_until, loop.time() + seconds)
             return True
         return False

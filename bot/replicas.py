@@ -18,6 +18,7 @@ from storage import replicas
 
 log = logging.getLogger(__name__)
 EVERY = 2.0  # seconds between beats: how long the others take to notice a replica that joined
+FIRST_LOOK = 0.5  # seconds after start-up: the second beat, which sees replicas started at the same moment
 ALIVE = timedelta(seconds=3 * EVERY)  # a replica silent this long no longer takes a share
 
 
@@ -39,11 +40,13 @@ class ReplicaHeartbeat:
 
     async def start(self) -> None:
         await self._beat_logged()  # before the first send: a new replica must not take the whole rate
-        if self._pacers and self._pacers[0].replicas > 1:
-            # The others still send at their old share until their next beat: proactive traffic waits for that.
-            for pacer in self._pacers:
-                pacer.hold_proactive(EVERY + 0.5)
-        self._task = asyncio.create_task(self._run())
+        # Proactive traffic waits: joining others already sending, until they have heard of this one and slowed down
+        # (their next beat); alone, until a second look, since replicas started together may each have counted
+        # before the other's beat was committed (two full rates at once, measured).
+        alone = not self._pacers or self._pacers[0].replicas == 1
+        for pacer in self._pacers:
+            pacer.hold_proactive(EVERY + 0.5)
+        self._task = asyncio.create_task(self._run(release_after_first_look=alone))
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -53,13 +56,21 @@ class ReplicaHeartbeat:
             async with self._sessions() as session, session.begin():
                 await replicas.leave(session, self._worker)
 
-    async def _run(self) -> None:
+    async def _run(self, *, release_after_first_look: bool) -> None:
+        await asyncio.sleep(FIRST_LOOK)
+        # Released once the second look is committed, not after a fixed time: a beat slowed by a busy database
+        # would otherwise let two replicas started together both send at the full rate meanwhile.
+        if await self._beat_logged() and release_after_first_look:
+            for pacer in self._pacers:
+                pacer.hold_proactive(0)
         while True:
             await asyncio.sleep(EVERY)
             await self._beat_logged()
 
-    async def _beat_logged(self) -> None:
+    async def _beat_logged(self) -> bool:
         try:
             await self.beat()
         except Exception:  # a database hiccup: keep the last share and try again at the next beat
             log.exception("replica heartbeat failed")
+            return False
+        return True

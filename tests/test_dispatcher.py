@@ -208,6 +208,43 @@ async def test_two_dispatchers_on_postgresql_send_each_row_once(make_runner: Cal
     assert {r.status for r in await rows(first_runner.sessions)} == {"sent"}
 
 
+class OneChatWaits(RecordingSender):
+    """Chat 1000's send waits (its turn is far off: a person's kept replies, a second apart) until `go` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = asyncio.Event()
+
+    async def __call__(self, chat_id: str, reply: Reply) -> None:
+        if chat_id == "1000":
+            await self.go.wait()
+        await super().__call__(chat_id, reply)
+
+
+async def test_one_chat_waiting_for_its_turn_does_not_hold_up_everyone_elses_messages(
+        make_runner: Callable, db_url: str) -> None:
+    sessions = (await make_runner(db_url)).sessions
+    await enqueue(sessions, await add_accounts(sessions, 120))
+    sender, clock = OneChatWaits(), Clock(MORNING)
+    running = dispatcher(sessions, sender, clock, batch=10)
+    running.start(poll_seconds=0.05)
+    try:
+        for _ in range(400):  # the other 119 chats get theirs, round after round, while chat 1000 still waits
+            if len(sender.sent) == 119:
+                break
+            await asyncio.sleep(0.05)
+        assert len(sender.sent) == 119 and "1000" not in dict(sender.sent)
+        sender.go.set()
+        for _ in range(100):
+            if len(sender.sent) == 120:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        sender.go.set()
+        await running.stop()
+    assert {r.status for r in await rows(sessions)} == {"sent"}
+
+
 async def test_a_429_retries_its_row_after_retry_after_without_counting_a_failure(make_runner: Callable,
                                                                                  sqlite_url: str) -> None:
     sessions = (await make_runner(sqlite_url)).sessions
@@ -253,6 +290,36 @@ async def test_outbox_drain_sends_through_telegram_and_zalo_together(tmp_path: P
             assert telegram.sent_texts() == ["Tin cho telegram"] and zalo.sent() == ["Tin cho zalo"]
     finally:
         await zalo.server.close()
+
+
+async def test_two_drains_at_once_share_telegrams_limit_instead_of_each_taking_all_of_it(tmp_path: Path) -> None:
+    """Two `ocop-bot outbox drain` processes at once (or one beside `ocop-bot run`): each takes its share of the
+    platform's limit (the replica heartbeat), so the strict fake refuses nothing, where two full rates would overrun
+    its 30 a second."""
+    import os
+    import sys
+
+    from storage.db import create_engine, create_sessionmaker
+    from storage.migrate import upgrade_database
+    from tests.fake_bot_api_server import FakeBotApiServer
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'd.db'}"
+    engine = create_engine(url)
+    await upgrade_database(engine)
+    sessions = create_sessionmaker(engine)
+    await enqueue(sessions, await add_accounts(sessions, 140), now=datetime.now(UTC))
+    await engine.dispose()
+    async with FakeBotApiServer() as telegram:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_", "OCOP_"))} | {
+            "OCOP_DATABASE_URL": url, "OCOP_DATA_DIR": str(tmp_path / "data"), "OCOP_QUIET_HOURS": "",
+            "OCOP_SEND_RATE": "28", "TELEGRAM_BOT_TOKEN": "123456:TEST-TOKEN",
+            "TELEGRAM_API_BASE_URL": telegram.base_url}
+        command = "import sys; from bot.cli import main; sys.exit(main())"
+        drains = [await asyncio.create_subprocess_exec(sys.executable, "-c", command, "outbox", "drain", env=env)
+                  for _ in range(2)]
+        assert [await d.wait() for d in drains] == [0, 0]
+        assert len(telegram.sent_texts()) == 140 and len(set(telegram.sent_texts())) == 140
+        assert telegram.refused == []
 
 
 class FlakyPhotoBotApi(FakeBotApi):

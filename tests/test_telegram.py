@@ -18,7 +18,7 @@ from telegram import Update
 
 from bot.channel_text import split_text
 from bot.telegram_channel import TelegramChannel
-from tests.fakes import EXE, JPEG, PDF, VALID_MST, FakeBotApi, outcome_of, telegram_app
+from tests.fakes import CHAT_INTERVAL, EXE, JPEG, PDF, VALID_MST, FakeBotApi, outcome_of, telegram_app
 from tests.web import post_chat
 
 _ids = itertools.count(1)
@@ -203,6 +203,7 @@ async def test_restart_resumes_at_the_same_step(make_runner: Callable, sqlite_ur
                              (await make_runner(sqlite_url)).handle)
     await second.start(polling=False)
     lan.channel = second
+    await asyncio.sleep(CHAT_INTERVAL)  # a restart takes longer than a chat's second (the new pacer cannot know)
     await lan.say("0300588569")
     assert "người đại diện" in lan.text  # the tax code answered the question that was open
     await lan.press("⬅️ Quay lại")
