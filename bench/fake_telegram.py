@@ -108,6 +108,8 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
                                   "broadcast_span_s": window,
                                   "broadcast_per_s": (len(marked) - 1) / window if window else 0.0,
                                   "calls_per_s_during_broadcast": len(during) / window if window else 0.0,
+                                  # Calls in each second of the broadcast: where a pace below the rate is lost.
+                                  "calls_each_second": list(Counter(int(t - marked[0]) for t in during).values()),
                                   "repeats": {chat: sum(n - 1 for n in Counter(messages).values())
                                               for chat, messages in said.items()},
                                   "back_to_back": [text[:60] for messages in said.values()

@@ -115,6 +115,7 @@ async def person(chat: int, tax_code: str, view: FakeView, http: aiohttp.ClientS
     header = TELEGRAM_SECRET_HEADER if channel == "telegram" else ZALO_SECRET_HEADER
     secret = webhook_secret(TOKEN, channel)
     n = 0
+    typed: list[str] = []
     while True:
         # The confirm button comes with the review; a part refused for a moment can take a few retries to arrive.
         for _ in range(300 if channel == "telegram" else 0):
@@ -131,6 +132,8 @@ async def person(chat: int, tax_code: str, view: FakeView, http: aiohttp.ClientS
             print("stuck:", json.dumps(view.seen[chat]["texts"][-3:], ensure_ascii=False), view.seen[chat]["inline"])
             raise
         n += 1
+        message = update.get("message") or update.get("callback_query") or {}
+        typed.append(str(message.get("text") or message.get("data") or ",".join(sorted(message)))[:40])
         before = len(view.seen[chat]["texts"])
         port = ports[(chat + n) % len(ports)]  # the load balancer: any replica, turn by turn
         for _ in range(100):  # a replica that is down: Telegram retries the webhook (here: the other one)
@@ -147,9 +150,7 @@ async def person(chat: int, tax_code: str, view: FakeView, http: aiohttp.ClientS
         while len((await view.refresh(chat))["texts"]) == before:
             if time.monotonic() > deadline:
                 stats["unanswered"] += 1
-                message = update.get("message") or update.get("callback_query") or {}
-                what = message.get("text") or message.get("data") or ",".join(sorted(message))
-                stats.setdefault("unanswered_examples", []).append(str(what)[:40])
+                stats.setdefault("unanswered_examples", []).append(typed[-1])
                 break
             await asyncio.sleep(0.1)
         # The rest of the answer (a part refused for now comes a little later), and a person's reading time.
@@ -161,8 +162,9 @@ async def person(chat: int, tax_code: str, view: FakeView, http: aiohttp.ClientS
     stats["steps"] += n + 1
     if any("OCOP-20" in t for t in view.seen[chat]["texts"]):
         stats["registered"] += 1
-    else:  # where that person was left
-        stats.setdefault("stuck_at", []).append(" | ".join(t[:80] for t in view.seen[chat]["texts"][-2:]))
+    else:  # where that person was left: what they typed last, and what they saw after it
+        saw = [t[:100] for t in view.seen[chat]["texts"][-4:]]
+        stats.setdefault("stuck_at", []).append({"typed": typed[-3:], "saw": saw})
 
 
 async def run(replicas: int, recipients: int, people: int, kill: bool, channel: str) -> dict[str, Any]:
@@ -238,6 +240,7 @@ async def run(replicas: int, recipients: int, people: int, kill: bool, channel: 
         "unanswered_examples": sorted(set(stats.get("unanswered_examples", [])))[:5],
         "not_registered_at": stats.get("stuck_at", [])[:3],
         "replies_repeated_back_to_back": len(repeated), "repeated_examples": repeated[:3],
+        "calls_each_second": fake_stats["calls_each_second"],
         "our_overruns": fake_stats["our_overruns"], "answers": fake_stats["answers"], "outbox": statuses}
 
 
