@@ -99,6 +99,7 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
         marked = [t for t, chat in zip(times, to, strict=True) if chat.lstrip("-").isdigit() and int(chat) < below]
         window = marked[-1] - marked[0] if len(marked) > 1 else 0.0
         during = [t for t in requests if marked and marked[0] <= t <= marked[-1]]
+        each_second = Counter(int(t - marked[0]) for t in during)
         return web.json_response({"chats": len(delivered), "deliveries": sum(delivered.values()),
                                   "duplicates": sum(n - 1 for n in delivered.values() if n > 1),
                                   "answers": dict(answers), "delivery_span_s": span,
@@ -108,8 +109,8 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
                                   "broadcast_span_s": window,
                                   "broadcast_per_s": (len(marked) - 1) / window if window else 0.0,
                                   "calls_per_s_during_broadcast": len(during) / window if window else 0.0,
-                                  # Calls in each second of the broadcast: where a pace below the rate is lost.
-                                  "calls_each_second": list(Counter(int(t - marked[0]) for t in during).values()),
+                                  # Calls in each second of the broadcast, idle seconds too: where the pace is lost.
+                                  "calls_each_second": [each_second[s] for s in range(int(window) + 1)],
                                   "repeats": {chat: sum(n - 1 for n in Counter(messages).values())
                                               for chat, messages in said.items()},
                                   "back_to_back": [text[:60] for messages in said.values()
