@@ -14,6 +14,7 @@ from bot.cli_support import database, find_province
 from bot.product_import import COLUMNS, read_product_rows, validated_rows
 from bot.settings import Settings
 from bot.spreadsheet import FileProblem
+from handlers.workbook import append_row
 from messages import format_date, t
 from storage import lifecycle
 from storage.product_list import load_existing, products_for_export, record_import, upsert_listed_products
@@ -60,14 +61,14 @@ async def export_products(settings: Settings, out: Path, province: str | None) -
     sheet = workbook.active
     sheet.title = "OCOP"
     headers = [t(lang, f"column.{key}") for key in COLUMNS] + [t(lang, "column.status"), t(lang, "column.days_left")]
-    sheet.append(headers)
+    append_row(sheet, headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for item in items:
         producer, product, certificate, application = item.producer, item.product, item.certificate, item.application
         status = lifecycle.shown_stage(application.status if application else lifecycle.RECOGNISED,
                                        certificate.valid_until if certificate else None, today)
-        sheet.append([
+        append_row(sheet, [
             producer.name, ref.label(producer.entity_type, lang), producer.tax_code, producer.phone,
             ref.label(producer.province_code, lang), producer.commune, producer.district, product.name,
             ref.label(product.group_code, lang),

@@ -14,6 +14,7 @@ from bot.cli_support import database, find_province
 from bot.settings import Settings
 from handlers.charts import statistics_chart
 from handlers.statistics import summary
+from handlers.workbook import append_row
 from messages import format_when, t
 from storage.reference import load_reference
 from storage.statistics import ProvinceStatistics, province_statistics
@@ -42,20 +43,20 @@ def _write(settings: Settings, stats: ProvinceStatistics, code: str | None, scop
     summary_sheet = workbook.active
     summary_sheet.title = t(lang, "stats.sheet_summary")
     for line in summary(lang, stats, scope, settings.timezone).splitlines():
-        summary_sheet.append([line])
+        append_row(summary_sheet, [line])
     tables = {"stats.sheet_stars": [(f"{n}★", stats.by_stars.get(n, 0)) for n in (5, 4, 3)],
               "stats.sheet_groups": [(ref.label(g, lang), n) for g, n in sorted(stats.by_group.items())],
               "stats.sheet_communes": sorted(stats.by_commune.items(), key=lambda item: -item[1]),
               "stats.sheet_status": [(t(lang, f"stage.{s}"), n) for s, n in stats.by_status.items()]}
     for key, rows in tables.items():
         sheet = workbook.create_sheet(t(lang, key))
-        sheet.append([t(lang, "stats.col_name"), t(lang, "stats.col_count")])
+        append_row(sheet, [t(lang, "stats.col_name"), t(lang, "stats.col_count")])
         for row in rows:
-            sheet.append(list(row))
+            append_row(sheet, list(row))
     events = workbook.create_sheet(t(lang, "stats.sheet_events"))
-    events.append([t(lang, "stats.col_name"), t(lang, "stats.col_start"), t(lang, "stats.col_count")])
+    append_row(events, [t(lang, "stats.col_name"), t(lang, "stats.col_start"), t(lang, "stats.col_count")])
     for event_name, start, count in stats.registrations:
-        events.append([event_name, format_when(lang, start, settings.timezone), count])
+        append_row(events, [event_name, format_when(lang, start, settings.timezone), count])
     for sheet in workbook.worksheets[1:]:
         for cell in sheet[1]:
             cell.font = Font(bold=True)

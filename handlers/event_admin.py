@@ -14,6 +14,7 @@ from handlers.form_steps import Kind, Step
 from handlers.matching import Choice
 from handlers.types import Attachment, Context, Option, Reply, State
 from handlers.validators import Invalid, check_datetime, check_text
+from handlers.workbook import append_row
 from messages import format_when, t
 from storage.events import audience, cancel_event, create_event, get_event, registrants, update_event
 from storage.models import Event
@@ -162,12 +163,12 @@ async def people(ctx: Context, event_id: int) -> list[Reply]:
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.append([t(lang, "column.producer_name"), t(lang, "column.phone"), t(lang, "column.commune")])
+    append_row(sheet, [t(lang, "column.producer_name"), t(lang, "column.phone"), t(lang, "column.commune")])
     for number, (account, producer) in enumerate(rows, 1):
         name = producer.name if producer else (account.display_name or account.chat_id)
         phone = producer.phone if producer else ""
         lines.append(f"{number}. {name} · {phone or '—'}")
-        sheet.append([name, phone, producer.commune if producer else ""])
+        append_row(sheet, [name, phone, producer.commune if producer else ""])
     buffer = io.BytesIO()
     workbook.save(buffer)
     attachment = Attachment(f"dang-ky-{event.kind}-{event.id}.xlsx",
