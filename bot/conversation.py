@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -187,11 +187,19 @@ class ConversationRunner:
         return incoming.sent_at is not None and self._clock() - incoming.sent_at > BACKLOG_AFTER
 
     async def _handle_in_transaction(self, incoming: Incoming) -> list[Reply]:
+        lost_race = False
         for pause in (*RETRY_PAUSES, None):
             try:
                 return await self._transaction(incoming)
             except _AlreadyHandled:
                 return []
+            except IntegrityError:
+                # Another chat's transaction wrote the same unique value (a tax code) between our check and our
+                # write. Ours rolled back; run again, it sees the other's row and answers as the check would have.
+                if lost_race or pause is None:
+                    raise
+                lost_race = True
+                log.info("a unique value was taken by another chat meanwhile; handling the update again")
             except DBAPIError as exc:
                 # The database went away (restart, failover, a killed connection): the transaction rolled
                 # back, so running the update again is safe; the person only waits a moment.

@@ -119,6 +119,10 @@ class RegistrationForm:
             notes += _former_province_note(ctx.lang, data, typed)
         if step.section == "profile" and all(k in data for k in PROFILE_COLUMNS):
             # Saved as soon as it is complete, so a producer who stops here is not asked again.
+            if await tax_code_taken_by_other(ctx.session, data["tax_code"], ctx.account.producer_id):
+                # Someone else saved this tax code after it was typed here: ask for it again, keep the rest.
+                del data["tax_code"]
+                return [*notes, Reply(t(ctx.lang, "error.tax_code_taken"))]
             profile = {column: data[key] for key, column in PROFILE_COLUMNS.items()}
             first_time = ctx.account.producer_id is None
             await save_producer_profile(ctx.session, ctx.account, profile)

@@ -114,11 +114,10 @@ async def record_result(session: AsyncSession, application: Application, *, scor
     the central decision; below 50 is not recognised. A recognised product gets its certificate."""
     band = lifecycle.load_rules().band_for(score)
     application.score = score
-    if application.status == lifecycle.AWAITING_CENTRAL:
-        band = lifecycle.load_rules().band_for(application.score or score)
-        to_status = lifecycle.RECOGNISED
-    elif band is None:
+    if band is None:  # below 50, at the province or centrally (a mandatory criterion failed): not recognised
         to_status = lifecycle.REJECTED
+    elif application.status == lifecycle.AWAITING_CENTRAL:
+        to_status = lifecycle.RECOGNISED
     elif band.recognised_by == "central":
         to_status = lifecycle.AWAITING_CENTRAL
     else:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from sqlmodel import select
 
-from storage.models import Application, Officer, OutboxMessage
+from storage.models import Application, Certificate, ChatAccount, Officer, OutboxMessage
 from storage.officers import revoke_officer
 from tests.fakes import PDF, Chat
 from tests.flows import reach_review
@@ -173,3 +173,35 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
         notices = (await session.exec(select(OutboxMessage))).all()
         # 4 to the producer, 1 to the officer, shown on their open pages
         assert {n.status for n in notices} == {"shown"} and len(notices) == 5
+
+
+async def test_central_decision_with_the_score_edited_below_fifty_is_not_recognised(make_runner: Callable,
+                                                                                     sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session, name="HTX Chè Shan tuyết")
+        _, application = await add_application(session, producer, name="Chè Shan tuyết cổ thụ",
+                                               status="awaiting_central")
+        application.score = 92
+        session.add(ChatAccount(channel="web", chat_id="producer-1", producer_id=producer.id))
+    app_id = application.id
+    officer = Chat(runner, user="officer-1")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    await officer.say("/hoso")
+    await officer.tap(f"app:open:{app_id}")
+    await officer.tap(f"app:act:{app_id}:record_result")  # the council's 92 stands: the decision is asked
+    await officer.say("88/QĐ-TTg")
+    await officer.say("20/11/2026")
+    assert "92" in officer.text
+    await officer.say("sửa 1")
+    await officer.say("45")  # the central council found a mandatory criterion failed
+    assert "45" in officer.text and "88/QĐ-TTg" not in officer.text  # no decision to record for a refusal
+    await officer.tap("nav:submit")
+    assert "Không đạt" in officer.text
+    async with runner.sessions() as session:
+        stored = await session.get(Application, app_id)
+        assert stored is not None and stored.status == "rejected" and stored.score == 45
+        assert not (await session.exec(select(Certificate))).all()
+    producer_chat = Chat(runner, user="producer-1")
+    await producer_chat.say("/trangthai")
+    assert any("chưa đạt. Điểm: 45" in line for line in producer_chat.transcript)
