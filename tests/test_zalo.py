@@ -249,9 +249,15 @@ async def test_files_reach_zalo_through_signed_links(aiohttp_client: Any, tmp_pa
         assert photo["photo"].startswith("https://ocop.example.vn/files/") and photo["caption"] == "Biểu đồ"
         [text] = fake.sent()
         ics_link = re.search(r"📎 Tập huấn: (https://\S+)", text).group(1)  # type: ignore[union-attr]
-        for link, body in ((photo["photo"], png), (ics_link, calendar)):
+        for link, body, shown in ((photo["photo"], png, "inline"),
+                                  (ics_link, calendar, 'attachment; filename="ocop-training-1.ics"')):
             response = await client.get(link.removeprefix("https://ocop.example.vn"))
             assert response.status == 200 and await response.read() == body
+            # A browser shows the photo, saves the calendar under its own name, and guesses no other type.
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert response.headers["Content-Disposition"].startswith(shown)
+        renamed = ics_link.removeprefix("https://ocop.example.vn").replace("n=ocop-training-1.ics", "n=x.html")
+        assert (await client.get(renamed)).status == 403  # the name to save under is signed too
         path = photo["photo"].removeprefix("https://ocop.example.vn")
         assert (await client.get(path.replace("sig=", "sig=0"))).status == 403  # altered
         assert (await client.get(path.split("?")[0])).status == 403  # unsigned
