@@ -24,14 +24,14 @@ from bot.metrics import Metrics
 from bot.pacer import Pacer
 from bot.replicas import ReplicaHeartbeat
 from bot.scheduler import ReminderScheduler
-from bot.settings import Settings, parse_quiet_hours
+from bot.settings import Settings, parse_quiet_hours, webhook_secret
 from bot.telegram_channel import TelegramChannel, build_application, outbox_send, progress_drawer
 from bot.upload_links import UploadLinks, add_upload_link_routes
 from bot.web_identity import WebIdentity
 from bot.web_notices import WebNotices
 from bot.web_push import WebPush
 from bot.webchat import MAX_BODY, add_webchat_routes, web_outbox_send
-from bot.webhooks import telegram_webhook_handler, webhook_secret, zalo_webhook_handler
+from bot.webhooks import telegram_webhook_handler, zalo_webhook_handler
 from bot.zalo_channel import WebhookInUse, ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
 from handlers.types import Reply
 from messages import t

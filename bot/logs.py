@@ -1,4 +1,5 @@
-"""Logging set-up with secrets redacted from every record, whichever library logs them."""
+"""Logging set-up with secrets redacted from every line, whichever library logs them and wherever in the record
+they are (the message, its arguments, a traceback, an exception's text)."""
 
 from __future__ import annotations
 
@@ -12,23 +13,21 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-class RedactSecrets(logging.Filter):
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
+class RedactingFormatter(logging.Formatter):
+    """Redacts the line as it is written: a filter on the message alone missed tracebacks (a connection error's
+    text holds the Bot API URL, token included) and arguments formatted by the library itself."""
+
+    def __init__(self, fmt: str, secrets: list[str]) -> None:
+        super().__init__(fmt)
         self._secrets = [s for s in secrets if s]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = record.getMessage()
-            if any(s in message for s in self._secrets):
-                record.msg, record.args = redact(message, self._secrets), None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self._secrets)
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secrets))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -36,3 +35,5 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our scan logs its own one line
+    # At DEBUG SQLAlchemy would log every statement with its parameters: people's names, phones, tax codes.
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)

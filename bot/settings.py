@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import time
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from handlers.reminders import ReminderRules
 from messages import LANGUAGES
@@ -136,9 +140,22 @@ class Settings(BaseSettings):
         return self.max_upload_mb * 1024 * 1024
 
     def secrets(self) -> list[str]:
-        """Values that must never appear in a log line."""
-        return [token.get_secret_value() for token in (self.telegram_bot_token, self.zalo_bot_token, self.web_secret,
-                                                       self.vapid_private_key) if token]
+        """Values that must never appear in a log line: the tokens, the webhook secrets made from them, the web
+        secret and push key, the database password; each also as it looks inside a URL."""
+        values = [token.get_secret_value() for token in (self.telegram_bot_token, self.zalo_bot_token,
+                                                          self.web_secret, self.vapid_private_key) if token]
+        for token, channel in ((self.telegram_bot_token, "telegram"), (self.zalo_bot_token, "zalo")):
+            if token:
+                values.append(webhook_secret(token.get_secret_value(), channel))
+        password = make_url(self.database_url).password
+        if password:
+            values.append(str(password))
+        return sorted({form for value in values for form in (value, quote(value, safe=""))}, key=len, reverse=True)
+
+
+def webhook_secret(token: str, channel: str) -> str:
+    """The same on every replica (derived from the bot token), never the token itself."""
+    return hmac.new(token.encode(), f"ocop-webhook:{channel}".encode(), hashlib.sha256).hexdigest()[:48]
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time] | None:

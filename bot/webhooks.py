@@ -7,7 +7,6 @@ so it must already be on disk.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -20,11 +19,6 @@ from telegram.ext import Application
 log = logging.getLogger(__name__)
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
-
-
-def webhook_secret(token: str, channel: str) -> str:
-    """The same on every replica (derived from the bot token), never the token itself."""
-    return hmac.new(token.encode(), f"ocop-webhook:{channel}".encode(), hashlib.sha256).hexdigest()[:48]
 
 
 TOO_LARGE, MALFORMED = object(), object()

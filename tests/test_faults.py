@@ -23,9 +23,10 @@ from sqlmodel import select
 
 from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits
+from bot.settings import webhook_secret
 from bot.telegram_channel import build_application, outbox_send
 from bot.telegram_request import AiohttpBotRequest
-from bot.webhooks import TELEGRAM_SECRET_HEADER, webhook_secret
+from bot.webhooks import TELEGRAM_SECRET_HEADER
 from storage.db import create_engine
 from storage.migrate import upgrade_database
 from storage.models import ChatAccount, ConversationState, OutboxMessage

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import TELEGRAM, ZALO, build_app
-from bot.settings import Settings
-from bot.webhooks import TELEGRAM_SECRET_HEADER, webhook_secret
+from bot.settings import Settings, webhook_secret
+from bot.webhooks import TELEGRAM_SECRET_HEADER
 from bot.zalo_channel import ZALO_SECRET_HEADER
 from messages import t
 from tests.fakes import FakeBotApi

@@ -23,8 +23,7 @@ from sqlmodel import select
 from telegram import Update
 
 from bot.app import RUNNER, TELEGRAM, build_app
-from bot.settings import Settings
-from bot.webhooks import webhook_secret
+from bot.settings import Settings, webhook_secret
 from bot.zalo_channel import ZALO_SECRET_HEADER
 from handlers.reminders import ReminderRules, scan
 from storage.events import create_event

@@ -20,9 +20,8 @@ from sqlmodel import select
 from bot.app import DISPATCHER, RUNNER, ZALO, StartupError, build_app
 from bot.cli_outbox import drain
 from bot.file_links import link_maker
-from bot.settings import Settings
+from bot.settings import Settings, webhook_secret
 from bot.web_identity import WebIdentity
-from bot.webhooks import webhook_secret
 from bot.zalo_channel import ZALO_SECRET_HEADER
 from handlers.types import Attachment, Reply
 from storage.db import create_engine, create_sessionmaker
