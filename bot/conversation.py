@@ -22,6 +22,7 @@ from bot.flood import FloodGuard, Verdict
 from bot.metrics import Metrics
 from handlers import router
 from handlers.types import Attachment, Context, Incoming, Reply, State, reply_shape
+from handlers.validators import has_control_characters, without_control_characters
 from messages import t
 from storage import outbox
 from storage.blobs import save_file, stored_file_at
@@ -64,6 +65,7 @@ class ConversationRunner:
     async def handle(self, incoming: Incoming, *, follow_up: bool = False) -> list[Reply]:
         """The replies to send. They are returned only after the new state is committed. `follow_up`: a further
         file of one upload the person sent at once, which the flood guard already counted."""
+        incoming = _cleaned(incoming)
         key = (incoming.channel, incoming.chat_id)
         if self._flood is not None and not follow_up and not self._from_backlog(incoming):
             verdict = self._flood.check(key)
@@ -266,3 +268,14 @@ def transient_database_error(exc: DBAPIError) -> bool:
 
 class _AlreadyHandled(Exception):  # noqa: N818  (rolls the transaction back; not an error)
     pass
+
+
+def _cleaned(incoming: Incoming) -> Incoming:
+    """Control characters out of what a person sent (Word's line break pasted into Telegram is one): in a text they
+    become spaces, in a name they go. PostgreSQL refuses NUL, and none of them means anything here."""
+    file = incoming.file
+    if file is not None and file.name and has_control_characters(file.name):
+        file = replace(file, name=without_control_characters(file.name, ""))
+    return replace(incoming, text=without_control_characters(incoming.text),
+                   choice=without_control_characters(incoming.choice, ""),
+                   display_name=without_control_characters(incoming.display_name, ""), file=file)

@@ -29,6 +29,7 @@ from bot.web_push import WebPush, acceptable_endpoint
 from bot.webhooks import MALFORMED, TOO_LARGE, read_json
 from handlers.shown import button_label, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
+from handlers.validators import has_control_characters
 from messages import t
 from storage.outbox import PUSHED, SHOWN
 
@@ -67,6 +68,8 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str, iden
             return _error(413, "api.too_large", language)
         if body is MALFORMED:
             return _error(400, "api.bad_json", language)
+        if has_control_characters(body):  # the page replaces them before sending: this request is not the page's
+            return _error(400, "api.control_characters", language)
         incoming = _incoming(body, chat_id)
         if incoming is None:
             return _error(400, "api.bad_request", language)

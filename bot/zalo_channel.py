@@ -21,6 +21,7 @@ from bot.pacer import DEFAULT_RATE, Pacer
 from bot.replies import Journal, answer_after_commit, send_in_order
 from handlers.shown import numbered, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
+from handlers.validators import has_control_characters
 
 log = logging.getLogger(__name__)
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
@@ -330,4 +331,4 @@ def _id(value: Any, longest: int = 64) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     text = str(value)
-    return text if 0 < len(text) <= longest else None
+    return text if 0 < len(text) <= longest and not has_control_characters(text) else None

@@ -20,6 +20,30 @@ class Invalid(Exception):
     params: dict[str, Any] = field(default_factory=dict)
 
 
+# C0 and C1 control characters but tab, line feed and carriage return: nobody types them, PostgreSQL refuses NUL in
+# text and JSON, and a terminal or spreadsheet may act on the others.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def has_control_characters(value: object) -> bool:
+    """Whether any text in `value` (a string, or a parsed JSON body's keys and values) holds a control character."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _CONTROL.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            stack += item
+    return False
+
+
+def without_control_characters(text: str | None, replacement: str = " ") -> str | None:
+    return _CONTROL.sub(replacement, text) if text else text
+
+
 def _has_letter(text: str) -> bool:
     return any(unicodedata.category(c).startswith("L") for c in text)
 
