@@ -38,6 +38,8 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
     chats: dict[str, dict[str, Any]] = {}  # per chat: delivered texts and the last keyboard, for a driver to read
     said: dict[str, list[tuple[str, str]]] = defaultdict(list)  # each chat's messages: text and buttons
     limited: Counter[str] = Counter()  # 429s that were our own overruns, by rule (not the injected ones)
+    last_taken: dict[str, float] = {}  # when each chat last had a call taken
+    gaps: list[float] = []  # for each per-chat overrun: seconds since that chat's last call taken
 
     async def method(request: web.Request) -> web.Response:
         name = request.match_info["method"]
@@ -68,9 +70,12 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
             answers["429"] += 1
             if refusal:
                 limited[refusal] += 1
+                if refusal == "per_chat" and chat in last_taken:
+                    gaps.append(round(time.monotonic() - last_taken[chat], 3))
             return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                                       "parameters": {"retry_after": 1}}, status=429)
         delivered[chat] += 1
+        last_taken[chat] = time.monotonic()
         times.append(time.monotonic())
         to.append(chat)
         record = chats.setdefault(chat, {"texts": [], "keyboard": {}, "inline": {}})
@@ -105,7 +110,8 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
                                   "answers": dict(answers), "delivery_span_s": span,
                                   "delivered_per_s": (len(times) - 1) / span if span else 0.0,
                                   "requests_per_s": _rate(requests), "requests": len(requests),
-                                  "our_overruns": dict(limited), "per_chat": dict(delivered),
+                                  "our_overruns": dict(limited), "per_chat_overrun_gaps_s": gaps,
+                                  "per_chat": dict(delivered),
                                   "broadcast_span_s": window,
                                   "broadcast_per_s": (len(marked) - 1) / window if window else 0.0,
                                   "calls_per_s_during_broadcast": len(during) / window if window else 0.0,

@@ -242,7 +242,8 @@ async def run(replicas: int, recipients: int, people: int, kill: bool, channel: 
         "not_registered_at": stats.get("stuck_at", [])[:3],
         "replies_repeated_back_to_back": len(repeated), "repeated_examples": repeated[:3],
         "calls_each_second": fake_stats["calls_each_second"],
-        "our_overruns": fake_stats["our_overruns"], "answers": fake_stats["answers"], "outbox": statuses}
+        "our_overruns": fake_stats["our_overruns"], "per_chat_overrun_gaps_s": fake_stats["per_chat_overrun_gaps_s"],
+        "answers": fake_stats["answers"], "outbox": statuses}
 
 
 def main() -> None:

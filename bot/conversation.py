@@ -246,6 +246,9 @@ class ConversationRunner:
                 result.replies = await self._journaled_replies(session, account.id, result.replies)
         if ctx.outbox_written and self.on_outbox is not None:
             self.on_outbox()
+        if self._metrics is not None:
+            for kind in ctx.code_failures:
+                self._metrics.code_failures.labels(kind).inc()
         return result.replies
 
 

@@ -14,6 +14,8 @@ class Metrics:
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
         self.flood_refused = Counter("ocop_flood_refused", "Updates not read because one chat sent too many too fast",
                                      ["channel"], registry=self.registry)
+        self.code_failures = Counter("ocop_code_failures", "Wrong one-time codes typed, by kind (officer, link)",
+                                     ["kind"], registry=self.registry)
         self.sends = Counter("ocop_sends", "Outbox send attempts, by result", ["result"], registry=self.registry)
         self.replies = Counter("ocop_replies", "Replies to what people sent, by channel and fate (sent at once, "
                                "kept for the outbox, failed, unreachable)", ["channel", "result"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import code_guard
 from handlers.types import Context, Incoming, Reply
 from handlers.validators import Invalid, normalize_phone
 from messages import t
@@ -33,7 +34,11 @@ async def link_by_code(ctx: Context, code: str) -> list[Reply]:
         return [Reply(t(lang, "link.ask_code"))]
     if ctx.account.producer_id is not None:
         return [Reply(t(lang, "link.already"))]
+    refused = await code_guard.refusal(ctx)
+    if refused is not None:
+        return [refused]
     producer = await redeem_link_code(ctx.session, ctx.account, code, ctx.now)
     if producer is None:
+        await code_guard.failed(ctx, "link")
         return [Reply(t(lang, "link.bad_code"))]
     return [Reply(t(lang, "link.done", producer=producer.name))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from handlers import forms
+from handlers import code_guard, forms
 from handlers.matching import Choice, match_choice
 from handlers.notify import notify_producer
 from handlers.officer_access import checked_application, sees
@@ -37,8 +37,14 @@ FORM_ACTIONS = {"request_more": (REQUEST_MORE, lifecycle.NEEDS_MORE), "reject": 
 
 async def join(ctx: Context, code: str) -> list[Reply]:
     lang = ctx.lang
-    officer = await redeem_invite(ctx.session, ctx.account, code, ctx.now) if code.strip() else None
+    if not code.strip():
+        return [Reply(t(lang, "officer.bad_code"))]
+    refused = await code_guard.refusal(ctx)
+    if refused is not None:
+        return [refused]
+    officer = await redeem_invite(ctx.session, ctx.account, code, ctx.now)
     if officer is None:
+        await code_guard.failed(ctx, "officer")
         return [Reply(t(lang, "officer.bad_code"))]
     province = load_reference().province(officer.province_code)
     key = "officer.welcome_admin" if officer.is_admin else "officer.welcome"

@@ -108,6 +108,7 @@ class Context:
     carries_documents: bool = True  # the channel can deliver a PDF the person sends
     timezone: str = "Asia/Ho_Chi_Minh"  # OCOP_TIMEZONE: what "today" means for expiry dates
     outbox_written: bool = False  # set when the update queued messages for other people
+    code_failures: list[str] = field(default_factory=list)  # wrong one-time codes typed, by kind: for metrics
 
     @property
     def lang(self) -> str:

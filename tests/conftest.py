@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from bot.conversation import ConversationRunner
 from bot.flood import FloodGuard
+from bot.metrics import Metrics
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 from tests.fakes import CHAT_INTERVAL, Chat
@@ -90,13 +91,14 @@ async def make_runner(tmp_path: Path, clock: Clock) -> AsyncIterator[Callable]:
     """Builds a runner on a database URL; several calls on one URL act like a restart or a second process."""
     engines = []
 
-    async def make(url: str, max_upload_mb: int = 1, flood: FloodGuard | None = None) -> ConversationRunner:
+    async def make(url: str, max_upload_mb: int = 1, flood: FloodGuard | None = None,
+                   metrics: Metrics | None = None) -> ConversationRunner:
         engine = create_engine(url)
         engines.append(engine)
         await upgrade_database(engine)
         return ConversationRunner(create_sessionmaker(engine), data_dir=tmp_path / "data",
                                   max_upload_bytes=max_upload_mb * 1024 * 1024, default_language="vi", clock=clock,
-                                  flood=flood)
+                                  flood=flood, metrics=metrics)
 
     yield make
     for engine in engines:
