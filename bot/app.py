@@ -18,7 +18,7 @@ from bot.broadcast_monitor import BroadcastMonitor, Progress
 from bot.conversation import ConversationRunner
 from bot.dispatcher import Dispatcher, Limits, Send
 from bot.file_links import add_file_route, attachment_linker
-from bot.flood import FloodGuard
+from bot.flood import FloodGuard, HourlyLimit
 from bot.health import add_health_routes, refresh_outbox_gauge
 from bot.metrics import Metrics
 from bot.pacer import Pacer
@@ -33,7 +33,7 @@ from bot.web_push import WebPush
 from bot.webchat import MAX_BODY, add_webchat_routes, web_outbox_send
 from bot.webhooks import telegram_webhook_handler, zalo_webhook_handler
 from bot.zalo_channel import WebhookInUse, ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
-from handlers.types import Reply
+from handlers.types import Quotas, Reply
 from messages import t
 from storage.chats import get_or_create_chat_account
 from storage.db import create_engine, create_sessionmaker
@@ -93,7 +93,9 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
                                          default_language=settings.default_language, timezone=settings.timezone,
                                          metrics=metrics,
                                          flood=FloodGuard(settings.flood_burst, settings.flood_per_second),
-                                         worker=worker)
+                                         worker=worker,
+                                         quotas=Quotas(submissions_per_day=settings.max_submissions_per_day),
+                                         uploads=HourlyLimit(settings.max_uploads_per_hour))
         await app[RUNNER].take_back_journal()  # before any channel takes an update
         yield
         await engine.dispose()
@@ -254,7 +256,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
 
         add_webchat_routes(app, handle, settings.default_language, identity, notices, file_link,
                            settings.max_upload_bytes, push=lambda: pushers[0] if pushers else None,
-                           save_push=save_push)
+                           save_push=save_push, identities=HourlyLimit(settings.max_web_identities_per_hour))
 
         async def end_streams(_app: web.Application) -> None:
             notices.close()  # open pages reconnect to whichever server answers next

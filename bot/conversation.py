@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatcher import GroupCommit, Outcome, Unreachable
-from bot.flood import FloodGuard, Verdict
+from bot.flood import FloodGuard, HourlyLimit, Verdict
 from bot.metrics import Metrics
 from handlers import router
-from handlers.types import Attachment, Context, Incoming, Reply, State, reply_shape
+from handlers.types import Attachment, Context, Incoming, Quotas, Reply, State, reply_shape
 from handlers.validators import has_control_characters, without_control_characters
 from messages import t
 from storage import outbox
@@ -36,8 +36,11 @@ class ConversationRunner:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, data_dir: Path, max_upload_bytes: int,
                  default_language: str, timezone: str = "Asia/Ho_Chi_Minh",
                  clock: Callable[[], datetime] | None = None, metrics: Metrics | None = None,
-                 flood: FloodGuard | None = None, worker: str | None = None) -> None:
+                 flood: FloodGuard | None = None, worker: str | None = None, quotas: Quotas | None = None,
+                 uploads: HourlyLimit | None = None) -> None:
         self._sessions = sessions
+        self._quotas = quotas or Quotas()
+        self._uploads = uploads
         # The name journal rows are claimed under: this process's alone (the app uses host:port), so its
         # successor can take back at start-up what it left unsent.
         self._journal_worker = f"{worker or uuid.uuid4().hex[:12]}/replies"
@@ -76,6 +79,10 @@ class ConversationRunner:
                     return []
                 language = self._flood.language(key) or self._default_language
                 return [Reply(t(language, "error.flood"))]
+        if incoming.file is not None and self._uploads is not None and (wait := self._uploads.take(key)) is not None:
+            language = (self._flood.language(key) if self._flood else None) or self._default_language
+            return [Reply(t(language, "error.upload_limit", max=self._uploads.limit,
+                            minutes=max(1, round(wait / 60))))]
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
@@ -228,7 +235,7 @@ class ConversationRunner:
             ctx = Context(session=session, account=account, data_dir=self._data_dir,
                           max_upload_bytes=self._max_upload_bytes, now=self._clock(),
                           can_share_contact=incoming.can_share_contact, timezone=self._timezone,
-                          carries_documents=incoming.carries_documents)
+                          carries_documents=incoming.carries_documents, quotas=self._quotas)
             result = await router.handle(ctx, state, incoming)
             if self._flood is not None:
                 self._flood.remember_language((incoming.channel, incoming.chat_id), account.language)

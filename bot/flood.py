@@ -9,6 +9,7 @@ a chat's limit is per replica, which still stops a flood.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -71,3 +72,28 @@ class FloodGuard:
         # A bucket that has had time to refill is the same as no bucket: forget it, so memory follows active chats.
         self._buckets = {k: b for k, b in self._buckets.items() if now - b.updated < self._full_after}
         self._next_sweep = now + self._full_after
+
+
+class HourlyLimit:
+    """At most `limit` events per key in any sliding `span` (an hour): files one chat uploads, web identities one
+    client address opens. In memory per process, as the flood guard is."""
+
+    def __init__(self, limit: int, span: float = 3600.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.span = limit, span
+        self._clock = clock
+        self._events: dict[object, deque[float]] = {}
+        self._next_sweep = clock() + span
+
+    def take(self, key: object) -> float | None:
+        """None when the event may happen (and is counted); else the seconds until it may."""
+        now = self._clock()
+        if now >= self._next_sweep:
+            self._events = {k: q for k, q in self._events.items() if q and q[-1] > now - self.span}
+            self._next_sweep = now + self.span
+        events = self._events.setdefault(key, deque())
+        while events and events[0] <= now - self.span:
+            events.popleft()
+        if len(events) >= self.limit:
+            return events[0] + self.span - now
+        events.append(now)
+        return None

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(10, ge=1, le=20, alias="OCOP_MAX_UPLOAD_MB")  # Bot API downloads stop at 20 MB
     flood_burst: int = Field(10, ge=1, le=1000, alias="OCOP_FLOOD_BURST")  # messages one chat may send at once
     flood_per_second: float = Field(1.0, gt=0, le=100, alias="OCOP_FLOOD_PER_SECOND")  # then this many a second
+    # What one producer, chat or address may ask for: generous for people, a ceiling for a script.
+    max_submissions_per_day: int = Field(5, ge=1, le=1000, alias="OCOP_MAX_SUBMISSIONS_PER_DAY")
+    max_uploads_per_hour: int = Field(60, ge=1, le=10_000, alias="OCOP_MAX_UPLOADS_PER_HOUR")  # files, per chat
+    # Per client address: a training room on one Wi-Fi, or a carrier's shared address, opens dozens at once.
+    max_web_identities_per_hour: int = Field(120, ge=1, le=100_000, alias="OCOP_MAX_WEB_IDENTITIES_PER_HOUR")
     log_level: str = Field("INFO", alias="OCOP_LOG_LEVEL")
     send_rate: float = Field(25.0, gt=0, le=1000, alias="OCOP_SEND_RATE")  # calls/s per chat platform (Telegram ≈ 30)
     chat_interval: float = Field(1.0, ge=0, le=60, alias="OCOP_CHAT_INTERVAL")  # seconds between calls to one chat

@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.dispatcher import NotThere, Send
+from bot.flood import HourlyLimit
 from bot.web_identity import WebIdentity
 from bot.web_notices import WebNotices
 from bot.web_push import WebPush, acceptable_endpoint
@@ -46,14 +47,25 @@ _dumps = partial(json.dumps, ensure_ascii=False)
 def add_webchat_routes(app: web.Application, handle: Handle, language: str, identity: WebIdentity,
                        notices: WebNotices, link: Link, max_upload_bytes: int,
                        push: Callable[[], WebPush | None] = lambda: None,
-                       save_push: Callable[[str, str, str, str], Awaitable[None]] | None = None) -> None:
+                       save_push: Callable[[str, str, str, str], Awaitable[None]] | None = None,
+                       identities: HourlyLimit | None = None) -> None:
+    def may_open(request: web.Request) -> float | None:
+        """None when this client address may have one more web identity now, else the seconds to wait."""
+        return identities.take(request.remote) if identities is not None else None
+
     async def page(request: web.Request) -> web.Response:
         response = web.Response(text=render_page(language), content_type="text/html", charset="utf-8")
-        if identity.chat_for(request) is None:  # a first visit, or a cookie this server did not issue
+        # A first visit, or a cookie this server did not issue; over the address's limit, the page asks later.
+        if identity.chat_for(request) is None and may_open(request) is None:
             identity.set_cookie(response, identity.issue())
         return response
 
-    async def session(_request: web.Request) -> web.Response:
+    async def session(request: web.Request) -> web.Response:
+        wait = may_open(request)
+        if wait is not None:
+            response = _error(429, "api.too_many_identities", language)
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
         token = identity.issue()
         response = web.json_response({"token": token})
         identity.set_cookie(response, token)

@@ -199,7 +199,10 @@ async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) 
         if missing != REVIEW:  # never submit a dossier with a hole in it
             _enter(form, state, missing)
             return ask(ctx, form, state)
-        replies = await form.submit(ctx, state.data)
+        try:
+            replies = await form.submit(ctx, state.data)
+        except Invalid as refused:  # not now (a daily limit): the draft stays at its review, ready for later
+            return ask(ctx, form, state, [Reply(t(lang, refused.key, **refused.params))])
         state.flow, state.step, state.data = None, None, {}
         return replies
     if command == nav.EDIT:

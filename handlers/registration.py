@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from handlers.form_steps import Kind, Step
 from handlers.matching import Choice, fold
@@ -17,7 +18,7 @@ from handlers.validators import (
     normalize_phone,
 )
 from messages import t
-from storage.applications import DossierItem, get_owned_product, submit_application
+from storage.applications import DossierItem, get_owned_product, submissions_since, submit_application
 from storage.producers import get_producer, save_producer_profile, tax_code_taken_by_other
 from storage.reference import Item, load_reference
 
@@ -132,6 +133,10 @@ class RegistrationForm:
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
         lang = ctx.lang
+        today = ctx.now.astimezone(ZoneInfo(ctx.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+        limit = ctx.quotas.submissions_per_day
+        if ctx.account.producer_id and await submissions_since(ctx.session, ctx.account.producer_id, today) >= limit:
+            raise Invalid("register.daily_limit", {"max": limit})  # kept at the review for tomorrow
         output = data.get("yearly_output") or {}
         product = {
             "name": data["product_name"], "group_code": data["group"], "subgroup_code": data.get("subgroup"),

@@ -95,6 +95,13 @@ class Incoming:
     sent_at: Any = None  # when the person sent it (aware UTC), where the platform says: a backlog is not a flood
 
 
+@dataclass(frozen=True)
+class Quotas:
+    """How much one producer may ask of the officers (settings OCOP_MAX_*)."""
+
+    submissions_per_day: int = 5
+
+
 @dataclass
 class Context:
     """What a handler may use for one update. `session` is the update's single transaction."""
@@ -109,6 +116,7 @@ class Context:
     timezone: str = "Asia/Ho_Chi_Minh"  # OCOP_TIMEZONE: what "today" means for expiry dates
     outbox_written: bool = False  # set when the update queued messages for other people
     code_failures: list[str] = field(default_factory=list)  # wrong one-time codes typed, by kind: for metrics
+    quotas: Quotas = field(default_factory=Quotas)
 
     @property
     def lang(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -132,6 +132,12 @@ async def record_result(session: AsyncSession, application: Application, *, scor
     session.add(certificate)
     await session.flush()
     return change, certificate
+
+
+async def submissions_since(session: AsyncSession, producer_id: int, since: datetime) -> int:
+    query = select(func.count()).select_from(Application).where(Application.producer_id == producer_id,
+                                                                 col(Application.submitted_at) >= since)
+    return (await session.exec(query)).one()
 
 
 async def latest_certificate(session: AsyncSession, product_id: int) -> Certificate | None:

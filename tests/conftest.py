@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.conversation import ConversationRunner
-from bot.flood import FloodGuard
+from bot.flood import FloodGuard, HourlyLimit
 from bot.metrics import Metrics
+from handlers.types import Quotas
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 from tests.fakes import CHAT_INTERVAL, Chat
@@ -92,13 +93,14 @@ async def make_runner(tmp_path: Path, clock: Clock) -> AsyncIterator[Callable]:
     engines = []
 
     async def make(url: str, max_upload_mb: int = 1, flood: FloodGuard | None = None,
-                   metrics: Metrics | None = None) -> ConversationRunner:
+                   metrics: Metrics | None = None, quotas: Quotas | None = None,
+                   uploads: HourlyLimit | None = None) -> ConversationRunner:
         engine = create_engine(url)
         engines.append(engine)
         await upgrade_database(engine)
         return ConversationRunner(create_sessionmaker(engine), data_dir=tmp_path / "data",
                                   max_upload_bytes=max_upload_mb * 1024 * 1024, default_language="vi", clock=clock,
-                                  flood=flood, metrics=metrics)
+                                  flood=flood, metrics=metrics, quotas=quotas, uploads=uploads)
 
     yield make
     for engine in engines:
