@@ -19,7 +19,7 @@ from handlers.validators import (
 )
 from messages import t
 from storage.applications import DossierItem, get_owned_product, submissions_since, submit_application
-from storage.producers import get_producer, save_producer_profile, tax_code_taken_by_other
+from storage.producers import get_producer, has_open_application, save_producer_profile, tax_code_taken_by_other
 from storage.reference import Item, load_reference
 
 # Draft key → Producer column. The draft uses producer_name so it never collides with product_name.
@@ -47,6 +47,15 @@ async def _check_tax_code_free(ctx: Context, value: str, _data: dict[str, Any]) 
         raise Invalid("error.tax_code_taken")
 
 
+async def _check_province_kept(ctx: Context, value: str, _data: dict[str, Any]) -> None:
+    """A producer with an application on its way stays in its province: the officers there hold the dossier."""
+    producer = await get_producer(ctx.session, ctx.account.producer_id)
+    if producer is not None and producer.province_code != value and await has_open_application(ctx.session,
+                                                                                                producer.id):
+        province = load_reference().province(producer.province_code)
+        raise Invalid("error.province_locked", {"province": province.vi if province else producer.province_code})
+
+
 def _text(max_len: int, *, allow_emoji: bool = False):  # type: ignore[no-untyped-def]
     return lambda text, _data: check_text(text, max_len=max_len, allow_emoji=allow_emoji)
 
@@ -67,7 +76,7 @@ def _fixed_steps() -> tuple[list[Step], list[Step]]:
               parse=lambda text, d: check_tax_code(text, household=d.get("entity_type") == "household")),
         _step("representative", Kind.TEXT, "profile", parse=lambda text, _d: check_name(text)),
         _step("phone", Kind.PHONE, "profile", parse=lambda text, _d: normalize_phone(text)),
-        _step("province_code", Kind.CHOICE, "profile", choices=_province_choices),
+        _step("province_code", Kind.CHOICE, "profile", choices=_province_choices, check=_check_province_kept),
         _step("commune", Kind.TEXT, "profile", parse=_text(120)),
         _step("address", Kind.TEXT, "profile", parse=_text(300)),
     ]

@@ -26,6 +26,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     REJECTED: frozenset(),
 }
 STATUSES = tuple(TRANSITIONS)
+OPEN_STATUSES = tuple(s for s, onward in TRANSITIONS.items() if onward)  # not yet decided
 
 
 def can_transition(from_status: str, to_status: str) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ChatAccount, Producer, utcnow
+from storage import lifecycle
+from storage.audit import record_event
+from storage.models import Application, ChatAccount, Producer, utcnow
 
 PROFILE_FIELDS = ("entity_type", "name", "tax_code", "representative", "phone", "province_code",
                   "commune", "address")
@@ -21,20 +23,35 @@ async def tax_code_taken_by_other(session: AsyncSession, tax_code: str, producer
 
 
 async def save_producer_profile(session: AsyncSession, account: ChatAccount, profile: dict) -> Producer:
-    """Create the chat's producer from the profile answers, or update it; link it to the chat."""
+    """Create the chat's producer from the profile answers, or update it; link it to the chat. Either leaves an
+    audit event with what changed, old and new, so an officer can see who changed a record and how."""
     producer = await get_producer(session, account.producer_id)
     values = {k: profile.get(k) for k in PROFILE_FIELDS}
     if producer is None:
         producer = Producer(**values)
+        action, changes = "producer.created", {key: [None, value] for key, value in values.items() if value}
     else:
+        changes = {key: [getattr(producer, key), value] for key, value in values.items()
+                   if getattr(producer, key) != value}
         for key, value in values.items():
             setattr(producer, key, value)
         producer.updated_at = utcnow()
+        action = "producer.changed"
     session.add(producer)
     await session.flush()
     account.producer_id = producer.id
     session.add(account)
+    if changes:
+        await record_event(session, actor_account_id=account.id, action=action, subject_type="producer",
+                           subject_id=str(producer.id), details={"changes": changes})
     return producer
+
+
+async def has_open_application(session: AsyncSession, producer_id: int) -> bool:
+    """An application still on its way (submitted, not yet recognised or rejected)."""
+    query = select(Application.id).where(Application.producer_id == producer_id,
+                                         col(Application.status).in_(lifecycle.OPEN_STATUSES))
+    return (await session.exec(query)).first() is not None
 
 
 async def accounts_of_producer(session: AsyncSession, producer_id: int) -> list[ChatAccount]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from handlers import registration
 from storage.db import create_engine, create_sessionmaker
@@ -369,3 +369,30 @@ async def test_an_answer_typed_after_a_long_pause_is_not_lost(make_runner: Calla
     await chat.tap("resume:continue")
     assert "phân nhóm" in chat.last  # the group was answered with what they had typed
     assert "Đồ uống có cồn" in chat.option_labels
+
+
+async def test_profile_changes_are_audited_and_a_producer_with_an_open_application_keeps_its_province(
+        make_runner: Callable, db_url: str) -> None:
+    runner = await make_runner(db_url)
+    chat = Chat(runner, user="lan")
+    await reach_review(chat)
+    await chat.tap("nav:submit")
+    await chat.tap("menu:register")
+    await answer_product(chat, name="Chè Shan tuyết")
+    await answer_dossier(chat)
+    await chat.say("sửa 6")  # the province: item 6 of the review
+    await chat.say("Lâm Đồng")
+    assert "đang có hồ sơ OCOP được tỉnh Tuyên Quang xem xét" in chat.text
+    assert "tỉnh/thành phố nào" in chat.last  # asked again; nothing changed
+    await chat.say("tuyen quang")
+    await chat.say("sửa 5")
+    await chat.say("0987 654 321")
+    assert "0987654321" in chat.text or "+84987654321" in chat.text
+    async with runner.sessions() as session:
+        producer = (await session.exec(select(Producer))).one()
+        events = (await session.exec(select(AuditEvent).where(col(AuditEvent.action).startswith("producer."))
+                                     .order_by(col(AuditEvent.id)))).all()
+    assert producer.province_code == "tuyen-quang" and producer.phone == "+84987654321"
+    assert [e.action for e in events] == ["producer.created", "producer.changed"]
+    assert events[0].details["changes"]["tax_code"] == [None, "0300588569"]
+    assert events[1].details["changes"] == {"phone": ["+84912345678", "+84987654321"]}
