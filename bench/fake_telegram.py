@@ -38,8 +38,9 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
     chats: dict[str, dict[str, Any]] = {}  # per chat: delivered texts and the last keyboard, for a driver to read
     said: dict[str, list[tuple[str, str]]] = defaultdict(list)  # each chat's messages: text and buttons
     limited: Counter[str] = Counter()  # 429s that were our own overruns, by rule (not the injected ones)
-    last_taken: dict[str, float] = {}  # when each chat last had a call taken
+    last_taken: dict[str, tuple[float, str]] = {}  # when each chat last had a call taken, and its text
     gaps: list[float] = []  # for each per-chat overrun: seconds since that chat's last call taken
+    collisions: list[dict[str, Any]] = []  # and which two messages met there
 
     async def method(request: web.Request) -> web.Response:
         name = request.match_info["method"]
@@ -71,11 +72,14 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
             if refusal:
                 limited[refusal] += 1
                 if refusal == "per_chat" and chat in last_taken:
-                    gaps.append(round(time.monotonic() - last_taken[chat], 3))
+                    at, before = last_taken[chat]
+                    gaps.append(round(time.monotonic() - at, 3))
+                    collisions.append({"chat": chat, "gap_s": gaps[-1], "taken": before[:50],
+                                       "refused": str(form.get("text", form.get("caption", "")))[:50]})
             return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                                       "parameters": {"retry_after": 1}}, status=429)
         delivered[chat] += 1
-        last_taken[chat] = time.monotonic()
+        last_taken[chat] = (time.monotonic(), str(form.get("text", form.get("caption", ""))))
         times.append(time.monotonic())
         to.append(chat)
         record = chats.setdefault(chat, {"texts": [], "keyboard": {}, "inline": {}})
@@ -111,6 +115,7 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
                                   "delivered_per_s": (len(times) - 1) / span if span else 0.0,
                                   "requests_per_s": _rate(requests), "requests": len(requests),
                                   "our_overruns": dict(limited), "per_chat_overrun_gaps_s": gaps,
+                                  "per_chat_collisions": collisions[:5],
                                   "per_chat": dict(delivered),
                                   "broadcast_span_s": window,
                                   "broadcast_per_s": (len(marked) - 1) / window if window else 0.0,

@@ -243,6 +243,7 @@ async def run(replicas: int, recipients: int, people: int, kill: bool, channel: 
         "replies_repeated_back_to_back": len(repeated), "repeated_examples": repeated[:3],
         "calls_each_second": fake_stats["calls_each_second"],
         "our_overruns": fake_stats["our_overruns"], "per_chat_overrun_gaps_s": fake_stats["per_chat_overrun_gaps_s"],
+        "per_chat_collisions": fake_stats["per_chat_collisions"],
         "answers": fake_stats["answers"], "outbox": statuses}
 
 
