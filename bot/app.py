@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import AsyncIterator
-from datetime import time
+from datetime import time, timedelta
 
 import aiohttp
 from aiohttp import web
@@ -97,6 +97,12 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
                                          quotas=Quotas(submissions_per_day=settings.max_submissions_per_day),
                                          uploads=HourlyLimit(settings.max_uploads_per_hour))
         await app[RUNNER].take_back_journal()  # before any channel takes an update
+
+        def written_to(channel: str, chat_id: str, seconds_ago: float) -> None:
+            if channel in pacers:  # the web page has no platform limit
+                pacers[channel].written_to(chat_id, seconds_ago)
+
+        app[RUNNER].on_chat_written = written_to
         yield
         await engine.dispose()
 
@@ -169,7 +175,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             return
         runner = app[RUNNER]
         start, end = parse_quiet_hours(settings.quiet_hours) or (time(0), time(0))
-        limits = Limits(quiet_start=start, quiet_end=end, timezone=settings.timezone)
+        limits = Limits(quiet_start=start, quiet_end=end, timezone=settings.timezone,
+                        chat_interval=timedelta(seconds=settings.chat_interval))
         monitor = BroadcastMonitor(runner.sessions, progress)
         # Replicas share each platform's limit: every pacer runs at the configured rate divided among them.
         heartbeat = ReplicaHeartbeat(runner.sessions, worker, pacers.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from bot.cli_support import database
 from bot.dispatcher import Dispatcher, Limits, Send
@@ -54,7 +54,7 @@ async def drain(settings: Settings) -> tuple[int, list[str]]:
         return 1, [t(lang, "cli.drain_no_channel")]
     engine = create_engine(settings.database_url)
     start, end = parse_quiet_hours(settings.quiet_hours) or (None, None)
-    limits = Limits(timezone=settings.timezone,
+    limits = Limits(timezone=settings.timezone, chat_interval=timedelta(seconds=settings.chat_interval),
                     **({"quiet_start": start, "quiet_end": end} if start is not None else {}))
     # A drain shares the platforms' limits with any `ocop-bot run` sending meanwhile: it joins their heartbeat.
     channels: dict[str, Callable[[Settings, Pacer], contextlib.AbstractAsyncContextManager[Send]]] = {

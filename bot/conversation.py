@@ -27,7 +27,7 @@ from messages import t
 from storage import outbox
 from storage.blobs import save_file, stored_file_at
 from storage.chats import first_time_seen, open_chat, save_state, touch_account
-from storage.outbox import account_id_of, forget_journal, journal_replies, keep_replies
+from storage.outbox import account_id_of, forget_journal, journal_replies, journal_sent, keep_replies
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ class ConversationRunner:
         self._journaled: set[str] = set()
         # Sent replies' rows are deleted, not kept as history: the journal only has to outlive a crash, and an
         # outbox growing by a row or two per update would slow every chat's "replies still waiting?" look-up.
-        self._forget = GroupCommit(sessions, lambda session, batch: forget_journal(
-            session, [row for row, _ in batch], self._journal_worker))
+        self._forget = GroupCommit(sessions, lambda session, batch: journal_sent(
+            session, [row for row, _ in batch], self._journal_worker, self._clock()))
         self._data_dir = data_dir
         self._max_upload_bytes = max_upload_bytes
         self._default_language = default_language
@@ -59,6 +59,8 @@ class ConversationRunner:
         # One chat's updates run one at a time in this process (a double tap must not race itself);
         # the row lock taken by open_chat does the same across processes on PostgreSQL.
         self.on_outbox: Callable[[], None] | None = None  # set by the wiring once a sender exists
+        # (channel, chat id, seconds since the chat was last sent to): the wiring holds that chat in its pacer.
+        self.on_chat_written: Callable[[str, str, float], None] | None = None
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
     @property
@@ -223,17 +225,19 @@ class ConversationRunner:
         async with self._sessions() as session, session.begin():
             # Reads first and writes last: on SQLite the write lock is then held only for the end of the update,
             # not while the handler works (or downloads a photo), so chats do not queue behind each other.
-            account, row, handled, replies_waiting = await open_chat(
-                session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
-                display_name=incoming.display_name, default_language=self._default_language,
-                update_key=incoming.update_key)
+            now = self._clock()
+            opened = await open_chat(session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
+                                     display_name=incoming.display_name, default_language=self._default_language,
+                                     update_key=incoming.update_key, now=now)
+            account, row, handled, replies_waiting = (opened.account, opened.state, opened.handled,
+                                                      opened.replies_waiting)
             if handled:
                 return []  # delivered twice (webhook retry, two replicas): answered the first time
             # A deep copy: mutating the loaded JSON in place would make SQLAlchemy think nothing changed.
             state = State(flow=row.flow, step=row.step, data=copy.deepcopy(row.data or {}),
                           updated_at=row.updated_at if row.version else None)
             ctx = Context(session=session, account=account, data_dir=self._data_dir,
-                          max_upload_bytes=self._max_upload_bytes, now=self._clock(),
+                          max_upload_bytes=self._max_upload_bytes, now=now,
                           can_share_contact=incoming.can_share_contact, timezone=self._timezone,
                           carries_documents=incoming.carries_documents, quotas=self._quotas)
             result = await router.handle(ctx, state, incoming)
@@ -253,6 +257,9 @@ class ConversationRunner:
                 result.replies = await self._journaled_replies(session, account.id, result.replies)
         if ctx.outbox_written and self.on_outbox is not None:
             self.on_outbox()
+        if opened.last_sent_at is not None and result.replies and self.on_chat_written is not None:
+            # Another sender (a replica, a dispatcher) wrote to this chat a moment ago: these replies wait their turn.
+            self.on_chat_written(incoming.channel, incoming.chat_id, (now - opened.last_sent_at).total_seconds())
         if self._metrics is not None:
             for kind in ctx.code_failures:
                 self._metrics.code_failures.labels(kind).inc()

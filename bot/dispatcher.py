@@ -92,6 +92,7 @@ class Limits:
     # Rows in flight at most; more are claimed when half are done, so a reply kept meanwhile waits about a second of
     # sending at Telegram's pace behind them, not eight.
     batch: int = 50
+    chat_interval: timedelta = timedelta(seconds=1)  # OCOP_CHAT_INTERVAL: another sender's chat waits this long
 
     def in_quiet_hours(self, now: datetime) -> bool:
         local = now.astimezone(ZoneInfo(self.timezone)).time()
@@ -170,12 +171,19 @@ class Dispatcher:
 
     async def drain(self, *, max_rounds: int = 1_000_000) -> int:
         """Send everything due now, then return how many rows were handled (for `ocop-bot outbox drain`)."""
-        total = 0
+        total, waits = 0, 0
         for _ in range(max_rounds):
             handled = await self.drain_once()
-            if handled == 0:
-                break
             total += handled
+            if handled:
+                waits = 0
+                continue
+            async with self._sessions() as session:
+                free_at = await outbox.next_free_at(session, self._clock(), self.limits.chat_interval)
+            if free_at is None or waits >= 3:  # nothing held back (or a clock that does not move, in a test)
+                break
+            waits += 1  # due rows of chats another sender wrote to a moment ago: their turn comes within a second
+            await asyncio.sleep(min(1.0, max(0.05, (free_at - self._clock()).total_seconds())))
         return total
 
     async def drain_once(self) -> int:
@@ -206,6 +214,7 @@ class Dispatcher:
             async with self._sessions() as session, session.begin():
                 claimed = await outbox.claim_due(session, channel=channel, worker=self.worker, now=now,
                                                  lease=self.limits.lease, limit=self.limits.batch - in_flight,
+                                                 recent=self.limits.chat_interval,
                                                  chat_ids=chats, or_push_subscribed=pushable)
                 # A notice's options are not numbered for a chat in a form: its numbers answer the form.
                 # (A reply kept for later is the chat's own question: its numbers are the form's.)

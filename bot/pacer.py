@@ -107,6 +107,12 @@ class Pacer:
             return True
         return False
 
+    def written_to(self, chat_id: str, seconds_ago: float) -> None:
+        """Another sender (a replica, a dispatcher) sent to this chat `seconds_ago`: its next call here waits until
+        a chat interval after that, as if this pacer had made it."""
+        at = asyncio.get_running_loop().time() - max(0.0, seconds_ago) + self.per_chat_interval
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), at)
+
     def hold_proactive(self, seconds: float) -> None:
         """Replies only, for `seconds`: a replica that has just joined waits until the others have heard of it and
         slowed down, or together they would overrun the platform's limit until their next heartbeat."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import exists, false
+from sqlalchemy import exists, false, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -73,16 +74,30 @@ def _seen_statement(insert):  # type: ignore[no-untyped-def]
     return insert(ProcessedUpdate.__table__).on_conflict_do_nothing(index_elements=["channel", "update_key"])
 
 
+@dataclass(frozen=True)
+class OpenChat:
+    account: ChatAccount
+    state: ConversationState
+    handled: bool  # this very update was handled already (a redelivery)
+    replies_waiting: bool  # replies the platform refused earlier are still to go out
+    last_sent_at: datetime | None  # the chat's last message, by any sender, if within the last second or so
+
+
 async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_id: str | None,
-                    display_name: str | None, default_language: str,
-                    update_key: str | None = None) -> tuple[ChatAccount, ConversationState, bool, bool]:
-    """The chat's account, its state row (locked on PostgreSQL), whether `update_key` was handled already, and
-    whether replies the platform refused earlier are still waiting to go out: one query for a chat seen before."""
+                    display_name: str | None, default_language: str, update_key: str | None = None,
+                    now: datetime | None = None, recent: timedelta = timedelta(seconds=2)) -> OpenChat:
+    """The chat's account, its state row (locked on PostgreSQL), and what the update needs to know of its
+    messages: one query for a chat seen before."""
     seen = (exists().where(ProcessedUpdate.channel == channel, ProcessedUpdate.update_key == update_key[:128])
             if update_key else false())
     waiting = exists().where(OutboxMessage.account_id == ChatAccount.id, OutboxMessage.reason == "reply",
                              col(OutboxMessage.status).in_(("pending", "sending")))
-    query = (select(ChatAccount, ConversationState, seen.label("seen"), waiting.label("waiting"))
+    since = (now or utcnow()) - recent
+    last_sent = (select(func.max(OutboxMessage.sent_at)).where(OutboxMessage.account_id == ChatAccount.id,
+                                                                col(OutboxMessage.sent_at) > since)
+                 .scalar_subquery())
+    query = (select(ChatAccount, ConversationState, seen.label("seen"), waiting.label("waiting"),
+                    last_sent.label("last_sent"))
              .join(ConversationState, col(ConversationState.account_id) == ChatAccount.id)
              .where(ChatAccount.channel == channel, ChatAccount.chat_id == chat_id)
              .with_for_update(of=ConversationState).execution_options(populate_existing=True))
@@ -91,8 +106,11 @@ async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_i
         account = await get_or_create_chat_account(session, channel, chat_id, user_id=user_id,
                                                    display_name=display_name, default_language=default_language)
         state = await load_state_for_update(session, account.id)  # type: ignore[arg-type]
-        return account, state, bool(update_key) and await already_handled(session, channel, update_key), False
-    return row[0], row[1], bool(row[2]), bool(row[3])
+        handled = bool(update_key) and await already_handled(session, channel, update_key)
+        return OpenChat(account, state, handled, False, None)
+    last = row[4]
+    return OpenChat(row[0], row[1], bool(row[2]), bool(row[3]),
+                    last if last is None or last.tzinfo else last.replace(tzinfo=UTC))  # SQLite: naive UTC
 
 
 async def save_state(session: AsyncSession, state: ConversationState, *, flow: str | None,

@@ -80,6 +80,29 @@ async def forget_journal(session: AsyncSession, ids: Collection[int], worker: st
     return set(result.scalars())
 
 
+# A sent reply's rows are kept this long, so that every sender sees the chat was just written to and waits
+# its turn; then deleted, at the chat's next reply, so the outbox does not grow by a row or two per update.
+SENT_REPLY_KEPT = timedelta(seconds=10)
+
+
+async def journal_sent(session: AsyncSession, ids: Collection[int], worker: str, now: datetime) -> set[int]:
+    """Journal rows the platform took: marked sent (every other sender then leaves the chat for a second, as the
+    platform asks), and the chat's older sent replies deleted. Returns the ids that were still this worker's."""
+    if not ids:
+        return set()
+    result = await session.exec(update(OutboxMessage).where(  # type: ignore[call-overload]
+        col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.claimed_by) == worker,
+        col(OutboxMessage.status) == SENDING).values(status=SENT, sent_at=now, lease_until=None)
+        .returning(col(OutboxMessage.id), col(OutboxMessage.account_id)))
+    rows = list(result)
+    accounts = {account_id for _, account_id in rows}
+    if accounts:
+        await session.exec(delete(OutboxMessage).where(  # type: ignore[call-overload]
+            col(OutboxMessage.account_id).in_(accounts), OutboxMessage.reason == "reply",
+            col(OutboxMessage.status) == SENT, col(OutboxMessage.sent_at) < now - SENT_REPLY_KEPT))
+    return {message_id for message_id, _ in rows}
+
+
 def _aware(moment: datetime) -> datetime:
     """SQLite hands aggregates back without their time zone: the stored times are UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -110,7 +133,8 @@ async def existing_keys(session: AsyncSession, keys: list[str]) -> set[str]:
 
 async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: datetime, lease: timedelta,
                     limit: int, chat_ids: Collection[str] | None = None,
-                    or_push_subscribed: bool = False) -> list[tuple[OutboxMessage, ChatAccount]]:
+                    or_push_subscribed: bool = False, recent: timedelta = timedelta(seconds=1)
+                    ) -> list[tuple[OutboxMessage, ChatAccount]]:
     """Take up to `limit` due rows of a channel for this worker (only those of `chat_ids`, when given, and of chats
     with a Web Push subscription with `or_push_subscribed`): pending ones, and those whose sender's lease ran out (it
     died). On PostgreSQL, rows another dispatcher is claiming are skipped, not waited for."""
@@ -121,7 +145,7 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
     # previous claim still in flight) is left to it, and so is one sent to less than a second ago: the platform's one
     # message a second per chat, and the chat's order, hold only if one sender has the chat at once.
     other = aliased(OutboxMessage)
-    being_sent = exists().where(other.account_id == OutboxMessage.account_id, _busy(other, now, worker))
+    being_sent = exists().where(other.account_id == OutboxMessage.account_id, _busy(other, now, worker, recent))
     claimable = or_(col(OutboxMessage.status) == PENDING,
                     (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < now))
     due = (select(OutboxMessage.id, OutboxMessage.account_id)
@@ -133,7 +157,7 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
            .with_for_update(skip_locked=True, of=OutboxMessage))
     found = list(await session.exec(due))
     if found and session.bind and session.bind.dialect.name == "postgresql":
-        found = await _chats_nobody_else_claims(session, found, now, worker)
+        found = await _chats_nobody_else_claims(session, found, now, worker, recent)
     ids = [message_id for message_id, _ in found]
     if not ids:
         return []
@@ -154,21 +178,32 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
     return list(rows)  # type: ignore[arg-type]
 
 
-RECENT = timedelta(seconds=1)  # a chat sent to this recently (by another replica, maybe) waits: one a second a chat
+async def next_free_at(session: AsyncSession, now: datetime, recent: timedelta = timedelta(seconds=1)
+                       ) -> datetime | None:
+    """When the first due row that waits only because its chat was sent to a moment ago may go: a drain that found
+    nothing to claim waits for it rather than leaving it behind."""
+    other = aliased(OutboxMessage)
+    claimable = or_(col(OutboxMessage.status) == PENDING,
+                    (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < now))
+    query = (select(func.min(other.sent_at)).select_from(OutboxMessage)
+             .join(other, other.account_id == OutboxMessage.account_id)
+             .where(claimable, col(OutboxMessage.due_at) <= now, col(other.sent_at) > now - recent))
+    first = (await session.exec(query)).one()  # type: ignore[call-overload]
+    return None if first is None else _aware(first) + recent
 
 
-def _busy(row: type[OutboxMessage], now: datetime, worker: str) -> ColumnElement[bool]:
+def _busy(row: type[OutboxMessage], now: datetime, worker: str, recent: timedelta) -> ColumnElement[bool]:
     """A row that makes its chat busy for `worker`: being sent (a live lease), or sent by another sender less than
-    RECENT ago (this sender's own pacer knows when it last sent to the chat)."""
+    `recent` (the chat interval, OCOP_CHAT_INTERVAL) ago; this sender's own pacer knows when it last sent there."""
     return or_((col(row.status) == SENDING) & (col(row.lease_until) >= now),
-               (col(row.sent_at) > now - RECENT) & (row.claimed_by != worker))
+               (col(row.sent_at) > now - recent) & (row.claimed_by != worker))
 
 
 CLAIM_LOCKS = 0x0C0B  # the first key of the transaction locks a claim takes on each chat (PostgreSQL)
 
 
 async def _chats_nobody_else_claims(session: AsyncSession, found: list[tuple[int, int]], now: datetime,
-                                    worker: str) -> list[tuple[int, int]]:
+                                    worker: str, recent: timedelta) -> list[tuple[int, int]]:
     """Two dispatchers claiming at the same instant cannot see each other's claim, neither having committed, and
     would send to one chat at once. So each chat is claimed under a lock held until this transaction commits (a chat
     another claim holds is left), then looked at again in a new statement, which sees any claim committed meanwhile."""
@@ -179,7 +214,7 @@ async def _chats_nobody_else_claims(session: AsyncSession, found: list[tuple[int
     if locked:
         other = aliased(OutboxMessage)
         taken = set(await session.exec(select(other.account_id).where(col(other.account_id).in_(locked),
-                                                                      _busy(other, now, worker))))
+                                                                      _busy(other, now, worker, recent))))
         locked -= taken
     return [(message_id, account_id) for message_id, account_id in found if account_id in locked]
 
@@ -241,6 +276,7 @@ async def mark_unreachable(session: AsyncSession, account_id: int, now: datetime
 async def latest_notice_since(session: AsyncSession, account_id: int, since: datetime) -> OutboxMessage | None:
     """The last proactive message that reached the chat after `since`, if any."""
     query = (select(OutboxMessage).where(OutboxMessage.account_id == account_id,
+                                         OutboxMessage.reason != "reply",  # a reply is what was shown, not news
                                          col(OutboxMessage.status).in_(DELIVERED),
                                          col(OutboxMessage.sent_at) > since)
              .order_by(col(OutboxMessage.sent_at).desc(), col(OutboxMessage.id).desc()).limit(1))

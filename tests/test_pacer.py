@@ -179,3 +179,10 @@ async def test_replicas_started_together_send_only_replies_until_they_have_seen_
     finally:
         await asyncio.gather(first.stop(), second.stop())
     assert min(g[0] for g in got) >= FIRST_LOOK  # neither sent a broadcast before it had looked again
+
+
+async def test_a_chat_another_sender_wrote_to_a_moment_ago_waits_the_rest_of_its_second() -> None:
+    pacer = Pacer(25)
+    pacer.written_to("lan", seconds_ago=0.4)  # told by the database: another replica's reply, 0.4 s ago
+    got = await times_of(pacer, [("lan", True), ("binh", True)])
+    assert 0.5 <= got[0] <= 0.8 and got[1] < 0.1  # only that chat waits
