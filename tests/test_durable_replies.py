@@ -201,23 +201,30 @@ async def test_a_kept_reply_is_claimed_ahead_of_a_broadcast_backlog(make_runner:
     assert "Tên sản phẩm?" in [message.text for message, _ in first_round]
 
 
-async def test_a_chat_another_replica_is_sending_to_is_left_to_it(make_runner: Any, db_url: str) -> None:
-    """One sender a chat at a time, across replicas: that is what keeps the chat near one message a second."""
-    from datetime import UTC, datetime, timedelta
-
+async def lan_with_two_messages_and_mai_with_one(runner: Any, lan_chat: str, mai_chat: str) -> tuple[Any, Any]:
+    """Two Telegram chats: Lan with a broadcast and a reminder due, Mai with a broadcast."""
     from storage.models import ChatAccount
-    from storage.outbox import claim_due, enqueue_many
+    from storage.outbox import enqueue_many
 
-    runner = await make_runner(db_url)
-    now = datetime.now(UTC)
     async with runner.sessions() as session, session.begin():
-        lan, mai = ChatAccount(channel="telegram", chat_id="801"), ChatAccount(channel="telegram", chat_id="802")
+        lan, mai = ChatAccount(channel="telegram", chat_id=lan_chat), ChatAccount(channel="telegram", chat_id=mai_chat)
         session.add_all([lan, mai])
         await session.flush()
         await enqueue_many(session, [
             {"account_id": lan.id, "dedupe_key": "a", "reason": "broadcast", "text": "Hội chợ"},
             {"account_id": lan.id, "dedupe_key": "b", "reason": "cert-expiry:90", "text": "Chứng nhận sắp hết hạn"},
             {"account_id": mai.id, "dedupe_key": "c", "reason": "broadcast", "text": "Hội chợ"}])
+    return lan, mai
+
+
+async def test_a_chat_another_replica_is_sending_to_is_left_to_it(make_runner: Any, db_url: str) -> None:
+    """One sender a chat at a time, across replicas: that is what keeps the chat near one message a second."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage.outbox import claim_due
+
+    runner = await make_runner(db_url)
+    lan, _ = await lan_with_two_messages_and_mai_with_one(runner, "801", "802")
     lease, now = timedelta(seconds=60), datetime.now(UTC) + timedelta(seconds=1)
     async with runner.sessions() as session, session.begin():
         [(first, _)] = await claim_due(session, channel="telegram", worker="host-a", now=now, lease=lease, limit=1)
@@ -235,18 +242,10 @@ async def test_two_replicas_claiming_at_the_same_instant_never_both_take_one_cha
     """Neither claim has committed, so neither sees the other's: the chat is taken by whoever claims it first."""
     from datetime import UTC, datetime, timedelta
 
-    from storage.models import ChatAccount
-    from storage.outbox import claim_due, enqueue_many
+    from storage.outbox import claim_due
 
     one, two = await make_runner(postgres_url), await make_runner(postgres_url)
-    async with one.sessions() as session, session.begin():
-        lan, mai = ChatAccount(channel="telegram", chat_id="811"), ChatAccount(channel="telegram", chat_id="812")
-        session.add_all([lan, mai])
-        await session.flush()
-        await enqueue_many(session, [
-            {"account_id": lan.id, "dedupe_key": "a", "reason": "broadcast", "text": "Hội chợ"},
-            {"account_id": lan.id, "dedupe_key": "b", "reason": "cert-expiry:90", "text": "Chứng nhận sắp hết hạn"},
-            {"account_id": mai.id, "dedupe_key": "c", "reason": "broadcast", "text": "Hội chợ"}])
+    await lan_with_two_messages_and_mai_with_one(one, "811", "812")
     lease, now = timedelta(seconds=60), datetime.now(UTC) + timedelta(seconds=1)
     async with one.sessions() as first, first.begin():
         [(_, account)] = await claim_due(first, channel="telegram", worker="host-a", now=now, lease=lease, limit=1)
