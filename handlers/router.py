@@ -19,7 +19,7 @@ from handlers import (
     statistics,
     status,
 )
-from handlers.matching import Choice, clean_text, match_choice
+from handlers.matching import Choice, clean_text, fold, match_choice
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
 from handlers.registration import REGISTRATION, reevaluation_preset
 from handlers.reminders import REEVALUATE
@@ -211,7 +211,21 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return [Reply(t(lang, "error.file_outside_form")), menu(ctx)]
     if command is None and status.is_status_question(text):
         return await status.show_status(ctx, state)
+    if command is None and (state.updated_at is None or _is_greeting(text)):
+        # A first message, or a "xin chào": a welcome, not "I did not understand".
+        return [Reply(t(lang, "welcome")), menu(ctx)]
     return [Reply(t(lang, "error.not_understood")), menu(ctx)]
+
+
+_GREETINGS = {"chao", "alo", "hello", "hi", "hey"}
+
+
+def _is_greeting(text: str) -> bool:
+    """'Xin chào', 'chào bạn', 'alo', 'hello!': a few words that open with a greeting."""
+    words = "".join(c if c.isalnum() else " " for c in fold(text)).split()
+    if words[:2] in (["xin", "chao"], ["a", "lo"]):
+        return len(words) <= 4
+    return bool(words) and words[0] in _GREETINGS and len(words) <= 3
 
 
 async def _supplement(ctx: Context, state: State, parts: list[str]) -> list[Reply]:

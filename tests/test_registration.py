@@ -66,7 +66,7 @@ async def test_full_registration_creates_application(make_runner: Callable, db_u
             ("test-report", "skipped"), ("product-photo", "upload")} <= documents
     [history] = await rows(db_url, ApplicationStatusChange)
     assert history.to_status == "submitted"
-    assert [e.action for e in await rows(db_url, AuditEvent)] == ["application.submitted"]
+    assert [e.action for e in await rows(db_url, AuditEvent)] == ["producer.created", "application.submitted"]
     stored = await rows(db_url, StoredFile)
     assert {f.mime for f in stored} == {"image/jpeg", "application/pdf"}
     for file in stored:  # kept on disk, named by content hash
@@ -313,7 +313,11 @@ async def test_language_switch_mid_form(chat: Chat) -> None:
 
 
 async def test_unknown_text_and_commands_point_to_menu(chat: Chat) -> None:
-    await chat.say("alo alo 🙂")
+    await chat.say("alo alo 🙂")  # a first message, a greeting: welcomed, not "not understood"
+    assert "Xin chào anh/chị" in chat.text and "menu:register" in chat.option_ids
+    await chat.say("Xin chào bạn!")
+    assert "Xin chào anh/chị" in chat.text
+    await chat.say("hiểu rồi, cảm ơn")  # not a greeting, not the first message
     assert "chưa hiểu ý" in chat.text and "menu:register" in chat.option_ids
     await chat.say("/lenhla")
     assert "menu:register" in chat.option_ids
