@@ -1,5 +1,6 @@
 """How many one-time codes an attacker can have checked a minute, opening a new web identity for every guess (the
-cheapest way round a per-chat limit): the real app in-process on SQLite, `--concurrency` guessers at once.
+cheapest way round a per-chat limit), and going on with the last one when the server gives no more: the real app
+in-process on SQLite, `--concurrency` guessers at once.
 
     python -m bench.code_guessing --seconds 20 --concurrency 16
 """
@@ -27,16 +28,22 @@ async def run(seconds: float, concurrency: int) -> dict[str, Any]:
                             OCOP_DATA_DIR=str(Path(tmp) / "data"), OCOP_LOG_LEVEL="WARNING")
         server = TestServer(build_app(settings, run_scheduler=False), host="127.0.0.1")
         await server.start_server()
-        checked = refused = identities = 0
+        checked = refused = identities = identities_refused = 0
         deadline = time.monotonic() + seconds
 
         async def guesser(http: aiohttp.ClientSession, n: int) -> None:
-            nonlocal checked, refused, identities
-            guess = 0
+            nonlocal checked, refused, identities, identities_refused
+            guess, token = 0, ""
             while time.monotonic() < deadline:
                 async with http.post(server.make_url("/api/session")) as response:
-                    token = (await response.json())["token"]
-                identities += 1
+                    if response.status == 200:  # a fresh identity for each guess while the server gives one
+                        token = (await response.json())["token"]
+                        identities += 1
+                    else:  # refused: go on with the last one
+                        identities_refused += 1
+                if not token:
+                    await asyncio.sleep(0.1)
+                    continue
                 guess += 1
                 async with http.post(server.make_url("/api/chat"), json={"text": f"/canbo G{n:03d}{guess:06d}"},
                                      headers={"Authorization": f"Bearer {token}"}) as response:
@@ -52,6 +59,7 @@ async def run(seconds: float, concurrency: int) -> dict[str, Any]:
         elapsed = time.monotonic() - started
         await server.close()
     return {"seconds": round(elapsed, 1), "concurrency": concurrency, "identities": identities,
+            "identities_refused": identities_refused,
             "guesses_checked": checked, "refused": refused,
             "guesses_checked_per_minute": round(checked * 60 / elapsed, 1)}
 
