@@ -34,6 +34,8 @@ class ReplicaHeartbeat:
     async def beat(self) -> int:
         async with self._sessions() as session, session.begin():
             alive = await replicas.beat(session, self._worker, self._clock(), ALIVE)
+        if self._pacers and self._pacers[0].replicas != alive:
+            log.info("%d replicas share each chat platform's limit", alive)
         for pacer in self._pacers:
             pacer.replicas = alive
         return alive

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from typing import Any
 
 from aiohttp import web
@@ -48,8 +49,8 @@ class FakeBotApiServer:
             self.hang -= 1
             await asyncio.sleep(self.hang_seconds)
             return web.json_response({"ok": False, "error_code": 504, "description": "Gateway Timeout"}, status=504)
-        if method in SENDING and self.rules.over(str(params.get("chat_id"))):
-            self.refused.append((method, params))
+        if method in SENDING and (rule := self.rules.refusal(str(params.get("chat_id")))):
+            self.refused.append((method, params | {"rule": rule, "at": round(time.monotonic(), 3)}))
             return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                                       "parameters": {"retry_after": 1}}, status=429)
         self.calls.append((method, params))
