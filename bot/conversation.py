@@ -45,8 +45,8 @@ class ConversationRunner:
         # successor can take back at start-up what it left unsent.
         self._journal_worker = f"{worker or uuid.uuid4().hex[:12]}/replies"
         self._journaled: set[str] = set()
-        # Sent replies' rows are deleted, not kept as history: the journal only has to outlive a crash, and an
-        # outbox growing by a row or two per update would slow every chat's "replies still waiting?" look-up.
+        # Sent replies' rows are marked sent (so every sender leaves the chat its second) and deleted with the chat's
+        # next reply: the journal only has to outlive a crash, not grow the outbox by a row or two per update.
         self._forget = GroupCommit(sessions, lambda session, batch: journal_sent(
             session, [row for row, _ in batch], self._journal_worker, self._clock()))
         self._data_dir = data_dir
@@ -79,11 +79,9 @@ class ConversationRunner:
                     self._metrics.flood_refused.labels(incoming.channel).inc()
                 if verdict is Verdict.DROP:
                     return []
-                language = self._flood.language(key) or self._default_language
-                return [Reply(t(language, "error.flood"))]
+                return [Reply(t(self._language(key), "error.flood"))]
         if incoming.file is not None and self._uploads is not None and (wait := self._uploads.take(key)) is not None:
-            language = (self._flood.language(key) if self._flood else None) or self._default_language
-            return [Reply(t(language, "error.upload_limit", max=self._uploads.limit,
+            return [Reply(t(self._language(key), "error.upload_limit", max=self._uploads.limit,
                             minutes=max(1, round(wait / 60))))]
         lock = self._locks.get(key)
         if lock is None:
@@ -99,6 +97,10 @@ class ConversationRunner:
             if self._metrics is not None:
                 self._metrics.updates.labels(incoming.channel).inc()
                 self._metrics.latency.labels(incoming.channel).observe(time.perf_counter() - started)
+
+    def _language(self, key: tuple[str, str]) -> str:
+        """The chat's language without reading the database (for answers given before the update is read)."""
+        return (self._flood.language(key) if self._flood else None) or self._default_language
 
     def journal(self, channel: str) -> ConversationRunner:
         """From now on, replies on `channel` are written to the outbox with the step that made them, claimed by this
@@ -229,9 +231,8 @@ class ConversationRunner:
             opened = await open_chat(session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
                                      display_name=incoming.display_name, default_language=self._default_language,
                                      update_key=incoming.update_key, now=now)
-            account, row, handled, replies_waiting = (opened.account, opened.state, opened.handled,
-                                                      opened.replies_waiting)
-            if handled:
+            account, row, replies_waiting = opened.account, opened.state, opened.replies_waiting
+            if opened.handled:
                 return []  # delivered twice (webhook retry, two replicas): answered the first time
             # A deep copy: mutating the loaded JSON in place would make SQLAlchemy think nothing changed.
             state = State(flow=row.flow, step=row.step, data=copy.deepcopy(row.data or {}),
@@ -291,7 +292,9 @@ def _cleaned(incoming: Incoming) -> Incoming:
     """Control characters out of what a person sent (Word's line break pasted into Telegram is one): in a text they
     become spaces, in a name they go. PostgreSQL refuses NUL, and none of them means anything here."""
     file = incoming.file
-    if file is not None and file.name and has_control_characters(file.name):
+    if not has_control_characters([incoming.text, incoming.choice, incoming.display_name, file and file.name]):
+        return incoming  # nearly always: no copy on the path of every update
+    if file is not None and file.name:
         file = replace(file, name=without_control_characters(file.name, ""))
     return replace(incoming, text=without_control_characters(incoming.text),
                    choice=without_control_characters(incoming.choice, ""),

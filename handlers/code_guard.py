@@ -6,11 +6,15 @@ sees the same numbers."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from handlers.types import Context, Reply
 from messages import t
 from storage.audit import code_failures_since, record_event
+
+T = TypeVar("T")
 
 FREE_FAILURES = 3  # a chat's first wrong codes cost nothing: people mistype
 FIRST_WAIT = timedelta(seconds=30)  # then 30 s, 60 s, 120 s… after each further one
@@ -50,3 +54,16 @@ async def failed(ctx: Context, kind: str) -> None:
                        subject_id=str(ctx.account.id), details={"kind": kind, "channel": ctx.account.channel},
                        at=ctx.now)
     ctx.code_failures.append(kind)
+
+
+async def redeem(ctx: Context, kind: str, wrong: str, use: Callable[[], Awaitable[T | None]]) -> T | Reply:
+    """Try a typed code with `use` (None when it is wrong): the refusal if this chat may not try now, the `wrong`
+    answer (audited and counted) if it fails, else what `use` returned."""
+    refused = await refusal(ctx)
+    if refused is not None:
+        return refused
+    redeemed = await use()
+    if redeemed is None:
+        await failed(ctx, kind)
+        return Reply(t(ctx.lang, wrong))
+    return redeemed

@@ -34,11 +34,8 @@ async def link_by_code(ctx: Context, code: str) -> list[Reply]:
         return [Reply(t(lang, "link.ask_code"))]
     if ctx.account.producer_id is not None:
         return [Reply(t(lang, "link.already"))]
-    refused = await code_guard.refusal(ctx)
-    if refused is not None:
-        return [refused]
-    producer = await redeem_link_code(ctx.session, ctx.account, code, ctx.now)
-    if producer is None:
-        await code_guard.failed(ctx, "link")
-        return [Reply(t(lang, "link.bad_code"))]
+    producer = await code_guard.redeem(ctx, "link", "link.bad_code",
+                                       lambda: redeem_link_code(ctx.session, ctx.account, code, ctx.now))
+    if isinstance(producer, Reply):
+        return [producer]
     return [Reply(t(lang, "link.done", producer=producer.name))]

@@ -39,13 +39,10 @@ async def join(ctx: Context, code: str) -> list[Reply]:
     lang = ctx.lang
     if not code.strip():
         return [Reply(t(lang, "officer.bad_code"))]
-    refused = await code_guard.refusal(ctx)
-    if refused is not None:
-        return [refused]
-    officer = await redeem_invite(ctx.session, ctx.account, code, ctx.now)
-    if officer is None:
-        await code_guard.failed(ctx, "officer")
-        return [Reply(t(lang, "officer.bad_code"))]
+    officer = await code_guard.redeem(ctx, "officer", "officer.bad_code",
+                                      lambda: redeem_invite(ctx.session, ctx.account, code, ctx.now))
+    if isinstance(officer, Reply):
+        return [officer]
     province = load_reference().province(officer.province_code)
     key = "officer.welcome_admin" if officer.is_admin else "officer.welcome"
     return [Reply(t(lang, key, name=officer.name, province=province.vi if province else officer.province_code))]

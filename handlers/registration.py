@@ -129,10 +129,11 @@ class RegistrationForm:
             notes += _former_province_note(ctx.lang, data, typed)
         if step.section == "profile" and all(k in data for k in PROFILE_COLUMNS):
             # Saved as soon as it is complete, so a producer who stops here is not asked again.
-            if await tax_code_taken_by_other(ctx.session, data["tax_code"], ctx.account.producer_id):
-                # Someone else saved this tax code after it was typed here: ask for it again, keep the rest.
+            try:
+                await _check_tax_code_free(ctx, data["tax_code"], data)
+            except Invalid as taken:  # someone saved this tax code after it was typed here: ask for it again
                 del data["tax_code"]
-                return [*notes, Reply(t(ctx.lang, "error.tax_code_taken"))]
+                return [*notes, Reply(t(ctx.lang, taken.key))]
             profile = {column: data[key] for key, column in PROFILE_COLUMNS.items()}
             first_time = ctx.account.producer_id is None
             await save_producer_profile(ctx.session, ctx.account, profile)

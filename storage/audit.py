@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import aware
 from storage.models import AuditEvent
 
 
@@ -25,4 +26,4 @@ async def code_failures_since(session: AsyncSession, since: datetime, *, account
     if account_id is not None:
         query = query.where(AuditEvent.actor_account_id == account_id)
     times = await session.exec(query.order_by(col(AuditEvent.at)))
-    return [at if at.tzinfo else at.replace(tzinfo=UTC) for at in times]  # SQLite gives them back naive
+    return [aware(at) for at in times]

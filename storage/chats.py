@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import exists, false, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import dialect_insert, insert_ignoring_duplicates
+from storage.db import aware, dialect_insert, insert_ignoring_duplicates
 from storage.models import ChatAccount, ConversationState, OutboxMessage, ProcessedUpdate, utcnow
 
 
@@ -108,9 +108,7 @@ async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_i
         state = await load_state_for_update(session, account.id)  # type: ignore[arg-type]
         handled = bool(update_key) and await already_handled(session, channel, update_key)
         return OpenChat(account, state, handled, False, None)
-    last = row[4]
-    return OpenChat(row[0], row[1], bool(row[2]), bool(row[3]),
-                    last if last is None or last.tzinfo else last.replace(tzinfo=UTC))  # SQLite: naive UTC
+    return OpenChat(row[0], row[1], bool(row[2]), bool(row[3]), aware(row[4]) if row[4] is not None else None)
 
 
 async def save_state(session: AsyncSession, state: ConversationState, *, flow: str | None,

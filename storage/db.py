@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import event
@@ -72,6 +73,11 @@ async def _acquire(lock: asyncio.Lock) -> None:
             await lock.acquire()
     except TimeoutError:
         raise sqlite3.OperationalError("database is locked (waited 30 s for this process's other writers)") from None
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands some times back (aggregates, plain selects) without their time zone: the stored times are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, bindparam, case, delete, exists, func, insert, or_, true, update
 from sqlalchemy import text as sql
@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import insert_ignoring_duplicates
+from storage.db import aware, insert_ignoring_duplicates
 from storage.models import ChatAccount, OutboxMessage, WebPushSubscription, utcnow
 
 PENDING, SENDING, SENT, FAILED, UNREACHABLE, SKIPPED = "pending", "sending", "sent", "failed", "unreachable", "skipped"
@@ -52,8 +52,8 @@ async def keep_replies(session: AsyncSession, account: int, rows: list[dict[str,
     values = [{"account_id": account, "reason": "reply", "status": PENDING, "due_at": now, "attempts": 0,
                "created_at": now, "parts_sent": 0} | row for row in rows]
     for value in values:
-        if latest is not None and value["due_at"] < _aware(latest):  # type: ignore[operator]
-            value["due_at"] = _aware(latest)
+        if latest is not None and value["due_at"] < aware(latest):  # type: ignore[operator]
+            value["due_at"] = aware(latest)
     return await insert_ignoring_duplicates(session, OutboxMessage, values, ["dedupe_key"])
 
 
@@ -103,11 +103,6 @@ async def journal_sent(session: AsyncSession, ids: Collection[int], worker: str,
     return {message_id for message_id, _ in rows}
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands aggregates back without their time zone: the stored times are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, object]]) -> int:
     """`enqueue` for many messages at once (each dict: account_id, dedupe_key, reason, text, options); the ones
     whose dedupe key exists are left out. Returns how many were added. A scan that finds nothing new to do
@@ -146,8 +141,7 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
     # message a second per chat, and the chat's order, hold only if one sender has the chat at once.
     other = aliased(OutboxMessage)
     being_sent = exists().where(other.account_id == OutboxMessage.account_id, _busy(other, now, worker, recent))
-    claimable = or_(col(OutboxMessage.status) == PENDING,
-                    (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < now))
+    claimable = _claimable(now)
     due = (select(OutboxMessage.id, OutboxMessage.account_id)
            .join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
            .where(ChatAccount.channel == channel, only, ~being_sent, claimable, col(OutboxMessage.due_at) <= now)
@@ -183,13 +177,18 @@ async def next_free_at(session: AsyncSession, now: datetime, recent: timedelta =
     """When the first due row that waits only because its chat was sent to a moment ago may go: a drain that found
     nothing to claim waits for it rather than leaving it behind."""
     other = aliased(OutboxMessage)
-    claimable = or_(col(OutboxMessage.status) == PENDING,
-                    (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < now))
+    claimable = _claimable(now)
     query = (select(func.min(other.sent_at)).select_from(OutboxMessage)
              .join(other, other.account_id == OutboxMessage.account_id)
              .where(claimable, col(OutboxMessage.due_at) <= now, col(other.sent_at) > now - recent))
     first = (await session.exec(query)).one()  # type: ignore[call-overload]
-    return None if first is None else _aware(first) + recent
+    return None if first is None else aware(first) + recent
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Pending, or claimed by a sender whose lease ran out (it died)."""
+    return or_(col(OutboxMessage.status) == PENDING,
+               (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < now))
 
 
 def _busy(row: type[OutboxMessage], now: datetime, worker: str, recent: timedelta) -> ColumnElement[bool]:
