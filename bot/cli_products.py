@@ -19,6 +19,7 @@ from messages import format_date, t
 from storage import lifecycle
 from storage.product_list import load_existing, products_for_export, record_import, upsert_listed_products
 from storage.reference import load_reference
+from storage.verification import claims_clashing_with
 
 BATCH = 500  # rows per round of flushes: large enough to be cheap, small enough to show progress
 
@@ -40,11 +41,16 @@ async def import_products(settings: Settings, path: Path) -> tuple[int, list[str
                 for outcome in await upsert_listed_products(session, existing, batch):
                     counts[outcome] += 1
                 bar.update(len(batch))
-        await record_import(session, path.name, counts)
+        clashes = await claims_clashing_with(session, list(existing.named.values()))
+        await record_import(session, path.name, counts, clashes)
+        lines = [t(lang, "cli.import_clash", listed=listed.name, tax_code=listed.tax_code or "—", claim=claim.name,
+                   claim_id=str(claim.id)) for listed, claim in clashes]
     problems = [t(lang, "cli.import_row_error", row=str(e.row), column=e.column, reason=e.reason) for e in errors]
     summary = t(lang, "cli.import_summary", created=counts["created"], updated=counts["updated"],
                 unchanged=counts["unchanged"], rejected=counts["rejected"])
-    return 0, [summary], problems
+    if clashes:
+        lines.append(t(lang, "cli.import_clashes", count=len(clashes)))
+    return 0, [summary, *lines], problems
 
 
 async def export_products(settings: Settings, out: Path, province: str | None) -> tuple[int, list[str]]:

@@ -12,6 +12,7 @@ from handlers import forms
 from handlers.events import describe
 from handlers.form_steps import Kind, Step
 from handlers.matching import Choice
+from handlers.navigation import yes_no_options
 from handlers.types import Attachment, Context, Option, Reply, State
 from handlers.validators import Invalid, check_datetime, check_text
 from handlers.workbook import append_row
@@ -194,13 +195,13 @@ async def ask_cancel(ctx: Context, state: State, event_id: int) -> list[Reply]:
         return [event]
     state.data["_await"] = "event_cancel"
     state.data["_event_cancel"] = event.id
-    options = (Option("nav:yes", t(ctx.lang, "nav.yes")), Option("nav:no", t(ctx.lang, "nav.no")))
+    options = yes_no_options(ctx.lang)
     return [Reply(t(ctx.lang, "event.cancel_confirm", name=event.name), options=options, inline=True)]
 
 
 async def confirm_cancel(ctx: Context, state: State, answer: bool | None) -> list[Reply]:
     if answer is None:
-        options = (Option("nav:yes", t(ctx.lang, "nav.yes")), Option("nav:no", t(ctx.lang, "nav.no")))
+        options = yes_no_options(ctx.lang)
         return [Reply(t(ctx.lang, "officer.yes_or_no"), options=options, inline=True)]
     event_id = state.data.pop("_event_cancel", None)
     state.data.pop("_await", None)

@@ -59,6 +59,11 @@ def edit_number(text: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def yes_no_options(lang: str) -> tuple[Option, ...]:
+    """The two buttons of every yes/no question outside a form."""
+    return Option(YES, t(lang, "nav.yes")), Option(NO, t(lang, "nav.no"))
+
+
 def yes_no(choice: str | None, text: str, lang: str) -> bool | None:
     if choice in (YES, NO):
         return choice == YES

@@ -42,3 +42,12 @@ async def notify_officers(ctx: Context, province_code: str, application: Applica
                       reason="application.officer", text=t(lang, key, code=application.code,
                                                             product=product.name if product else ""),
                       options=[{"id": f"app:open:{application.id}", "label": t(lang, "officer.open")}])
+
+
+async def notify_accounts(ctx: Context, accounts: list[ChatAccount], key: str, dedupe: str, **params: Any) -> None:
+    """One outbox row per chat, each in its own language: for news about a person's record, not an application."""
+    ctx.outbox_written = True
+    for account in accounts:
+        assert account.id is not None
+        await enqueue(ctx.session, account_id=account.id, dedupe_key=f"{dedupe}:{account.id}", reason="producer",
+                      text=t(account.language, key, **params))

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from handlers import code_guard, forms
+from handlers import code_guard, forms, verification
 from handlers.matching import Choice, match_choice
+from handlers.navigation import yes_no_options
 from handlers.notify import notify_producer
 from handlers.officer_access import checked_application, sees
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
@@ -21,11 +22,12 @@ from storage import lifecycle
 from storage.applications import change_status, list_applications_in_province, list_documents
 from storage.blobs import blob_path
 from storage.linking import create_link_code, producer_by_phone
-from storage.models import Product, StoredFile
+from storage.models import Producer, Product, StoredFile
 from storage.officers import active_officer, redeem_invite
 from storage.producers import get_producer_by_tax_code
 from storage.reference import load_reference
 from storage.text import fold
+from storage.verification import is_verified
 
 LIST, OPEN, ACT = "hoso:list:", "app:open:", "app:act:"
 PAGE_SIZE = 8
@@ -65,9 +67,12 @@ async def list_applications(ctx: Context, status: str | None, offset: int = 0) -
     lines, options = [heading], []
     for number, application in enumerate(rows, offset + 1):
         product = await ctx.session.get(Product, application.product_id)
+        producer = await ctx.session.get(Producer, application.producer_id)
         name = product.name if product else ""
         when = format_date(application.submitted_at or application.created_at, ctx.timezone)
-        lines.append(f"{number}. {application.code} · {name} · {t(lang, f'stage.{application.status}')} · {when}")
+        unverified = "" if producer is None or is_verified(producer) else " · " + t(lang, "verify.unverified")
+        lines.append(f"{number}. {application.code} · {name} · {t(lang, f'stage.{application.status}')} · {when}"
+                     f"{unverified}")
         options.append(Option(f"{OPEN}{application.id}", name[:40], number=number))
     if not rows:
         lines.append(t(lang, "officer.list_empty"))
@@ -102,7 +107,8 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
     assert product is not None
     lines = [t(lang, "officer.app_title", code=application.code, stage=t(lang, f"stage.{application.status}")),
              t(lang, "officer.app_producer", name=producer.name, entity=ref.label(producer.entity_type, lang),
-               tax_code=producer.tax_code or "—", phone=producer.phone or "—"),
+               tax_code=producer.tax_code or "—", phone=producer.phone or "—")
+             + ("" if is_verified(producer) else " · " + t(lang, "verify.unverified")),
              t(lang, "officer.app_address", address=producer.address or "", commune=producer.commune or "",
                province=ref.label(producer.province_code, lang)),
              t(lang, "officer.app_product", name=product.name, group=ref.label(product.group_code, lang),
@@ -120,6 +126,8 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
         lines.append(t(lang, "status.missing", items=", ".join(ref.label(c, lang) for c in application.missing_items)))
     options = [Option(f"{ACT}{application.id}:{action}", t(lang, f"officer.action.{action}"))
                for action in available_actions(application.status)]
+    if not is_verified(producer):
+        options.append(Option(f"{verification.OPEN}{producer.id}", t(lang, "verify.action.open")))
     options.append(Option(f"{LIST}{application.status}:0", t(lang, "officer.back_to_list")))
     return [Reply("\n".join(line for line in lines if line), attachments=tuple(attachments)),
             Reply(t(lang, "officer.pick_action"), options=tuple(options), inline=True)]
@@ -148,7 +156,7 @@ async def start_action(ctx: Context, state: State, application_id: int, action: 
     if action in SIMPLE_ACTIONS:
         state.data["_await"] = "officer_confirm"
         state.data["_officer_action"] = {"app": application.id, "action": action}
-        options = (Option("nav:yes", t(lang, "nav.yes")), Option("nav:no", t(lang, "nav.no")))
+        options = yes_no_options(lang)
         return [Reply(t(lang, "officer.confirm", action=t(lang, f"officer.action.{action}"), code=application.code),
                       options=options, inline=True)]
     if action == "record_result":
@@ -168,7 +176,7 @@ async def start_action(ctx: Context, state: State, application_id: int, action: 
 async def confirm_simple(ctx: Context, state: State, answer: bool | None) -> list[Reply]:
     pending = state.data.get("_officer_action") or {}
     if answer is None:
-        options = (Option("nav:yes", t(ctx.lang, "nav.yes")), Option("nav:no", t(ctx.lang, "nav.no")))
+        options = yes_no_options(ctx.lang)
         return [Reply(t(ctx.lang, "officer.yes_or_no"), options=options, inline=True)]
     state.data.pop("_await", None)
     state.data.pop("_officer_action", None)
@@ -198,7 +206,7 @@ async def make_link_code(ctx: Context, query: str) -> list[Reply]:
     producer = await get_producer_by_tax_code(ctx.session, query)
     if producer is None:
         try:
-            producer = await producer_by_phone(ctx.session, normalize_phone(query))
+            producer = await producer_by_phone(ctx.session, normalize_phone(query), verified_only=False)
         except Invalid:
             producer = None
     if producer is None or not sees(officer, producer.province_code):

@@ -27,3 +27,14 @@ async def checked_application(ctx: Context, application_id: int | None) -> Check
     if application is None or producer is None or not sees(officer, producer.province_code):
         return Reply(t(ctx.lang, "officer.not_found"))
     return officer, application, producer
+
+
+async def checked_producer(ctx: Context, producer_id: int | None) -> tuple[Officer, Producer] | Reply:
+    """The officer and a producer of a province they may see, or the refusal to send instead."""
+    officer = await active_officer(ctx.session, ctx.account)
+    if officer is None:
+        return Reply(t(ctx.lang, "officer.not_allowed"))
+    producer = await get_producer(ctx.session, producer_id)
+    if producer is None or not sees(officer, producer.province_code):
+        return Reply(t(ctx.lang, "officer.not_found"))
+    return officer, producer

@@ -121,7 +121,10 @@ class RegistrationForm:
         producer = await get_producer(ctx.session, ctx.account.producer_id)
         if producer is None:
             return {}
-        return {key: getattr(producer, column) for key, column in PROFILE_COLUMNS.items()}
+        data = {key: getattr(producer, column) for key, column in PROFILE_COLUMNS.items()}
+        if data["tax_code"] is None and producer.verified_at is None:
+            del data["tax_code"]  # an officer took it off a refused claim: asked again, not submitted empty
+        return data
 
     async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
         notes: list[Reply] = []

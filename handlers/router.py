@@ -18,6 +18,7 @@ from handlers import (
     shown,
     statistics,
     status,
+    verification,
 )
 from handlers.matching import Choice, clean_text, fold, match_choice
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
@@ -57,6 +58,7 @@ COMMANDS = {
     "nhacnho": "reminders", "reminders": "reminders",
     "thongbao": "broadcast", "broadcast": "broadcast",
     "thongke": "statistics", "statistics": "statistics",
+    "xacminh": "verify", "verify": "verify",
     # Inside a form these are the shared buttons typed as commands; the form engine reads them.
     "quaylai": "nav", "back": "nav", "boqua": "nav", "skip": "nav", "xong": "nav", "done": "nav",
 }
@@ -124,6 +126,8 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return await _handle_resume(ctx, state, inc, text, form)
     if waiting == "officer_confirm" and form is None:
         return await officer.confirm_simple(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
+    if waiting == "verify_confirm" and form is None:
+        return await verification.confirm(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
     if waiting == "event_cancel" and form is None:
         return await event_admin.confirm_cancel(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
     if command == "help" or chosen == MENU_HELP:
@@ -191,6 +195,8 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return await officer.list_applications(ctx, officer.status_from_words(args, lang))
     if command == "link_code":
         return await officer.make_link_code(ctx, args)
+    if command == "verify":
+        return await verification.list_claims(ctx)
     if command == "trainings" or chosen == MENU_TRAININGS:
         return await events.list_events(ctx, "training")
     if command == "fairs" or chosen == MENU_FAIRS:
@@ -258,6 +264,10 @@ BUTTONS: tuple[tuple[str, ButtonHandler], ...] = (
     (officer.LIST, lambda ctx, _s, p: officer.list_applications(ctx, None if p[2] == "all" else p[2], _number(p[3]))),
     (officer.OPEN, lambda ctx, _s, p: officer.open_application(ctx, _number(p[2]))),
     (officer.ACT, lambda ctx, state, p: officer.start_action(ctx, state, _number(p[2]), p[3])),
+    (verification.LIST, lambda ctx, _s, p: verification.list_claims(ctx, _number(p[2]))),
+    (verification.OPEN, lambda ctx, _s, p: verification.open_claim(ctx, _number(p[2]))),
+    (verification.ACT, lambda ctx, state, p: verification.ask_confirm(ctx, state, _number(p[2]), p[3],
+                                                                      _number(p[4]))),
     ("event:", lambda ctx, state, p: _event_button(ctx, state, p[1], p[2])),
     (preferences.TOGGLE, lambda ctx, _s, p: _sync(preferences.toggle(ctx, p[1]))),
     (preferences.SNOOZE, lambda ctx, _s, p: preferences.snooze(ctx, p[1], p[2])),

@@ -21,5 +21,22 @@ def alembic_config(connection: Connection) -> Config:
 
 
 async def upgrade_database(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
+        return
+    async with engine.connect() as conn:
+        # SQLite changes a constraint by copying the table; with foreign keys on, dropping the old copy fails while
+        # other rows point at it. The switch only works outside a transaction, and every key is checked after.
+        await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        await conn.commit()
+        try:
+            await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
+            broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            if broken:
+                raise RuntimeError(f"migration left rows pointing nowhere: {broken[:5]}")
+            await conn.commit()
+        finally:
+            await conn.rollback()
+            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await conn.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -14,17 +14,27 @@ def utcnow() -> datetime:
 
 
 class Producer(SQLModel, table=True):
+    """A producer (chủ thể). One typed in chat is a claim until verified (by an officer, an officer's link code,
+    a shared phone matching the province's record); one imported from the province's list is verified."""
+
+    # A tax code belongs to one verified producer; unverified claims may repeat it, so a stranger's claim never
+    # blocks the real owner, and the officer sees the claims side by side.
+    __table_args__ = (Index("uq_producer_verified_tax_code", "tax_code", unique=True,
+                            sqlite_where=text("verified_at IS NOT NULL"),
+                            postgresql_where=text("verified_at IS NOT NULL")),)
+
     id: int | None = Field(default=None, primary_key=True)
     entity_type: str = Field(max_length=32)
     name: str = Field(max_length=200)
-    # Unique so one business cannot be registered twice by different chats.
-    tax_code: str | None = Field(default=None, max_length=20, unique=True)
+    tax_code: str | None = Field(default=None, max_length=20, index=True)
     representative: str | None = Field(default=None, max_length=120)
     phone: str | None = Field(default=None, max_length=16, index=True)
     province_code: str = Field(max_length=32, index=True)
     commune: str | None = Field(default=None, max_length=120)
     district: str | None = Field(default=None, max_length=120)  # kept only when imported from old lists
     address: str | None = Field(default=None, max_length=300)
+    verified_at: datetime | None = None
+    verified_how: str | None = Field(default=None, max_length=16)  # import | officer | code | contact
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

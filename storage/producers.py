@@ -18,7 +18,10 @@ async def get_producer(session: AsyncSession, producer_id: int | None) -> Produc
 
 
 async def tax_code_taken_by_other(session: AsyncSession, tax_code: str, producer_id: int | None) -> bool:
-    row = (await session.exec(select(Producer.id).where(Producer.tax_code == tax_code))).first()
+    """Held by another *verified* producer. Another chat's unverified claim does not count: a stranger who typed a
+    real business's tax code first must not lock its owner out."""
+    query = select(Producer.id).where(Producer.tax_code == tax_code, col(Producer.verified_at).is_not(None))
+    row = (await session.exec(query)).first()
     return row is not None and row != producer_id
 
 
@@ -59,4 +62,6 @@ async def accounts_of_producer(session: AsyncSession, producer_id: int) -> list[
 
 
 async def get_producer_by_tax_code(session: AsyncSession, tax_code: str) -> Producer | None:
-    return (await session.exec(select(Producer).where(Producer.tax_code == tax_code.strip().upper()))).first()
+    """The verified record with this tax code, else the oldest claim of it."""
+    query = select(Producer).where(Producer.tax_code == tax_code.strip().upper())
+    return (await session.exec(query.order_by(col(Producer.verified_at).is_(None), col(Producer.id)))).first()

@@ -44,11 +44,13 @@ class Existing:
     producers_by_name: dict[tuple[str, str], Producer] = field(default_factory=dict)
     products: dict[tuple[int, str], Product] = field(default_factory=dict)
     certificates: dict[tuple[int, str], Certificate] = field(default_factory=dict)
+    named: dict[int, Producer] = field(default_factory=dict)  # producers the file named, by id
 
 
 async def load_existing(session: AsyncSession) -> Existing:
+    """Verified producers only: a claim typed in chat is never taken for the listed business, whatever it typed."""
     existing = Existing()
-    for producer in await session.exec(select(Producer)):
+    for producer in await session.exec(select(Producer).where(col(Producer.verified_at).is_not(None))):
         if producer.tax_code:
             existing.producers_by_tax[producer.tax_code] = producer
         existing.producers_by_name[(fold(producer.name), producer.province_code)] = producer
@@ -83,7 +85,7 @@ async def upsert_listed_products(session: AsyncSession, existing: Existing, item
                   "phone": item.phone, "province_code": item.province_code, "commune": item.commune,
                   "district": item.district}
         if producer is None:
-            producer = Producer(**values)  # type: ignore[arg-type]
+            producer = Producer(**values, verified_at=utcnow(), verified_how="import")  # type: ignore[arg-type]
             session.add(producer)
         elif _apply(producer, {k: v for k, v in values.items() if v is not None or k == "district"}):
             producer.updated_at = utcnow()
@@ -94,6 +96,7 @@ async def upsert_listed_products(session: AsyncSession, existing: Existing, item
         existing.producers_by_name[(fold(producer.name), producer.province_code)] = producer
         producers.append(producer)
     await session.flush()
+    existing.named |= {producer.id: producer for producer in producers}  # type: ignore[misc]
 
     products: list[Product] = []
     for index, (item, producer) in enumerate(zip(items, producers, strict=True)):
@@ -137,9 +140,13 @@ async def upsert_listed_products(session: AsyncSession, existing: Existing, item
     return ["created" if i in created else "updated" if changed[i] else "unchanged" for i in range(len(items))]
 
 
-async def record_import(session: AsyncSession, source: str, counts: dict[str, int]) -> None:
+async def record_import(session: AsyncSession, source: str, counts: dict[str, int],
+                        clashes: list[tuple[Producer, Producer]]) -> None:
     await record_event(session, actor_account_id=None, action="products.imported", subject_type="file",
-                       subject_id=source[:64], details=counts)
+                       subject_id=source[:64], details=counts | {"clashes": len(clashes)})
+    for listed, claim in clashes:
+        await record_event(session, actor_account_id=None, action="producer.clash", subject_type="producer",
+                           subject_id=str(claim.id), details={"listed": listed.id, "source": source[:64]})
 
 
 @dataclass(frozen=True)

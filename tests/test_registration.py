@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
-from handlers import registration
 from storage.db import create_engine, create_sessionmaker
 from storage.models import (
     Application,
@@ -20,8 +18,9 @@ from storage.models import (
     Product,
     StoredFile,
 )
-from tests.fakes import EXE, JPEG, OTHER_MST, PDF, PNG, VALID_MST, Chat
+from tests.fakes import EXE, JPEG, OTHER_MST, PDF, PNG, Chat
 from tests.flows import answer_dossier, answer_product, answer_profile, answer_until_phone, reach_review
+from tests.seed import add_producer
 
 
 async def rows(url: str, model: type) -> list:
@@ -97,11 +96,11 @@ async def test_bad_tax_codes_get_specific_messages(chat: Chat) -> None:
     assert "Họ và tên người đại diện" in chat.last
 
 
-async def test_tax_code_of_another_producer_is_refused_without_revealing_it(make_runner: Callable,
-                                                                           sqlite_url: str) -> None:
+async def test_tax_code_of_a_verified_producer_is_refused_without_revealing_it(make_runner: Callable,
+                                                                              sqlite_url: str) -> None:
     runner = await make_runner(sqlite_url)
-    first = Chat(runner, user="first")
-    await answer_profile(first, tax_code=OTHER_MST)
+    async with runner.sessions() as session, session.begin():
+        await add_producer(session, name="Hộ bà Nguyễn Thị Lan", tax_code=OTHER_MST, phone="+84912345678")
     second = Chat(runner, user="second")
     await second.say("/dangky")
     await second.say("1")
@@ -111,8 +110,10 @@ async def test_tax_code_of_another_producer_is_refused_without_revealing_it(make
     assert "Nguyễn Thị Lan" not in second.text and "0912" not in second.text
 
 
-async def test_two_people_typing_one_tax_code_at_once_the_later_is_told_it_is_taken(
-        make_runner: Callable, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_two_people_typing_one_tax_code_at_once_both_claims_wait_for_an_officer(
+        make_runner: Callable, db_url: str) -> None:
+    """A tax code typed in chat is a claim: the later of two is not refused (it may be the real owner), and
+    neither is verified until an officer, a link code or the province's phone says so."""
     runner = await make_runner(db_url)
     first, second = Chat(runner, user="first"), Chat(runner, user="second")
     for chat in (first, second):  # both type the same tax code before either profile is saved
@@ -120,26 +121,13 @@ async def test_two_people_typing_one_tax_code_at_once_the_later_is_told_it_is_ta
         for answer in ("1", f"HTX {chat.user}", OTHER_MST, "Trần Văn Bình", "0912 345 678", "Lâm Đồng", "Xã Đạ Sar"):
             await chat.say(answer)
     await first.say("Thôn 1")
-    assert "Tên sản phẩm" in first.last
-
-    # The moment of the race: the second chat's last check still finds the tax code free, and its write then
-    # meets the first chat's committed row.
-    checks = iter([False])
-    real_check = registration.tax_code_taken_by_other
-
-    async def raced(session, tax_code, producer_id):  # type: ignore[no-untyped-def]
-        answer = next(checks, None)
-        return answer if answer is not None else await real_check(session, tax_code, producer_id)
-
-    monkeypatch.setattr(registration, "tax_code_taken_by_other", raced)
     await second.say("Thôn 2")
-    assert "đã được một tài khoản khác đăng ký" in second.text  # not "Xin lỗi, hệ thống vừa gặp trục trặc"
-    assert "mã số thuế" in second.last.lower()  # asked again; the rest of the profile is kept
-    await second.say(VALID_MST)
-    assert "Tên sản phẩm" in second.last
+    for chat in (first, second):
+        assert "Tên sản phẩm" in chat.last
     async with runner.sessions() as session:
-        producers = (await session.exec(select(Producer))).all()
-    assert sorted((p.name, p.tax_code) for p in producers) == [("HTX first", OTHER_MST), ("HTX second", VALID_MST)]
+        producers = (await session.exec(select(Producer).order_by(col(Producer.id)))).all()
+    assert [(p.name, p.tax_code, p.verified_at) for p in producers] == [("HTX first", OTHER_MST, None),
+                                                                         ("HTX second", OTHER_MST, None)]
 
 
 async def test_phone_numbers(chat: Chat) -> None:

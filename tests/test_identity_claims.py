@@ -1,0 +1,223 @@
+"""A tax code typed in chat is a claim, not an identity: the takeover of a real cooperative, replayed end to end,
+fails at every step, and the real owner can always link."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from bot.cli_products import import_products
+from bot.settings import Settings
+from storage.models import AuditEvent, Certificate, Producer
+from tests.fakes import VALID_MST, Chat
+from tests.flows import answer_dossier, answer_product, answer_profile
+from tests.seed import add_application, add_producer, invite
+
+HEADER = ["Tên chủ thể", "Loại chủ thể", "Mã số thuế", "Số điện thoại", "Tỉnh/thành phố", "Xã/phường", "Huyện (cũ)",
+          "Tên sản phẩm", "Nhóm sản phẩm", "Phân nhóm", "Số sao", "Điểm", "Số quyết định", "Ngày quyết định",
+          "Hiệu lực đến"]
+OWNER_PHONE = "0987 654 321"
+
+
+async def province_imports_its_list(tmp_path: Path, url: str) -> list[str]:
+    """The province's official list names the real cooperative (tax code VALID_MST) and its 4★ certificate."""
+    path = tmp_path / "ocop-list.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([HEADER, [
+            "HTX Nông sản Tân Thành", "Hợp tác xã", VALID_MST, OWNER_PHONE, "Tuyên Quang", "Xã Tân Thành", "",
+            "Mật ong bạc hà Tân Thành", "Thực phẩm", "", "4", "82", "1032/QĐ-UBND", "21/07/2025", ""]])
+    code, out, err = await import_products(Settings(OCOP_DATABASE_URL=url), path)  # type: ignore[call-arg]
+    assert code == 0 and not err
+    return out
+
+
+async def officer_of(runner, province: str = "tuyen-quang") -> Chat:  # type: ignore[no-untyped-def]
+    officer = Chat(runner, user="officer", channel="telegram")
+    await officer.say(f"/canbo {await invite(runner.sessions, province)}")
+    return officer
+
+
+async def test_a_strangers_claim_never_takes_over_the_listed_cooperative(make_runner: Callable, db_url: str,
+                                                                         tmp_path: Path) -> None:
+    runner = await make_runner(db_url)
+    stranger = Chat(runner, user="stranger")
+    await answer_profile(stranger, tax_code=VALID_MST)  # the real cooperative's tax code, typed first
+    await answer_product(stranger, name="Mật ong giả")
+    await answer_dossier(stranger)
+    await stranger.tap("nav:submit")
+
+    out = await province_imports_its_list(tmp_path, db_url)
+    assert any("trùng với hồ sơ khai trong chat chưa xác minh" in line and "Hộ bà Nguyễn Thị Lan" in line
+               for line in out)
+    assert any("/xacminh" in line for line in out)
+    async with runner.sessions() as session:
+        producers = (await session.exec(select(Producer).order_by(col(Producer.id)))).all()
+        certificates = (await session.exec(select(Certificate))).all()
+    claim, listed = producers
+    assert (claim.tax_code, claim.verified_at) == (VALID_MST, None)  # the claim is left as it was
+    assert (listed.tax_code, listed.verified_how) == (VALID_MST, "import")  # the list made its own, verified
+    assert [c.product_id for c in certificates] and all(c.product_id != claim.id for c in certificates)
+
+    # What the stranger sees: only what they typed. No certificate, no reminder, nothing to re-evaluate.
+    await stranger.say("/trangthai")
+    assert "Mật ong giả" in stranger.text and "Mật ong bạc hà Tân Thành" not in stranger.text
+    assert not any(o.startswith("reeval:") for o in stranger.option_ids)
+
+    # The real owner is not refused as "taken by another account": an officer's link code attaches them.
+    officer = await officer_of(runner)
+    await officer.say(f"/malienket {VALID_MST}")
+    code = re.search(r"Mã liên kết cho HTX Nông sản Tân Thành: (\w+)", officer.text)
+    assert code, officer.text
+    owner = Chat(runner, user="owner")
+    await owner.say(f"/lienket {code.group(1)}")
+    assert "Đã liên kết tài khoản với HTX Nông sản Tân Thành" in owner.text
+    await owner.say("/trangthai")
+    assert "Mật ong bạc hà Tân Thành" in owner.text and "Mật ong giả" not in owner.text
+
+    # The officer sees the claim marked, beside the province's record, and refuses its tax code.
+    await officer.say("/hoso")
+    assert "Mật ong giả" in officer.text and "chưa xác minh" in officer.text
+    await officer.say("/xacminh")
+    assert "Hộ bà Nguyễn Thị Lan" in officer.text and "⚠️ trùng hồ sơ của tỉnh" in officer.text
+    await officer.tap(f"verify:open:{claim.id}")
+    assert "Hồ sơ khai trong chat" in officer.text and "Hồ sơ của tỉnh" in officer.text
+    assert "HTX Nông sản Tân Thành" in officer.text and "Hộ bà Nguyễn Thị Lan" in officer.text
+    assert f"verify:act:{claim.id}:verify:0" not in officer.option_ids  # two verified owners of one tax code: no
+    await officer.tap(f"verify:act:{claim.id}:refuse:0")
+    await officer.tap("nav:yes")
+    assert "Đã bỏ mã số thuế" in officer.text
+    await stranger.say("/trangthai")
+    assert any("trùng với một cơ sở khác đã được tỉnh xác minh" in line for line in stranger.transcript)
+    async with runner.sessions() as session:
+        assert (await session.get(Producer, claim.id)).tax_code is None  # type: ignore[union-attr]
+        actions = [e.action for e in (await session.exec(select(AuditEvent))).all()]
+    assert {"producer.clash", "producer.linked", "producer.claim_refused"} <= set(actions)
+
+
+async def test_a_claim_that_was_the_owner_is_merged_by_the_officer(make_runner: Callable, db_url: str,
+                                                                   tmp_path: Path) -> None:
+    """The real owner registered in chat before the province's list came: the officer merges, and the owner
+    sees their certificate beside the application they had submitted."""
+    runner = await make_runner(db_url)
+    owner = Chat(runner, user="owner")
+    await answer_profile(owner, tax_code=VALID_MST)
+    await answer_product(owner, name="Trà shan tuyết")
+    await answer_dossier(owner)
+    await owner.tap("nav:submit")
+    await province_imports_its_list(tmp_path, db_url)
+    async with runner.sessions() as session:
+        claim, listed = (await session.exec(select(Producer).order_by(col(Producer.id)))).all()
+
+    officer = await officer_of(runner)
+    await officer.tap("menu:applications")
+    await officer.tap(next(o.id for r in officer.replies for o in r.options if o.label == "Trà shan tuyết"))
+    assert "chưa xác minh" in officer.text
+    await officer.tap(f"verify:open:{claim.id}")
+    await officer.tap(f"verify:act:{claim.id}:merge:{listed.id}")
+    assert "HTX Nông sản Tân Thành" in officer.last
+    await officer.tap("nav:yes")
+    assert "Đã gộp hồ sơ khai vào HTX Nông sản Tân Thành" in officer.text
+
+    await owner.say("/trangthai")
+    assert "Mật ong bạc hà Tân Thành" in owner.text  # one product a page, the certificate first
+    await owner.tap("status:page:1")
+    assert "Trà shan tuyết" in owner.text
+    assert any("liên kết với hồ sơ HTX Nông sản Tân Thành" in line for line in owner.transcript)
+    async with runner.sessions() as session:
+        assert [p.id for p in (await session.exec(select(Producer))).all()] == [listed.id]
+
+
+async def test_the_owners_own_phone_links_on_telegram_and_a_typed_phone_does_not(make_runner: Callable,
+                                                                                 sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    async with runner.sessions() as session, session.begin():
+        listed = await add_producer(session, name="HTX Chè Suối Giàng", tax_code=VALID_MST, phone="+84987654321")
+        await add_application(session, listed, name="Chè Shan tuyết", status="recognised")
+        await add_producer(session, name="Kẻ mạo danh", phone="+84911111111", verified_at=None, verified_how=None)
+    # A claim whose typed phone is somebody's: sharing that number proves nothing, only the province's record counts.
+    impostor = Chat(runner, user="impostor", channel="telegram")
+    await impostor.share_contact("+84911111111", owner="impostor")
+    assert "Không tìm thấy cơ sở nào có số điện thoại này" in impostor.text
+    owner = Chat(runner, user="owner", channel="telegram")
+    await answer_profile(owner, tax_code="0100109106")  # first a claim of their own, under another tax code
+    await owner.say("/huy")
+    await owner.say("có")
+    await owner.share_contact("0987654321", owner="owner")
+    assert "Đã liên kết tài khoản với HTX Chè Suối Giàng" in owner.text
+    await owner.say("/trangthai")
+    assert "Chè Shan tuyết" in owner.text
+
+
+async def test_an_officer_verifies_a_claim_with_no_clash_and_the_producer_is_told(make_runner: Callable,
+                                                                                  sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    producer = Chat(runner, user="producer")
+    await answer_profile(producer)
+    officer = await officer_of(runner)
+    await officer.say("/xacminh")
+    assert "Chủ thể chưa xác minh — Tuyên Quang: 1" in officer.text
+    await officer.say("1")
+    assert "verify:act:1:verify:0" in officer.option_ids and not any(":merge:" in o for o in officer.option_ids)
+    await officer.tap("verify:act:1:verify:0")
+    await officer.say("có")
+    assert "Đã xác minh Hộ bà Nguyễn Thị Lan" in officer.text
+    await officer.say("/xacminh")
+    assert "Không có chủ thể nào đang chờ xác minh" in officer.text
+    await producer.say("/trangthai")
+    assert any("đã được cán bộ OCOP xác minh" in line for line in producer.transcript)
+
+
+@pytest.mark.parametrize("forged", ["verify:act:1:verify:0", "verify:open:1", "verify:act:1:merge:2"])
+async def test_verification_buttons_check_the_officer_and_province_on_every_call(
+        make_runner: Callable, sqlite_url: str, forged: str) -> None:
+    runner = await make_runner(sqlite_url)
+    await answer_profile(Chat(runner, user="producer"))  # a claim in Tuyên Quang
+    other_province = await officer_of(runner, "lam-dong")
+    await other_province.press_stale(forged)
+    assert "Không tìm thấy hồ sơ này trong phạm vi anh/chị phụ trách" in other_province.text
+    nobody = Chat(runner, user="nobody")
+    await nobody.press_stale(forged)
+    assert "chỉ dành cho cán bộ OCOP" in nobody.text
+    async with runner.sessions() as session:
+        assert (await session.get(Producer, 1)).verified_at is None  # type: ignore[union-attr]
+
+
+async def test_upgrading_a_database_keeps_listed_producers_verified_and_chat_profiles_as_claims(db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from storage.db import create_engine
+    from storage.migrate import alembic_config, upgrade_database
+
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0010"))
+            for producer_id, name in ((1, "HTX của tỉnh"), (2, "Khai trong chat")):
+                await conn.execute(text("INSERT INTO producer (id, entity_type, name, tax_code, province_code, "
+                                        "created_at, updated_at) VALUES (:id, 'cooperative', :name, :tax, "
+                                        "'lam-dong', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                                   {"id": producer_id, "name": name, "tax": f"010010910{producer_id}"})
+            await conn.execute(text("INSERT INTO product (id, producer_id, name, group_code, certifications, "
+                                    "name_folded, created_at) VALUES (1, 1, 'Cà phê', 'food', '[]', 'ca phe', "
+                                    "CURRENT_TIMESTAMP)"))
+            await conn.execute(text("INSERT INTO application (product_id, producer_id, kind, status, missing_items, "
+                                    "created_at, updated_at) VALUES (1, 1, 'imported', 'recognised', '[]', "
+                                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        await upgrade_database(engine)  # as `ocop-bot run` does on start-up
+        async with engine.begin() as conn:
+            rows = (await conn.execute(text("SELECT id, verified_how, verified_at IS NOT NULL FROM producer "
+                                            "ORDER BY id"))).all()
+            assert [tuple(r) for r in rows] == [(1, "import", True), (2, None, False)]
+            # A claim may repeat a verified tax code; a second verified one may not.
+            await conn.execute(text("UPDATE producer SET tax_code = '0100109101' WHERE id = 2"))
+            with pytest.raises(Exception, match="(?i)unique"):
+                async with conn.begin_nested():
+                    await conn.execute(text("UPDATE producer SET verified_at = CURRENT_TIMESTAMP WHERE id = 2"))
+    finally:
+        await engine.dispose()
