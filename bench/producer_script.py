@@ -52,6 +52,7 @@ def registration(chat: int, tax_code: str, api: OfflineBotApi) -> Iterator[dict[
     """Yields the next update; reads the bot's last buttons (through `api`) where a person would look at them."""
     yield text(chat, "/start")
     yield text(chat, "📝 Đăng ký sản phẩm OCOP")
+    yield text(chat, "✅ Đồng ý")  # the personal-data notice
     yield text(chat, "Hợp tác xã")
     yield text(chat, f"HTX Nông nghiệp {chat}")
     yield text(chat, tax_code)
@@ -98,7 +99,7 @@ def zalo_registration(chat: int, tax_code: str, last_text: Callable[[int], str],
                       api_base: str) -> Iterator[dict[str, Any]]:
     """The same registration over Zalo, where there are no buttons: the person types the words of an option (or its
     number), types the phone number, sends a photo, and hands the documents in on paper (Zalo carries no PDF)."""
-    for value in ("/start", "Đăng ký sản phẩm OCOP", "Hợp tác xã", f"HTX Nông nghiệp {chat}", tax_code,
+    for value in ("/start", "Đăng ký sản phẩm OCOP", "Đồng ý", "Hợp tác xã", f"HTX Nông nghiệp {chat}", tax_code,
                   "Lò Văn Sáng", f"0912{100_000 + chat % 900_000:06d}", "Sơn La", "Xã Mường Bú", "Bản Bú",
                   "Cà phê Arabica Mường Bú", "Thực phẩm", "Cà phê, ca cao",
                   "Cà phê Arabica trồng dưới tán rừng, chế biến ướt", "Trong tỉnh", "12 tấn", "Nhãn hiệu", "Xong"):

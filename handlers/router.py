@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from handlers import (
     broadcast,
@@ -14,6 +15,7 @@ from handlers import (
     linking,
     navigation,
     officer,
+    personal_data,
     preferences,
     shown,
     statistics,
@@ -28,6 +30,7 @@ from handlers.supplement import SUPPLEMENT, start_supplement
 from handlers.types import Context, Incoming, Option, Reply, Result, State
 from messages import LANGUAGES, t
 from storage.outbox import latest_notice_since
+from storage.personal_data import has_consented
 
 # Coming back after this long to a half-filled form asks "continue or start over?" first,
 # because the person has likely forgotten what the last question was.
@@ -59,6 +62,7 @@ COMMANDS = {
     "thongbao": "broadcast", "broadcast": "broadcast",
     "thongke": "statistics", "statistics": "statistics",
     "xacminh": "verify", "verify": "verify",
+    "dulieu": "mydata", "mydata": "mydata",
     # Inside a form these are the shared buttons typed as commands; the form engine reads them.
     "quaylai": "nav", "back": "nav", "boqua": "nav", "skip": "nav", "xong": "nav", "done": "nav",
 }
@@ -68,12 +72,12 @@ _FORM_SAFE = {"nav", "cancel", "help", "language", "start", "register"}
 COMMAND_MENU = {
     "vi": [("dangky", "command.register"), ("trangthai", "command.status"), ("tracuu", "command.lookup"),
            ("taphuan", "command.trainings"), ("hoicho", "command.fairs"), ("nhacnho", "command.reminders"),
-           ("trogiup", "command.help"), ("ngonngu", "command.language"), ("huy", "command.cancel"),
-           ("start", "command.start")],
+           ("dulieu", "command.mydata"), ("trogiup", "command.help"), ("ngonngu", "command.language"),
+           ("huy", "command.cancel"), ("start", "command.start")],
     "en": [("register", "command.register"), ("status", "command.status"), ("lookup", "command.lookup"),
            ("trainings", "command.trainings"), ("fairs", "command.fairs"), ("reminders", "command.reminders"),
-           ("help", "command.help"), ("language", "command.language"), ("cancel", "command.cancel"),
-           ("start", "command.start")],
+           ("mydata", "command.mydata"), ("help", "command.help"), ("language", "command.language"),
+           ("cancel", "command.cancel"), ("start", "command.start")],
 }
 
 
@@ -116,6 +120,8 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
 
     if inc.unreadable:  # nothing to read: say so kindly, then ask again what was open
         note = Reply(t(ctx.lang, "error.unreadable"))
+        if waiting == "consent" and form is None:
+            return [note, *personal_data.ask_consent(ctx, state, state.data.get("_consent_then") or {})]
         return forms.ask(ctx, form, state, [note]) if form else [note, menu(ctx)]
     if command == "language" or chosen == MENU_LANGUAGE:
         state.data["_await"] = "language"
@@ -126,6 +132,12 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return await _handle_resume(ctx, state, inc, text, form)
     if waiting == "officer_confirm" and form is None:
         return await officer.confirm_simple(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
+    if waiting == "consent" and form is None and command is None and (inc.choice is None or inc.choice in (
+            personal_data.AGREE, personal_data.DECLINE)):
+        outcome = await personal_data.answer(ctx, state, inc, text)
+        return outcome if isinstance(outcome, list) else await _open_registration(ctx, state, outcome[1])
+    if waiting == "data_delete" and form is None:
+        return await personal_data.confirm_delete(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
     if waiting == "verify_confirm" and form is None:
         return await verification.confirm(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
     if waiting == "event_cancel" and form is None:
@@ -182,7 +194,9 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
     if command == "cancel":
         return [Reply(t(lang, "cancel.nothing")), menu(ctx)]
     if command == "register" or chosen == MENU_REGISTER:
-        return await forms.start(ctx, REGISTRATION, state)
+        return await _open_registration(ctx, state, {})
+    if command == "mydata":
+        return await personal_data.show_my_data(ctx)
     if command == "status" or chosen == MENU_STATUS:
         return await status.show_status(ctx, state)
     if command == "lookup":
@@ -242,9 +256,21 @@ async def _supplement(ctx: Context, state: State, parts: list[str]) -> list[Repl
 
 
 async def _reevaluate(ctx: Context, state: State, parts: list[str]) -> list[Reply]:
-    preset = await reevaluation_preset(ctx, _number(parts[1]))
+    return await _open_registration(ctx, state, {"reevaluate": _number(parts[1])})
+
+
+async def _open_registration(ctx: Context, state: State, then: dict[str, Any]) -> list[Reply]:
+    """A new registration, or a re-evaluation of the product `then` names; the personal-data notice comes first
+    for a person who has not agreed to it yet (an imported producer re-evaluating too)."""
+    preset = None
+    if then.get("reevaluate") is not None:
+        preset = await reevaluation_preset(ctx, int(then["reevaluate"]))
+        if preset is None:
+            return [Reply(t(ctx.lang, "reevaluate.not_yours"))]
+    if not has_consented(ctx.account):
+        return personal_data.ask_consent(ctx, state, then)
     if preset is None:
-        return [Reply(t(ctx.lang, "reevaluate.not_yours"))]
+        return await forms.start(ctx, REGISTRATION, state)
     intro = Reply(t(ctx.lang, "reevaluate.intro", product=preset["product_name"]))
     return [intro] + await forms.start(ctx, REGISTRATION, state, preset)
 
@@ -274,6 +300,7 @@ BUTTONS: tuple[tuple[str, ButtonHandler], ...] = (
     (broadcast.NEW, lambda ctx, state, _p: broadcast.start(ctx, state)),
     (broadcast.CANCEL, lambda ctx, _s, p: broadcast.cancel(ctx, _number(p[2]))),
     (REEVALUATE, _reevaluate),
+    (personal_data.DELETE, lambda ctx, state, _p: _sync(personal_data.ask_delete(ctx, state))),
 )
 
 

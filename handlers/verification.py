@@ -9,6 +9,7 @@ from handlers.officer_access import checked_producer, sees
 from handlers.types import Context, Option, Reply, State
 from messages import format_date, t
 from storage.applications import list_producer_products
+from storage.db import aware
 from storage.officers import active_officer
 from storage.producers import accounts_of_producer, get_producer
 from storage.reference import load_reference
@@ -56,13 +57,13 @@ async def _card(ctx: Context, producer_id: int, heading: str) -> str:
     products = await list_producer_products(ctx.session, producer_id)
     chats = await accounts_of_producer(ctx.session, producer_id)
     state = (t(lang, "verify.verified", how=t(lang, f"verify.how.{producer.verified_how}"),
-               date=format_date(producer.verified_at, ctx.timezone))
+               date=format_date(aware(producer.verified_at), ctx.timezone))
              if is_verified(producer) else t(lang, "verify.unverified"))
     return t(lang, "verify.card", heading=heading, state=state, name=producer.name,
              entity=ref.label(producer.entity_type, lang), tax_code=producer.tax_code or "—",
              representative=producer.representative or "—", phone=producer.phone or "—",
              commune=producer.commune or "—", province=ref.label(producer.province_code, lang),
-             products=len(products), chats=len(chats), created=format_date(producer.created_at, ctx.timezone))
+             products=len(products), chats=len(chats), created=format_date(aware(producer.created_at), ctx.timezone))
 
 
 async def open_claim(ctx: Context, producer_id: int) -> list[Reply]:

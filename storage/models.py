@@ -55,6 +55,9 @@ class ChatAccount(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow)
     # Set when the platform says the person blocked the bot (Telegram 403); cleared when they write again.
     unreachable_at: datetime | None = None
+    # When the person agreed to the personal-data notice, and which version of it (storage/personal_data.py).
+    consented_at: datetime | None = None
+    consent_version: str | None = Field(default=None, max_length=16)
     # Reminder kinds the person turned off (/nhacnho); certificate reminders cannot be turned off.
     reminder_optouts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
                                                                                  server_default="[]"))

@@ -167,6 +167,10 @@ class Chat:
         assert option_id in self.option_ids, f"{option_id} is not on screen: {self.option_ids}"
         return await self._send(choice=option_id)
 
+    async def agree_if_asked(self) -> list[Reply]:
+        """Agree to the personal-data notice when it is what the bot asked (the first registration only)."""
+        return await self.tap("consent:yes") if "consent:yes" in self.option_ids else self.replies
+
     async def press_stale(self, option_id: str) -> list[Reply]:
         return await self._send(choice=option_id)
 

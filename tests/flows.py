@@ -8,6 +8,7 @@ from tests.fakes import JPEG, PDF, VALID_MST, Chat
 async def answer_profile(chat: Chat, *, tax_code: str = VALID_MST) -> None:
     await chat.say("/start")
     await chat.tap("menu:register")
+    await chat.agree_if_asked()
     await chat.say("ho kinh doanh")  # typed without diacritics
     await chat.say("Hộ bà Nguyễn Thị Lan")
     await chat.say(tax_code)
@@ -21,6 +22,7 @@ async def answer_profile(chat: Chat, *, tax_code: str = VALID_MST) -> None:
 async def answer_until_phone(chat: Chat) -> None:
     """A cooperative's first four answers, leaving the chat at the phone question."""
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"):
         await chat.say(answer)
 

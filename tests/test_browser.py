@@ -61,6 +61,9 @@ async def _register_first_steps(page: object, base: str) -> None:
     # The tapped option shows as the person's own bubble; old buttons are switched off.
     await expect(page.locator(".msg.me").last).to_have_text(await register.text_content())
     await expect(register).to_be_disabled()
+    # The personal-data notice comes first, with its two buttons; agreeing is a tap like any other.
+    await expect(page.locator(".msg.bot").last).to_contain_text("Nghị định 13/2023")
+    await page.locator('.options button[data-id="consent:yes"]').last.click()
     await expect(page.locator(".msg.bot").last).to_contain_text("thuộc loại nào")
     await page.fill("#text", "Hợp tác xã")
     await page.press("#text", "Enter")

@@ -22,6 +22,7 @@ async def test_a_person_pasting_control_characters_on_telegram_is_answered_and_n
     runner = await make_runner(db_url)
     chat = Chat(runner, user="4242", channel="telegram")
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     await chat.say("ho\x00 kinh doanh")
     await chat.say("Hộ bà\x0bNguyễn\x00Thị Lan\x1b[31m")  # Word's line break, a NUL, a terminal colour code
     assert "Mã số thuế" in chat.last

@@ -46,6 +46,7 @@ async def test_an_update_waits_out_another_process_holding_the_sqlite_lock(make_
     runner = await make_runner(sqlite_url)
     chat = Chat(runner, user="lan")
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     path = make_url(sqlite_url).database
     locked, release = threading.Event(), threading.Event()
 
@@ -75,6 +76,7 @@ async def test_postgres_connections_killed_between_and_during_updates(make_runne
     runner = await make_runner(postgres_url)
     chat = Chat(runner, user="binh")
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     admin = await asyncpg.connect(make_url(postgres_url).set(drivername="postgresql")
                                   .render_as_string(hide_password=False))
     try:

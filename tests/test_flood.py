@@ -35,6 +35,7 @@ async def test_fifty_messages_in_five_seconds_are_slowed_and_others_unaffected(
     flooder, neighbour = Chat(runner, user="flooder"), Chat(runner, user="neighbour")
     await flooder.say("/start")
     await flooder.tap("menu:register")
+    await flooder.agree_if_asked()
     answered, warnings, silent = 2, 0, 0
     for i in range(50):
         seconds.now += 0.1  # 50 messages in 5 seconds
@@ -75,8 +76,8 @@ async def test_refused_messages_do_not_touch_the_stored_conversation(make_runner
     seconds = Seconds()
     runner = await make_runner(sqlite_url, flood=FloodGuard(burst=2, per_second=0.1, clock=seconds))
     chat = Chat(runner, user="u1")
-    await chat.say("/start")
-    await chat.tap("menu:register")
+    await chat.say("/dangky")
+    await chat.agree_if_asked()
 
     async def stored() -> tuple[str | None, str | None, dict]:
         async with runner.sessions() as session:
@@ -121,7 +122,7 @@ async def test_a_backlog_that_waited_while_the_bot_was_down_is_answered_not_refu
     runner = await make_runner(sqlite_url, flood=FloodGuard(burst=3, per_second=0.1, clock=seconds))
     sent = clock.now - timedelta(minutes=20)  # written during the outage, delivered on restart
     answers = []
-    for i, text in enumerate(["/start", "/dangky", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"]):
+    for i, text in enumerate(["/start", "/dangky", "đồng ý", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"]):
         answers.append(await runner.handle(Incoming(channel="telegram", chat_id="42", user_id="42", text=text,
                                                     sent_at=sent + timedelta(seconds=i))))
     texts = ["\n".join(r.text for r in replies) for replies in answers]

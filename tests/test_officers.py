@@ -123,6 +123,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     assert "Cần bổ sung" in officer.text
 
     await producer.tap("menu:register")  # busy with another product when the officer's request arrives
+    await producer.agree_if_asked()
     await producer.say("/trangthai")  # the notice arrives with the next reply on the web chat
     assert any("cần bổ sung: Phương án / dự án sản xuất kinh doanh" in line for line in producer.transcript)
     assert "Giấy tờ còn thiếu: Phương án / dự án sản xuất kinh doanh" in producer.text

@@ -65,7 +65,8 @@ async def test_full_registration_creates_application(make_runner: Callable, db_u
             ("test-report", "skipped"), ("product-photo", "upload")} <= documents
     [history] = await rows(db_url, ApplicationStatusChange)
     assert history.to_status == "submitted"
-    assert [e.action for e in await rows(db_url, AuditEvent)] == ["producer.created", "application.submitted"]
+    assert [e.action for e in await rows(db_url, AuditEvent)] == ["consent.given", "producer.created",
+                                                                  "application.submitted"]
     stored = await rows(db_url, StoredFile)
     assert {f.mime for f in stored} == {"image/jpeg", "application/pdf"}
     for file in stored:  # kept on disk, named by content hash
@@ -76,6 +77,7 @@ async def test_second_product_skips_profile(chat: Chat) -> None:
     await reach_review(chat)
     await chat.tap("nav:submit")
     await chat.tap("menu:register")
+    await chat.agree_if_asked()
     assert "Tên sản phẩm" in chat.last  # straight to the product
     await answer_product(chat, name="Chè Shan tuyết")
     await answer_dossier(chat)
@@ -85,6 +87,7 @@ async def test_second_product_skips_profile(chat: Chat) -> None:
 
 async def test_bad_tax_codes_get_specific_messages(chat: Chat) -> None:
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     await chat.say("Doanh nghiệp")
     await chat.say("Công ty TNHH Hạt Ngọc")
     await chat.say("0300588568")  # last digit wrong
@@ -103,6 +106,7 @@ async def test_tax_code_of_a_verified_producer_is_refused_without_revealing_it(m
         await add_producer(session, name="Hộ bà Nguyễn Thị Lan", tax_code=OTHER_MST, phone="+84912345678")
     second = Chat(runner, user="second")
     await second.say("/dangky")
+    await second.agree_if_asked()
     await second.say("1")
     await second.say("HTX Khác")
     await second.say(OTHER_MST)
@@ -118,6 +122,7 @@ async def test_two_people_typing_one_tax_code_at_once_both_claims_wait_for_an_of
     first, second = Chat(runner, user="first"), Chat(runner, user="second")
     for chat in (first, second):  # both type the same tax code before either profile is saved
         await chat.say("/dangky")
+        await chat.agree_if_asked()
         for answer in ("1", f"HTX {chat.user}", OTHER_MST, "Trần Văn Bình", "0912 345 678", "Lâm Đồng", "Xã Đạ Sar"):
             await chat.say(answer)
     await first.say("Thôn 1")
@@ -156,6 +161,7 @@ async def test_contact_must_be_the_senders_own(make_runner: Callable, sqlite_url
 
 async def test_empty_long_and_emoji_text(chat: Chat) -> None:
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     await chat.say("1")
     await chat.say("   ")
     assert "chưa nhập gì" in chat.text
@@ -170,6 +176,7 @@ async def test_empty_long_and_emoji_text(chat: Chat) -> None:
 
 async def test_choices_by_tap_number_words_and_without_diacritics(chat: Chat) -> None:
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     await chat.say("hop tac xa")
     assert "Tên đầy đủ" in chat.last
     await chat.tap("nav:back")
@@ -182,6 +189,7 @@ async def test_choices_by_tap_number_words_and_without_diacritics(chat: Chat) ->
 
 async def test_slash_commands_inside_a_form(chat: Chat) -> None:
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     await chat.say("1")
     await chat.say("/quaylai")
     assert "thuộc loại nào" in chat.last
@@ -194,6 +202,7 @@ async def test_slash_commands_inside_a_form(chat: Chat) -> None:
 
 async def test_back_skip_cancel_help(chat: Chat) -> None:
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     assert "nav:back" not in chat.option_ids  # nothing before the first question
     await chat.say("quay lại")
     assert "câu hỏi đầu tiên" in chat.text
@@ -213,6 +222,7 @@ async def test_back_skip_cancel_help(chat: Chat) -> None:
     await chat.say("có")
     assert "Đã hủy hồ sơ" in chat.text
     await chat.tap("menu:register")
+    await chat.agree_if_asked()
     assert "thuộc loại nào" in chat.last  # the draft is gone: starts over
 
 
@@ -289,6 +299,7 @@ async def test_resume_after_restart(make_runner: Callable, sqlite_url: str, cloc
 
 async def test_language_switch_mid_form(chat: Chat) -> None:
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     await chat.say("/language")
     await chat.tap("lang:en")
     assert "Switched to English" in chat.text
@@ -319,6 +330,7 @@ async def test_unknown_text_and_commands_point_to_menu(chat: Chat) -> None:
 
 async def test_stale_button_gets_a_polite_refusal(chat: Chat) -> None:
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     await chat.press_stale("ha-noi")  # a province button while the entity type is asked
     assert "Nút này đã cũ" in chat.text and "thuộc loại nào" in chat.last
 
@@ -370,6 +382,7 @@ async def test_profile_changes_are_audited_and_a_producer_with_an_open_applicati
     await reach_review(chat)
     await chat.tap("nav:submit")
     await chat.tap("menu:register")
+    await chat.agree_if_asked()
     await answer_product(chat, name="Chè Shan tuyết")
     await answer_dossier(chat)
     await chat.say("sửa 6")  # the province: item 6 of the review

@@ -85,6 +85,7 @@ async def test_reminder_text_and_re_evaluation(make_runner: Callable, sqlite_url
     notice = chat.transcript[0]
     assert "Mật ong bạc hà" in notice and "15/01/2027" in notice and "còn 30 ngày" in notice and "★★★★☆" in notice
     await chat.tap(f"reeval:{product_id}")
+    await chat.agree_if_asked()
     assert "Đăng ký đánh giá lại sản phẩm “Mật ong bạc hà”" in chat.text
     assert "Phiếu đăng ký sản phẩm OCOP" in chat.last  # straight to the new dossier
     while "nav:paper" in chat.option_ids:
@@ -132,6 +133,7 @@ async def test_idle_drafts_are_reminded_once(make_runner: Callable, sqlite_url: 
     runner = await make_runner(sqlite_url)
     chat = Chat(runner)
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     await chat.say("1")
     day = clock.now.date()
     assert await scan_on(runner.sessions, day) == {}

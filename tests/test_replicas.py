@@ -25,6 +25,7 @@ async def test_a_burst_for_one_chat_across_two_instances_loses_no_step(make_runn
     first, second = await make_runner(postgres_url), await make_runner(postgres_url)
     chat = Chat(first, user="double-tapper")
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     await chat.say("1")  # now asked for the business name
     names = [f"HTX Số {i}" for i in range(12)]
     runners = [first, second] * 6
@@ -32,8 +33,8 @@ async def test_a_burst_for_one_chat_across_two_instances_loses_no_step(make_runn
                                                   text=name)) for runner, name in zip(runners, names, strict=True)))
     async with first.sessions() as session:
         state = (await session.exec(select(ConversationState))).one()
-    # Every message was applied to the state the previous one left: 2 + 12 versions, none lost.
-    assert state.version == 14
+    # Every message was applied to the state the previous one left: 3 + 12 versions, none lost.
+    assert state.version == 15
     assert state.data["producer_name"] in names and state.step == "tax_code"
 
 
@@ -52,7 +53,7 @@ async def test_a_new_chat_reaching_two_instances_at_once_gets_one_account(make_r
 async def test_a_redelivered_update_is_handled_once(make_runner: Callable, db_url: str) -> None:
     first, second = await make_runner(db_url), await make_runner(db_url)
     update = Incoming(channel="zalo", chat_id="z1", user_id="z1", text="/dangky", update_key="msg-42")
-    assert (await first.handle(update))[0].text.startswith("Trước tiên")
+    assert (await first.handle(update))[0].text.startswith("🔒 Trước khi đăng ký")
     assert await second.handle(update) == []  # the same update, again, on the other instance
     async with first.sessions() as session:
         assert (await session.exec(select(ConversationState))).one().version == 1

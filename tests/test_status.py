@@ -63,6 +63,7 @@ async def test_every_stage_is_shown_in_plain_vietnamese(make_runner: Callable, s
 async def answer_profile_in_progress(chat: Chat) -> None:
     """An unfinished draft, which the status shows as 'Nháp'."""
     await chat.tap("menu:register")
+    await chat.agree_if_asked()
     await chat.say("Rượu cần")
     await chat.say("/huy")
     await chat.tap("nav:no")

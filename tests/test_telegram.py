@@ -49,6 +49,12 @@ class TelegramUser:
         assert label in self.buttons, (label, self.buttons)
         await self.say(label)
 
+    async def agree_if_asked(self) -> None:
+        """Agree to the personal-data notice when it is what the bot asked (the first registration only)."""
+        agree = next((label for label in ("✅ Đồng ý", "✅ I agree") if label in self.buttons), None)
+        if agree:
+            await self.press(agree)
+
     async def press_inline(self, label: str) -> None:
         data = next((b["callback_data"] for row in self._markup().get("inline_keyboard", []) for b in row
                      if b["text"] == label), None)
@@ -113,6 +119,7 @@ async def test_full_registration_on_telegram(telegram: tuple[TelegramChannel, Fa
     await lan.say("/start")
     assert "Xin chào" in lan.text
     await lan.press("📝 Đăng ký sản phẩm OCOP")
+    await lan.press("✅ Đồng ý")
     await lan.press("Hộ sản xuất kinh doanh")
     for answer in ("Hộ Lò Văn Sáng", VALID_MST, "Lò Văn Sáng"):
         await lan.say(answer)
@@ -162,6 +169,7 @@ async def test_stickers_and_voice_get_an_answer(telegram: tuple[TelegramChannel,
     channel, api = telegram
     lan = TelegramUser(channel, api)
     await lan.say("/dangky")
+    await lan.agree_if_asked()
     await lan._update({"message": lan._message(sticker={"file_id": "st", "file_unique_id": "st", "width": 1,
                                                         "height": 1, "is_animated": False, "is_video": False,
                                                         "type": "regular"})})
@@ -185,6 +193,8 @@ async def test_every_main_menu_button_works_when_tapped(telegram: tuple[Telegram
     await lan.press("English")
     assert "Switched to English" in lan.text
     await lan.press("📝 Register an OCOP product")
+    assert "Personal Data Protection Law" in lan.text  # the notice comes before any personal question
+    await lan.press("✅ I agree")
     assert "what kind of producer" in lan.text
 
 
@@ -195,6 +205,7 @@ async def test_restart_resumes_at_the_same_step(make_runner: Callable, sqlite_ur
     await first.start(polling=False)
     lan = TelegramUser(first, api)
     await lan.say("/dangky")
+    await lan.agree_if_asked()
     await lan.press("Hợp tác xã")
     await lan.say("HTX Dệt thổ cẩm Lũng Tám")
     await first.stop()  # the server goes down between two messages
@@ -227,6 +238,7 @@ async def test_officer_decisions_reach_a_telegram_producer_through_the_outbox(ai
     client = await aiohttp_client(app)
     lan = TelegramUser(app[TELEGRAM], api)
     await lan.say("/dangky")
+    await lan.agree_if_asked()
     for answer in ("Doanh nghiệp", "Công ty Chè Hà Giang", VALID_MST, "Vàng Seo Páo", "0912000111", "ha giang",
                    "Xã Lũng Cú", "Thôn 1", "Chè Shan tuyết cổ thụ", "1", "5", "Chè shan tuyết lá to", "1", "2 tấn"):
         await lan.say(answer)
@@ -336,16 +348,16 @@ async def test_one_chats_quick_messages_are_handled_and_answered_in_order(make_r
     channel = TelegramChannel(telegram_app(api), runner.handle)
     await channel.start(polling=False)
     try:
-        for text in ("/dangky", "Hợp tác xã", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"):
+        for text in ("/dangky", "Đồng ý", "Hợp tác xã", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"):
             await channel.application.update_queue.put(update_for(channel, 7, text))
         for _ in range(100):
-            if sum(1 for m in api.sent() if m["chat_id"] == 7) >= 5:
+            if sum(1 for m in api.sent() if m["chat_id"] == 7) >= 6:
                 break
             await asyncio.sleep(0.05)
     finally:
         await channel.stop()
     texts = [m["text"] for m in api.sent() if m["chat_id"] == 7]
-    questions = ["thuộc loại nào", "Tên đầy đủ", "Mã số thuế", "người đại diện", "Số điện thoại"]
+    questions = ["Nghị định 13/2023", "thuộc loại nào", "Tên đầy đủ", "Mã số thuế", "người đại diện", "Số điện thoại"]
     assert all(q in t for q, t in zip(questions, texts, strict=True)), texts
 
 

@@ -27,6 +27,7 @@ async def test_submissions_a_day_are_limited_and_the_refused_one_waits_at_its_re
     await chat.tap("nav:submit")
     for name in ("Chè Shan tuyết", "Miến dong"):
         await chat.tap("menu:register")
+        await chat.agree_if_asked()
         await answer_product(chat, name=name)
         await answer_dossier(chat)
         await chat.tap("nav:submit")
@@ -46,6 +47,7 @@ async def test_files_a_chat_may_send_in_an_hour(make_runner: Callable, sqlite_ur
     runner = await make_runner(sqlite_url, uploads=HourlyLimit(3, clock=lambda: clock[0]))
     chat = Chat(runner, user="lan")
     await chat.say("/dangky")
+    await chat.agree_if_asked()
     for _ in range(3):
         await chat.send_file(JPEG, "image/jpeg")  # a photo too early: answered as any photo out of place
     await chat.send_file(JPEG, "image/jpeg")

@@ -111,8 +111,8 @@ async def test_the_identity_survives_a_restart(aiohttp_client: Any, tmp_path: Pa
     await first.close()
     second = await aiohttp_client(build_app(settings, run_scheduler=False))
     response = await second.post("/api/chat", json={"text": "1"}, headers={"Authorization": f"Bearer {token}"})
-    # The same chat, at the same step: 1 is the first entity type, and the next question is the name.
-    assert response.status == 200 and "Tên" in (await response.json())["replies"][-1]["text"]
+    # The same chat, at the same step: 1 agrees to the personal-data notice, and the next question is the first.
+    assert response.status == 200 and "thuộc loại nào" in (await response.json())["replies"][-1]["text"]
 
 
 @pytest.fixture

@@ -45,6 +45,11 @@ class WebUser:
     async def say(self, text: str) -> None:
         await self.send(text=text)
 
+    async def agree_if_asked(self) -> None:
+        """Agree to the personal-data notice when it is what the bot asked (the first registration only)."""
+        if "consent:yes" in self.option_ids:
+            await self.tap("consent:yes")
+
     async def tap(self, option_id: str) -> None:
         assert option_id in self.option_ids, (option_id, self.option_ids)
         await self.send(choice=option_id)
@@ -66,6 +71,7 @@ async def test_registration_over_the_web_api(client: TestClient) -> None:
     await web.say("/start")
     assert "Xin chào" in web.text
     await web.tap("menu:register")
+    await web.agree_if_asked()
     for answer in ("Hợp tác xã", "HTX Chè Tân Cương", VALID_MST, "Lê Văn Nam", "0987 654 321", "Thái Nguyên",
                    "Xã Tân Cương", "Xóm Soi Mít", "Chè Tân Cương đặc biệt"):
         await web.say(answer)
@@ -106,6 +112,7 @@ async def test_oversized_body_gets_413(client: TestClient) -> None:
 async def test_long_text_gets_a_polite_answer_not_an_error(client: TestClient) -> None:
     web = WebUser(client, "web-long")
     await web.say("/dangky")
+    await web.agree_if_asked()
     await web.say("1")
     await web.say("a" * 5000)
     assert "5.000 ký tự" in web.text
@@ -141,9 +148,10 @@ async def test_health_readiness_and_metrics(client: TestClient) -> None:
     web = WebUser(client, "web-metrics")
     await web.say("/start")
     await web.say("/dangky")
+    await web.agree_if_asked()
     metrics = await (await client.get("/metrics")).text()
-    assert 'ocop_updates_total{channel="web"} 2.0' in metrics
-    assert 'ocop_handler_seconds_count{channel="web"} 2.0' in metrics
+    assert 'ocop_updates_total{channel="web"} 3.0' in metrics
+    assert 'ocop_handler_seconds_count{channel="web"} 3.0' in metrics
     assert 'ocop_outbox_messages{status="pending"} 0.0' in metrics
 
     async with client.app[RUNNER].sessions() as session, session.begin():  # as if a newer release's migration

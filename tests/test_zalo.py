@@ -157,6 +157,8 @@ async def test_full_registration_over_zalo_by_numbers(aiohttp_client: Any, tmp_p
     try:
         assert "1. 📝 Đăng ký sản phẩm OCOP" in await reply_to(fake, "/start")
         text = await reply_to(fake, "1")  # the number shown beside "Đăng ký sản phẩm OCOP"
+        assert "Nghị định 13/2023" in text and "1. ✅ Đồng ý" in text  # the notice first, numbered too
+        text = await reply_to(fake, "1")
         assert "4. Hộ sản xuất kinh doanh" in text
         await reply_to(fake, "4")
         await reply_to(fake, "Hộ Giàng Thị Mai")
@@ -191,6 +193,7 @@ async def test_redelivery_long_text_and_groups(aiohttp_client: Any, tmp_path: Pa
         await asyncio.sleep(1.0)
         assert sum("Xin chào" in text for text in fake.sent()) == 1
         await reply_to(fake, "/dangky")
+        await reply_to(fake, "1")  # agrees to the notice
         await reply_to(fake, "1")
         text = await reply_to(fake, "x" * 5000)
         assert "5.000 ký tự" in text and all(len(t) <= 2000 for t in fake.sent())
@@ -330,7 +333,7 @@ async def test_a_photo_sent_on_zalo_is_stored_like_any_upload(zalo_bot: Any, tmp
                                                              field: str) -> None:
     fake, _client = zalo_bot
     await reply_to(fake, "/dangky")
-    for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
+    for answer in ("đồng ý", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
                    "Thôn 1", "Mật ong", "1", "1", "Mật ong rừng", "1", "2 tấn"):
         text = await reply_to(fake, answer)
     text = await reply_to(fake, "xong")  # no certifications: now the product photos
@@ -349,6 +352,9 @@ async def test_a_withheld_message_gets_a_kind_answer_and_the_question_again(zalo
     fake, _client = zalo_bot
     await reply_to(fake, "/dangky")
     text = await reply_to_event(fake, fake.send_unsupported)
+    assert "không cho tôi xem" in text and "1. ✅ Đồng ý" in text  # the notice again, not the menu
+    await reply_to(fake, "1")
+    text = await reply_to_event(fake, fake.send_unsupported)
     assert "không cho tôi xem" in text and "1. Hợp tác xã" in text
     assert "JPG" not in text
 
@@ -356,7 +362,7 @@ async def test_a_withheld_message_gets_a_kind_answer_and_the_question_again(zalo
 async def test_zalo_prompts_promise_no_buttons(zalo_bot: Any) -> None:
     fake, _client = zalo_bot
     said = [await reply_to(fake, "/start"), await reply_to(fake, "/dangky")]
-    for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"):
+    for answer in ("1", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"):
         said.append(await reply_to(fake, answer))
     assert "Gõ số, ví dụ 0912 345 678" in said[-1]
     assert not [text for text in said if re.search(r"\bbấm\b|\bnút\b", text, re.IGNORECASE)], said
@@ -388,7 +394,7 @@ async def test_a_pdf_reaches_a_zalo_chat_through_a_one_time_upload_link(aiohttp_
 
     try:
         await say("/dangky")
-        for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
+        for answer in ("1", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
                        "Thôn 1", "Mật ong", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
             await say(answer)
         text = await say("bo qua")  # no product photos: the first dossier document, which may be a PDF
