@@ -94,7 +94,9 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
                                          metrics=metrics,
                                          flood=FloodGuard(settings.flood_burst, settings.flood_per_second),
                                          worker=worker,
-                                         quotas=Quotas(submissions_per_day=settings.max_submissions_per_day),
+                                         quotas=Quotas(submissions_per_day=settings.max_submissions_per_day,
+                                                       officer_web_session=timedelta(
+                                                           hours=settings.officer_web_session_hours)),
                                          uploads=HourlyLimit(settings.max_uploads_per_hour))
         await app[RUNNER].take_back_journal()  # before any channel takes an update
 

@@ -106,8 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     invite.add_argument("--admin", action="store_true", help="may see every province")
     invite.add_argument("--days", type=int, default=7, help="days before the code expires (default 7)")
     officer.add_parser("list", help="every officer and whether the code was used")
-    revoke = officer.add_parser("revoke", help="take the officer rights away (from the next message)")
+    revoke = officer.add_parser("revoke", help="take the officer rights away and end web sessions (at once)")
     revoke.add_argument("officer_id", type=int)
+    fresh = officer.add_parser("code", help="a new one-time code for an invited officer: to sign in on the web "
+                                            "chat, or on a new phone")
+    fresh.add_argument("officer_id", type=int)
+    fresh.add_argument("--hours", type=int, default=24, help="hours before the code expires (default 24)")
     importing = commands.add_parser("import", help="load data").add_subparsers(dest="import_what", required=True)
     products_in = importing.add_parser("products", help="the province's OCOP list (xlsx or csv; see docs/templates)")
     products_in.add_argument("file", type=Path)
@@ -192,6 +196,8 @@ async def _officer(settings: Settings, args: argparse.Namespace) -> tuple[int, l
                                                 admin=args.admin, days=max(1, args.days))
     elif args.officer_command == "list":
         code, lines = await cli_officers.list_all(settings)
+    elif args.officer_command == "code":
+        code, lines = await cli_officers.new_code(settings, args.officer_id, hours=max(1, args.hours))
     else:
         code, lines = await cli_officers.revoke(settings, args.officer_id)
     return (code, lines, []) if code == 0 else (code, [], lines)

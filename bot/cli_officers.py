@@ -10,9 +10,9 @@ from telegram.error import TelegramError
 
 from bot.cli_support import database, find_province
 from bot.settings import Settings
-from messages import format_date, t
+from messages import format_date, format_when, t
 from storage.models import Officer, utcnow
-from storage.officers import create_invite, list_officers, revoke_officer
+from storage.officers import create_invite, list_officers, new_code_for, revoke_officer
 from storage.reference import load_reference
 
 log = logging.getLogger(__name__)
@@ -76,3 +76,14 @@ async def revoke(settings: Settings, officer_id: int) -> tuple[int, list[str]]:
     if officer is None:
         return 1, [t(lang, "cli.no_such_officer", id=str(officer_id))]
     return 0, [t(lang, "cli.revoked", name=officer.name, id=str(officer_id))]
+
+
+async def new_code(settings: Settings, officer_id: int, *, hours: int) -> tuple[int, list[str]]:
+    lang = settings.default_language
+    async with database(settings) as session:
+        issued = await new_code_for(session, officer_id, timedelta(hours=hours))
+        if issued is None:
+            return 1, [t(lang, "cli.no_such_officer", id=str(officer_id))]
+        officer, code = issued
+        expires = format_when(lang, officer.code_expires_at, settings.timezone)
+    return 0, [t(lang, "cli.officer_code", name=officer.name, code=code, expires=expires)]

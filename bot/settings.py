@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_uploads_per_hour: int = Field(60, ge=1, le=10_000, alias="OCOP_MAX_UPLOADS_PER_HOUR")  # files, per chat
     # Per client address: a training room on one Wi-Fi, or a carrier's shared address, opens dozens at once.
     max_web_identities_per_hour: int = Field(120, ge=1, le=100_000, alias="OCOP_MAX_WEB_IDENTITIES_PER_HOUR")
+    # How long an officer's sign-in on the web chat lasts (a browser may be shared); Telegram and Zalo need none.
+    officer_web_session_hours: int = Field(12, ge=1, le=720, alias="OCOP_OFFICER_WEB_SESSION_HOURS")
     log_level: str = Field("INFO", alias="OCOP_LOG_LEVEL")
     send_rate: float = Field(25.0, gt=0, le=1000, alias="OCOP_SEND_RATE")  # calls/s per chat platform (Telegram ≈ 30)
     chat_interval: float = Field(1.0, ge=0, le=60, alias="OCOP_CHAT_INTERVAL")  # seconds between calls to one chat

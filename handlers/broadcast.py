@@ -87,7 +87,7 @@ class BroadcastForm:
         return steps
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
-        officer = await active_officer(ctx.session, ctx.account)
+        officer = await active_officer(ctx.session, ctx.account, ctx.now)
         province = officer.province_code if officer else None
         events = await upcoming(ctx.session, kind=None, province_code=None if officer and officer.is_admin
                                 else province, start=ctx.now - timedelta(days=30), end=ctx.now + timedelta(days=365))
@@ -97,7 +97,7 @@ class BroadcastForm:
     async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
         if step.id in ("bc_text", "bc_file", "bc_at"):  # these do not change who receives it
             return []
-        officer = await active_officer(ctx.session, ctx.account)
+        officer = await active_officer(ctx.session, ctx.account, ctx.now)
         if officer is not None:  # the count the review shows follows every change of the audience
             accounts = await audience_accounts(ctx.session, audience_of(officer, data), _today(ctx))
             data["_count"] = len(accounts)
@@ -125,7 +125,7 @@ class BroadcastForm:
         return [Reply(t(ctx.lang, "broadcast.test_sent"))]
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
-        officer = await active_officer(ctx.session, ctx.account)  # again: a revocation meanwhile counts
+        officer = await active_officer(ctx.session, ctx.account, ctx.now)  # again: a revocation meanwhile counts
         if officer is None:
             return [Reply(t(ctx.lang, "officer.not_allowed"))]
         audience = audience_of(officer, data)
@@ -160,7 +160,7 @@ def _today(ctx: Context) -> Any:
 async def overview(ctx: Context) -> list[Reply]:
     """/thongbao: past and scheduled broadcasts with their figures, and a button to write a new one."""
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if officer is None:
         return [Reply(t(lang, "officer.not_allowed"))]
     lines = [t(lang, "broadcast.list_title")]
@@ -185,14 +185,14 @@ async def figures_line(ctx: Context, broadcast: Broadcast) -> str:
 
 
 async def start(ctx: Context, state: State) -> list[Reply]:
-    if await active_officer(ctx.session, ctx.account) is None:
+    if await active_officer(ctx.session, ctx.account, ctx.now) is None:
         return [Reply(t(ctx.lang, "officer.not_allowed"))]
     return await forms.start(ctx, BROADCAST_FORM, state)
 
 
 async def cancel(ctx: Context, broadcast_id: int) -> list[Reply]:
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if officer is None:
         return [Reply(t(lang, "officer.not_allowed"))]
     broadcast = await ctx.session.get(Broadcast, broadcast_id)

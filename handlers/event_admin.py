@@ -75,7 +75,7 @@ class EventForm:
         return []
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
-        officer = await active_officer(ctx.session, ctx.account)  # checked again at the confirm
+        officer = await active_officer(ctx.session, ctx.account, ctx.now)  # checked again at the confirm
         if officer is None:
             return [Reply(t(ctx.lang, "officer.not_allowed"))]
         values = {"name": data["event_name"], "place": data["event_place"],
@@ -123,14 +123,14 @@ async def _tell_registrants(ctx: Context, event: Event, key: str, version: str) 
 
 
 async def start_new(ctx: Context, state: State, kind: str) -> list[Reply]:
-    if await active_officer(ctx.session, ctx.account) is None:
+    if await active_officer(ctx.session, ctx.account, ctx.now) is None:
         return [Reply(t(ctx.lang, "officer.not_allowed"))]
     return await forms.start(ctx, EVENT_FORM, state, {"_kind": kind})
 
 
 async def officer_event_view(ctx: Context, event: Event) -> list[Reply]:
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if officer is None or not (officer.is_admin or event.province_code == officer.province_code):
         return [Reply(t(lang, "event.not_found"))]
     people = await registrants(ctx.session, event.id)  # type: ignore[arg-type]
@@ -143,7 +143,7 @@ async def officer_event_view(ctx: Context, event: Event) -> list[Reply]:
 
 
 async def _officers_event(ctx: Context, event_id: int) -> Event | Reply:
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if officer is None:
         return Reply(t(ctx.lang, "officer.not_allowed"))
     event = await get_event(ctx.session, event_id)

@@ -21,7 +21,7 @@ async def list_events(ctx: Context, kind: str) -> list[Reply]:
     """What is coming in the next 90 days for this producer's province and product groups (officers: all of
     their province's)."""
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     producer = await get_producer(ctx.session, ctx.account.producer_id)
     province = officer.province_code if officer else (producer.province_code if producer else None)
     if province is None:
@@ -64,7 +64,7 @@ async def open_event(ctx: Context, event_id: int) -> list[Reply]:
     event = await get_event(ctx.session, event_id)
     if event is None:
         return [Reply(t(ctx.lang, "event.not_found"))]
-    if await active_officer(ctx.session, ctx.account) is not None:
+    if await active_officer(ctx.session, ctx.account, ctx.now) is not None:
         return await officer_event_view(ctx, event)
     if not await _may_see(ctx, event):
         return [Reply(t(ctx.lang, "event.not_found"))]
@@ -114,7 +114,7 @@ async def leave(ctx: Context, event_id: int) -> list[Reply]:
 
 async def calendar(ctx: Context, event_id: int) -> list[Reply]:
     event = await get_event(ctx.session, event_id)
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if event is None or (officer is None and not await _may_see(ctx, event)):
         return [Reply(t(ctx.lang, "event.not_found"))]
     name = f"ocop-{event.kind}-{event.id}.ics"

@@ -8,7 +8,7 @@ from typing import Any
 from handlers.types import Context
 from messages import t
 from storage.models import Application, ApplicationStatusChange, ChatAccount, Product
-from storage.officers import officers_of_province
+from storage.officers import officer_accounts_to_notify
 from storage.outbox import enqueue
 from storage.producers import accounts_of_producer
 
@@ -32,12 +32,8 @@ async def notify_officers(ctx: Context, province_code: str, application: Applica
                           key: str) -> None:
     ctx.outbox_written = True
     product = await ctx.session.get(Product, application.product_id)
-    for officer in await officers_of_province(ctx.session, province_code):
-        account_id = officer.account_id
-        if account_id is None:
-            continue
-        account = await ctx.session.get(ChatAccount, account_id)
-        lang = account.language if account else "vi"
+    for account in await officer_accounts_to_notify(ctx.session, province_code, ctx.now):
+        account_id, lang = account.id, account.language
         await enqueue(ctx.session, account_id=account_id, dedupe_key=f"app-officer:{change.id}:{account_id}",
                       reason="application.officer", text=t(lang, key, code=application.code,
                                                             product=product.name if product else ""),

@@ -17,13 +17,14 @@ from handlers.officer_access import checked_application, sees
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
 from handlers.types import Attachment, Context, Option, Reply, State
 from handlers.validators import Invalid, normalize_phone
-from messages import format_date, t
+from messages import format_date, format_when, t
 from storage import lifecycle
 from storage.applications import change_status, list_applications_in_province, list_documents
 from storage.blobs import blob_path
 from storage.linking import create_link_code, producer_by_phone
 from storage.models import Producer, Product, StoredFile
-from storage.officers import active_officer, redeem_invite
+from storage.officers import active_officer, redeem_invite, web_session_of
+from storage.officers import sign_out as sign_out_web
 from storage.producers import get_producer_by_tax_code
 from storage.reference import load_reference
 from storage.text import fold
@@ -41,18 +42,41 @@ async def join(ctx: Context, code: str) -> list[Reply]:
     lang = ctx.lang
     if not code.strip():
         return [Reply(t(lang, "officer.bad_code"))]
-    officer = await code_guard.redeem(ctx, "officer", "officer.bad_code",
-                                      lambda: redeem_invite(ctx.session, ctx.account, code, ctx.now))
+    officer = await code_guard.redeem(ctx, "officer", "officer.bad_code", lambda: redeem_invite(
+        ctx.session, ctx.account, code, ctx.now, web_session=ctx.quotas.officer_web_session))
     if isinstance(officer, Reply):
         return [officer]
     province = load_reference().province(officer.province_code)
     key = "officer.welcome_admin" if officer.is_admin else "officer.welcome"
-    return [Reply(t(lang, key, name=officer.name, province=province.vi if province else officer.province_code))]
+    replies = [Reply(t(lang, key, name=officer.name, province=province.vi if province else officer.province_code))]
+    if ctx.account.channel == "web":
+        until = format_when(lang, ctx.now + ctx.quotas.officer_web_session, ctx.timezone)
+        replies.append(Reply(t(lang, "officer.web_session_opened", until=until)))
+    return replies
+
+
+async def sign_out(ctx: Context) -> list[Reply]:
+    """`/dangxuat`: an officer on the web chat ends the session, so the next person at this browser is nobody."""
+    if ctx.account.channel != "web" or await web_session_of(ctx.session, ctx.account, ctx.now) is None:
+        return [Reply(t(ctx.lang, "officer.no_session"))]
+    await sign_out_web(ctx.session, ctx.account, ctx.now)
+    return [Reply(t(ctx.lang, "officer.signed_out"))]
+
+
+async def session_ended(ctx: Context) -> list[Reply]:
+    """A web page whose officer session has run out is a producer's page again, and is told so once."""
+    if ctx.account.channel != "web" or ctx.account.role not in ("officer", "admin"):
+        return []
+    if await active_officer(ctx.session, ctx.account, ctx.now) is not None:
+        return []
+    ctx.account.role = "producer"
+    ctx.session.add(ctx.account)
+    return [Reply(t(ctx.lang, "officer.session_ended"))]
 
 
 async def list_applications(ctx: Context, status: str | None, offset: int = 0) -> list[Reply]:
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if officer is None:
         return [Reply(t(lang, "officer.not_allowed"))]
     province = None if officer.is_admin else officer.province_code
@@ -197,7 +221,7 @@ async def confirm_simple(ctx: Context, state: State, answer: bool | None) -> lis
 async def make_link_code(ctx: Context, query: str) -> list[Reply]:
     """`/malienket <tax code or phone>`: a one-time code for a producer of the officer's province."""
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if officer is None:
         return [Reply(t(lang, "officer.not_allowed"))]
     query = query.strip()

@@ -19,7 +19,7 @@ Checked = tuple[Officer, Application, Producer]
 
 async def checked_application(ctx: Context, application_id: int | None) -> Checked | Reply:
     """The officer, the application and its producer, or the refusal to send instead."""
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if officer is None:
         return Reply(t(ctx.lang, "officer.not_allowed"))
     application = await get_application(ctx.session, application_id) if application_id else None
@@ -31,7 +31,7 @@ async def checked_application(ctx: Context, application_id: int | None) -> Check
 
 async def checked_producer(ctx: Context, producer_id: int | None) -> tuple[Officer, Producer] | Reply:
     """The officer and a producer of a province they may see, or the refusal to send instead."""
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if officer is None:
         return Reply(t(ctx.lang, "officer.not_allowed"))
     producer = await get_producer(ctx.session, producer_id)

@@ -11,7 +11,7 @@ from handlers.notify import notify_accounts
 from handlers.types import Context, Incoming, Option, Reply, State
 from messages import format_date, t
 from storage.db import aware
-from storage.officers import officers_of_province
+from storage.officers import officer_accounts_to_notify
 from storage.personal_data import held_data, record_consent, record_deletion_request
 from storage.reference import load_reference
 
@@ -101,8 +101,7 @@ async def confirm_delete(ctx: Context, state: State, agreed: bool | None) -> lis
     producer = (await held_data(ctx.session, ctx.account)).producer
     if producer is None:
         return [Reply(t(ctx.lang, "mydata.delete_sent_operator"))]
-    officers = [o for o in await officers_of_province(ctx.session, producer.province_code) if o.account_id]
-    accounts = [account for o in officers if (account := await ctx.session.get(type(ctx.account), o.account_id))]
+    accounts = await officer_accounts_to_notify(ctx.session, producer.province_code, ctx.now)
     await notify_accounts(ctx, accounts, "notice.deletion_requested",
                           f"deletion:{ctx.account.id}:{ctx.now:%Y%m%d%H%M%S}", name=producer.name,
                           tax_code=producer.tax_code or "—", channel=ctx.account.channel,

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from messages import format_date, format_when, stars, t
 from storage.events import audience, registrants, upcoming
+from storage.models import utcnow
 from storage.outbox import enqueue, enqueue_many, existing_keys
 from storage.reference import load_reference
 from storage.reminders import accounts_by_producer, certificates_expiring_between, idle_drafts, officers_with_accounts
@@ -101,7 +102,7 @@ async def _drafts(session: AsyncSession, now: datetime, rules: ReminderRules, ad
 async def _digests(session: AsyncSession, today: date, rules: ReminderRules, added: Counter[str]) -> None:
     expiring = await certificates_expiring_between(session, today, today + timedelta(days=rules.digest_days))
     week = today.isocalendar()
-    for officer, account in await officers_with_accounts(session):
+    for officer, account in await officers_with_accounts(session, utcnow()):  # a web page only in its session
         mine = [row for row in expiring if officer.is_admin or row.province_code == officer.province_code]
         lang = account.language
         lines = [t(lang, "reminder.digest_line", product=row.product_name, producer=row.producer_name,

@@ -63,6 +63,7 @@ COMMANDS = {
     "thongke": "statistics", "statistics": "statistics",
     "xacminh": "verify", "verify": "verify",
     "dulieu": "mydata", "mydata": "mydata",
+    "dangxuat": "sign_out", "logout": "sign_out",
     # Inside a form these are the shared buttons typed as commands; the form engine reads them.
     "quaylai": "nav", "back": "nav", "boqua": "nav", "skip": "nav", "xong": "nav", "done": "nav",
 }
@@ -83,7 +84,7 @@ COMMAND_MENU = {
 
 async def handle(ctx: Context, state: State, inc: Incoming) -> Result:
     inc = await _typed_choice(ctx, state, inc)
-    replies = await _route(ctx, state, inc)
+    replies = await officer.session_ended(ctx) + await _route(ctx, state, inc)
     if state.flow is None and "_await" not in state.data and not (replies and replies[-1].options):
         replies.append(menu(ctx))  # a finished or cancelled form ends at the menu, never a dead end
     shown.remember(state, replies, ctx.now)
@@ -211,6 +212,8 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return await officer.make_link_code(ctx, args)
     if command == "verify":
         return await verification.list_claims(ctx)
+    if command == "sign_out":
+        return await officer.sign_out(ctx)
     if command == "trainings" or chosen == MENU_TRAININGS:
         return await events.list_events(ctx, "training")
     if command == "fairs" or chosen == MENU_FAIRS:

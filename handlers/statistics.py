@@ -39,7 +39,7 @@ def summary(lang: str, stats: ProvinceStatistics, scope: str, timezone: str) -> 
 
 async def show(ctx: Context) -> list[Reply]:
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if officer is None:
         return [Reply(t(lang, "officer.not_allowed"))]
     province = None if officer.is_admin else officer.province_code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +98,10 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Quotas:
-    """How much one producer may ask of the officers (settings OCOP_MAX_*)."""
+    """How much one person may ask of the bot and officers, and for how long (OCOP_MAX_*, OCOP_OFFICER_*)."""
 
     submissions_per_day: int = 5
+    officer_web_session: timedelta = timedelta(hours=12)
 
 
 @dataclass

@@ -28,7 +28,7 @@ PAGE_SIZE = 8
 
 async def list_claims(ctx: Context, offset: int = 0) -> list[Reply]:
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account)
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if officer is None:
         return [Reply(t(lang, "officer.not_allowed"))]
     province = None if officer.is_admin else officer.province_code

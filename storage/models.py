@@ -184,6 +184,20 @@ class Officer(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class OfficerSession(SQLModel, table=True):
+    """An officer signed in on the web chat with a one-time code. The web page is a browser anyone may sit at, so
+    its officer rights last until `expires_at`, or until the officer signs out or is revoked (`ended_at`)."""
+
+    __tablename__ = "officer_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    account_id: int = Field(foreign_key="chat_account.id", index=True)
+    opened_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+
 class LinkCode(SQLModel, table=True):
     """A one-time code an officer gives a producer to link their chat to an imported producer record."""
 

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Certificate, ChatAccount, ConversationState, Officer, Producer, Product
+from storage.officers import reachable
 
 
 class ExpiringCertificate(NamedTuple):
@@ -67,7 +68,7 @@ async def idle_drafts(session: AsyncSession, *, idle_since: datetime, not_before
     return list(rows)  # type: ignore[arg-type]
 
 
-async def officers_with_accounts(session: AsyncSession) -> list[tuple[Officer, ChatAccount]]:
+async def officers_with_accounts(session: AsyncSession, now: datetime) -> list[tuple[Officer, ChatAccount]]:
     rows = await session.exec(select(Officer, ChatAccount).join(ChatAccount, col(ChatAccount.id) == Officer.account_id)
-                              .where(col(Officer.revoked_at).is_(None)))
+                              .where(col(Officer.revoked_at).is_(None), reachable(now)))
     return list(rows)  # type: ignore[arg-type]
