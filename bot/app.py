@@ -95,6 +95,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
                                          flood=FloodGuard(settings.flood_burst, settings.flood_per_second),
                                          worker=worker,
                                          quotas=Quotas(submissions_per_day=settings.max_submissions_per_day,
+                                                       open_drafts=settings.max_open_drafts,
                                                        officer_web_session=timedelta(
                                                            hours=settings.officer_web_session_hours)),
                                          uploads=HourlyLimit(settings.max_uploads_per_hour))

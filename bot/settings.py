@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     flood_per_second: float = Field(1.0, gt=0, le=100, alias="OCOP_FLOOD_PER_SECOND")  # then this many a second
     # What one producer, chat or address may ask for: generous for people, a ceiling for a script.
     max_submissions_per_day: int = Field(5, ge=1, le=1000, alias="OCOP_MAX_SUBMISSIONS_PER_DAY")
+    max_open_drafts: int = Field(3, ge=1, le=100, alias="OCOP_MAX_OPEN_DRAFTS")  # per producer, over its chats
     max_uploads_per_hour: int = Field(60, ge=1, le=10_000, alias="OCOP_MAX_UPLOADS_PER_HOUR")  # files, per chat
     # Per client address: a training room on one Wi-Fi, or a carrier's shared address, opens dozens at once.
     max_web_identities_per_hour: int = Field(120, ge=1, le=100_000, alias="OCOP_MAX_WEB_IDENTITIES_PER_HOUR")

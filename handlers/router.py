@@ -29,6 +29,7 @@ from handlers.reminders import REEVALUATE
 from handlers.supplement import SUPPLEMENT, start_supplement
 from handlers.types import Context, Incoming, Option, Reply, Result, State
 from messages import LANGUAGES, t
+from storage.chats import drafts_of_producer
 from storage.outbox import latest_notice_since
 from storage.personal_data import has_consented
 
@@ -272,6 +273,9 @@ async def _open_registration(ctx: Context, state: State, then: dict[str, Any]) -
             return [Reply(t(ctx.lang, "reevaluate.not_yours"))]
     if not has_consented(ctx.account):
         return personal_data.ask_consent(ctx, state, then)
+    producer_id, limit = ctx.account.producer_id, ctx.quotas.open_drafts
+    if producer_id and await drafts_of_producer(ctx.session, producer_id, besides=ctx.account.id) >= limit:  # type: ignore[arg-type]
+        return [Reply(t(ctx.lang, "register.too_many_drafts", max=limit))]
     if preset is None:
         return await forms.start(ctx, REGISTRATION, state)
     intro = Reply(t(ctx.lang, "reevaluate.intro", product=preset["product_name"]))

@@ -101,6 +101,7 @@ class Quotas:
     """How much one person may ask of the bot and officers, and for how long (OCOP_MAX_*, OCOP_OFFICER_*)."""
 
     submissions_per_day: int = 5
+    open_drafts: int = 3  # registrations one producer may have open at once, over all its chats
     officer_web_session: timedelta = timedelta(hours=12)
 
 

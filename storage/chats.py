@@ -128,3 +128,12 @@ async def accounts_in_a_form(session: AsyncSession, account_ids: list[int]) -> s
     rows = await session.exec(select(ConversationState.account_id, ConversationState.flow, ConversationState.data)
                               .where(col(ConversationState.account_id).in_(account_ids)))
     return {account_id for account_id, flow, data in rows if flow or "_await" in (data or {})}
+
+
+async def drafts_of_producer(session: AsyncSession, producer_id: int, *, besides: int) -> int:
+    """Registrations left open by the producer's other chats (each chat holds at most one)."""
+    query = select(func.count()).select_from(ConversationState).join(
+        ChatAccount, col(ChatAccount.id) == ConversationState.account_id).where(
+        ChatAccount.producer_id == producer_id, ConversationState.flow == "register",
+        ConversationState.account_id != besides)
+    return (await session.exec(query)).one()

@@ -74,3 +74,27 @@ async def test_new_web_identities_from_one_address_are_limited(aiohttp_client: A
     response = await client.post("/api/chat", json={"text": "/start"},  # a chat opened before goes on
                                  headers={"Authorization": f"Bearer {tokens[0]}"})
     assert response.status == 200 and "Xin chào" in (await response.json())["replies"][0]["text"]
+
+
+async def test_open_drafts_of_one_producer_are_limited_over_its_chats(make_runner: Callable, sqlite_url: str) -> None:
+    from storage.models import ChatAccount
+    from tests.seed import add_producer
+
+    runner = await make_runner(sqlite_url, quotas=Quotas(open_drafts=2))
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session)
+        for user in ("a", "b", "c"):  # three chats of one cooperative, each already agreed to the notice
+            session.add(ChatAccount(channel="web", chat_id=user, producer_id=producer.id,
+                                    consented_at=producer.created_at))
+    a, b, c = (Chat(runner, user=user) for user in ("a", "b", "c"))
+    for chat in (a, b):
+        await chat.say("/dangky")
+        assert "Tên sản phẩm" in chat.last
+        await chat.say("Mật ong")  # a draft, kept
+    await c.say("/dangky")
+    assert "đang có 2 hồ sơ làm dở trên các tài khoản chat khác" in c.text
+    assert "menu:register" in c.option_ids  # back at the menu, nothing lost or opened
+    await a.say("/huy")
+    await a.say("có")
+    await c.say("/dangky")
+    assert "Tên sản phẩm" in c.last
