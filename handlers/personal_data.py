@@ -51,7 +51,8 @@ async def answer(ctx: Context, state: State, inc: Incoming, text: str) -> tuple[
     return True, then
 
 
-async def show_my_data(ctx: Context) -> list[Reply]:
+async def show_my_data(ctx: Context, *, in_form: bool = False) -> list[Reply]:
+    """Everything held about the chat's own person; the deletion button only outside a form, where it works."""
     lang, ref = ctx.lang, load_reference()
     held = await held_data(ctx.session, ctx.account)
     account = held.account
@@ -83,6 +84,8 @@ async def show_my_data(ctx: Context) -> list[Reply]:
         since = format_date(aware(held.deletion_requested_at), ctx.timezone)
         lines.append(t(lang, "mydata.deletion_pending", date=since))
         return [Reply("\n".join(lines))]
+    if in_form:
+        return [Reply("\n".join([*lines, t(lang, "mydata.delete_later")]))]
     return [Reply("\n".join(lines), options=(Option(DELETE, t(lang, "mydata.delete")),), inline=True)]
 
 

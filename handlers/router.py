@@ -172,6 +172,8 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return forms.ask(ctx, form, state, await status.show_status(ctx, state, page))
     if command == "lookup":
         return forms.ask(ctx, form, state, await status.lookup(ctx, args))
+    if command == "mydata":
+        return forms.ask(ctx, form, state, await personal_data.show_my_data(ctx, in_form=True))
     if (command is not None and command not in _FORM_SAFE) or _is_other_button(inc.choice):
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.command_in_form"))])
     return await forms.handle(ctx, form, state, inc)

@@ -133,3 +133,11 @@ async def test_a_deletion_request_reaches_the_provinces_officers(make_runner: Ca
     assert len(events) == 1
     await lan.say("/dulieu")
     assert "đã gửi yêu cầu xóa ngày" in lan.text and "mydata:delete" not in lan.option_ids
+
+
+async def test_mydata_in_the_middle_of_a_form_answers_and_asks_the_open_question_again(chat: Chat) -> None:
+    await answer_profile(chat)
+    await chat.say("/dulieu")
+    assert "Hộ bà Nguyễn Thị Lan" in chat.text and "Tên sản phẩm" in chat.last  # the form goes on
+    assert "mydata:delete" not in chat.option_ids  # a button that would not work here is not offered
+    assert "gõ /dulieu lại sau khi xong hoặc hủy" in chat.text

@@ -110,7 +110,7 @@ async def test_tax_code_of_a_verified_producer_is_refused_without_revealing_it(m
     await second.say("1")
     await second.say("HTX Khác")
     await second.say(OTHER_MST)
-    assert "đã được một tài khoản khác đăng ký" in second.text
+    assert "thuộc một cơ sở đã được tỉnh xác minh" in second.text
     assert "Nguyễn Thị Lan" not in second.text and "0912" not in second.text
 
 

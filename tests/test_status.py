@@ -165,6 +165,6 @@ async def test_someone_elses_tax_code_never_attaches_their_records(make_runner: 
         await add_application(session, producer, name="Sản phẩm bí mật")
     chat = Chat(runner)
     await answer_profile(chat)  # types the same tax code
-    assert any("đã được một tài khoản khác đăng ký" in line for line in chat.transcript)
+    assert any("thuộc một cơ sở đã được tỉnh xác minh" in line for line in chat.transcript)
     await chat.say("/trangthai")
     assert "Sản phẩm bí mật" not in chat.text
