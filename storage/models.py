@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, event, text
 from sqlmodel import Field, SQLModel
+
+from storage.text import fold
 
 
 def utcnow() -> datetime:
@@ -26,6 +28,9 @@ class Producer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     entity_type: str = Field(max_length=32)
     name: str = Field(max_length=200)
+    # The name folded (no diacritics, lower case), kept by the ORM: "HTX Cà phê Cầu Đất" typed in chat and
+    # "HTX CA PHE CAU DAT" in the province's list are seen as one business to check.
+    name_folded: str = Field(default="", max_length=200, index=True)
     tax_code: str | None = Field(default=None, max_length=20, index=True)
     representative: str | None = Field(default=None, max_length=120)
     phone: str | None = Field(default=None, max_length=16, index=True)
@@ -37,6 +42,12 @@ class Producer(SQLModel, table=True):
     verified_how: str | None = Field(default=None, max_length=16)  # import | officer | code | contact
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+@event.listens_for(Producer, "before_insert")
+@event.listens_for(Producer, "before_update")
+def _fold_producer_name(_mapper: object, _connection: object, producer: Producer) -> None:
+    producer.name_folded = fold(producer.name)
 
 
 class ChatAccount(SQLModel, table=True):

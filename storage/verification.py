@@ -52,15 +52,13 @@ async def verify_producer(session: AsyncSession, producer: Producer, *, how: str
 
 
 async def clashes_of(session: AsyncSession, producer: Producer) -> list[Producer]:
-    """Other records that may be the same business: the same tax code, or the same name in the same province."""
-    same_name = (func.lower(Producer.name) == producer.name.lower()) & (Producer.province_code ==
-                                                                         producer.province_code)
+    """Other records that may be the same business: the same tax code, or the same name in the same province
+    (diacritics and case aside). Verified records first."""
+    same_name = (Producer.name_folded == fold(producer.name)) & (Producer.province_code == producer.province_code)
     same = or_(Producer.tax_code == producer.tax_code, same_name) if producer.tax_code else same_name
     rows = await session.exec(select(Producer).where(same, Producer.id != producer.id).order_by(
         col(Producer.verified_at).is_(None), col(Producer.id)))
-    folded = fold(producer.name)
-    return [row for row in rows if row.tax_code == producer.tax_code and producer.tax_code
-            or fold(row.name) == folded]
+    return list(rows)
 
 
 async def unverified_in_province(session: AsyncSession, province_code: str | None, *, offset: int,

@@ -221,3 +221,20 @@ async def test_upgrading_a_database_keeps_listed_producers_verified_and_chat_pro
                     await conn.execute(text("UPDATE producer SET verified_at = CURRENT_TIMESTAMP WHERE id = 2"))
     finally:
         await engine.dispose()
+
+
+async def test_a_claim_with_the_listed_name_typed_without_diacritics_is_shown_beside_it(make_runner: Callable,
+                                                                                       db_url: str) -> None:
+    runner = await make_runner(db_url)
+    async with runner.sessions() as session, session.begin():
+        listed = await add_producer(session, name="HTX Cà phê Cầu Đất", tax_code=VALID_MST, province_code="lam-dong")
+        claim = await add_producer(session, name="htx ca phe cau dat", tax_code="0100109106",
+                                   province_code="lam-dong", verified_at=None, verified_how=None)
+        listed_id, claim_id = listed.id, claim.id
+    officer = await officer_of(runner, "lam-dong")
+    await officer.say("/xacminh")
+    assert "htx ca phe cau dat" in officer.text and "⚠️ trùng hồ sơ của tỉnh" in officer.text
+    await officer.tap(f"verify:open:{claim_id}")
+    assert "HTX Cà phê Cầu Đất" in officer.text
+    assert f"verify:act:{claim_id}:merge:{listed_id}" in officer.option_ids
+    assert f"verify:act:{claim_id}:verify:0" in officer.option_ids  # another tax code: it may be another business

@@ -7,6 +7,7 @@ Create Date: 2026-12-02 18:40:00.000000
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision: str = '0012'
@@ -17,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table('chat_account', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('consented_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('consented_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('consent_version', sa.String(length=16), nullable=True))
 
 
