@@ -13,7 +13,7 @@ from handlers import code_guard, forms, verification
 from handlers.matching import Choice, match_choice
 from handlers.navigation import yes_no_options
 from handlers.notify import notify_producer
-from handlers.officer_access import checked_application, sees
+from handlers.officer_access import checked_application, officer_scope, page_options, sees
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
 from handlers.types import Attachment, Context, Option, Reply, State
 from handlers.validators import Invalid, normalize_phone
@@ -76,10 +76,10 @@ async def session_ended(ctx: Context) -> list[Reply]:
 
 async def list_applications(ctx: Context, status: str | None, offset: int = 0) -> list[Reply]:
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None:
-        return [Reply(t(lang, "officer.not_allowed"))]
-    province = None if officer.is_admin else officer.province_code
+    scoped = await officer_scope(ctx)
+    if isinstance(scoped, Reply):
+        return [scoped]
+    _, province = scoped
     offset = max(offset, 0)
     if status not in lifecycle.STATUSES:
         status = None  # an altered or outdated button: show all rather than fail
@@ -101,10 +101,7 @@ async def list_applications(ctx: Context, status: str | None, offset: int = 0) -
     if not rows:
         lines.append(t(lang, "officer.list_empty"))
     key = status or "all"
-    if offset > 0:
-        options.append(Option(f"{LIST}{key}:{offset - PAGE_SIZE}", t(lang, "status.prev")))
-    if offset + PAGE_SIZE < total:
-        options.append(Option(f"{LIST}{key}:{offset + PAGE_SIZE}", t(lang, "status.next_page")))
+    options += page_options(lang, offset, total, PAGE_SIZE, lambda at: f"{LIST}{key}:{at}")
     options += [Option(f"{LIST}{s}:0", t(lang, f"stage.{s}")) for s in lifecycle.STATUSES if s != status]
     if status:
         options.append(Option(f"{LIST}all:0", t(lang, "officer.all_statuses")))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.types import Context, Reply
+from collections.abc import Callable
+
+from handlers.types import Context, Option, Reply
 from messages import t
 from storage.applications import get_application
 from storage.models import Application, Officer, Producer
@@ -38,3 +40,21 @@ async def checked_producer(ctx: Context, producer_id: int | None) -> tuple[Offic
     if producer is None or not sees(officer, producer.province_code):
         return Reply(t(ctx.lang, "officer.not_found"))
     return officer, producer
+
+
+async def officer_scope(ctx: Context) -> tuple[Officer, str | None] | Reply:
+    """The active officer and the province their lists cover (None: every province, for an admin), or the refusal."""
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
+    if officer is None:
+        return Reply(t(ctx.lang, "officer.not_allowed"))
+    return officer, None if officer.is_admin else officer.province_code
+
+
+def page_options(lang: str, offset: int, total: int, page_size: int, page_id: Callable[[int], str]) -> list[Option]:
+    """'Previous' and 'next' for a list shown `page_size` at a time, where there is such a page."""
+    options = []
+    if offset > 0:
+        options.append(Option(page_id(max(offset - page_size, 0)), t(lang, "status.prev")))
+    if offset + page_size < total:
+        options.append(Option(page_id(offset + page_size), t(lang, "status.next_page")))
+    return options

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from handlers.navigation import yes_no_options
 from handlers.notify import notify_accounts
-from handlers.officer_access import checked_producer, sees
+from handlers.officer_access import checked_producer, officer_scope, page_options, sees
 from handlers.types import Context, Option, Reply, State
 from messages import format_date, t
 from storage.applications import list_producer_products
 from storage.db import aware
-from storage.officers import active_officer
 from storage.producers import accounts_of_producer, get_producer
 from storage.reference import load_reference
 from storage.verification import (
@@ -28,10 +27,10 @@ PAGE_SIZE = 8
 
 async def list_claims(ctx: Context, offset: int = 0) -> list[Reply]:
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None:
-        return [Reply(t(lang, "officer.not_allowed"))]
-    province = None if officer.is_admin else officer.province_code
+    scoped = await officer_scope(ctx)
+    if isinstance(scoped, Reply):
+        return [scoped]
+    _, province = scoped
     offset = max(offset, 0)
     rows, total = await unverified_in_province(ctx.session, province, offset=offset, limit=PAGE_SIZE)
     scope = t(lang, "officer.all_provinces") if province is None else load_reference().label(province, lang)
@@ -43,10 +42,7 @@ async def list_claims(ctx: Context, offset: int = 0) -> list[Reply]:
         options.append(Option(f"{OPEN}{producer.id}", producer.name[:40], number=number))
     if not rows:
         lines.append(t(lang, "verify.list_empty"))
-    if offset > 0:
-        options.append(Option(f"{LIST}{offset - PAGE_SIZE}", t(lang, "status.prev")))
-    if offset + PAGE_SIZE < total:
-        options.append(Option(f"{LIST}{offset + PAGE_SIZE}", t(lang, "status.next_page")))
+    options += page_options(lang, offset, total, PAGE_SIZE, lambda at: f"{LIST}{at}")
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
 
 
