@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,11 @@ from sqlmodel import col, select
 
 from bot.cli_products import import_products
 from bot.settings import Settings
-from storage.models import AuditEvent, Certificate, Producer
+from storage.models import AuditEvent, Certificate, ChatAccount, OutboxMessage, Producer
 from tests.fakes import VALID_MST, Chat
 from tests.flows import answer_dossier, answer_product, answer_profile
 from tests.seed import add_application, add_producer, invite
+from tests.test_reminders import scan_on
 
 HEADER = ["Tên chủ thể", "Loại chủ thể", "Mã số thuế", "Số điện thoại", "Tỉnh/thành phố", "Xã/phường", "Huyện (cũ)",
           "Tên sản phẩm", "Nhóm sản phẩm", "Phân nhóm", "Số sao", "Điểm", "Số quyết định", "Ngày quyết định",
@@ -67,6 +69,10 @@ async def test_a_strangers_claim_never_takes_over_the_listed_cooperative(make_ru
     await stranger.say("/trangthai")
     assert "Mật ong giả" in stranger.text and "Mật ong bạc hà Tân Thành" not in stranger.text
     assert not any(o.startswith("reeval:") for o in stranger.option_ids)
+    await scan_on(runner.sessions, date(2028, 7, 1))  # 20 days before the certificate lapses
+    async with runner.sessions() as session:
+        reminded = (await session.exec(select(OutboxMessage).where(OutboxMessage.reason == "cert-expiry"))).all()
+    assert reminded == []  # nobody is linked to the listed record yet: the stranger is not told of its expiry
 
     # The real owner is not refused as "taken by another account": an officer's link code attaches them.
     officer = await officer_of(runner)
@@ -78,6 +84,11 @@ async def test_a_strangers_claim_never_takes_over_the_listed_cooperative(make_ru
     assert "Đã liên kết tài khoản với HTX Nông sản Tân Thành" in owner.text
     await owner.say("/trangthai")
     assert "Mật ong bạc hà Tân Thành" in owner.text and "Mật ong giả" not in owner.text
+    await scan_on(runner.sessions, date(2028, 7, 1))
+    async with runner.sessions() as session:
+        reminded = (await session.exec(select(OutboxMessage).where(OutboxMessage.reason == "cert-expiry"))).all()
+        owner_account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "owner"))).one()
+    assert [row.account_id for row in reminded] == [owner_account.id]  # the owner's reminder, and only theirs
 
     # The officer sees the claim marked, beside the province's record, and refuses its tax code.
     await officer.say("/hoso")
