@@ -53,7 +53,8 @@ def _communes(text: str, _data: dict[str, Any]) -> list[str]:
 
 
 def _at(text: str, data: dict[str, Any]) -> str:
-    return check_datetime(text, timezone=data["_tz"], not_before=datetime.fromisoformat(data["_now"])).isoformat()
+    now = datetime.fromisoformat(data["_now"])
+    return check_datetime(text, timezone=data["_tz"], not_before=now, now=now).isoformat()
 
 
 class BroadcastForm:

@@ -34,7 +34,8 @@ def _when(earliest_key: str | None = None):  # type: ignore[no-untyped-def]
     def parse(text: str, data: dict[str, Any]) -> str:
         earliest = datetime.fromisoformat(data[earliest_key]) if earliest_key and data.get(earliest_key) else \
             datetime.fromisoformat(data["_now"])
-        return check_datetime(text, timezone=data["_tz"], not_before=earliest).isoformat()
+        return check_datetime(text, timezone=data["_tz"], not_before=earliest,
+                              now=datetime.fromisoformat(data["_now"])).isoformat()
     return parse
 
 

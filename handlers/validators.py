@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from storage.text import fold
 
 _MST_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
 
@@ -134,8 +136,22 @@ def parse_vietnamese_number(raw: str) -> float:
     raise Invalid("error.quantity_format")
 
 
+# Words around a yearly output that say nothing about it: "khoảng 2 tấn mỗi năm" is "2 tấn".
+_ABOUT = {"khoang", "tam", "chung", "gan", "hon", "tren", "duoi", "about", "around", "approx", "approximately", "~"}
+_PER_YEAR = re.compile(r"\s*(?:/\s*(?:năm|nam|year|yr)|(?:mỗi|moi|một|mot|1|hằng|hang|hàng|per|a|each)\s+"
+                       r"(?:năm|nam|year)|hằng năm|hàng năm|yearly|annually)\s*$", re.IGNORECASE)
+
+
+def _bare_quantity(text: str) -> str:
+    words = text.split()
+    while words and fold(words[0]) in _ABOUT:
+        words.pop(0)
+    return _PER_YEAR.sub("", " ".join(words).lstrip("~ ")).strip()
+
+
 def check_quantity(text: str) -> dict[str, Any]:
-    """'5 tấn', '2.000 lít', '1,5 tan' → {"amount": 5.0, "unit": "tấn"}."""
+    """'5 tấn', '2.000 lít', '1,5 tan', 'khoảng 2 tấn mỗi năm', '2 tấn/năm' → {"amount": 5.0, "unit": "tấn"}."""
+    text = _bare_quantity(text)
     match = _NUMBER.match(text)
     if not match:
         raise Invalid("error.quantity_format")
@@ -150,16 +166,22 @@ def check_quantity(text: str) -> dict[str, Any]:
     return {"amount": amount, "unit": unit}
 
 
+# Days people name instead of typing a date, by how far from today (folded words).
+_RELATIVE_DAYS = {"hom nay": 0, "nay": 0, "today": 0, "hom qua": -1, "qua": -1, "yesterday": -1, "hom kia": -2,
+                  "mai": 1, "ngay mai": 1, "tomorrow": 1, "ngay kia": 2, "mot": 2}
+
+
+def _relative_day(words: str, today: date) -> date | None:
+    offset = _RELATIVE_DAYS.get(" ".join(words.split()))
+    return today + timedelta(days=offset) if offset is not None else None
+
+
 def check_date(text: str, *, latest: date) -> date:
-    """dd/mm/yyyy (also with - or .), not after `latest`: a decision cannot be dated in the future."""
-    match = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text.strip())
-    if not match:
-        raise Invalid("error.date_format")
-    day, month, year = (int(g) for g in match.groups())
-    try:
-        value = date(year, month, day)
-    except ValueError as exc:
-        raise Invalid("error.date_format") from exc
+    """dd/mm/yyyy (also with - or .), dd/mm (the latest such day up to `latest`), or "hôm nay", "hôm qua"; not after
+    `latest` (today): a decision cannot be dated in the future."""
+    value = _relative_day(fold(text), latest)
+    if value is None:
+        value = _day_month_year(text, latest)
     if value > latest:
         raise Invalid("error.date_future")
     if value.year < 2018:  # OCOP started in 2018
@@ -167,21 +189,56 @@ def check_date(text: str, *, latest: date) -> date:
     return value
 
 
-def check_score(text: str) -> int:
-    if not re.fullmatch(r"\d{1,3}", text.strip()) or not 0 <= int(text) <= 100:
-        raise Invalid("error.score_format")
-    return int(text)
-
-
-def check_datetime(text: str, *, timezone: str, not_before: datetime) -> datetime:
-    """'12/12/2026 08:00' (also '8h', '8h30', '-' or '.' in the date) in local time → aware UTC."""
-    match = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})[ ,]+(\d{1,2})(?:[:hH](\d{2})?)?h?", text.strip())
+def _day_month_year(text: str, latest: date) -> date:
+    match = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{4}))?", text.strip())
     if not match:
-        raise Invalid("error.datetime_format")
-    day, month, year, hour = (int(g) for g in match.groups()[:4])
-    minute = int(match.group(5) or 0)
+        raise Invalid("error.date_format")
+    day, month = int(match.group(1)), int(match.group(2))
+    year = int(match.group(3)) if match.group(3) else latest.year
     try:
-        local = datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(timezone))
+        value = date(year, month, day)
+        if not match.group(3) and value > latest:  # "21/7" typed in March means last July
+            value = date(year - 1, month, day)
+    except ValueError as exc:
+        raise Invalid("error.date_format") from exc
+    return value
+
+
+def check_score(text: str) -> int:
+    """'85', '85 điểm', '85đ', '85/100', 'điểm 85': a whole number of points out of 100."""
+    match = re.fullmatch(r"(?:(?:so )?diem (?:la )?)?(\d{1,3})(?: ?(?:d|diem|points?|pts)| 100| tren 100)?",
+                         fold(text))
+    if not match or not 0 <= int(match.group(1)) <= 100:
+        raise Invalid("error.score_format")
+    return int(match.group(1))
+
+
+_CLOCK = r"(\d{1,2})(?:[:hH](\d{2})?)?h?"
+
+
+def check_datetime(text: str, *, timezone: str, not_before: datetime, now: datetime | None = None) -> datetime:
+    """'12/12/2026 08:00' (also '8h', '8h30', '-' or '.' in the date), '12/12 8h' (the next such day), or
+    'mai 8h', 'hôm nay 14:30' in local time → aware UTC."""
+    zone = ZoneInfo(timezone)
+    today = (now or not_before).astimezone(zone).date()
+    # Folded, "14:30" reads "14 30".
+    relative = re.fullmatch(r"([a-z ]+?)(?: luc)? (\d{1,2})(?:(?: |h ?)(\d{2}))?h?(?: gio)?(?: (sang|trua|chieu|toi))?",
+                            fold(text))
+    if relative and (day_ := _relative_day(relative.group(1), today)) is not None:
+        day, month, year, hour = day_.day, day_.month, day_.year, int(relative.group(2))
+        minute = int(relative.group(3) or 0)
+        hour += 12 if relative.group(4) in ("chieu", "toi") and hour < 12 else 0  # "2h chiều" is 14:00
+    else:
+        match = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{4}))?[ ,]+" + _CLOCK, text.strip())
+        if not match:
+            raise Invalid("error.datetime_format")
+        day, month, hour = int(match.group(1)), int(match.group(2)), int(match.group(4))
+        year = int(match.group(3)) if match.group(3) else today.year
+        minute = int(match.group(5) or 0)
+        if not match.group(3) and (month, day) < (today.month, today.day):  # "5/1 8h" typed in December
+            year += 1
+    try:
+        local = datetime(year, month, day, hour, minute, tzinfo=zone)
     except ValueError as exc:
         raise Invalid("error.datetime_format") from exc
     if local < not_before:

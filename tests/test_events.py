@@ -54,8 +54,11 @@ async def test_training_from_announcement_to_reminder(make_runner: Callable, db_
     await officer.say("/themtaphuan")
     await officer.say("Tập huấn câu chuyện sản phẩm")
     await officer.say("Hội trường UBND xã Đạ Sar")
-    await officer.say("ngày mai 8 giờ")
+    await officer.say("8 giờ sáng")  # no day
     assert "ngày/tháng/năm giờ:phút" in officer.text
+    await officer.say("ngày mai 8 giờ")  # understood: the end is asked next; back to give the real day
+    assert "Kết thúc lúc nào" in officer.last
+    await officer.tap("nav:back")
     await officer.say("01/11/2026 08:00")
     assert "phải sau" in officer.text
     await officer.say("12/12/2026 8h")

@@ -149,9 +149,11 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     await officer.press_stale(f"app:act:{app_id}:record_result")
     await officer.say("101")
     assert "từ 0 đến 100" in officer.text
-    await officer.say("78")
+    await officer.say("78 điểm")  # as the council's minutes write it
     await officer.say("1032/QĐ-UBND")
     await officer.say("31/12/2099")
+    assert "ở tương lai" in officer.text
+    await officer.say("mai")  # tomorrow: still the future
     assert "ở tương lai" in officer.text
     await officer.say("21/7/2026")
     assert "78" in officer.text and "21/07/2026" in officer.text  # the review shows the date as people write it

@@ -112,3 +112,59 @@ def test_a_name_of_only_digits_asks_for_words_not_for_more() -> None:
             assert bad.key == key, typed
         else:
             raise AssertionError(typed)
+
+
+@pytest.mark.parametrize(("typed", "points"), [("85", 85), ("85 điểm", 85), ("85đ", 85), ("85/100", 85),
+                                               ("Điểm: 85", 85), ("85 diem", 85), ("0", 0), ("100 điểm", 100)])
+def test_a_score_as_the_council_writes_it(typed: str, points: int) -> None:
+    from handlers.validators import check_score
+    assert check_score(typed) == points
+
+
+@pytest.mark.parametrize("typed", ["101", "85,5", "tám lăm", "85 sao", ""])
+def test_a_score_that_is_not_one(typed: str) -> None:
+    from handlers.validators import check_score
+    with pytest.raises(Invalid):
+        check_score(typed)
+
+
+@pytest.mark.parametrize(("typed", "day"), [("hôm nay", "2026-12-03"), ("hom qua", "2026-12-02"),
+                                            ("21/7", "2026-07-21"), ("5/12", "2025-12-05"),
+                                            ("21/07/2025", "2025-07-21"), ("3-12-2026", "2026-12-03")])
+def test_a_decision_date_as_people_type_it(typed: str, day: str) -> None:
+    from datetime import date
+
+    from handlers.validators import check_date
+    assert check_date(typed, latest=date(2026, 12, 3)).isoformat() == day
+
+
+def test_tomorrow_is_not_a_decision_date() -> None:
+    from datetime import date
+
+    from handlers.validators import check_date
+    with pytest.raises(Invalid) as bad:
+        check_date("mai", latest=date(2026, 12, 3))
+    assert bad.value.key == "error.date_future"
+
+
+@pytest.mark.parametrize(("typed", "local"), [("mai 8h", "2026-12-04 08:00"), ("hôm nay 14:30", "2026-12-03 14:30"),
+                                              ("Ngày mai lúc 8 giờ sáng", "2026-12-04 08:00"),
+                                              ("mai 2h chiều", "2026-12-04 14:00"), ("12/12 8h", "2026-12-12 08:00"),
+                                              ("5/1 8h30", "2027-01-05 08:30"),
+                                              ("12/12/2026 08:00", "2026-12-12 08:00")])
+def test_an_event_time_as_people_type_it(typed: str, local: str) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from handlers.validators import check_datetime
+    now = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)  # 01:00 on 3 December in Vietnam
+    value = check_datetime(typed, timezone="Asia/Ho_Chi_Minh", not_before=now, now=now)
+    assert value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m-%d %H:%M") == local
+
+
+@pytest.mark.parametrize(("typed", "amount", "unit"), [("khoảng 2 tấn mỗi năm", 2, "tấn"), ("2 tấn/năm", 2, "tấn"),
+                                                       ("tầm 500 kg một năm", 500, "kg"), ("~3 tạ", 3, "tạ"),
+                                                       ("2.000 lít hằng năm", 2000, "lít"),
+                                                       ("about 5 tonnes a year", 5, "tonnes")])
+def test_a_yearly_output_with_the_words_around_it(typed: str, amount: float, unit: str) -> None:
+    assert check_quantity(typed) == {"amount": amount, "unit": unit}
