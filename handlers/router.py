@@ -29,7 +29,9 @@ from handlers.reminders import REEVALUATE
 from handlers.supplement import SUPPLEMENT, start_supplement
 from handlers.types import Context, Incoming, Option, Reply, Result, State
 from messages import LANGUAGES, t
+from storage.applications import get_application_by_code
 from storage.chats import drafts_of_producer
+from storage.officers import active_officer
 from storage.outbox import latest_notice_since
 from storage.personal_data import has_consented
 
@@ -171,7 +173,15 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
             page = 0
         return forms.ask(ctx, form, state, await status.show_status(ctx, state, page))
     if command == "lookup":
-        return forms.ask(ctx, form, state, await status.lookup(ctx, args))
+        return forms.ask(ctx, form, state, await status.lookup(ctx, state, args))
+    if (inc.choice or "").startswith(status.LOOKUP_MORE):
+        try:
+            offset = _number(inc.choice.rsplit(":", 1)[1])  # type: ignore[union-attr]
+        except ValueError:
+            offset = 0
+        return forms.ask(ctx, form, state, await status.lookup_more(ctx, state, offset))
+    if command is None and inc.choice is None and (code := status.typed_code(text, alone=True)):
+        return forms.ask(ctx, form, state, await _show_code(ctx, state, code))
     if command == "mydata":
         return forms.ask(ctx, form, state, await personal_data.show_my_data(ctx, in_form=True))
     if (command is not None and command not in _FORM_SAFE) or _is_other_button(inc.choice):
@@ -204,7 +214,7 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
     if command == "status" or chosen == MENU_STATUS:
         return await status.show_status(ctx, state)
     if command == "lookup":
-        return await status.lookup(ctx, args)
+        return await status.lookup(ctx, state, args)
     if command == "link":
         return await linking.link_by_code(ctx, args)
     if command == "officer":
@@ -235,6 +245,8 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return await linking.link_by_contact(ctx, inc)
     if inc.file is not None:
         return [Reply(t(lang, "error.file_outside_form")), menu(ctx)]
+    if command is None and (code := status.typed_code(text, alone=False)):
+        return await _show_code(ctx, state, code)
     if command is None and status.is_status_question(text):
         return await status.show_status(ctx, state)
     if command is None and (state.updated_at is None or _is_greeting(text)):
@@ -252,6 +264,16 @@ def _is_greeting(text: str) -> bool:
     if words[:2] in (["xin", "chao"], ["a", "lo"]):
         return len(words) <= 4
     return bool(words) and words[0] in _GREETINGS and len(words) <= 3
+
+
+async def _show_code(ctx: Context, state: State, code: str) -> list[Reply]:
+    """A typed application code: an officer opens that dossier (their province only), a producer their own status."""
+    if await active_officer(ctx.session, ctx.account, ctx.now) is None:
+        return await status.show_code(ctx, state, code)
+    application = await get_application_by_code(ctx.session, code)
+    if application is None or application.id is None:
+        return [Reply(t(ctx.lang, "officer.not_found"))]
+    return await officer.open_application(ctx, application.id)
 
 
 async def _supplement(ctx: Context, state: State, parts: list[str]) -> list[Reply]:
@@ -296,6 +318,7 @@ async def _sync(replies: list[Reply]) -> list[Reply]:
 BUTTONS: tuple[tuple[str, ButtonHandler], ...] = (
     (status.PAGE, lambda ctx, state, p: status.show_status(ctx, state, _number(p[2]))),
     (status.SUPPLEMENT, _supplement),
+    (status.LOOKUP_MORE, lambda ctx, state, p: status.lookup_more(ctx, state, _number(p[2]))),
     (officer.LIST, lambda ctx, _s, p: officer.list_applications(ctx, None if p[2] == "all" else p[2], _number(p[3]))),
     (officer.OPEN, lambda ctx, _s, p: officer.open_application(ctx, _number(p[2]))),
     (officer.ACT, lambda ctx, state, p: officer.start_action(ctx, state, _number(p[2]), p[3])),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -9,7 +10,7 @@ from handlers.matching import fold
 from handlers.types import Context, Option, Reply, State
 from messages import format_date, stars, t
 from storage import lifecycle
-from storage.applications import find_recognised, latest_certificate, list_producer_products
+from storage.applications import find_recognised, get_application_by_code, latest_certificate, list_producer_products
 from storage.models import Application, Certificate, Product
 from storage.officers import officers_of_province
 from storage.producers import get_producer
@@ -20,6 +21,33 @@ SUPPLEMENT = "supp:"
 # Folded phrases that mean "how is my application doing?" in what producers actually type.
 _QUESTIONS = ("trang thai", "tra cuu", "ho so cua toi", "den dau", "bao gio het han", "het han chua", "khi nao het han",
               "status", "my application", "when does", "expire")
+
+
+_CODE = re.compile(r"\bOCOP-\d{4}-\d{6}\b", re.IGNORECASE)
+
+
+def typed_code(text: str, *, alone: bool) -> str | None:
+    """An application code in what was typed ("OCOP-2026-000123", "hồ sơ ocop-2026-000123 đến đâu rồi"). With
+    `alone`, only when the code is the message, or the message asks about it: inside a form, a code written into
+    a longer answer is part of that answer."""
+    match = _CODE.search(text)
+    if match is None:
+        return None
+    rest = (text[:match.start()] + text[match.end():]).strip(" .,:;?!")
+    if alone and rest and not is_status_question(rest):
+        return None
+    return match.group(0).upper()
+
+
+async def show_code(ctx: Context, state: State, code: str) -> list[Reply]:
+    """The status card of the producer's own application with this code; nobody else's, not even whether it exists."""
+    application = await get_application_by_code(ctx.session, code)
+    producer_id = ctx.account.producer_id
+    if application is None or producer_id is None or application.producer_id != producer_id:
+        return [Reply(t(ctx.lang, "status.code_not_yours", code=code))]
+    products = [product.id for product, _ in await list_producer_products(ctx.session, producer_id)]
+    draft = 1 if state.flow == "register" and state.data.get("product_name") else 0
+    return await show_status(ctx, state, draft + products.index(application.product_id))
 
 
 def is_status_question(text: str) -> bool:
@@ -106,13 +134,19 @@ def _pager(lang: str, page: int, total: int) -> tuple[Option, ...]:
     return tuple(options)
 
 
-async def lookup(ctx: Context, query: str) -> list[Reply]:
-    """Public facts of recognised products only: never phone, tax code, documents, drafts or rejections."""
+LOOKUP_MORE = "lookup:more:"
+LOOKUP_PAGE = 5
+
+
+async def lookup(ctx: Context, state: State, query: str, offset: int = 0) -> list[Reply]:
+    """Public facts of recognised products only: never phone, tax code, documents, drafts or rejections. A page at a
+    time; the query waits in the chat's state for "more" (a button id cannot hold it)."""
     lang, ref = ctx.lang, load_reference()
     query = query.strip()[:100]
     if len(fold(query)) < 2:
         return [Reply(t(lang, "lookup.ask"))]
-    found = await find_recognised(ctx.session, query)
+    offset = max(offset, 0)
+    found, total = await find_recognised(ctx.session, query, offset=offset, limit=LOOKUP_PAGE)
     if not found:
         return [Reply(t(lang, "lookup.none", query=query))]
     today = local_today(ctx)
@@ -120,11 +154,21 @@ async def lookup(ctx: Context, query: str) -> list[Reply]:
     for product, certificate in found:
         producer = await get_producer(ctx.session, product.producer_id)
         province = ref.province(producer.province_code if producer else None)
-        text = t(lang, "lookup.result", product=product.name, stars=stars(certificate.stars),
-                 producer=producer.name if producer else "", commune=(producer.commune if producer else "") or "",
-                 province=province.vi if province else "", number=certificate.decision_number,
-                 date=format_date(certificate.decision_date), valid_until=format_date(certificate.valid_until))
-        if certificate.valid_until < today:
-            text += " " + t(lang, "lookup.expired")
-        replies.append(Reply(text))
+        key = "lookup.result" if certificate.valid_until >= today else "lookup.result_expired"
+        replies.append(Reply(t(lang, key, product=product.name, stars=stars(certificate.stars),
+                               producer=producer.name if producer else "",
+                               commune=(producer.commune if producer else "") or "",
+                               province=province.vi if province else "", number=certificate.decision_number,
+                               date=format_date(certificate.decision_date),
+                               valid_until=format_date(certificate.valid_until))))
+    if offset + LOOKUP_PAGE < total:
+        state.data["_lookup"] = query
+        more = Option(f"{LOOKUP_MORE}{offset + LOOKUP_PAGE}", t(lang, "lookup.more"))
+        replies.append(Reply(t(lang, "lookup.shown", first=offset + 1, last=offset + len(found), total=total),
+                             options=(more,), inline=True))
     return replies
+
+
+async def lookup_more(ctx: Context, state: State, offset: int) -> list[Reply]:
+    query = state.data.get("_lookup")
+    return await lookup(ctx, state, query, offset) if query else [Reply(t(ctx.lang, "lookup.ask"))]

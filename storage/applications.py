@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import exists, func
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -80,6 +81,10 @@ async def list_documents(session: AsyncSession, application_id: int) -> list[App
 
 async def get_application(session: AsyncSession, application_id: int) -> Application | None:
     return await session.get(Application, application_id)
+
+
+async def get_application_by_code(session: AsyncSession, code: str) -> Application | None:
+    return (await session.exec(select(Application).where(Application.code == code.strip().upper()))).first()
 
 
 async def change_status(session: AsyncSession, application: Application, to_status: str, *,
@@ -173,18 +178,26 @@ async def list_applications_in_province(session: AsyncSession, province_code: st
     return list(rows), int(total)
 
 
-async def find_recognised(session: AsyncSession, query: str, *, limit: int = 5) -> list[tuple[Product, Certificate]]:
-    """Recognised products by application code or by words of the name (diacritics optional)."""
+async def find_recognised(session: AsyncSession, query: str, *, offset: int = 0, limit: int = 5
+                          ) -> tuple[list[tuple[Product, Certificate]], int]:
+    """Recognised products by application code or by words of the name (diacritics optional), newest decision
+    first: one page of them, and how many there are in all."""
+    newer = aliased(Certificate)
+    newest = ~exists().where(newer.product_id == Certificate.product_id, col(newer.revoked_at).is_(None),
+                             newer.decision_date > Certificate.decision_date)  # a re-evaluated product's last one
     stmt = (select(Product, Certificate).join(Certificate, col(Certificate.product_id) == Product.id)
             .where(col(Certificate.revoked_at).is_(None)))
     code = query.strip().upper()
-    if code.startswith("OCOP-"):
+    if code.startswith("OCOP-"):  # that application's own certificate, even when a newer one followed
         stmt = stmt.join(Application, col(Application.id) == Certificate.application_id).where(Application.code == code)
     else:
+        stmt = stmt.where(newest)
         for word in fold(query).split()[:6]:
             stmt = stmt.where(col(Product.name_folded).contains(word))
-    rows = await session.exec(stmt.order_by(col(Certificate.decision_date).desc()).limit(limit))
-    return list(rows)  # type: ignore[arg-type]
+    total = (await session.exec(select(func.count()).select_from(stmt.subquery()))).one()
+    rows = await session.exec(stmt.order_by(col(Certificate.decision_date).desc(), col(Certificate.id).desc())
+                              .offset(offset).limit(limit))
+    return list(rows), total  # type: ignore[arg-type]
 
 
 async def add_documents(session: AsyncSession, application: Application, items: list[DossierItem]) -> None:

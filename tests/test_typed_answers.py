@@ -1,0 +1,95 @@
+"""What people actually type: an application code anywhere, and the public lookup beyond its first page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from sqlmodel import select
+
+from storage.lifecycle import certificate_valid_until
+from storage.models import Certificate
+from tests.fakes import Chat
+from tests.flows import answer_profile
+from tests.seed import add_application, add_producer, invite
+from tests.test_status import linked_chat
+
+
+async def test_a_typed_application_code_opens_its_status_for_its_owner_only(make_runner: Callable,
+                                                                              sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    runner = await make_runner(sqlite_url)
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session)
+        _, older = await add_application(session, producer, name="Cà phê Arabica", status="council_review")
+        await add_application(session, producer, name="Mật ong", status="submitted")
+        other = await add_producer(session, name="HTX Khác", tax_code="0100109106", phone="+84911111111")
+        _, theirs = await add_application(session, other, name="Rượu bí mật", status="needs_more")
+        producer_id, code, their_code, older_id = producer.id, older.code, theirs.code, older.id
+    chat = await linked_chat(runner, producer_id)
+    await chat.say(f"hồ sơ {code.lower()} đến đâu rồi?")  # type: ignore[union-attr]
+    assert "Cà phê Arabica" in chat.text and "Hội đồng tỉnh" in chat.text and "Mật ong" not in chat.text
+    await chat.say(their_code)  # type: ignore[arg-type]
+    assert f"Không thấy hồ sơ {their_code}" in chat.text and "Rượu bí mật" not in chat.text
+
+    # In the middle of a form the code alone is a question; inside a longer answer it is part of the answer.
+    await chat.tap("menu:register")
+    await chat.agree_if_asked()
+    await chat.say(code)  # type: ignore[arg-type]
+    assert "Cà phê Arabica" in chat.text and "Tên sản phẩm" in chat.last
+    await chat.say(f"Cà phê như hồ sơ {code} năm ngoái")
+    assert "Sản phẩm thuộc nhóm nào" in chat.last
+
+    officer = Chat(runner, user="officer", channel="telegram")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    await officer.say(code)  # type: ignore[arg-type]
+    assert f"Hồ sơ {code}" in officer.text and f"app:act:{older_id}:request_more" in officer.option_ids
+    elsewhere = Chat(runner, user="elsewhere", channel="telegram")
+    await elsewhere.say(f"/canbo {await invite(runner.sessions, 'ha-noi', name='Trần B')}")
+    await elsewhere.say(code)  # type: ignore[arg-type]
+    assert "Không tìm thấy hồ sơ này trong phạm vi" in elsewhere.text
+
+
+async def test_lookup_pages_past_its_first_matches_and_never_marks_an_expired_product_valid(
+        make_runner: Callable, sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    runner = await make_runner(sqlite_url)
+    today = clock.now.date()
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session)
+        for number in range(7):
+            await add_application(session, producer, name=f"Mật ong rừng số {number}", status="recognised",
+                                  decided=today - timedelta(days=10 + number))
+        await add_application(session, producer, name="Mật ong hết hạn", status="recognised",
+                              decided=date(today.year - 4, 3, 1))
+        product, _ = await add_application(session, producer, name="Mật ong đánh giá lại", status="recognised",
+                                           decided=date(today.year - 4, 3, 1))
+        # re-evaluated: a newer certificate for the same product
+        session.add(Certificate(product_id=product.id, stars=5, score=91, decision_number="77/QĐ-UBND",  # type: ignore[arg-type]
+                                decision_date=today - timedelta(days=5),
+                                valid_until=certificate_valid_until(today - timedelta(days=5))))
+    person = Chat(runner, user="someone")
+    await person.say("/tracuu mat ong")
+    assert "Đang xem 1–5 trong 9 sản phẩm" in person.text
+    await person.tap("lookup:more:5")
+    shown = person.text
+    assert "Mật ong hết hạn" in shown and "Đang xem" not in shown  # the last page: no "more"
+    expired = next(r.text for r in person.replies if "Mật ong hết hạn" in r.text)
+    assert expired.startswith("⌛") and "✅" not in expired and "đã hết hạn" in expired
+    await person.say("/tracuu mat ong danh gia lai")
+    assert person.text.startswith("✅") and "77/QĐ-UBND" in person.text and "⌛" not in person.text
+    async with runner.sessions() as session:
+        assert len((await session.exec(select(Certificate))).all()) == 10
+
+
+async def test_lookup_more_in_the_middle_of_a_form_answers_and_asks_again(make_runner: Callable,
+                                                                           sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    runner = await make_runner(sqlite_url)
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session)
+        for number in range(6):
+            await add_application(session, producer, name=f"Chè số {number}", status="recognised",
+                                  decided=clock.now.date() - timedelta(days=10 + number))
+    chat = Chat(runner, user="lan")
+    await answer_profile(chat)
+    await chat.say("/tracuu che")
+    await chat.tap("lookup:more:5")
+    assert "Chè số 5" in chat.text and "Tên sản phẩm" in chat.last
