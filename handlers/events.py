@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from handlers.types import Attachment, Context, Option, Reply
+from handlers.matching import Choice, match_choice
+from handlers.types import Attachment, Context, Option, Reply, State
 from messages import format_when, t
 from storage.events import get_event, is_for, producer_groups, register, registration, unregister, upcoming
 from storage.models import Event
@@ -13,31 +14,58 @@ from storage.producers import get_producer
 from storage.reference import load_reference
 
 LIST, OPEN, JOIN, LEAVE, ICS = "event:list:", "event:open:", "event:join:", "event:leave:", "event:ics:"
+PROVINCE = "event:province:"
 KINDS = ("training", "fair")
 HORIZON = timedelta(days=90)
 
 
-async def list_events(ctx: Context, kind: str) -> list[Reply]:
+async def list_events(ctx: Context, state: State, kind: str) -> list[Reply]:
     """What is coming in the next 90 days for this producer's province and product groups (officers: all of
-    their province's)."""
+    their province's; a person not linked to a producer: all of the province they name, asked once)."""
     lang = ctx.lang
     officer = await active_officer(ctx.session, ctx.account, ctx.now)
     producer = await get_producer(ctx.session, ctx.account.producer_id)
-    province = officer.province_code if officer else (producer.province_code if producer else None)
+    province = officer.province_code if officer else (producer.province_code if producer else
+                                                      ctx.account.browse_province)
     if province is None:
-        return [Reply(t(lang, "event.not_linked"))]
+        return ask_province(ctx, state, kind)
     events = await upcoming(ctx.session, kind=kind, province_code=province, start=ctx.now, end=ctx.now + HORIZON)
     if officer is None and producer is not None:
         groups = await producer_groups(ctx.session, producer.id)  # type: ignore[arg-type]
         events = [e for e in events if is_for(e, province, groups)]
+    browsing = officer is None and producer is None
+    change = (Option(f"{PROVINCE}{kind}", t(lang, "event.change_province")),) if browsing else ()
     if not events:
-        return [Reply(t(lang, f"event.none_{kind}"))]
+        text = t(lang, f"event.none_{kind}_in", province=load_reference().label(province, lang)) if browsing \
+            else t(lang, f"event.none_{kind}")
+        return [Reply(text, options=change, inline=True)]
     lines = [t(lang, f"event.list_{kind}")]
+    if browsing:
+        lines.append(t(lang, "event.browsing", province=load_reference().label(province, lang)))
     options = []
     for number, event in enumerate(events, 1):
         lines.append(f"{number}. {format_when(lang, event.starts_at, ctx.timezone)} — {event.name} — {event.place}")
         options.append(Option(f"{OPEN}{event.id}", event.name[:40], number=number))
-    return [Reply("\n".join(lines), options=tuple(options), inline=True)]
+    return [Reply("\n".join(lines), options=(*options, *change), inline=True)]
+
+
+def ask_province(ctx: Context, state: State, kind: str) -> list[Reply]:
+    state.data["_await"] = "browse_province"
+    state.data["_browse_kind"] = kind
+    return [Reply(t(ctx.lang, "event.ask_province"))]
+
+
+async def answer_province(ctx: Context, state: State, text: str) -> list[Reply]:
+    """The province a person not linked to a producer wants to see, by name (former names and spellings too)."""
+    kind = state.data.get("_browse_kind") if state.data.get("_browse_kind") in KINDS else "training"
+    found = match_choice(text, [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in load_reference().provinces])
+    if found is None:
+        return [Reply(t(ctx.lang, "event.province_unknown"))]
+    state.data.pop("_await", None)
+    state.data.pop("_browse_kind", None)
+    ctx.account.browse_province = found.id
+    ctx.session.add(ctx.account)
+    return await list_events(ctx, state, kind)
 
 
 def describe(ctx: Context, event: Event) -> list[str]:
@@ -83,8 +111,8 @@ async def open_event(ctx: Context, event_id: int) -> list[Reply]:
 
 async def _may_see(ctx: Context, event: Event) -> bool:
     producer = await get_producer(ctx.session, ctx.account.producer_id)
-    if producer is None:
-        return False
+    if producer is None:  # browsing a province: all of its events
+        return event.province_code == ctx.account.browse_province
     return is_for(event, producer.province_code, await producer_groups(ctx.session, producer.id))  # type: ignore[arg-type]
 
 

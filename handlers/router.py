@@ -142,6 +142,8 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return outcome if isinstance(outcome, list) else await _open_registration(ctx, state, outcome[1])
     if waiting == "data_delete" and form is None:
         return await personal_data.confirm_delete(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
+    if waiting == "browse_province" and form is None and command is None and inc.choice is None:
+        return await events.answer_province(ctx, state, text)
     if waiting == "verify_confirm" and form is None:
         return await verification.confirm(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
     if waiting == "event_cancel" and form is None:
@@ -228,9 +230,9 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
     if command == "sign_out":
         return await officer.sign_out(ctx)
     if command == "trainings" or chosen == MENU_TRAININGS:
-        return await events.list_events(ctx, "training")
+        return await events.list_events(ctx, state, "training")
     if command == "fairs" or chosen == MENU_FAIRS:
-        return await events.list_events(ctx, "fair")
+        return await events.list_events(ctx, state, "fair")
     if command in ("add_training", "add_fair"):
         return await event_admin.start_new(ctx, state, "training" if command == "add_training" else "fair")
     if command == "reminders":
@@ -362,7 +364,9 @@ async def _button(ctx: Context, state: State, chosen: str) -> list[Reply]:
 
 async def _event_button(ctx: Context, state: State, action: str, value: str) -> list[Reply]:
     if action == "list" and value in events.KINDS:
-        return await events.list_events(ctx, value)
+        return await events.list_events(ctx, state, value)
+    if action == "province" and value in events.KINDS:
+        return events.ask_province(ctx, state, value)
     handlers = {"open": events.open_event, "join": events.join, "leave": events.leave, "ics": events.calendar,
                 "people": event_admin.people}
     if action in handlers:

@@ -66,6 +66,8 @@ class ChatAccount(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow)
     # Set when the platform says the person blocked the bot (Telegram 403); cleared when they write again.
     unreachable_at: datetime | None = None
+    # The province whose trainings and fairs a person not linked to a producer asked to see.
+    browse_province: str | None = Field(default=None, max_length=32)
     # When the person agreed to the personal-data notice, and which version of it (storage/personal_data.py).
     consented_at: datetime | None = None
     consent_version: str | None = Field(default=None, max_length=16)

@@ -93,3 +93,40 @@ async def test_lookup_more_in_the_middle_of_a_form_answers_and_asks_again(make_r
     await chat.say("/tracuu che")
     await chat.tap("lookup:more:5")
     assert "Chè số 5" in chat.text and "Tên sản phẩm" in chat.last
+
+
+def test_help_lists_every_command_of_the_menu_in_both_languages() -> None:
+    from handlers.router import COMMAND_MENU
+    from messages import t
+
+    for lang, entries in COMMAND_MENU.items():
+        missing = [name for name, _ in entries if name not in ("start", "trogiup", "help")
+                   and f"/{name}" not in t(lang, "help.bot")]
+        assert not missing, (lang, missing)
+
+
+async def test_a_person_not_linked_yet_browses_a_provinces_trainings_and_fairs(make_runner: Callable,
+                                                                              sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    from storage.models import Event
+
+    runner = await make_runner(sqlite_url)
+    start = clock.now + timedelta(days=10)
+    async with runner.sessions() as session, session.begin():
+        for province, name in (("lam-dong", "Hội chợ OCOP Lâm Đồng"), ("son-la", "Hội chợ Sơn La")):
+            session.add(Event(kind="fair", name=name, place="Đà Lạt", starts_at=start,
+                              ends_at=start + timedelta(hours=8), province_code=province, audience_groups=["food"]))
+    person = Chat(runner, user="zalo-9", channel="zalo")
+    await person.say("/hoicho")
+    assert "tỉnh nào" in person.text
+    await person.say("lam dong")  # typed without diacritics
+    assert "Hội chợ OCOP Lâm Đồng" in person.text and "Hội chợ Sơn La" not in person.text
+    await person.say("1")  # the first fair of the list, by its number
+    assert "Hội chợ OCOP Lâm Đồng" in person.text
+    join = next(o for o in person.option_ids if o.startswith("event:join:"))
+    await person.tap(join)
+    assert "Đã đăng ký" in person.text
+    await person.say("/taphuan")  # the province is remembered
+    assert "Chưa có lớp tập huấn nào ở Lâm Đồng" in person.text
+    await person.tap("event:province:training")
+    await person.say("Sơn La")
+    assert "Chưa có lớp tập huấn nào ở Sơn La" in person.text
