@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     products_in.add_argument("file", type=Path)
     events_in = importing.add_parser("events", help="trainings and fairs (xlsx or csv; see docs/templates)")
     events_in.add_argument("file", type=Path)
+    offices_in = importing.add_parser("offices", help="each province's OCOP office contact (xlsx or csv; see "
+                                                      "docs/templates)")
+    offices_in.add_argument("file", type=Path)
     exporting = commands.add_parser("export", help="write data").add_subparsers(dest="export_what", required=True)
     products_out = exporting.add_parser("products", help="OCOP products with status and days to expiry (xlsx)")
     products_out.add_argument("out", type=Path)
@@ -178,6 +181,10 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> tuple[int, li
 async def _products(settings: Settings, args: argparse.Namespace) -> tuple[int, list[str], list[str]]:
     from bot import cli_products
 
+    if args.command == "import" and args.import_what == "offices":
+        from bot.office_import import import_offices
+
+        return await import_offices(settings, args.file)
     if args.command == "import" and args.import_what == "events":
         from bot.event_import import import_events
 

@@ -15,6 +15,7 @@ from handlers import (
     linking,
     navigation,
     officer,
+    offices,
     personal_data,
     preferences,
     shown,
@@ -42,7 +43,8 @@ MENU_REGISTER, MENU_STATUS, MENU_HELP, MENU_LANGUAGE = "menu:register", "menu:st
 MENU_APPLICATIONS = "menu:applications"
 RESUME_CONTINUE, RESUME_RESTART = "resume:continue", "resume:restart"
 FORMS: dict[str, forms.Form] = {f.name: f for f in (REGISTRATION, SUPPLEMENT, REQUEST_MORE, RESULT, REJECT,
-                                                    event_admin.EVENT_FORM, broadcast.BROADCAST_FORM)}
+                                                    event_admin.EVENT_FORM, broadcast.BROADCAST_FORM,
+                                                    offices.OFFICE_FORM)}
 MENU_TRAININGS, MENU_FAIRS = "menu:trainings", "menu:fairs"
 MENU_BROADCAST, MENU_STATISTICS = "menu:broadcast", "menu:statistics"
 
@@ -67,6 +69,7 @@ COMMANDS = {
     "xacminh": "verify", "verify": "verify",
     "dulieu": "mydata", "mydata": "mydata",
     "dangxuat": "sign_out", "logout": "sign_out",
+    "vanphong": "office", "office": "office",
     # Inside a form these are the shared buttons typed as commands; the form engine reads them.
     "quaylai": "nav", "back": "nav", "boqua": "nav", "skip": "nav", "xong": "nav", "done": "nav",
 }
@@ -76,12 +79,12 @@ _FORM_SAFE = {"nav", "cancel", "help", "language", "start", "register"}
 COMMAND_MENU = {
     "vi": [("dangky", "command.register"), ("trangthai", "command.status"), ("tracuu", "command.lookup"),
            ("taphuan", "command.trainings"), ("hoicho", "command.fairs"), ("nhacnho", "command.reminders"),
-           ("dulieu", "command.mydata"), ("trogiup", "command.help"), ("ngonngu", "command.language"),
-           ("huy", "command.cancel"), ("start", "command.start")],
+           ("dulieu", "command.mydata"), ("vanphong", "command.office"), ("trogiup", "command.help"),
+           ("ngonngu", "command.language"), ("huy", "command.cancel"), ("start", "command.start")],
     "en": [("register", "command.register"), ("status", "command.status"), ("lookup", "command.lookup"),
            ("trainings", "command.trainings"), ("fairs", "command.fairs"), ("reminders", "command.reminders"),
-           ("mydata", "command.mydata"), ("help", "command.help"), ("language", "command.language"),
-           ("cancel", "command.cancel"), ("start", "command.start")],
+           ("mydata", "command.mydata"), ("office", "command.office"), ("help", "command.help"),
+           ("language", "command.language"), ("cancel", "command.cancel"), ("start", "command.start")],
 }
 
 
@@ -149,7 +152,9 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
     if waiting == "event_cancel" and form is None:
         return await event_admin.confirm_cancel(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
     if command == "help" or chosen == MENU_HELP:
-        return [Reply(t(ctx.lang, "help.bot"))] + (forms.ask(ctx, form, state) if form else [menu(ctx)])
+        office = await offices.contact_line(ctx, await offices.province_of(ctx))
+        helped = Reply(t(ctx.lang, "help.bot") + (f"\n\n{office}" if office else ""))
+        return [helped] + (forms.ask(ctx, form, state) if form else [menu(ctx)])
 
     if form is None:
         state.flow, state.step = None, None
@@ -229,6 +234,8 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return await verification.list_claims(ctx)
     if command == "sign_out":
         return await officer.sign_out(ctx)
+    if command == "office":
+        return await offices.show(ctx, args)
     if command == "trainings" or chosen == MENU_TRAININGS:
         return await events.list_events(ctx, state, "training")
     if command == "fairs" or chosen == MENU_FAIRS:
@@ -278,6 +285,11 @@ async def _show_code(ctx: Context, state: State, code: str) -> list[Reply]:
     return await officer.open_application(ctx, application.id)
 
 
+async def _edit_office(ctx: Context, state: State, province_code: str) -> list[Reply]:
+    preset = await offices.edit_preset(ctx, province_code)
+    return [preset] if isinstance(preset, Reply) else await forms.start(ctx, offices.OFFICE_FORM, state, preset)
+
+
 async def _supplement(ctx: Context, state: State, parts: list[str]) -> list[Reply]:
     preset = await start_supplement(ctx, _number(parts[1]))
     if preset is None:
@@ -320,6 +332,7 @@ async def _sync(replies: list[Reply]) -> list[Reply]:
 BUTTONS: tuple[tuple[str, ButtonHandler], ...] = (
     (status.PAGE, lambda ctx, state, p: status.show_status(ctx, state, _number(p[2]))),
     (status.SUPPLEMENT, _supplement),
+    (offices.EDIT, lambda ctx, state, p: _edit_office(ctx, state, p[2])),
     (status.LOOKUP_MORE, lambda ctx, state, p: status.lookup_more(ctx, state, _number(p[2]))),
     (officer.LIST, lambda ctx, _s, p: officer.list_applications(ctx, None if p[2] == "all" else p[2], _number(p[3]))),
     (officer.OPEN, lambda ctx, _s, p: officer.open_application(ctx, _number(p[2]))),

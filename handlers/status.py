@@ -13,6 +13,7 @@ from storage import lifecycle
 from storage.applications import find_recognised, get_application_by_code, latest_certificate, list_producer_products
 from storage.models import Application, Certificate, Product
 from storage.officers import officers_of_province
+from storage.offices import get_office
 from storage.producers import get_producer
 from storage.reference import load_reference
 
@@ -120,9 +121,15 @@ async def _contact(ctx: Context, product: Product) -> str:
     province_name = province.vi if province else ""
     names = [o.name for o in await officers_of_province(ctx.session, producer.province_code)] if producer else []
     if names:
-        return t(ctx.lang, "status.contact_officers", province=province_name, names=", ".join(names[:3]))
-    return t(ctx.lang, "status.contact_commune", commune=(producer.commune if producer else "") or "",
-             province=province_name)
+        line = t(ctx.lang, "status.contact_officers", province=province_name, names=", ".join(names[:3]))
+    else:
+        line = t(ctx.lang, "status.contact_commune", commune=(producer.commune if producer else "") or "",
+                 province=province_name)
+    office = await get_office(ctx.session, producer.province_code if producer else None)
+    if office is None:
+        return line
+    return "\n".join([line, t(ctx.lang, "office.contact", name=office.name, phone=office.phone,
+                                 address=office.address)])
 
 
 def _pager(lang: str, page: int, total: int) -> tuple[Option, ...]:

@@ -149,6 +149,12 @@ def _bare_quantity(text: str) -> str:
     return _PER_YEAR.sub("", " ".join(words).lstrip("~ ")).strip()
 
 
+def check_display_phone(text: str) -> str:
+    """A phone number kept as people write it to be read and dialled ("0263 3822 123"), once it is a valid one."""
+    normalize_phone(text)
+    return " ".join(text.split())
+
+
 def check_quantity(text: str) -> dict[str, Any]:
     """'5 tấn', '2.000 lít', '1,5 tan', 'khoảng 2 tấn mỗi năm', '2 tấn/năm' → {"amount": 5.0, "unit": "tấn"}."""
     text = _bare_quantity(text)

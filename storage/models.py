@@ -50,6 +50,18 @@ def _fold_producer_name(_mapper: object, _connection: object, producer: Producer
     producer.name_folded = fold(producer.name)
 
 
+class ProvinceOffice(SQLModel, table=True):
+    """A province's OCOP office: whom producers call. Loaded by `ocop-bot import offices`, edited by an admin."""
+
+    __tablename__ = "province_office"
+
+    province_code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    phone: str = Field(max_length=32)
+    address: str = Field(max_length=300)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class ChatAccount(SQLModel, table=True):
     __tablename__ = "chat_account"
     __table_args__ = (UniqueConstraint("channel", "chat_id"),)

@@ -1,0 +1,58 @@
+"""`ocop-bot import offices FILE`: each province's OCOP office (name, phone, address) from a spreadsheet.
+
+Same rules as the other imports: bad rows reported and skipped, the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.cli_support import database
+from bot.settings import Settings
+from bot.spreadsheet import FileProblem, RowError, RowFields, read_rows
+from handlers.matching import Choice, match_choice
+from handlers.validators import Invalid, check_display_phone
+from messages import t
+from storage.offices import save_office
+from storage.reference import load_reference
+
+COLUMNS = ("province", "office_name", "office_phone", "office_address")
+
+
+def parse_office(record: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    field, required = RowFields(record), RowFields.required
+    provinces = [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in load_reference().provinces]
+
+    def province(value: Any) -> str:
+        found = match_choice(required(value), provinces)
+        if found is None:
+            raise Invalid("import.unknown_province")
+        return found.id
+
+    return field("province", province), {
+        "name": field("office_name", required),
+        "phone": field("office_phone", lambda v: check_display_phone(required(v, 32))),
+        "address": field("office_address", lambda v: required(v, 300))}
+
+
+async def import_offices(settings: Settings, path: Path) -> tuple[int, list[str], list[str]]:
+    lang = settings.default_language
+    try:
+        rows = read_rows(path, lang, COLUMNS, COLUMNS)
+    except FileProblem as problem:
+        return 1, [], [str(problem)]
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    errors: list[RowError] = []
+    async with database(settings) as session:
+        for number, record in rows:
+            try:
+                province, values = parse_office(record)
+            except Invalid as bad:
+                column = bad.params.get("column", "")
+                errors.append(RowError(number, t(lang, f"column.{column}") if column else "", t(lang, bad.key)))
+                counts["rejected"] += 1
+                continue
+            counts[await save_office(session, province, values, actor_account_id=None)] += 1
+    problems = [t(lang, "cli.import_row_error", row=str(e.row), column=e.column, reason=e.reason) for e in errors]
+    return 0, [t(lang, "cli.import_summary", **counts)], problems

@@ -1,0 +1,100 @@
+"""Whom to call: the province's OCOP office, shown with help and status (`/vanphong`), edited by an admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.form_steps import Kind, Step
+from handlers.matching import Choice, match_choice
+from handlers.types import Context, Option, Reply
+from handlers.validators import check_display_phone, check_text
+from messages import t
+from storage.officers import active_officer
+from storage.offices import get_office, save_office
+from storage.producers import get_producer
+from storage.reference import load_reference
+
+EDIT = "office:edit:"
+
+
+async def province_of(ctx: Context) -> str | None:
+    """The province the chat's person belongs to: an officer's, a producer's, or the one they browse."""
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
+    if officer is not None:
+        return officer.province_code
+    producer = await get_producer(ctx.session, ctx.account.producer_id)
+    return producer.province_code if producer else ctx.account.browse_province
+
+
+async def contact_line(ctx: Context, province_code: str | None) -> str | None:
+    office = await get_office(ctx.session, province_code)
+    if office is None:
+        return None
+    return t(ctx.lang, "office.contact", name=office.name, phone=office.phone, address=office.address)
+
+
+async def show(ctx: Context, typed_province: str) -> list[Reply]:
+    """`/vanphong [province]`: the office of the named province, or of the person's own."""
+    lang, ref = ctx.lang, load_reference()
+    province = await province_of(ctx)
+    if typed_province.strip():
+        found = match_choice(typed_province, [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in ref.provinces])
+        if found is None:
+            return [Reply(t(lang, "event.province_unknown"))]
+        province = found.id
+    if province is None:
+        return [Reply(t(lang, "office.which"))]
+    line = await contact_line(ctx, province)
+    text = line or t(lang, "office.none", province=ref.label(province, lang))
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
+    if officer is None or not officer.is_admin:
+        return [Reply(text)]
+    return [Reply(text, options=(Option(f"{EDIT}{province}", t(lang, "office.edit")),), inline=True)]
+
+
+def _step(id: str, parse: Any) -> Step:
+    return Step(id=id, kind=Kind.TEXT, section="office", prompt=f"ask.{id}", label=f"field.{id}", help=f"help.{id}",
+                parse=parse)
+
+
+class OfficeForm:
+    name = "office"
+    sections = ("office",)
+    review_title, submit_label, cancel_prompt = "officer.review_title", "nav.confirm", "officer.cancel_confirm"
+
+    def steps(self, data: dict[str, Any]) -> list[Step]:
+        return [_step("office_name", lambda text, _d: check_text(text, max_len=200)),
+                _step("office_phone", lambda text, _d: check_display_phone(text)),
+                _step("office_address", lambda text, _d: check_text(text, max_len=300))]
+
+    async def initial_data(self, ctx: Context) -> dict[str, Any]:
+        return {}
+
+    async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
+        return []
+
+    async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
+        officer = await active_officer(ctx.session, ctx.account, ctx.now)  # checked again at the confirm
+        if officer is None or not officer.is_admin:
+            return [Reply(t(ctx.lang, "officer.not_allowed"))]
+        province = data["_province"]
+        values = {"name": data["office_name"], "phone": data["office_phone"], "address": data["office_address"]}
+        await save_office(ctx.session, province, values, actor_account_id=ctx.account.id)
+        return [Reply(t(ctx.lang, "office.saved", province=load_reference().label(province, ctx.lang)))]
+
+
+OFFICE_FORM = OfficeForm()
+
+
+async def edit_preset(ctx: Context, province_code: str) -> dict[str, Any] | Reply:
+    """What the edit form starts from: the office as it is (so the review comes first), or the refusal."""
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
+    if officer is None or not officer.is_admin:
+        return Reply(t(ctx.lang, "officer.not_allowed"))
+    if load_reference().province(province_code) is None:
+        raise ValueError(province_code)
+    office = await get_office(ctx.session, province_code)
+    preset: dict[str, Any] = {"_province": province_code}
+    if office is not None:
+        preset |= {"office_name": office.name, "office_phone": office.phone, "office_address": office.address}
+    return preset
