@@ -13,7 +13,7 @@ from tqdm import tqdm
 from bot.cli_support import database, find_province
 from bot.product_import import COLUMNS, read_product_rows, validated_rows
 from bot.settings import Settings
-from bot.spreadsheet import FileProblem
+from bot.spreadsheet import FileProblem, error_lines
 from handlers.workbook import append_row
 from messages import format_date, t
 from storage import lifecycle
@@ -45,7 +45,7 @@ async def import_products(settings: Settings, path: Path) -> tuple[int, list[str
         await record_import(session, path.name, counts, clashes)
         lines = [t(lang, "cli.import_clash", listed=listed.name, tax_code=listed.tax_code or "—", claim=claim.name,
                    claim_id=str(claim.id)) for listed, claim in clashes]
-    problems = [t(lang, "cli.import_row_error", row=str(e.row), column=e.column, reason=e.reason) for e in errors]
+    problems = error_lines(errors, lang)
     summary = t(lang, "cli.import_summary", created=counts["created"], updated=counts["updated"],
                 unchanged=counts["unchanged"], rejected=counts["rejected"])
     if clashes:

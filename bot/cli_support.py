@@ -8,10 +8,9 @@ from contextlib import asynccontextmanager
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.settings import Settings
-from handlers.matching import Choice, match_choice
+from handlers import matching
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
-from storage.reference import load_reference
 
 
 @asynccontextmanager
@@ -26,7 +25,4 @@ async def database(settings: Settings) -> AsyncIterator[AsyncSession]:
         await engine.dispose()
 
 
-def find_province(typed: str) -> str | None:
-    choices = [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in load_reference().provinces]
-    found = match_choice(typed, choices)
-    return found.id if found else None
+find_province = matching.find_province  # the operator's commands name provinces as people do

@@ -12,9 +12,9 @@ from typing import Any
 
 from bot.cli_support import database
 from bot.settings import Settings
-from bot.spreadsheet import FileProblem, RowError, RowFields, cell_text, read_rows
+from bot.spreadsheet import FileProblem, RowFields, cell_text, error_lines, read_rows, row_error
 from handlers.event_admin import announce
-from handlers.matching import Choice, match_choice
+from handlers.matching import Choice, match_choice, province_choices
 from handlers.validators import Invalid, check_datetime
 from messages import t
 from storage.events import create_event, find_event, update_event
@@ -58,8 +58,7 @@ def parse_event(record: dict[str, Any], timezone: str) -> dict[str, Any]:
     return {
         "kind": field("event_kind", lambda v: one_of(v, kinds, "import.unknown_event_kind")),
         "name": field("event_name", required)[:200], "place": field("event_place", required)[:300],
-        "province_code": field("province", lambda v: one_of(v, [Choice(p.code, p.vi, (*p.aliases, *p.former))
-                                                               for p in ref.provinces], "import.unknown_province")),
+        "province_code": field("province", lambda v: one_of(v, province_choices(), "import.unknown_province")),
         "starts_at": starts_at, "ends_at": ends_at, "registration_deadline": deadline,
         "description": cell_text(record.get("event_description"))[:2000] or None,
         "audience_groups": field("event_groups", group_list),
@@ -77,8 +76,7 @@ async def import_events(settings: Settings, path: Path) -> tuple[int, list[str],
         try:
             good.append(parse_event(record, settings.timezone))
         except Invalid as bad:
-            column = bad.params.get("column", "")
-            errors.append(RowError(number, t(lang, f"column.{column}") if column else "", t(lang, bad.key)))
+            errors.append(row_error(number, bad, lang))
     counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": len(errors)}
     announced = 0
     async with database(settings) as session:
@@ -93,7 +91,7 @@ async def import_events(settings: Settings, path: Path) -> tuple[int, list[str],
                 counts["updated"] += 1
             else:
                 counts["unchanged"] += 1
-    problems = [t(lang, "cli.import_row_error", row=str(e.row), column=e.column, reason=e.reason) for e in errors]
+    problems = error_lines(errors, lang)
     summary = t(lang, "cli.import_summary", created=counts["created"], updated=counts["updated"],
                 unchanged=counts["unchanged"], rejected=counts["rejected"])
     return 0, [summary, t(lang, "cli.events_announced", count=announced)], problems

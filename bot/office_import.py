@@ -10,25 +10,22 @@ from typing import Any
 
 from bot.cli_support import database
 from bot.settings import Settings
-from bot.spreadsheet import FileProblem, RowError, RowFields, read_rows
-from handlers.matching import Choice, match_choice
+from bot.spreadsheet import FileProblem, RowError, RowFields, error_lines, read_rows, row_error
+from handlers.matching import find_province
 from handlers.validators import Invalid, check_display_phone
 from messages import t
 from storage.offices import save_office
-from storage.reference import load_reference
 
 COLUMNS = ("province", "office_name", "office_phone", "office_address")
 
 
 def parse_office(record: dict[str, Any]) -> tuple[str, dict[str, str]]:
     field, required = RowFields(record), RowFields.required
-    provinces = [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in load_reference().provinces]
-
     def province(value: Any) -> str:
-        found = match_choice(required(value), provinces)
+        found = find_province(required(value))
         if found is None:
             raise Invalid("import.unknown_province")
-        return found.id
+        return found
 
     return field("province", province), {
         "name": field("office_name", required),
@@ -49,10 +46,9 @@ async def import_offices(settings: Settings, path: Path) -> tuple[int, list[str]
             try:
                 province, values = parse_office(record)
             except Invalid as bad:
-                column = bad.params.get("column", "")
-                errors.append(RowError(number, t(lang, f"column.{column}") if column else "", t(lang, bad.key)))
+                errors.append(row_error(number, bad, lang))
                 counts["rejected"] += 1
                 continue
             counts[await save_office(session, province, values, actor_account_id=None)] += 1
-    problems = [t(lang, "cli.import_row_error", row=str(e.row), column=e.column, reason=e.reason) for e in errors]
+    problems = error_lines(errors, lang)
     return 0, [t(lang, "cli.import_summary", **counts)], problems

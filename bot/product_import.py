@@ -11,8 +11,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bot.spreadsheet import RowError, RowFields, cell_text, read_rows
-from handlers.matching import Choice, match_choice
+from bot.spreadsheet import RowError, RowFields, cell_text, read_rows, row_error
+from handlers.matching import Choice, match_choice, province_choices
 from handlers.validators import Invalid, check_tax_code, normalize_phone
 from messages import t
 from storage import lifecycle
@@ -64,8 +64,7 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
 
     entity_type = field("entity_type", lambda v: _choice(required(v), [
         Choice(i.code, i.vi, (i.en, *i.aliases)) for i in ref.entity_types], "import.unknown_entity_type"))
-    province = field("province", lambda v: _choice(required(v), [
-        Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in ref.provinces], "import.unknown_province"))
+    province = field("province", lambda v: _choice(required(v), province_choices(), "import.unknown_province"))
     group_code = field("group", lambda v: _choice(required(v), [
         Choice(g.code, g.vi, (g.en, g.code)) for g in ref.groups], "import.unknown_group"))
     group = ref.group(group_code)
@@ -126,6 +125,5 @@ def validated_rows(rows: list[tuple[int, dict[str, Any]]], lang: str
         try:
             good.append((number, parse_row(record)))
         except Invalid as bad:
-            column = bad.params.get("column", "")
-            errors.append(RowError(number, t(lang, f"column.{column}") if column else "", t(lang, bad.key)))
+            errors.append(row_error(number, bad, lang))
     return good, errors

@@ -27,6 +27,16 @@ class RowError:
     reason: str
 
 
+def row_error(number: int, bad: Invalid, lang: str) -> RowError:
+    """A refused row as the operator reads it: its number, the column (by its header) and the reason."""
+    column = bad.params.get("column", "")
+    return RowError(number, t(lang, f"column.{column}") if column else "", t(lang, bad.key))
+
+
+def error_lines(errors: list[RowError], lang: str) -> list[str]:
+    return [t(lang, "cli.import_row_error", row=str(e.row), column=e.column, reason=e.reason) for e in errors]
+
+
 def header_key(header: str, columns: tuple[str, ...]) -> str | None:
     folded = fold(header)
     for key in columns:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from handlers.matching import Choice, match_choice
+from handlers.matching import find_province
 from handlers.types import Attachment, Context, Option, Reply, State
 from messages import format_when, t
 from storage.events import get_event, is_for, producer_groups, register, registration, unregister, upcoming
@@ -58,12 +58,12 @@ def ask_province(ctx: Context, state: State, kind: str) -> list[Reply]:
 async def answer_province(ctx: Context, state: State, text: str) -> list[Reply]:
     """The province a person not linked to a producer wants to see, by name (former names and spellings too)."""
     kind = state.data.get("_browse_kind") if state.data.get("_browse_kind") in KINDS else "training"
-    found = match_choice(text, [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in load_reference().provinces])
-    if found is None:
+    province = find_province(text)
+    if province is None:
         return [Reply(t(ctx.lang, "event.province_unknown"))]
     state.data.pop("_await", None)
     state.data.pop("_browse_kind", None)
-    ctx.account.browse_province = found.id
+    ctx.account.browse_province = province
     ctx.session.add(ctx.account)
     return await list_events(ctx, state, kind)
 

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from storage.reference import load_reference
 from storage.text import fold
 
 __all__ = ["Choice", "clean_text", "fold", "match_choice", "parse_numbers"]
@@ -63,3 +64,13 @@ def parse_numbers(text: str) -> list[int] | None:
     if not parts or not all(p.isdecimal() for p in parts):
         return None
     return [int(p) for p in parts]
+
+
+def province_choices() -> list[Choice]:
+    """The 34 provinces, answerable by their name, common spellings (TPHCM, Kontum) and former names."""
+    return [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in load_reference().provinces]
+
+
+def find_province(typed: str) -> str | None:
+    found = match_choice(typed, province_choices())
+    return found.id if found else None

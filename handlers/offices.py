@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.form_steps import Kind, Step
-from handlers.matching import Choice, match_choice
+from handlers.matching import find_province
 from handlers.types import Context, Option, Reply
 from handlers.validators import check_display_phone, check_text
 from messages import t
@@ -38,10 +38,9 @@ async def show(ctx: Context, typed_province: str) -> list[Reply]:
     lang, ref = ctx.lang, load_reference()
     province = await province_of(ctx)
     if typed_province.strip():
-        found = match_choice(typed_province, [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in ref.provinces])
-        if found is None:
+        province = find_province(typed_province)
+        if province is None:
             return [Reply(t(lang, "event.province_unknown"))]
-        province = found.id
     if province is None:
         return [Reply(t(lang, "office.which"))]
     line = await contact_line(ctx, province)

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.form_steps import Kind, Step
-from handlers.matching import Choice, fold
+from handlers.matching import Choice, fold, province_choices
 from handlers.types import Context, Reply
 from handlers.validators import (
     Invalid,
@@ -34,7 +34,7 @@ def _choices(items: tuple[Item, ...], lang: str) -> list[Choice]:
 
 
 def _province_choices(lang: str, _data: dict[str, Any]) -> list[Choice]:
-    return [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in load_reference().provinces]
+    return province_choices()
 
 
 def _subgroup_choices(lang: str, data: dict[str, Any]) -> list[Choice]:
