@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.cli_support import database
 from bot.settings import Settings
-from bot.spreadsheet import FileProblem, RowFields, cell_text, error_lines, read_rows, row_error
+from bot.spreadsheet import FileProblem, RowFields, cell_text, error_lines, parsed_rows, read_rows
 from handlers.event_admin import announce
 from handlers.matching import Choice, match_choice, province_choices
 from handlers.validators import Invalid, check_datetime
@@ -71,12 +71,7 @@ async def import_events(settings: Settings, path: Path) -> tuple[int, list[str],
         rows = read_rows(path, lang, COLUMNS, REQUIRED)
     except FileProblem as problem:
         return 1, [], [str(problem)]
-    good, errors = [], []
-    for number, record in rows:
-        try:
-            good.append(parse_event(record, settings.timezone))
-        except Invalid as bad:
-            errors.append(row_error(number, bad, lang))
+    good, errors = parsed_rows(rows, lambda record: parse_event(record, settings.timezone), lang)
     counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": len(errors)}
     announced = 0
     async with database(settings) as session:

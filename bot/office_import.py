@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.cli_support import database
 from bot.settings import Settings
-from bot.spreadsheet import FileProblem, RowError, RowFields, error_lines, read_rows, row_error
+from bot.spreadsheet import FileProblem, RowFields, error_lines, parsed_rows, read_rows
 from handlers.matching import find_province
 from handlers.validators import Invalid, check_display_phone
 from messages import t
@@ -39,16 +39,9 @@ async def import_offices(settings: Settings, path: Path) -> tuple[int, list[str]
         rows = read_rows(path, lang, COLUMNS, COLUMNS)
     except FileProblem as problem:
         return 1, [], [str(problem)]
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
-    errors: list[RowError] = []
+    good, errors = parsed_rows(rows, parse_office, lang)
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": len(errors)}
     async with database(settings) as session:
-        for number, record in rows:
-            try:
-                province, values = parse_office(record)
-            except Invalid as bad:
-                errors.append(row_error(number, bad, lang))
-                counts["rejected"] += 1
-                continue
+        for province, values in good:
             counts[await save_office(session, province, values, actor_account_id=None)] += 1
-    problems = error_lines(errors, lang)
-    return 0, [t(lang, "cli.import_summary", **counts)], problems
+    return 0, [t(lang, "cli.import_summary", **counts)], error_lines(errors, lang)

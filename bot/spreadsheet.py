@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from openpyxl import load_workbook
 
 from handlers.validators import Invalid
 from messages import LANGUAGES, t
 from storage.text import fold
+
+T = TypeVar("T")
 
 
 class FileProblem(Exception):
@@ -31,6 +33,19 @@ def row_error(number: int, bad: Invalid, lang: str) -> RowError:
     """A refused row as the operator reads it: its number, the column (by its header) and the reason."""
     column = bad.params.get("column", "")
     return RowError(number, t(lang, f"column.{column}") if column else "", t(lang, bad.key))
+
+
+def parsed_rows(rows: list[tuple[int, dict[str, Any]]], parse: Callable[[dict[str, Any]], T], lang: str
+                ) -> tuple[list[T], list[RowError]]:
+    """Every row checked before anything is written: the good ones parsed, the others as the operator reads them."""
+    good: list[T] = []
+    errors: list[RowError] = []
+    for number, record in rows:
+        try:
+            good.append(parse(record))
+        except Invalid as bad:
+            errors.append(row_error(number, bad, lang))
+    return good, errors
 
 
 def error_lines(errors: list[RowError], lang: str) -> list[str]:
