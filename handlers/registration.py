@@ -19,6 +19,7 @@ from handlers.validators import (
 )
 from messages import t
 from storage.applications import DossierItem, get_owned_product, submissions_since, submit_application
+from storage.offices import get_office
 from storage.producers import get_producer, has_open_application, save_producer_profile, tax_code_taken_by_other
 from storage.reference import Item, load_reference
 
@@ -53,7 +54,11 @@ async def _check_province_kept(ctx: Context, value: str, _data: dict[str, Any]) 
     if producer is not None and producer.province_code != value and await has_open_application(ctx.session,
                                                                                                 producer.id):
         province = load_reference().province(producer.province_code)
-        raise Invalid("error.province_locked", {"province": province.vi if province else producer.province_code})
+        office = await get_office(ctx.session, producer.province_code)
+        whom = t(ctx.lang, "office.contact", name=office.name, phone=office.phone, address=office.address) \
+            if office else ""
+        raise Invalid("error.province_locked", {"province": province.vi if province else producer.province_code,
+                                                "office": f"\n{whom}" if whom else ""})
 
 
 def _text(max_len: int, *, allow_emoji: bool = False):  # type: ignore[no-untyped-def]

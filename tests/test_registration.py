@@ -16,6 +16,7 @@ from storage.models import (
     AuditEvent,
     Producer,
     Product,
+    ProvinceOffice,
     StoredFile,
 )
 from tests.fakes import EXE, JPEG, OTHER_MST, PDF, PNG, Chat
@@ -378,6 +379,9 @@ async def test_an_answer_typed_after_a_long_pause_is_not_lost(make_runner: Calla
 async def test_profile_changes_are_audited_and_a_producer_with_an_open_application_keeps_its_province(
         make_runner: Callable, db_url: str) -> None:
     runner = await make_runner(db_url)
+    async with runner.sessions() as session, session.begin():
+        session.add(ProvinceOffice(province_code="tuyen-quang", name="Văn phòng OCOP Tuyên Quang",
+                                   phone="0207 3822 111", address="Phường Minh Xuân"))
     chat = Chat(runner, user="lan")
     await reach_review(chat)
     await chat.tap("nav:submit")
@@ -388,6 +392,7 @@ async def test_profile_changes_are_audited_and_a_producer_with_an_open_applicati
     await chat.say("sửa 6")  # the province: item 6 of the review
     await chat.say("Lâm Đồng")
     assert "đang có hồ sơ OCOP được tỉnh Tuyên Quang xem xét" in chat.text
+    assert "Văn phòng OCOP Tuyên Quang · ĐT 0207 3822 111" in chat.text  # whom to call, with the number
     assert "tỉnh/thành phố nào" in chat.last  # asked again; nothing changed
     await chat.say("tuyen quang")
     await chat.say("sửa 5")
