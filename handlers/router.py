@@ -174,19 +174,11 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.unknown_command"))])
     # Looking things up only reads, so it may interrupt a form: answer, then ask the open question again.
     if command == "status" or (inc.choice or "").startswith(status.PAGE):
-        try:
-            page = _number(inc.choice.rsplit(":", 1)[1]) if inc.choice else 0
-        except ValueError:
-            page = 0
-        return forms.ask(ctx, form, state, await status.show_status(ctx, state, page))
+        return forms.ask(ctx, form, state, await status.show_status(ctx, state, _page_of(inc.choice)))
     if command == "lookup":
         return forms.ask(ctx, form, state, await status.lookup(ctx, state, args))
     if (inc.choice or "").startswith(status.LOOKUP_MORE):
-        try:
-            offset = _number(inc.choice.rsplit(":", 1)[1])  # type: ignore[union-attr]
-        except ValueError:
-            offset = 0
-        return forms.ask(ctx, form, state, await status.lookup_more(ctx, state, offset))
+        return forms.ask(ctx, form, state, await status.lookup_more(ctx, state, _page_of(inc.choice)))
     if command is None and inc.choice is None and (code := status.typed_code(text, alone=True)):
         return forms.ask(ctx, form, state, await _show_code(ctx, state, code))
     if command == "mydata":
@@ -353,6 +345,14 @@ BUTTONS: tuple[tuple[str, ButtonHandler], ...] = (
 
 def _is_other_button(choice: str | None) -> bool:
     return bool(choice) and any(choice.startswith(prefix) for prefix, _ in BUTTONS)  # type: ignore[union-attr]
+
+
+def _page_of(choice: str | None) -> int:
+    """The page a paging button asks for (its last part); the first for a typed command or an altered id."""
+    try:
+        return _number(choice.rsplit(":", 1)[1]) if choice else 0
+    except (ValueError, IndexError):
+        return 0
 
 
 def _number(part: str) -> int:
