@@ -9,32 +9,30 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from handlers import code_guard, forms, verification
+from handlers import code_guard, forms
+from handlers.dossier import LIST, OPEN, SIMPLE_ACTIONS, available_actions, open_application
 from handlers.matching import Choice, match_choice
 from handlers.navigation import yes_no_options
 from handlers.notify import notify_producer
 from handlers.officer_access import checked_application, officer_scope, page_options, sees
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
-from handlers.types import Attachment, Context, Option, Reply, State
+from handlers.types import Context, Option, Reply, State
 from handlers.validators import Invalid, normalize_phone
 from messages import format_date, format_when, t
 from storage import lifecycle
-from storage.applications import change_status, list_applications_in_province, list_documents
-from storage.blobs import blob_path
+from storage.applications import change_status, latest_certificate, list_applications_in_province
 from storage.linking import create_link_code, producer_by_phone
-from storage.models import Producer, Product, StoredFile
+from storage.models import Application, Producer, Product
 from storage.officers import active_officer, redeem_invite, web_session_of
 from storage.officers import sign_out as sign_out_web
-from storage.producers import get_producer_by_tax_code
+from storage.producers import accounts_of_producer, get_producer_by_tax_code
 from storage.reference import load_reference
 from storage.text import fold
 from storage.verification import is_verified
 
-LIST, OPEN, ACT = "hoso:list:", "app:open:", "app:act:"
 PAGE_SIZE = 8
 LINK_CODE_VALID = timedelta(days=14)
-# Actions an officer can take, the status each leads to, and whether it is a form (with its own review).
-SIMPLE_ACTIONS = {"commune_check": lifecycle.COMMUNE_CHECKED, "to_council": lifecycle.COUNCIL_REVIEW}
+# The actions that are forms (with their own review), and the status each leads to.
 FORM_ACTIONS = {"request_more": (REQUEST_MORE, lifecycle.NEEDS_MORE), "reject": (REJECT, lifecycle.REJECTED)}
 
 
@@ -118,53 +116,6 @@ def status_from_words(text: str, lang: str) -> str | None:
     return found.id if found else None
 
 
-async def open_application(ctx: Context, application_id: int) -> list[Reply]:
-    checked = await checked_application(ctx, application_id)
-    if isinstance(checked, Reply):
-        return [checked]
-    _, application, producer = checked
-    lang, ref = ctx.lang, load_reference()
-    product = await ctx.session.get(Product, application.product_id)
-    assert product is not None
-    lines = [t(lang, "officer.app_title", code=application.code, stage=t(lang, f"stage.{application.status}")),
-             t(lang, "officer.app_producer", name=producer.name, entity=ref.label(producer.entity_type, lang),
-               tax_code=producer.tax_code or "—", phone=producer.phone or "—")
-             + ("" if is_verified(producer) else " · " + t(lang, "verify.unverified")),
-             t(lang, "officer.app_address", address=producer.address or "", commune=producer.commune or "",
-               province=ref.label(producer.province_code, lang)),
-             t(lang, "officer.app_product", name=product.name, group=ref.label(product.group_code, lang),
-               subgroup=ref.label(product.subgroup_code, lang)),
-             product.description or ""]
-    attachments: list[Attachment] = []
-    for document in await list_documents(ctx.session, application.id):  # type: ignore[arg-type]
-        name = ref.label(document.doc_code, lang) if document.doc_code != "product-photo" else t(lang, "field.photos")
-        lines.append(f"• {name}: {t(lang, f'delivery.{document.delivery}')}")
-        if document.file_id is not None:
-            file = await ctx.session.get(StoredFile, document.file_id)
-            if file is not None:
-                attachments.append(Attachment(str(blob_path(ctx.data_dir, file.sha256, file.mime)), file.mime, name))
-    if application.missing_items:
-        lines.append(t(lang, "status.missing", items=", ".join(ref.label(c, lang) for c in application.missing_items)))
-    options = [Option(f"{ACT}{application.id}:{action}", t(lang, f"officer.action.{action}"))
-               for action in available_actions(application.status)]
-    if not is_verified(producer):
-        options.append(Option(f"{verification.OPEN}{producer.id}", t(lang, "verify.action.open")))
-    options.append(Option(f"{LIST}{application.status}:0", t(lang, "officer.back_to_list")))
-    return [Reply("\n".join(line for line in lines if line), attachments=tuple(attachments)),
-            Reply(t(lang, "officer.pick_action"), options=tuple(options), inline=True)]
-
-
-def available_actions(status: str) -> list[str]:
-    actions = [a for a, target in SIMPLE_ACTIONS.items() if lifecycle.can_transition(status, target)]
-    if lifecycle.can_transition(status, lifecycle.NEEDS_MORE):
-        actions.append("request_more")
-    if status in (lifecycle.COUNCIL_REVIEW, lifecycle.AWAITING_CENTRAL):
-        actions.append("record_result")
-    if lifecycle.can_transition(status, lifecycle.REJECTED):
-        actions.append("reject")
-    return actions
-
-
 async def start_action(ctx: Context, state: State, application_id: int, action: str) -> list[Reply]:
     checked = await checked_application(ctx, application_id)
     if isinstance(checked, Reply):
@@ -181,17 +132,26 @@ async def start_action(ctx: Context, state: State, application_id: int, action: 
         return [Reply(t(lang, "officer.confirm", action=t(lang, f"officer.action.{action}"), code=application.code),
                       options=options, inline=True)]
     if action == "record_result":
-        product = await ctx.session.get(Product, application.product_id)
-        preset["_group"] = product.group_code if product else None
-        if application.status == lifecycle.AWAITING_CENTRAL:
-            # The council's score stands; what is recorded now is the central decision.
-            preset |= {"score": application.score, "_central": True}
-        return await forms.start(ctx, RESULT, state, preset)
+        return await forms.start(ctx, RESULT, state, preset | await _result_preset(ctx, application))
     form, _ = FORM_ACTIONS[action]
     if action == "request_more":
         product = await ctx.session.get(Product, application.product_id)
         preset["_group"] = product.group_code if product else None
     return await forms.start(ctx, form, state, preset)
+
+
+async def _result_preset(ctx: Context, application: Application) -> dict[str, Any]:
+    """What the result form's review needs to say what will happen: who is told, and the certificate held."""
+    producer = await ctx.session.get(Producer, application.producer_id)
+    chats = await accounts_of_producer(ctx.session, application.producer_id)
+    preset: dict[str, Any] = {"_told": {"producer": producer.name if producer else "", "chats": len(chats)}}
+    if application.status == lifecycle.AWAITING_CENTRAL:
+        # The council's record stands; what is recorded now is the central council's outcome.
+        held = await latest_certificate(ctx.session, application.product_id)
+        preset |= {"_central": True, "score": application.score,
+                   "_valid_until": held.valid_until.isoformat() if held and held.application_id == application.id
+                   else None}
+    return preset
 
 
 async def confirm_simple(ctx: Context, state: State, answer: bool | None) -> list[Reply]:
@@ -212,7 +172,8 @@ async def confirm_simple(ctx: Context, state: State, answer: bool | None) -> lis
         return [Reply(t(ctx.lang, "officer.not_now", stage=t(ctx.lang, f"stage.{application.status}")))]
     change = await change_status(ctx.session, application, target, actor_account_id=ctx.account.id)
     await notify_producer(ctx, application, change, f"notice.{target}")
-    return [Reply(t(ctx.lang, "officer.done", code=application.code, stage=t(ctx.lang, f"stage.{target}")))]
+    done = Reply(t(ctx.lang, "officer.done", code=application.code, stage=t(ctx.lang, f"stage.{target}")))
+    return [done, *await open_application(ctx, application.id)]  # type: ignore[arg-type]
 
 
 async def make_link_code(ctx: Context, query: str) -> list[Reply]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from handlers import (
     broadcast,
+    dossier,
     event_admin,
     events,
     forms,
@@ -274,7 +275,7 @@ async def _show_code(ctx: Context, state: State, code: str) -> list[Reply]:
     application = await get_application_by_code(ctx.session, code)
     if application is None or application.id is None:
         return [Reply(t(ctx.lang, "officer.not_found"))]
-    return await officer.open_application(ctx, application.id)
+    return await dossier.open_application(ctx, application.id)
 
 
 async def _edit_office(ctx: Context, state: State, province_code: str) -> list[Reply]:
@@ -326,9 +327,9 @@ BUTTONS: tuple[tuple[str, ButtonHandler], ...] = (
     (status.SUPPLEMENT, _supplement),
     (offices.EDIT, lambda ctx, state, p: _edit_office(ctx, state, p[2])),
     (status.LOOKUP_MORE, lambda ctx, state, p: status.lookup_more(ctx, state, _number(p[2]))),
-    (officer.LIST, lambda ctx, _s, p: officer.list_applications(ctx, None if p[2] == "all" else p[2], _number(p[3]))),
-    (officer.OPEN, lambda ctx, _s, p: officer.open_application(ctx, _number(p[2]))),
-    (officer.ACT, lambda ctx, state, p: officer.start_action(ctx, state, _number(p[2]), p[3])),
+    (dossier.LIST, lambda ctx, _s, p: officer.list_applications(ctx, None if p[2] == "all" else p[2], _number(p[3]))),
+    (dossier.OPEN, lambda ctx, _s, p: dossier.open_application(ctx, _number(p[2]))),
+    (dossier.ACT, lambda ctx, state, p: officer.start_action(ctx, state, _number(p[2]), p[3])),
     (verification.LIST, lambda ctx, _s, p: verification.list_claims(ctx, _number(p[2]))),
     (verification.OPEN, lambda ctx, _s, p: verification.open_claim(ctx, _number(p[2]))),
     (verification.ACT, lambda ctx, state, p: verification.ask_confirm(ctx, state, _number(p[2]), p[3],

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.matching import fold
 from handlers.types import Context, Option, Reply, State
-from messages import format_date, stars, t
+from messages import certificate_stars, format_date, t
 from storage import lifecycle
 from storage.applications import find_recognised, get_application_by_code, latest_certificate, list_producer_products
 from storage.models import Application, Certificate, Product
@@ -99,7 +99,8 @@ async def _card(ctx: Context, product: Product, application: Application | None,
         lines.append(t(lang, "status.code", code=application.code))
     lines.append(t(lang, "status.stage", stage=t(lang, f"stage.{stage}")))
     if certificate is not None:
-        lines.append(t(lang, "status.stars", stars=stars(certificate.stars)))
+        shown = certificate_stars(lang, certificate.stars, certificate.potential_five)
+        lines.append(t(lang, "status.stars", stars=shown))
         lines.append(t(lang, "status.decision", number=certificate.decision_number,
                        date=format_date(certificate.decision_date)))
         days = (certificate.valid_until - today).days
@@ -162,8 +163,8 @@ async def lookup(ctx: Context, state: State, query: str, offset: int = 0) -> lis
         producer = await get_producer(ctx.session, product.producer_id)
         province = ref.province(producer.province_code if producer else None)
         key = "lookup.result" if certificate.valid_until >= today else "lookup.result_expired"
-        replies.append(Reply(t(lang, key, product=product.name, stars=stars(certificate.stars),
-                               producer=producer.name if producer else "",
+        shown = certificate_stars(lang, certificate.stars, certificate.potential_five)
+        replies.append(Reply(t(lang, key, product=product.name, stars=shown, producer=producer.name if producer else "",
                                commune=(producer.commune if producer else "") or "",
                                province=province.vi if province else "", number=certificate.decision_number,
                                date=format_date(certificate.decision_date),

@@ -60,6 +60,11 @@ def stars(count: int) -> str:
     return "★" * count + "☆" * (5 - count)
 
 
+def certificate_stars(lang: str, count: int, potential_five: bool) -> str:
+    """'★★★★☆ tiềm năng 5★': a 4★ the province recognised while the central council decides on 5★."""
+    return stars(count) + (t(lang, "status.potential_five") if potential_five else "")
+
+
 def format_when(lang: str, value: datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
     """'Thứ Bảy, 12/12/2026, 08:00' in the programme's local time."""
     local = value.astimezone(ZoneInfo(tz))

@@ -112,27 +112,33 @@ async def request_more(session: AsyncSession, application: Application, items: l
                                note=note)
 
 
-async def record_result(session: AsyncSession, application: Application, *, score: int, decision_number: str,
-                        decision_date: date | None, actor_account_id: int
+async def record_result(session: AsyncSession, application: Application, *, mandatory_met: bool | None,
+                        score: int | None, note: str | None, decision_number: str, decision_date: date | None,
+                        actor_account_id: int, central_outcome: str | None = None
                         ) -> tuple[ApplicationStatusChange, Certificate | None]:
-    """Score → stars by the Decision 148 bands. 3★/4★ are recognised by the province at once; 5★ waits for
-    the central decision; below 50 is not recognised. A recognised product gets its certificate."""
-    band = lifecycle.load_rules().band_for(score)
-    application.score = score
-    if band is None:  # below 50, at the province or centrally (a mandatory criterion failed): not recognised
-        to_status = lifecycle.REJECTED
-    elif application.status == lifecycle.AWAITING_CENTRAL:
-        to_status = lifecycle.RECOGNISED
-    elif band.recognised_by == "central":
-        to_status = lifecycle.AWAITING_CENTRAL
-    else:
-        to_status = lifecycle.RECOGNISED
-    note = f"score={score}; decision={decision_number} {decision_date.isoformat() if decision_date else ''}"
-    change = await change_status(session, application, to_status, actor_account_id=actor_account_id, note=note)
-    if to_status != lifecycle.RECOGNISED or band is None or decision_date is None:
+    """The council's record, applied as `lifecycle.plan_result` says; the certificate it issues, if any."""
+    current = await latest_certificate(session, application.product_id)
+    held = current if current is not None and current.application_id == application.id else None
+    plan = lifecycle.plan_result(application.status, mandatory_met=mandatory_met, score=score,
+                                 central_outcome=central_outcome, has_certificate=held is not None)
+    if application.status != lifecycle.AWAITING_CENTRAL:  # the central outcome leaves the council's record as it was
+        application.score, application.mandatory_met, application.result_note = score, mandatory_met, note
+    summary = f"score={application.score}; mandatory_met={application.mandatory_met}; central={central_outcome}; " \
+              f"decision={decision_number} {decision_date.isoformat() if decision_date else ''}"
+    change = await change_status(session, application, plan.to_status, actor_account_id=actor_account_id,
+                                 note=f"{summary}; {note}" if note else summary)
+    if plan.keeps_certificate and held is not None:
+        held.potential_five = False
+        session.add(held)
+        return change, held
+    if plan.stars is None or decision_date is None:
         return change, None
-    certificate = Certificate(product_id=application.product_id, application_id=application.id, score=score,
-                              stars=band.stars, decision_number=decision_number, decision_date=decision_date,
+    if held is not None:  # the central council's 5★ replaces the province's 4★ "tiềm năng 5★"
+        held.revoked_at = utcnow()
+        session.add(held)
+    certificate = Certificate(product_id=application.product_id, application_id=application.id,
+                              score=application.score, stars=plan.stars, potential_five=plan.potential_five,
+                              decision_number=decision_number, decision_date=decision_date,
                               valid_until=lifecycle.certificate_valid_until(decision_date))
     session.add(certificate)
     await session.flush()

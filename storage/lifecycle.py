@@ -21,7 +21,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     NEEDS_MORE: frozenset({SUBMITTED, REJECTED}),
     COMMUNE_CHECKED: frozenset({COUNCIL_REVIEW, NEEDS_MORE, REJECTED}),
     COUNCIL_REVIEW: frozenset({RECOGNISED, AWAITING_CENTRAL, NEEDS_MORE, REJECTED}),
-    AWAITING_CENTRAL: frozenset({RECOGNISED, REJECTED}),
+    # Already 4★ "tiềm năng 5★" with the province's certificate: the central council adds a star or not.
+    AWAITING_CENTRAL: frozenset({RECOGNISED}),
     RECOGNISED: frozenset(),
     REJECTED: frozenset(),
 }
@@ -39,6 +40,7 @@ class StarBand:
     min_score: int
     max_score: int
     recognised_by: str  # province | central
+    province_stars: int | None = None  # what the province recognises while the central council decides
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,40 @@ def load_rules() -> Rules:
     return Rules(raw["certificate_validity_months"], raw["expiring_soon_days"], bands)
 
 
+FIVE_STARS_CONFIRMED, STAYS_FOUR_STARS = "five", "four"  # the central council's two outcomes
+
+
+@dataclass(frozen=True)
+class ResultPlan:
+    """What confirming a council's record will do, worked out before it is done (shown in the officer's review)."""
+
+    to_status: str
+    stars: int | None  # the certificate's stars; None when no certificate is issued
+    potential_five: bool = False
+    keeps_certificate: bool = False  # the central council kept 4★: the province's certificate stands
+
+
+def plan_result(status: str, *, mandatory_met: bool | None, score: int | None, central_outcome: str | None = None,
+                has_certificate: bool = False) -> ResultPlan:
+    """Decision 148 as a council applies it.
+
+    At the provincial council: a failed mandatory criterion is "không đạt" whatever the points; below 50 is not
+    recognised; 50–89 is 3★/4★ recognised by the province; 90–100 is recognised by the province as 4★
+    "tiềm năng 5★" with a certificate while the central council decides. Then the central council makes it 5★
+    (a new certificate from its decision) or it stays 4★ (the province's certificate stands).
+    """
+    if status == AWAITING_CENTRAL:
+        if central_outcome == FIVE_STARS_CONFIRMED:
+            return ResultPlan(RECOGNISED, 5)
+        return ResultPlan(RECOGNISED, 4, keeps_certificate=has_certificate)
+    band = load_rules().band_for(score) if score is not None else None
+    if mandatory_met is False or band is None:
+        return ResultPlan(REJECTED, None)
+    if band.recognised_by == "central":
+        return ResultPlan(AWAITING_CENTRAL, band.province_stars, potential_five=True)
+    return ResultPlan(RECOGNISED, band.stars)
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, clamped to the month's end (31/1 + 1 month = 28 or 29/2)."""
     month_index = day.month - 1 + months
@@ -72,8 +108,9 @@ def certificate_valid_until(decision_date: date) -> date:
 
 
 def shown_stage(status: str, valid_until: date | None, today: date) -> str:
-    """The stage a producer sees: a recognised product becomes 'expiring', then 'expired', by date."""
-    if status == RECOGNISED and valid_until is not None:
+    """The stage a producer sees: a recognised product (4★ awaiting the centre included) becomes 'expiring', then
+    'expired', by date."""
+    if status in (RECOGNISED, AWAITING_CENTRAL) and valid_until is not None:
         if valid_until < today:
             return EXPIRED
         if (valid_until - today).days <= load_rules().expiring_soon_days:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, event, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, event, false, text
 from sqlmodel import Field, SQLModel
 
 from storage.text import fold
@@ -126,6 +126,9 @@ class Application(SQLModel, table=True):
     missing_items: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     request_note: str | None = Field(default=None, max_length=2000)
     score: int | None = None
+    # The council's record: False when a mandatory criterion failed, whatever the points; None before a result.
+    mandatory_met: bool | None = None
+    result_note: str | None = Field(default=None, max_length=2000)
     submitted_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -172,6 +175,8 @@ class Certificate(SQLModel, table=True):
     application_id: int | None = Field(default=None, foreign_key="application.id")
     score: int | None = None
     stars: int
+    # 4★ recognised by the province for a 90–100 product while the central council decides (Decision 148).
+    potential_five: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     decision_number: str = Field(max_length=64)
     decision_date: date
     valid_until: date = Field(index=True)

@@ -42,8 +42,12 @@ def test_every_key_used_in_code_exists() -> None:
     stages = (*lifecycle.STATUSES, lifecycle.EXPIRING, lifecycle.EXPIRED, "draft")
     used |= {f"stage.{s}" for s in stages} | {f"next.{s}" for s in stages}
     used |= {f"officer.action.{a}" for a in (*officer.SIMPLE_ACTIONS, "request_more", "record_result", "reject")}
-    used |= {f"notice.{s}" for s in (*officer.SIMPLE_ACTIONS.values(), "needs_more", "awaiting_central", "recognised",
-                                     "rejected", "officer_supplemented")}
+    used |= {f"notice.{s}" for s in (*officer.SIMPLE_ACTIONS.values(), "needs_more", "potential_five", "stays_four",
+                                     "recognised", "rejected", "rejected_mandatory", "officer_supplemented")}
+    for data in ({"mandatory_met": "failed"}, {"_central": True, "central_outcome": "five", "_today": "2026-12-01"},
+                 {"mandatory_met": "met", "score": 80}):  # the result form's steps and its review, each way
+        used |= {key for step in FORMS["officer_result"].steps(data) for key in (step.prompt, step.label, step.help)}
+    used |= {f"result.preview_{k}" for k in ("mandatory", "below", "potential", "five", "stays_four", "recognised")}
     used |= {f"delivery.{d}" for d in ("upload", "in_person", "skipped")}
     used |= {f"cli.officer_{s}" for s in ("pending", "active", "revoked", "expired")}
     for kind in ("training", "fair"):

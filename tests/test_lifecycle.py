@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage import lifecycle
 from storage.applications import TransitionNotAllowed, change_status, record_result
@@ -43,35 +43,75 @@ def test_final_states_and_the_usual_path() -> None:
     assert all(lifecycle.can_transition(a, b) for a, b in zip(path, path[1:], strict=False))
 
 
-@pytest.mark.parametrize(("score", "status", "stars"), [(100, "awaiting_central", None), (90, "awaiting_central", None),
+@pytest.mark.parametrize(("score", "status", "stars"), [(100, "awaiting_central", 4), (90, "awaiting_central", 4),
                                                         (89, "recognised", 4), (70, "recognised", 4),
                                                         (69, "recognised", 3), (50, "recognised", 3),
                                                         (49, "rejected", None), (0, "rejected", None)])
-async def test_score_bands(make_runner: Callable, sqlite_url: str, score: int, status: str, stars: int | None) -> None:
+async def test_rule_score_bands_decision_148(make_runner: Callable, sqlite_url: str, score: int, status: str,
+                                             stars: int | None) -> None:
     runner = await make_runner(sqlite_url)
     async with runner.sessions() as session, session.begin():
         producer = await add_producer(session)
         _, application = await add_application(session, producer, status="council_review")
-        _, certificate = await record_result(session, application, score=score, decision_number="15/QĐ-UBND",
-                                             decision_date=date(2026, 1, 31), actor_account_id=None)  # type: ignore[arg-type]
+        _, certificate = await record_result(session, application, mandatory_met=True, score=score, note=None,
+                                             decision_number="15/QĐ-UBND", decision_date=date(2026, 1, 31),
+                                             actor_account_id=None)  # type: ignore[arg-type]
         assert application.status == status
         assert (certificate.stars if certificate else None) == stars
         if certificate:
             assert certificate.valid_until == date(2029, 1, 31)  # 36 months
+            assert certificate.potential_five == (score >= 90)
 
 
-async def test_five_stars_wait_for_the_central_decision(make_runner: Callable, sqlite_url: str) -> None:
+async def test_rule_mandatory_criterion_failed_is_not_recognised_whatever_the_points(
+        make_runner: Callable, sqlite_url: str) -> None:
     runner = await make_runner(sqlite_url)
     async with runner.sessions() as session, session.begin():
         producer = await add_producer(session)
         _, application = await add_application(session, producer, status="council_review")
-        await record_result(session, application, score=93, decision_number="", decision_date=None,
-                            actor_account_id=None)  # type: ignore[arg-type]
+        _, certificate = await record_result(session, application, mandatory_met=False, score=95,
+                                             note="Chưa có công bố chất lượng", decision_number="15/QĐ-UBND",
+                                             decision_date=date(2026, 1, 31), actor_account_id=None)  # type: ignore[arg-type]
+        assert application.status == "rejected" and certificate is None
+        assert application.mandatory_met is False and application.result_note == "Chưa có công bố chất lượng"
+        assert application.score == 95
+
+
+async def test_rule_ninety_points_is_four_stars_potential_five_until_the_centre_decides(
+        make_runner: Callable, sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session)
+        _, application = await add_application(session, producer, status="council_review")
+        _, provincial = await record_result(session, application, mandatory_met=True, score=93, note=None,
+                                            decision_number="15/QĐ-UBND", decision_date=date(2026, 1, 31),
+                                            actor_account_id=None)  # type: ignore[arg-type]
         assert application.status == "awaiting_central"
-        _, certificate = await record_result(session, application, score=93, decision_number="781/QĐ-BNNMT",
-                                             decision_date=date(2026, 8, 31), actor_account_id=None)  # type: ignore[arg-type]
-        assert application.status == "recognised" and certificate is not None and certificate.stars == 5
-        assert certificate.valid_until == date(2029, 8, 31)
+        assert provincial is not None and provincial.stars == 4 and provincial.potential_five
+        _, central = await record_result(session, application, mandatory_met=None, score=None, note=None,
+                                         decision_number="781/QĐ-BNNMT", decision_date=date(2026, 8, 31),
+                                         central_outcome="five", actor_account_id=None)  # type: ignore[arg-type]
+        assert application.status == "recognised" and central is not None and central.stars == 5
+        assert central.valid_until == date(2029, 8, 31) and application.score == 93
+        assert provincial.revoked_at is not None  # the 4★ no longer counts anywhere
+        assert [c.stars for c in (await session.exec(select(Certificate).where(
+            col(Certificate.revoked_at).is_(None)))).all()] == [5]
+
+
+async def test_rule_centre_may_keep_four_stars_and_the_province_certificate_stands(
+        make_runner: Callable, sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session)
+        _, application = await add_application(session, producer, status="council_review")
+        await record_result(session, application, mandatory_met=True, score=91, note=None,
+                            decision_number="15/QĐ-UBND", decision_date=date(2026, 1, 31), actor_account_id=None)  # type: ignore[arg-type]
+        _, kept = await record_result(session, application, mandatory_met=None, score=None, note=None,
+                                      decision_number="", decision_date=None, central_outcome="four",
+                                      actor_account_id=None)  # type: ignore[arg-type]
+        assert application.status == "recognised"
+        assert kept is not None and kept.stars == 4 and not kept.potential_five
+        assert kept.valid_until == date(2029, 1, 31)
         assert len((await session.exec(select(Certificate))).all()) == 1
 
 

@@ -121,6 +121,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     assert "Phương án / dự án sản xuất kinh doanh" in officer.text
     await officer.tap("nav:submit")
     assert "Cần bổ sung" in officer.text
+    assert "hoso:list:needs_more:0" in officer.option_ids  # back on the dossier, not the main menu
 
     await producer.tap("menu:register")  # busy with another product when the officer's request arrives
     await producer.agree_if_asked()
@@ -138,7 +139,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     await producer.tap("nav:submit")
     assert "Đã gửi bổ sung" in producer.text
 
-    await officer.tap("menu:applications")
+    await officer.say("/hoso")
     assert "đã được chủ thể gửi bổ sung" in officer.text
     await officer.press_stale(f"app:act:{app_id}:commune_check")
     await officer.tap("nav:yes")
@@ -147,6 +148,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     await officer.press_stale(f"app:act:{app_id}:to_council")
     await officer.say("có")
     await officer.press_stale(f"app:act:{app_id}:record_result")
+    await officer.say("1")  # every mandatory criterion met
     await officer.say("101")
     assert "từ 0 đến 100" in officer.text
     await officer.say("78 điểm")  # as the council's minutes write it
@@ -157,6 +159,8 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     assert "ở tương lai" in officer.text
     await officer.say("21/7/2026")
     assert "78" in officer.text and "21/07/2026" in officer.text  # the review shows the date as people write it
+    for preview in ("công nhận ★★★★☆ (78 điểm)", "hiệu lực đến 21/07/2029", "Báo cho: Hộ bà Nguyễn Thị Lan"):
+        assert preview in officer.text, preview  # what confirming will do, before it is done
     await officer.tap("nav:submit")
     assert "Đã công nhận" in officer.text
 
@@ -178,8 +182,9 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
         assert {n.status for n in notices} == {"shown"} and len(notices) == 5
 
 
-async def test_central_decision_with_the_score_edited_below_fifty_is_not_recognised(make_runner: Callable,
-                                                                                     sqlite_url: str) -> None:
+async def test_an_application_left_awaiting_central_without_a_certificate_gets_one_when_it_stays_four_stars(
+        make_runner: Callable, sqlite_url: str) -> None:
+    """Rows from before 4★ "tiềm năng 5★" had a certificate: keeping 4★ asks the province's decision."""
     runner = await make_runner(sqlite_url)
     async with runner.sessions() as session, session.begin():
         producer = await add_producer(session, name="HTX Chè Shan tuyết")
@@ -192,19 +197,17 @@ async def test_central_decision_with_the_score_edited_below_fifty_is_not_recogni
     await officer.say(f"/canbo {await invite(runner.sessions)}")
     await officer.say("/hoso")
     await officer.tap(f"app:open:{app_id}")
-    await officer.tap(f"app:act:{app_id}:record_result")  # the council's 92 stands: the decision is asked
-    await officer.say("88/QĐ-TTg")
+    await officer.tap(f"app:act:{app_id}:record_result")  # the council's 92 stands: the central outcome is asked
+    await officer.say("giữ 4 sao")
+    await officer.say("88/QĐ-UBND")
     await officer.say("20/11/2026")
-    assert "92" in officer.text
-    await officer.say("sửa 1")
-    await officer.say("45")  # the central council found a mandatory criterion failed
-    assert "45" in officer.text and "88/QĐ-TTg" not in officer.text  # no decision to record for a refusal
+    assert "giữ ★★★★☆" in officer.text and "hiệu lực đến 20/11/2029" in officer.text
     await officer.tap("nav:submit")
-    assert "Không đạt" in officer.text
     async with runner.sessions() as session:
         stored = await session.get(Application, app_id)
-        assert stored is not None and stored.status == "rejected" and stored.score == 45
-        assert not (await session.exec(select(Certificate))).all()
+        assert stored is not None and stored.status == "recognised" and stored.score == 92
+        certificate = (await session.exec(select(Certificate))).one()
+        assert certificate.stars == 4 and not certificate.potential_five
     producer_chat = Chat(runner, user="producer-1")
     await producer_chat.say("/trangthai")
-    assert any("chưa đạt. Điểm: 45" in line for line in producer_chat.transcript)
+    assert "★★★★☆" in producer_chat.text and "20/11/2029" in producer_chat.text

@@ -14,7 +14,7 @@ from tests.flows import answer_profile
 from tests.seed import add_application, add_producer, invite
 
 STAGES = {"submitted": "Đã nộp", "needs_more": "Cần bổ sung", "commune_checked": "Xã đã kiểm tra",
-          "council_review": "Hội đồng tỉnh đang đánh giá", "awaiting_central": "Chờ trung ương (5★)",
+          "council_review": "Hội đồng tỉnh đang đánh giá", "awaiting_central": "4★ tiềm năng 5★, chờ Trung ương",
           "rejected": "Không đạt"}
 
 
