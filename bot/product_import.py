@@ -5,6 +5,7 @@ A bad row is reported (row, column, reason) and skipped; good rows load; the sam
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from messages import t
 from storage import lifecycle
 from storage.product_list import ListedProduct
 from storage.reference import load_reference
+from storage.text import fold
 
 # Column keys in file order; their headers are the catalog's column.<key> in either language.
 COLUMNS = ("producer_name", "entity_type", "tax_code", "phone", "province", "commune", "district", "product_name",
@@ -76,7 +78,7 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
                                                           "household") if cell_text(v) else None)
     phone = field("phone", lambda v: normalize_phone(_phonecell_text(v)) if cell_text(v) else None)
     score = field("score", lambda v: _score(v) if cell_text(v) else None)
-    stars = field("stars", lambda v: _stars(v, score))
+    stars, potential_five = field("stars", lambda v: _stars(v, score))
     decision_date = field("decision_date", lambda v: _date(required(v)) if not isinstance(v, date) else _date(v))
     valid_until = field("valid_until", lambda v: _date(v) if cell_text(v) else
                         lifecycle.certificate_valid_until(decision_date))
@@ -84,7 +86,7 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
         producer_name=field("producer_name", required), entity_type=entity_type, tax_code=tax_code, phone=phone,
         province_code=province, commune=cell_text(record.get("commune"))[:120] or None,
         district=cell_text(record.get("district"))[:120] or None, product_name=field("product_name", required),
-        group_code=group_code, subgroup_code=subgroup, stars=stars, score=score,
+        group_code=group_code, subgroup_code=subgroup, stars=stars, potential_five=potential_five, score=score,
         decision_number=field("decision_number", required)[:64], decision_date=decision_date, valid_until=valid_until)
 
 
@@ -100,20 +102,31 @@ def _score(value: Any) -> int:
     return int(text)
 
 
-def _stars(value: Any, score: int | None) -> int:
-    """Stars as written ('4', '4 sao', '★★★★'), or from the score; both given must agree."""
+def _stars(value: Any, score: int | None) -> tuple[int, bool]:
+    """Stars as written ('4', '4 sao', '★★★★', '4 sao (tiềm năng 5 sao)') or from the score, and whether it is the
+    province's 4★ "tiềm năng 5★" awaiting the central council. Both given must agree with Decision 148."""
     text = cell_text(value)
-    from_score = lifecycle.load_rules().band_for(score) if score is not None else None
+    band = lifecycle.load_rules().band_for(score) if score is not None else None
+    potential = any(word in fold(text) for word in ("tiem nang", "potential"))
     if not text:
-        if from_score is None:
+        if band is None:
             raise Invalid("import.no_stars")
-        return from_score.stars
-    written = text.count("★") or (int(text.split()[0]) if text.split()[0].isdecimal() else 0)
-    if written not in (3, 4, 5):
+        # 90+ points without stars: the province can only have recognised 4★ "tiềm năng 5★" itself.
+        return (band.province_stars, True) if band.province_stars else (band.stars, False)
+    head = re.split(r"\(|tiềm|tiem|potential", text, maxsplit=1, flags=re.IGNORECASE)[0]
+    words = head.split()
+    written = head.count("★") or (int(words[0]) if words and words[0].isdecimal() else 0)
+    if written not in (3, 4, 5) or (potential and written != 4):
         raise Invalid("import.bad_stars")
-    if score is not None and (from_score is None or from_score.stars != written):
+    if score is None:
+        return written, potential
+    if band is None:
         raise Invalid("import.stars_score_disagree")
-    return written
+    if band.province_stars == written:  # 90–100 points written as 4★: recognised by the province, awaiting the centre
+        return written, True
+    if band.stars != written or potential:
+        raise Invalid("import.stars_score_disagree")
+    return written, False
 
 
 def validated_rows(rows: list[tuple[int, dict[str, Any]]], lang: str

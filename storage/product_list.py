@@ -34,6 +34,7 @@ class ListedProduct:
     decision_number: str
     decision_date: date
     valid_until: date
+    potential_five: bool = False  # 4★ recognised by the province while the central council decides on 5★
 
 
 @dataclass
@@ -116,11 +117,13 @@ async def upsert_listed_products(session: AsyncSession, existing: Existing, item
     new_certificates: list[tuple[int, Application]] = []
     for index, (item, producer, product) in enumerate(zip(items, producers, products, strict=True)):
         certificate = existing.certificates.get((product.id, item.decision_number))  # type: ignore[arg-type]
-        values = {"stars": item.stars, "score": item.score, "decision_date": item.decision_date,
+        values = {"stars": item.stars, "potential_five": item.potential_five, "score": item.score,
+                  "decision_date": item.decision_date,
                   "valid_until": item.valid_until}
         if certificate is None:
+            status = lifecycle.AWAITING_CENTRAL if item.potential_five else lifecycle.RECOGNISED
             application = Application(product_id=product.id, producer_id=producer.id, kind="imported",  # type: ignore[arg-type]
-                                      status=lifecycle.RECOGNISED, score=item.score)
+                                      status=status, score=item.score, mandatory_met=True)
             session.add(application)
             new_certificates.append((index, application))
         elif _apply(certificate, values):
@@ -132,6 +135,7 @@ async def upsert_listed_products(session: AsyncSession, existing: Existing, item
         application.code = application_code(item.decision_date.year, application.id)  # type: ignore[arg-type]
         certificate = Certificate(product_id=product.id, application_id=application.id,  # type: ignore[arg-type]
                                   decision_number=item.decision_number, stars=item.stars, score=item.score,
+                                  potential_five=item.potential_five,
                                   decision_date=item.decision_date, valid_until=item.valid_until)
         session.add(certificate)
         existing.certificates[(product.id, item.decision_number)] = certificate  # type: ignore[index]

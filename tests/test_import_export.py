@@ -54,7 +54,7 @@ def test_shipped_template_loads_and_reloading_changes_nothing(capsys, database: 
     assert "0 mới, 0 cập nhật, 2 không đổi" in out
     assert query(database, "select count(*) from producer")[0][0] == 2
     assert query(database, "select count(*) from certificate")[0][0] == 2
-    # Former province Hà Giang is Tuyên Quang now; the old district is kept; 92 points give 5 stars.
+    # Former province Hà Giang is Tuyên Quang now; the old district is kept; 92 points with the ministry's 5★ decision.
     assert query(database, "select province_code, district from producer where name like 'Hộ%'") == [
         ("tuyen-quang", "Đồng Văn")]
     assert query(database, "select stars from certificate order by stars") == [(4,), (5,)]
@@ -177,3 +177,31 @@ def test_demo_data_is_marked_and_loads_once(capsys, database: Path) -> None:
         [n for (n,) in query(database, "select name from event")]
     assert len(names) == 10 and all(name.endswith("(DEMO)") for name in names)
     assert query(database, "select count(*) from certificate")[0][0] == 6
+
+
+def test_rule_province_recognises_ninety_points_as_four_stars_potential_five(capsys, tmp_path: Path,
+                                                                              database: Path) -> None:
+    """Decision 148, art. 9: 90–100 points are recognised by the province as 4★ "tiềm năng 5★" until the central
+    council decides; official lists hold such rows and the import keeps them in that state."""
+    base = ["Hợp tác xã", "", "", "Lâm Đồng", "", "", "", "Thực phẩm", "", "", "", "", "01/02/2025", ""]
+
+    def row(name: str, stars: str, score: str, number: str) -> list[str]:
+        cells = [name, *base]
+        cells[7], cells[10], cells[11], cells[12] = f"SP {name}", stars, score, number
+        return cells
+
+    rows = [row("HTX Tiềm năng", "4 sao (tiềm năng 5 sao)", "", "1/QĐ-UBND"),
+            row("HTX Chín hai", "4", "92", "2/QĐ-UBND"),
+            row("HTX Không sao", "", "95", "3/QĐ-UBND"),
+            row("HTX Năm sao", "5", "93", "4/QĐ-BNNMT"),
+            row("HTX Sai", "3 sao (tiềm năng 5 sao)", "", "5/QĐ-UBND")]
+    code, out, err = run(capsys, "import", "products", str(write_csv(tmp_path / "potential.csv", rows)))
+    assert code == 0 and "4 mới, 0 cập nhật, 0 không đổi, 1 dòng bị loại" in out, err
+    assert "Dòng 6, cột “Số sao”" in err
+    assert query(database, "select p.name, c.stars, c.potential_five, a.status from certificate c "
+                           "join application a on a.id = c.application_id join producer p on p.id = a.producer_id "
+                           "order by p.name") == [
+        ("HTX Chín hai", 4, 1, "awaiting_central"), ("HTX Không sao", 4, 1, "awaiting_central"),
+        ("HTX Năm sao", 5, 0, "recognised"), ("HTX Tiềm năng", 4, 1, "awaiting_central")]
+    code, out, _ = run(capsys, "import", "products", str(tmp_path / "potential.csv"))
+    assert "0 mới, 0 cập nhật, 4 không đổi" in out
