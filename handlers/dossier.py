@@ -5,18 +5,29 @@ Every officer action ends back here, so the officer sees the result of what they
 
 from __future__ import annotations
 
+from datetime import date
+from zoneinfo import ZoneInfo
+
 from handlers import verification
 from handlers.officer_access import checked_application
 from handlers.types import Attachment, Context, Option, Reply
-from messages import t
+from messages import certificate_stars, format_date, t
 from storage import lifecycle
-from storage.applications import list_documents
+from storage.applications import (
+    certificate_held_before,
+    certificate_of,
+    latest_certificate,
+    list_documents,
+    newest_application_of_product,
+    open_application_of_product,
+)
 from storage.blobs import blob_path
-from storage.models import Product, StoredFile
+from storage.models import Application, Certificate, Product, StoredFile
 from storage.reference import load_reference
 from storage.verification import is_verified
 
 LIST, OPEN, ACT = "hoso:list:", "app:open:", "app:act:"
+INVITE_REEVALUATION = "invite_reevaluation"
 # The actions that need only a yes, and the status each leads to.
 SIMPLE_ACTIONS = {"commune_check": lifecycle.COMMUNE_CHECKED, "to_council": lifecycle.COUNCIL_REVIEW}
 
@@ -29,12 +40,15 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
     lang, ref = ctx.lang, load_reference()
     product = await ctx.session.get(Product, application.product_id)
     assert product is not None
+    today = ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
     lines = [t(lang, "officer.app_title", code=application.code, stage=t(lang, f"stage.{application.status}")),
+             await _certificate_line(ctx, application, today),
              t(lang, "officer.app_producer", name=producer.name, entity=ref.label(producer.entity_type, lang),
                tax_code=producer.tax_code or "—", phone=producer.phone or "—")
              + ("" if is_verified(producer) else " · " + t(lang, "verify.unverified")),
-             t(lang, "officer.app_address", address=producer.address or "", commune=producer.commune or "",
-               province=ref.label(producer.province_code, lang)),
+             t(lang, "officer.app_address", address=", ".join(
+                 part for part in (producer.address, producer.commune, ref.label(producer.province_code, lang))
+                 if part)),
              t(lang, "officer.app_product", name=product.name, group=ref.label(product.group_code, lang),
                subgroup=ref.label(product.subgroup_code, lang)),
              product.description or ""]
@@ -48,8 +62,9 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
                 attachments.append(Attachment(str(blob_path(ctx.data_dir, file.sha256, file.mime)), file.mime, name))
     if application.missing_items:
         lines.append(t(lang, "status.missing", items=", ".join(ref.label(c, lang) for c in application.missing_items)))
+    due = await reevaluation_due(ctx, application)
     options = [Option(f"{ACT}{application.id}:{action}", t(lang, f"officer.action.{action}"))
-               for action in available_actions(application.status)]
+               for action in available_actions(application.status, reevaluation_due=due)]
     if not is_verified(producer):
         options.append(Option(f"{verification.OPEN}{producer.id}", t(lang, "verify.action.open")))
     options.append(Option(f"{LIST}{application.status}:0", t(lang, "officer.back_to_list")))
@@ -57,7 +72,42 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
             Reply(t(lang, "officer.pick_action"), options=tuple(options), inline=True)]
 
 
-def available_actions(status: str) -> list[str]:
+async def _certificate_line(ctx: Context, application: Application, today: date) -> str:
+    """A re-evaluation shows the certificate the product holds; a decided application the one it led to."""
+    if application.kind == "reevaluation":
+        held = await certificate_held_before(ctx.session, application)
+        return t(ctx.lang, "officer.app_reevaluation",
+                 certificate=certificate_summary(ctx.lang, held, today) if held else "—")
+    issued = await certificate_of(ctx.session, application)
+    return t(ctx.lang, "officer.app_certificate", certificate=certificate_summary(ctx.lang, issued, today)) \
+        if issued else ""
+
+
+def certificate_summary(lang: str, certificate: Certificate, today: date) -> str:
+    """Stars, decision and validity; an expired certificate reads as expired, never as held."""
+    days = (certificate.valid_until - today).days
+    validity = t(lang, "officer.cert_valid", date=format_date(certificate.valid_until), days=days) if days >= 0 \
+        else t(lang, "officer.cert_expired", date=format_date(certificate.valid_until))
+    return t(lang, "officer.cert_summary", stars=certificate_stars(lang, certificate.stars, certificate.potential_five),
+             number=certificate.decision_number, decided=format_date(certificate.decision_date), validity=validity)
+
+
+async def reevaluation_due(ctx: Context, application: Application) -> bool:
+    """The officer may invite a re-evaluation of a product whose certificate runs out soon or has run out, from
+    its newest application only (not while another one is on its way)."""
+    if application.status not in (lifecycle.RECOGNISED, lifecycle.AWAITING_CENTRAL):
+        return False
+    held = await latest_certificate(ctx.session, application.product_id)
+    if held is None or await open_application_of_product(ctx.session, application.product_id) is not None:
+        return False
+    today = ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
+    newest = await newest_application_of_product(ctx.session, application.product_id)
+    return (newest is not None and newest.id == application.id
+            and lifecycle.shown_stage(application.status, held.valid_until, today) in (lifecycle.EXPIRING,
+                                                                                       lifecycle.EXPIRED))
+
+
+def available_actions(status: str, *, reevaluation_due: bool = False) -> list[str]:
     actions = [a for a, target in SIMPLE_ACTIONS.items() if lifecycle.can_transition(status, target)]
     if lifecycle.can_transition(status, lifecycle.NEEDS_MORE):
         actions.append("request_more")
@@ -65,4 +115,6 @@ def available_actions(status: str) -> list[str]:
         actions.append("record_result")
     if lifecycle.can_transition(status, lifecycle.REJECTED):
         actions.append("reject")
+    if reevaluation_due:
+        actions.append(INVITE_REEVALUATION)
     return actions

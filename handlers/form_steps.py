@@ -65,9 +65,14 @@ class Form(Protocol):
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]: ...
 
 
+def answered(step: Step, data: dict[str, Any]) -> bool:
+    """A required question holding nothing (a preset copied from an empty record) is still to be asked."""
+    return step.id in data and (step.optional or data[step.id] is not None)
+
+
 def next_step(form: Form, data: dict[str, Any]) -> str:
     """The first question not yet answered; the review once everything is."""
-    return next((s.id for s in form.steps(data) if s.id not in data), REVIEW)
+    return next((s.id for s in form.steps(data) if not answered(s, data)), REVIEW)
 
 
 def find_step(form: Form, data: dict[str, Any], step_id: str | None) -> Step | None:

@@ -71,13 +71,14 @@ def cancel_question(lang: str, form: Form) -> Reply:
 def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply]:
     lang = ctx.lang
     lines = [t(lang, form.review_title)]
+    steps = form.steps(data)
     for section in form.sections:
-        lines.append("")
-        lines.append(t(lang, f"section.{section}"))
-        for step in form.steps(data):
-            if step.section == section:
-                # Not numbered: the actions below are, and "1" must not mean both an item and "submit".
-                lines.append(f"• {label(lang, step, data)}: {render_value(lang, step, data)}")
+        shown = [step for step in steps if step.section == section]
+        if not shown:  # a re-evaluation asks no profile question when nothing there changed
+            continue
+        lines += ["", t(lang, f"section.{section}")]
+        # Not numbered: the actions below are, and "1" must not mean both an item and "submit".
+        lines += [f"• {label(lang, step, data)}: {render_value(lang, step, data)}" for step in shown]
     notes = getattr(form, "review_notes", None)
     if notes is not None:  # what a form adds to its summary (e.g. a broadcast's preview and recipient count)
         lines += ["", *notes(lang, data)]

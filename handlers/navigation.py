@@ -21,7 +21,7 @@ _WORDS: dict[str, set[str]] = {
     HELP: {"tro giup", "giup", "help", "huong dan", "trogiup", "giup do"},
     DONE: {"xong", "done", "hoan tat", "finish", "xong roi", "het"},
     PAPER: {"nop truc tiep", "nop giay", "in person", "paper", "on paper", "nop ban giay"},
-    SUBMIT: {"xac nhan", "nop", "nop ho so", "xac nhan nop", "submit", "confirm", "gui ho so"},
+    SUBMIT: {"xac nhan", "nop", "nop ho so", "xac nhan nop", "submit", "confirm", "gui ho so", "gui", "gui di", "send"},
     EDIT: {"sua", "sua thong tin", "chinh sua", "edit", "change"},
 }
 _LABEL_KEYS = {BACK: "nav.back", SKIP: "nav.skip", CANCEL: "nav.cancel", HELP: "nav.help",

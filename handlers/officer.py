@@ -10,21 +10,32 @@ from datetime import timedelta
 from typing import Any
 
 from handlers import code_guard, forms
-from handlers.dossier import LIST, OPEN, SIMPLE_ACTIONS, available_actions, open_application
+from handlers.dossier import (
+    INVITE_REEVALUATION,
+    LIST,
+    OPEN,
+    SIMPLE_ACTIONS,
+    available_actions,
+    open_application,
+    reevaluation_due,
+)
 from handlers.matching import Choice, match_choice
 from handlers.navigation import yes_no_options
 from handlers.notify import notify_producer
 from handlers.officer_access import checked_application, officer_scope, page_options, sees
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
+from handlers.reevaluation import REEVALUATE
 from handlers.types import Context, Option, Reply, State
 from handlers.validators import Invalid, normalize_phone
 from messages import format_date, format_when, t
 from storage import lifecycle
 from storage.applications import change_status, latest_certificate, list_applications_in_province
+from storage.audit import record_event
 from storage.linking import create_link_code, producer_by_phone
 from storage.models import Application, Producer, Product
 from storage.officers import active_officer, redeem_invite, web_session_of
 from storage.officers import sign_out as sign_out_web
+from storage.outbox import enqueue
 from storage.producers import accounts_of_producer, get_producer_by_tax_code
 from storage.reference import load_reference
 from storage.text import fold
@@ -122,10 +133,10 @@ async def start_action(ctx: Context, state: State, application_id: int, action: 
         return [checked]
     _, application, _ = checked
     lang = ctx.lang
-    if action not in available_actions(application.status):
+    if action not in available_actions(application.status, reevaluation_due=await reevaluation_due(ctx, application)):
         return [Reply(t(lang, "officer.not_now", stage=t(lang, f"stage.{application.status}")))]
     preset: dict[str, Any] = {"_app": application.id}
-    if action in SIMPLE_ACTIONS:
+    if action in SIMPLE_ACTIONS or action == INVITE_REEVALUATION:
         state.data["_await"] = "officer_confirm"
         state.data["_officer_action"] = {"app": application.id, "action": action}
         options = yes_no_options(lang)
@@ -136,7 +147,7 @@ async def start_action(ctx: Context, state: State, application_id: int, action: 
     form, _ = FORM_ACTIONS[action]
     if action == "request_more":
         product = await ctx.session.get(Product, application.product_id)
-        preset["_group"] = product.group_code if product else None
+        preset |= {"_group": product.group_code if product else None, "_kind": application.kind}
     return await forms.start(ctx, form, state, preset)
 
 
@@ -166,13 +177,42 @@ async def confirm_simple(ctx: Context, state: State, answer: bool | None) -> lis
     checked = await checked_application(ctx, pending.get("app"))  # checked again: the officer may be revoked meanwhile
     if isinstance(checked, Reply):
         return [checked]
-    _, application, _ = checked
+    _, application, producer = checked
+    if pending["action"] == INVITE_REEVALUATION:
+        return await _invite_reevaluation(ctx, application, producer)
     target = SIMPLE_ACTIONS[pending["action"]]
     if not lifecycle.can_transition(application.status, target):
         return [Reply(t(ctx.lang, "officer.not_now", stage=t(ctx.lang, f"stage.{application.status}")))]
     change = await change_status(ctx.session, application, target, actor_account_id=ctx.account.id)
     await notify_producer(ctx, application, change, f"notice.{target}")
     done = Reply(t(ctx.lang, "officer.done", code=application.code, stage=t(ctx.lang, f"stage.{target}")))
+    return [done, *await open_application(ctx, application.id)]  # type: ignore[arg-type]
+
+
+async def _invite_reevaluation(ctx: Context, application: Application, producer: Producer) -> list[Reply]:
+    """The producer's chats get the invitation with the button that opens the re-evaluation; a producer with no
+    chat is to be phoned, and the officer is told so."""
+    lang = ctx.lang
+    if not await reevaluation_due(ctx, application):
+        return [Reply(t(lang, "officer.not_now", stage=t(lang, f"stage.{application.status}")))]
+    product = await ctx.session.get(Product, application.product_id)
+    held = await latest_certificate(ctx.session, application.product_id)
+    assert product is not None and held is not None
+    accounts = await accounts_of_producer(ctx.session, application.producer_id)
+    ctx.outbox_written = True
+    for account in accounts:
+        assert account.id is not None
+        told = account.language
+        await enqueue(ctx.session, account_id=account.id, reason="reevaluation.invited",
+                      dedupe_key=f"reeval-invite:{held.id}:{account.id}",
+                      text=t(told, "notice.reevaluation_invited", product=product.name,
+                             date=format_date(held.valid_until)),
+                      options=[{"id": f"{REEVALUATE}{product.id}", "label": t(told, "reminder.reevaluate")}])
+    await record_event(ctx.session, actor_account_id=ctx.account.id, action="application.reevaluation_invited",
+                       subject_type="application", subject_id=application.code or str(application.id),
+                       details={"chats": len(accounts)})
+    done = Reply(t(lang, "officer.invited", producer=producer.name, chats=len(accounts)) if accounts
+                 else t(lang, "officer.invite_no_chat", producer=producer.name, phone=producer.phone or "—"))
     return [done, *await open_application(ctx, application.id)]  # type: ignore[arg-type]
 
 

@@ -63,7 +63,8 @@ class _OfficerForm(ABC):
 
 
 def _document_choices(lang: str, data: dict[str, Any]) -> list[Choice]:
-    return [Choice(d.code, d.label(lang), (d.vi, d.en)) for d in load_reference().documents_for(data.get("_group"))]
+    return [Choice(d.code, d.label(lang), (d.vi, d.en))
+            for d in load_reference().documents_for(data.get("_group"), data.get("_kind", "new"))]
 
 
 class RequestMoreForm(_OfficerForm):

@@ -101,35 +101,43 @@ def _fixed_steps() -> tuple[list[Step], list[Step]]:
     return profile, product
 
 
-def document_steps(group_code: str | None) -> list[Step]:
+def document_steps(group_code: str | None, kind: str = "new") -> list[Step]:
     return [
         Step(id=DOC_PREFIX + doc.code, kind=Kind.DOCUMENT, section="dossier", prompt="ask.document",
              label="field.document", help="help.document", optional=doc.optional,
              prompt_params=lambda lang, _d, doc=doc: {"document": doc.label(lang),
                                                        "optional": t(lang, "form.optional") if doc.optional else ""})
-        for doc in load_reference().documents_for(group_code)
+        for doc in load_reference().documents_for(group_code, kind)
     ]
+
+
+async def profile_answers(ctx: Context) -> dict[str, Any]:
+    """What the chat's producer record already holds, as answers; an empty field (an imported record without a
+    tax code, a claim an officer refused) stays unanswered so it is asked, never submitted empty."""
+    producer = await get_producer(ctx.session, ctx.account.producer_id)
+    if producer is None:
+        return {}
+    return {key: value for key, column in PROFILE_COLUMNS.items() if (value := getattr(producer, column)) is not None}
 
 
 class RegistrationForm:
     name = "register"
-    sections = ("profile", "product", "dossier")
+    kind = "new"
+    sections: tuple[str, ...] = ("profile", "product", "dossier")
     review_title, submit_label, cancel_prompt = "review.title", "nav.submit", "form.cancel_confirm"
 
     def steps(self, data: dict[str, Any]) -> list[Step]:
         profile, product = _fixed_steps()
         # The dossier depends on the product group, so it is only asked once the group is known.
-        return profile + product + (document_steps(data["group"]) if data.get("group") else [])
+        return profile + product + (document_steps(data["group"], self.kind) if data.get("group") else [])
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         """A new draft; a known producer's profile is filled in so only the product is asked."""
-        producer = await get_producer(ctx.session, ctx.account.producer_id)
-        if producer is None:
-            return {}
-        data = {key: getattr(producer, column) for key, column in PROFILE_COLUMNS.items()}
-        if data["tax_code"] is None and producer.verified_at is None:
-            del data["tax_code"]  # an officer took it off a refused claim: asked again, not submitted empty
-        return data
+        return await profile_answers(ctx)
+
+    async def photos(self, ctx: Context, data: dict[str, Any]) -> DossierItem:
+        files = tuple(f["id"] for f in data.get("photos") or [])
+        return DossierItem("product-photo", "upload" if files else "skipped", files)
 
     async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
         notes: list[Reply] = []
@@ -162,9 +170,9 @@ class RegistrationForm:
             "yearly_output": output.get("amount"), "output_unit": output.get("unit"),
             "certifications": list(data.get("certifications") or []),
         }
-        dossier = [DossierItem("product-photo", "upload", tuple(f["id"] for f in data.get("photos") or []))]
+        dossier = [await self.photos(ctx, data)]
         on_paper: list[str] = []
-        for step in document_steps(data["group"]):
+        for step in document_steps(data["group"], self.kind):
             value = data.get(step.id)
             code = step.id.removeprefix(DOC_PREFIX)
             if value is None:
@@ -200,15 +208,3 @@ def _former_province_note(lang: str, data: dict[str, Any], typed: str) -> list[R
 
 
 REGISTRATION = RegistrationForm()
-
-
-async def reevaluation_preset(ctx: Context, product_id: int) -> dict[str, Any] | None:
-    """A draft already holding the product's answers, so only the new dossier is asked."""
-    product = await get_owned_product(ctx.session, ctx.account.producer_id, product_id)
-    if product is None:
-        return None
-    output = {"amount": product.yearly_output, "unit": product.output_unit} if product.yearly_output else None
-    return {"_reeval_of": product.id, "product_name": product.name, "group": product.group_code,
-            "subgroup": product.subgroup_code, "description": product.description,
-            "material_origin": product.material_origin, "yearly_output": output,
-            "certifications": list(product.certifications), "photos": None}

@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.preferences import SNOOZE, SNOOZE_FOR
+from handlers.reevaluation import REEVALUATE
 from messages import format_date, format_when, stars, t
 from storage.events import audience, registrants, upcoming
 from storage.models import utcnow
 from storage.outbox import enqueue, enqueue_many, existing_keys
 from storage.reference import load_reference
 from storage.reminders import accounts_by_producer, certificates_expiring_between, idle_drafts, officers_with_accounts
-
-REEVALUATE = "reeval:"
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,18 @@ async def _certificates(session: AsyncSession, today: date, rules: ReminderRules
         rows.append({"account_id": account.id, "dedupe_key": key, "reason": "cert-expiry",
                      "text": t(lang, text_key, product=cert.product_name, stars=stars(cert.stars),
                                date=format_date(cert.valid_until), days=days_left),
-                     "options": [{"id": f"{REEVALUATE}{cert.product_id}", "label": t(lang, "reminder.reevaluate")},
-                                 {"id": f"snooze:{cert.certificate_id}:{milestone}",
-                                  "label": t(lang, "reminder.snooze")}]})
+                     "options": _certificate_options(lang, cert.product_id, cert.certificate_id, milestone,
+                                                     days_left)})
     if count := await enqueue_many(session, rows):
         added["cert-expiry"] += count
+
+
+def _certificate_options(lang: str, product_id: int, certificate_id: int, milestone: str, days_left: int
+                         ) -> list[dict[str, str]]:
+    options = [{"id": f"{REEVALUATE}{product_id}", "label": t(lang, "reminder.reevaluate")}]
+    if days_left > SNOOZE_FOR.days:  # "remind me in 7 days" only while that is still before it runs out
+        options.append({"id": f"{SNOOZE}{certificate_id}:{milestone}", "label": t(lang, "reminder.snooze")})
+    return options
 
 
 async def _drafts(session: AsyncSession, now: datetime, rules: ReminderRules, added: Counter[str]) -> None:

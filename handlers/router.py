@@ -19,6 +19,7 @@ from handlers import (
     offices,
     personal_data,
     preferences,
+    reevaluation,
     shown,
     statistics,
     status,
@@ -26,8 +27,8 @@ from handlers import (
 )
 from handlers.matching import Choice, clean_text, fold, match_choice
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
-from handlers.registration import REGISTRATION, reevaluation_preset
-from handlers.reminders import REEVALUATE
+from handlers.reevaluation import REEVALUATE, REEVALUATION, reevaluation_preset
+from handlers.registration import REGISTRATION
 from handlers.supplement import SUPPLEMENT, start_supplement
 from handlers.types import Context, Incoming, Option, Reply, Result, State
 from messages import LANGUAGES, t
@@ -43,8 +44,8 @@ RESUME_AFTER = timedelta(hours=1)
 MENU_REGISTER, MENU_STATUS, MENU_HELP, MENU_LANGUAGE = "menu:register", "menu:status", "menu:help", "menu:language"
 MENU_APPLICATIONS = "menu:applications"
 RESUME_CONTINUE, RESUME_RESTART = "resume:continue", "resume:restart"
-FORMS: dict[str, forms.Form] = {f.name: f for f in (REGISTRATION, SUPPLEMENT, REQUEST_MORE, RESULT, REJECT,
-                                                    event_admin.EVENT_FORM, broadcast.BROADCAST_FORM,
+FORMS: dict[str, forms.Form] = {f.name: f for f in (REGISTRATION, REEVALUATION, SUPPLEMENT, REQUEST_MORE, RESULT,
+                                                    REJECT, event_admin.EVENT_FORM, broadcast.BROADCAST_FORM,
                                                     offices.OFFICE_FORM)}
 MENU_TRAININGS, MENU_FAIRS = "menu:trainings", "menu:fairs"
 MENU_BROADCAST, MENU_STATISTICS = "menu:broadcast", "menu:statistics"
@@ -300,8 +301,8 @@ async def _open_registration(ctx: Context, state: State, then: dict[str, Any]) -
     preset = None
     if then.get("reevaluate") is not None:
         preset = await reevaluation_preset(ctx, int(then["reevaluate"]))
-        if preset is None:
-            return [Reply(t(ctx.lang, "reevaluate.not_yours"))]
+        if isinstance(preset, Reply):
+            return [preset]
     if not has_consented(ctx.account):
         return personal_data.ask_consent(ctx, state, then)
     producer_id, limit = ctx.account.producer_id, ctx.quotas.open_drafts
@@ -309,8 +310,7 @@ async def _open_registration(ctx: Context, state: State, then: dict[str, Any]) -
         return [Reply(t(ctx.lang, "register.too_many_drafts", max=limit))]
     if preset is None:
         return await forms.start(ctx, REGISTRATION, state)
-    intro = Reply(t(ctx.lang, "reevaluate.intro", product=preset["product_name"]))
-    return [intro] + await forms.start(ctx, REGISTRATION, state, preset)
+    return [reevaluation.intro(ctx.lang, preset)] + await forms.start(ctx, REEVALUATION, state, preset)
 
 
 ButtonHandler = Callable[[Context, State, list[str]], Awaitable[list[Reply]]]

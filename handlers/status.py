@@ -7,10 +7,12 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from handlers.matching import fold
+from handlers.reevaluation import REEVALUATE
 from handlers.types import Context, Option, Reply, State
 from messages import certificate_stars, format_date, t
 from storage import lifecycle
 from storage.applications import find_recognised, get_application_by_code, latest_certificate, list_producer_products
+from storage.chats import DRAFT_FLOWS
 from storage.models import Application, Certificate, Product
 from storage.officers import officers_of_province
 from storage.offices import get_office
@@ -47,7 +49,7 @@ async def show_code(ctx: Context, state: State, code: str) -> list[Reply]:
     if application is None or producer_id is None or application.producer_id != producer_id:
         return [Reply(t(ctx.lang, "status.code_not_yours", code=code))]
     products = [product.id for product, _ in await list_producer_products(ctx.session, producer_id)]
-    draft = 1 if state.flow == "register" and state.data.get("product_name") else 0
+    draft = 1 if state.flow in DRAFT_FLOWS and state.data.get("product_name") else 0
     return await show_status(ctx, state, draft + products.index(application.product_id))
 
 
@@ -64,7 +66,7 @@ async def show_status(ctx: Context, state: State, page: int = 0) -> list[Reply]:
     """One product per message, newest first, with buttons to page through the rest."""
     lang = ctx.lang
     producer = await get_producer(ctx.session, ctx.account.producer_id)
-    draft = state.data.get("product_name") if state.flow == "register" else None
+    draft = state.data.get("product_name") if state.flow in DRAFT_FLOWS else None
     if producer is None and not draft:
         return [Reply(t(lang, "status.not_linked"), request_contact=t(lang, "nav.share_phone")
                       if ctx.can_share_contact else None)]
@@ -85,7 +87,16 @@ async def show_status(ctx: Context, state: State, page: int = 0) -> list[Reply]:
     options = list(_pager(lang, page, len(entries)))
     if application is not None and application.status == lifecycle.NEEDS_MORE:
         options.insert(0, Option(f"{SUPPLEMENT}{application.id}", t(lang, "status.supplement")))
+    if certificate is not None and _advises_reevaluation(ctx, application, certificate):
+        options.insert(0, Option(f"{REEVALUATE}{product.id}", t(lang, "reminder.reevaluate")))
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
+
+
+def _advises_reevaluation(ctx: Context, application: Application | None, certificate: Certificate) -> bool:
+    """Where the card says to re-evaluate (expiring soon, or expired), the button to do it is there."""
+    status = application.status if application else lifecycle.RECOGNISED
+    stage = lifecycle.shown_stage(status, certificate.valid_until, local_today(ctx))
+    return stage in (lifecycle.EXPIRING, lifecycle.EXPIRED)
 
 
 async def _card(ctx: Context, product: Product, application: Application | None, certificate: Certificate | None,

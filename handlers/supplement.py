@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from handlers.form_steps import Step
@@ -22,7 +23,9 @@ class SupplementForm:
 
     def steps(self, data: dict[str, Any]) -> list[Step]:
         wanted = {DOC_PREFIX + code for code in data.get("_items") or ["evidence"]}
-        return [s for s in document_steps(data.get("_group")) if s.id in wanted]
+        # What the officer asked for is what is missing: none of it may be skipped, optional or not.
+        return [replace(s, optional=False) for s in document_steps(data.get("_group"), data.get("_kind", "new"))
+                if s.id in wanted]
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         return {}
@@ -71,7 +74,7 @@ async def start_supplement(ctx: Context, application_id: int) -> dict[str, Any] 
         return None
     product = await ctx.session.get(Product, application.product_id)
     return {"_app": application.id, "_items": list(application.missing_items),
-            "_group": product.group_code if product else None}
+            "_group": product.group_code if product else None, "_kind": application.kind}
 
 
 SUPPLEMENT = SupplementForm()

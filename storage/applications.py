@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import exists, func
+from sqlalchemy import exists, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -156,6 +156,56 @@ async def latest_certificate(session: AsyncSession, product_id: int) -> Certific
         select(Certificate).where(Certificate.product_id == product_id, col(Certificate.revoked_at).is_(None))
         .order_by(col(Certificate.decision_date).desc())
     )).first()
+
+
+async def certificate_held_before(session: AsyncSession, application: Application) -> Certificate | None:
+    """The certificate a product held when this application (a re-evaluation) was made: not one it issued."""
+    return (await session.exec(
+        select(Certificate).where(Certificate.product_id == application.product_id,
+                                  col(Certificate.revoked_at).is_(None),
+                                  or_(col(Certificate.application_id).is_(None),
+                                      Certificate.application_id != application.id))
+        .order_by(col(Certificate.decision_date).desc())
+    )).first()
+
+
+async def certificate_of(session: AsyncSession, application: Application) -> Certificate | None:
+    """The certificate this application led to, if it is still in force (the centre's 5★ replaces a 4★)."""
+    return (await session.exec(
+        select(Certificate).where(Certificate.application_id == application.id, col(Certificate.revoked_at).is_(None))
+        .order_by(col(Certificate.decision_date).desc())
+    )).first()
+
+
+async def newest_application_of_product(session: AsyncSession, product_id: int) -> Application | None:
+    return (await session.exec(
+        select(Application).where(Application.product_id == product_id).order_by(col(Application.id).desc())
+    )).first()
+
+
+async def open_application_of_product(session: AsyncSession, product_id: int) -> Application | None:
+    """The product's application still on its way, if any: a product is evaluated once at a time."""
+    return (await session.exec(
+        select(Application).where(Application.product_id == product_id,
+                                  col(Application.status).in_(lifecycle.OPEN_STATUSES))
+    )).first()
+
+
+async def latest_photos(session: AsyncSession, product_id: int) -> tuple[int, ...]:
+    """The product photos of its newest application that had any: a re-evaluation without new photos keeps them."""
+    rows = await session.exec(
+        select(ApplicationDocument.application_id, ApplicationDocument.file_id)
+        .join(Application, col(Application.id) == ApplicationDocument.application_id)
+        .where(Application.product_id == product_id, ApplicationDocument.doc_code == "product-photo",
+               col(ApplicationDocument.file_id).is_not(None))
+        .order_by(col(ApplicationDocument.application_id).desc(), col(ApplicationDocument.id)))
+    newest, files = None, []
+    for application_id, file_id in rows:
+        if newest not in (None, application_id):
+            break
+        newest = application_id
+        files.append(file_id)
+    return tuple(files)
 
 
 async def list_producer_products(session: AsyncSession, producer_id: int) -> list[tuple[Product, Application | None]]:

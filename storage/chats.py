@@ -130,10 +130,14 @@ async def accounts_in_a_form(session: AsyncSession, account_ids: list[int]) -> s
     return {account_id for account_id, flow, data in rows if flow or "_await" in (data or {})}
 
 
+# The forms that draft an application: a person leaving one open is reminded of it, and it counts as a draft.
+DRAFT_FLOWS = ("register", "reevaluate")
+
+
 async def drafts_of_producer(session: AsyncSession, producer_id: int, *, besides: int) -> int:
     """Registrations left open by the producer's other chats (each chat holds at most one)."""
     query = select(func.count()).select_from(ConversationState).join(
         ChatAccount, col(ChatAccount.id) == ConversationState.account_id).where(
-        ChatAccount.producer_id == producer_id, ConversationState.flow == "register",
+        ChatAccount.producer_id == producer_id, col(ConversationState.flow).in_(DRAFT_FLOWS),
         ConversationState.account_id != besides)
     return (await session.exec(query)).one()

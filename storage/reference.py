@@ -8,6 +8,8 @@ from functools import cache
 from pathlib import Path
 
 _DIR = Path(__file__).parent / "reference"
+# A first evaluation, or the evaluation again of a product whose certificate runs out (Decision 148: 36 months).
+APPLICATION_KINDS = ("new", "reevaluation")
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,10 @@ class ProductGroup(Item):
 class DossierDocument(Item):
     groups: tuple[str, ...] = ()
     optional: bool = False
+    kinds: tuple[str, ...] = APPLICATION_KINDS
 
-    def applies_to(self, group_code: str | None) -> bool:
-        return not self.groups or group_code in self.groups
+    def applies_to(self, group_code: str | None, kind: str = "new") -> bool:
+        return (not self.groups or group_code in self.groups) and kind in self.kinds
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,8 @@ class Reference:
     def group(self, code: str | None) -> ProductGroup | None:
         return next((g for g in self.groups if g.code == code), None)
 
-    def documents_for(self, group_code: str | None) -> list[DossierDocument]:
-        return [d for d in self.documents if d.applies_to(group_code)]
+    def documents_for(self, group_code: str | None, kind: str = "new") -> list[DossierDocument]:
+        return [d for d in self.documents if d.applies_to(group_code, kind)]
 
     def label(self, code: str | None, lang: str) -> str:
         """Name of any coded item (sub-groups included); the code itself when unknown."""
@@ -95,7 +98,8 @@ def load_reference() -> Reference:
         for g in _load("product_groups.toml")["group"]
     )
     documents = tuple(
-        DossierDocument(d["code"], d["vi"], d["en"], (), tuple(d.get("groups", ())), d.get("optional", False))
+        DossierDocument(d["code"], d["vi"], d["en"], (), tuple(d.get("groups", ())), d.get("optional", False),
+                        tuple(d.get("kinds", APPLICATION_KINDS)))
         for d in _load("documents.toml")["document"]
     )
     choices = _load("choices.toml")

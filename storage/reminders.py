@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.chats import DRAFT_FLOWS
 from storage.models import Certificate, ChatAccount, ConversationState, Officer, Producer, Product
 from storage.officers import reachable
 
@@ -63,7 +64,7 @@ async def idle_drafts(session: AsyncSession, *, idle_since: datetime, not_before
     """Registration drafts untouched between not_before and idle_since."""
     rows = await session.exec(
         select(ConversationState, ChatAccount).join(ChatAccount, col(ChatAccount.id) == ConversationState.account_id)
-        .where(ConversationState.flow == "register", col(ConversationState.updated_at) <= idle_since,
+        .where(col(ConversationState.flow).in_(DRAFT_FLOWS), col(ConversationState.updated_at) <= idle_since,
                col(ConversationState.updated_at) >= not_before))
     return list(rows)  # type: ignore[arg-type]
 

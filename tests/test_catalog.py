@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers import officer
+from handlers import officer, reevaluation
 from handlers.router import FORMS
 from messages import LANGUAGES, catalog, t
 from storage import lifecycle
@@ -41,7 +41,8 @@ def test_every_key_used_in_code_exists() -> None:
     # Keys built from data at run time.
     stages = (*lifecycle.STATUSES, lifecycle.EXPIRING, lifecycle.EXPIRED, "draft")
     used |= {f"stage.{s}" for s in stages} | {f"next.{s}" for s in stages}
-    used |= {f"officer.action.{a}" for a in (*officer.SIMPLE_ACTIONS, "request_more", "record_result", "reject")}
+    used |= {f"officer.action.{a}" for a in (*officer.SIMPLE_ACTIONS, "request_more", "record_result", "reject",
+                                                  officer.INVITE_REEVALUATION)}
     used |= {f"notice.{s}" for s in (*officer.SIMPLE_ACTIONS.values(), "needs_more", "potential_five", "stays_four",
                                      "recognised", "rejected", "rejected_mandatory", "officer_supplemented")}
     for data in ({"mandatory_met": "failed"}, {"_central": True, "central_outcome": "five", "_today": "2026-12-01"},
@@ -55,6 +56,7 @@ def test_every_key_used_in_code_exists() -> None:
                  f"notice.{kind}_tomorrow"}
     used |= {f"prefs.kind_{k}" for k in ("training", "fair", "draft")} | {f"weekday.{d}" for d in range(7)}
     used |= {f"broadcast.status_{s}" for s in ("scheduled", "sending", "done", "cancelled")}
+    used |= {f"reevaluate.change.{item}" for item in reevaluation.CHANGEABLE}
     for step in FORMS["broadcast"].steps({"_admin": True, "bc_when": "later"}):
         used |= {step.prompt, step.label, step.help}
     assert used, "the scan found no keys: the pattern is broken"

@@ -26,9 +26,14 @@ RULES = ReminderRules()
 async def producer_with_certificate(sessions: async_sessionmaker[AsyncSession], decided: date,
                                     language: str = "vi") -> tuple[int, int]:
     async with sessions() as session, session.begin():
-        producer = await add_producer(session)
+        producer = await add_producer(session, tax_code="0100109106", representative="Nguyễn Văn An",
+                                      address="Thôn 2")
         product, _ = await add_application(session, producer, name="Mật ong bạc hà", status="recognised",
                                            decided=decided)
+        # A complete record, as after a registration in the chat: a re-evaluation asks only what changed.
+        product.description, product.material_origin = "Mật ong hoa bạc hà", "commune"
+        product.yearly_output, product.output_unit = 2, "tấn"
+        session.add(product)
         session.add(ChatAccount(channel="web", chat_id="producer-1", producer_id=producer.id, language=language))
         return producer.id, product.id  # type: ignore[return-value]
 
@@ -86,15 +91,25 @@ async def test_reminder_text_and_re_evaluation(make_runner: Callable, sqlite_url
     assert "Mật ong bạc hà" in notice and "15/01/2027" in notice and "còn 30 ngày" in notice and "★★★★☆" in notice
     await chat.tap(f"reeval:{product_id}")
     await chat.agree_if_asked()
-    assert "Đăng ký đánh giá lại sản phẩm “Mật ong bạc hà”" in chat.text
-    assert "Phiếu đăng ký sản phẩm OCOP" in chat.last  # straight to the new dossier
+    assert "Đánh giá lại sản phẩm “Mật ong bạc hà”" in chat.text
+    assert "Chứng nhận hiện tại: ★★★★☆ · QĐ số 1032/QĐ-UBND · hiệu lực đến 15/01/2027" in chat.text
+    assert "điều gì đã thay đổi" in chat.last
+    await chat.tap("nav:done")  # nothing has changed: straight to the new dossier
+    assert "Phiếu đăng ký sản phẩm OCOP" in chat.last
+    await chat.send_file(PDF, "application/pdf")
+    await chat.tap("nav:done")
+    assert "Báo cáo tình hình sản xuất, kinh doanh sản phẩm trong 3 năm" in chat.last
+    assert "nav:skip" not in chat.option_ids
+    await chat.say("bỏ qua")
+    assert "không bỏ qua được" in chat.text.lower()  # the report is what a re-evaluation is about
     while "nav:paper" in chat.option_ids:
         if "nav:skip" in chat.option_ids:
             await chat.tap("nav:skip")
         else:
             await chat.send_file(PDF, "application/pdf")
             await chat.tap("nav:done")
-    assert "Mật ong bạc hà" in chat.text and "Anh/chị kiểm tra lại hồ sơ" in chat.text
+    assert "Mật ong bạc hà" in chat.text and "Anh/chị kiểm tra lại hồ sơ đánh giá lại" in chat.text
+    assert "Đã thay đổi: Không có gì thay đổi" in chat.text
     await chat.tap("nav:submit")
     assert "OCOP-" in chat.text
     async with runner.sessions() as session:
@@ -227,3 +242,19 @@ async def test_a_scan_that_fails_is_tried_again_soon(make_runner: Callable, sqli
     assert not failures and scheduler.last_run is not None  # the start-up scan failed twice, then ran
     async with sessions() as session:
         assert len(list(await session.exec(select(OutboxMessage)))) == 1
+
+
+async def test_rule_remind_me_in_seven_days_only_while_more_than_seven_days_are_left(make_runner: Callable,
+                                                                                       sqlite_url: str) -> None:
+    """A snooze that would fire after the certificate has run out helps nobody: at 7 days, and once lapsed, the
+    reminder offers only the re-evaluation."""
+    sessions = (await make_runner(sqlite_url)).sessions
+    decided = date(2024, 1, 15)
+    _, product_id = await producer_with_certificate(sessions, decided)
+    valid_until = certificate_valid_until(decided)
+    for days_before in (30, 7, -1):
+        await scan_on(sessions, valid_until - timedelta(days=days_before))
+    async with sessions() as session:
+        offered = [[o["id"].split(":")[0] for o in m.options]
+                   for m in await session.exec(select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert offered == [["reeval", "snooze"], ["reeval"], ["reeval"]]

@@ -11,7 +11,7 @@ from storage.lifecycle import add_months
 from storage.models import ChatAccount
 from tests.fakes import Chat
 from tests.flows import answer_profile
-from tests.seed import add_application, add_producer, invite
+from tests.seed import COMPLETE_PROFILE, add_application, add_producer, invite
 
 STAGES = {"submitted": "Đã nộp", "needs_more": "Cần bổ sung", "commune_checked": "Xã đã kiểm tra",
           "council_review": "Hội đồng tỉnh đang đánh giá", "awaiting_central": "4★ tiềm năng 5★, chờ Trung ương",
@@ -32,7 +32,7 @@ async def test_every_stage_is_shown_in_plain_vietnamese(make_runner: Callable, s
     runner = await make_runner(sqlite_url)
     today = clock.now.date()
     async with runner.sessions() as session, session.begin():
-        producer = await add_producer(session)
+        producer = await add_producer(session, **COMPLETE_PROFILE)
         for status in STAGES:
             await add_application(session, producer, name=f"Sản phẩm {status}", status=status)
         await add_application(session, producer, name="Còn hạn", status="recognised",

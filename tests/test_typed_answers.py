@@ -11,7 +11,7 @@ from storage.lifecycle import certificate_valid_until
 from storage.models import Certificate
 from tests.fakes import Chat
 from tests.flows import answer_profile
-from tests.seed import add_application, add_producer, invite
+from tests.seed import COMPLETE_PROFILE, add_application, add_producer, invite
 from tests.test_status import linked_chat
 
 
@@ -19,7 +19,7 @@ async def test_a_typed_application_code_opens_its_status_for_its_owner_only(make
                                                                               sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
     runner = await make_runner(sqlite_url)
     async with runner.sessions() as session, session.begin():
-        producer = await add_producer(session)
+        producer = await add_producer(session, **COMPLETE_PROFILE)
         _, older = await add_application(session, producer, name="Cà phê Arabica", status="council_review")
         await add_application(session, producer, name="Mật ong", status="submitted")
         other = await add_producer(session, name="HTX Khác", tax_code="0100109106", phone="+84911111111")

@@ -25,7 +25,7 @@ from storage.events import create_event
 from storage.models import ChatAccount
 from storage.outbox import enqueue
 from tests.fakes import FakeBotApi, outcome_of
-from tests.seed import add_application, add_producer
+from tests.seed import COMPLETE_PROFILE, add_application, add_producer
 from tests.test_zalo import TOKEN as ZALO_TOKEN
 from tests.test_zalo import FakeZalo
 from tests.web import chat_id_of, token_for
@@ -105,7 +105,7 @@ async def channels(tmp_path: Path, aiohttp_client: Any) -> AsyncIterator[Channel
     assert bot.client is not None
     start = datetime.now(UTC) + timedelta(days=10)
     async with bot.client.app[RUNNER].sessions() as session, session.begin():
-        producer = await add_producer(session, name="HTX Mật ong", province_code="lam-dong")
+        producer = await add_producer(session, name="HTX Mật ong", province_code="lam-dong", **COMPLETE_PROFILE)
         await add_application(session, producer, name="Mật ong", group="food")
         bot.web_token = await token_for(bot.client, "lan")
         web_chat = chat_id_of(bot.web_token)

@@ -78,11 +78,11 @@ async def test_new_web_identities_from_one_address_are_limited(aiohttp_client: A
 
 async def test_open_drafts_of_one_producer_are_limited_over_its_chats(make_runner: Callable, sqlite_url: str) -> None:
     from storage.models import ChatAccount
-    from tests.seed import add_producer
+    from tests.seed import COMPLETE_PROFILE, add_producer
 
     runner = await make_runner(sqlite_url, quotas=Quotas(open_drafts=2))
     async with runner.sessions() as session, session.begin():
-        producer = await add_producer(session)
+        producer = await add_producer(session, **COMPLETE_PROFILE)
         for user in ("a", "b", "c"):  # three chats of one cooperative, each already agreed to the notice
             session.add(ChatAccount(channel="web", chat_id=user, producer_id=producer.id,
                                     consented_at=producer.created_at))
