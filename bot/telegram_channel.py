@@ -179,16 +179,19 @@ def to_incoming(update: Update) -> Incoming | None:
     base = {"channel": "telegram", "chat_id": str(chat.id), "user_id": str(user.id),
             "display_name": user.full_name, "can_share_contact": True, "update_key": str(update.update_id),
             "sent_at": update.message.date if update.message is not None else None}
+    # The library keeps whatever JSON type a forged webhook body carries: a field that is not text is not read.
     if update.callback_query is not None:
-        return Incoming(**base, choice=update.callback_query.data or "")
+        data = update.callback_query.data
+        return Incoming(**base, choice=data if isinstance(data, str) else "")
     message = update.message
     if message is None:
         return None
     contact = None
-    if message.contact is not None:
+    if message.contact is not None and isinstance(message.contact.phone_number, str):
         owner = message.contact.user_id
         contact = Contact(phone=message.contact.phone_number, user_id=str(owner) if owner else None)
-    return Incoming(**base, text=message.text, contact=contact, file=_incoming_file(message))
+    text = message.text if isinstance(message.text, str) else None
+    return Incoming(**base, text=text, contact=contact, file=_incoming_file(message))
 
 
 def _incoming_file(message: Message) -> IncomingFile | None:

@@ -161,6 +161,15 @@ async def test_huge_bodies_and_wrong_types_are_refused_and_the_bot_carries_on(cl
     await still_answers(client)
 
 
+async def test_telegram_fields_of_the_wrong_type_are_not_read(client: TestClient) -> None:
+    """Found by the fuzzing above: the library keeps a list where the text should be, and it reached the router."""
+    message = TELEGRAM_UPDATE["message"]
+    for number, change in enumerate(({"text": ["/start"]}, {"text": {"a": 1}},
+                                     {"contact": {"phone_number": ["0912"], "first_name": "A", "user_id": 1}}), 1):
+        await post(client, "/webhook/telegram", TELEGRAM_UPDATE | {"update_id": number, "message": message | change})
+    await still_answers(client)
+
+
 async def test_after_the_fuzzing_the_bot_still_answers(client: TestClient) -> None:
     for path in PATHS:
         for body in (VALID[path], {}, {"x": None}):
