@@ -5,7 +5,7 @@ Every officer action ends back here, so the officer sees the result of what they
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from handlers import verification
@@ -22,7 +22,7 @@ from storage.applications import (
     open_application_of_product,
 )
 from storage.blobs import blob_path
-from storage.models import Application, Certificate, Product, StoredFile
+from storage.models import Application, ApplicationDocument, Certificate, Product, StoredFile
 from storage.reference import load_reference
 from storage.verification import is_verified
 
@@ -52,14 +52,14 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
              t(lang, "officer.app_product", name=product.name, group=ref.label(product.group_code, lang),
                subgroup=ref.label(product.subgroup_code, lang)),
              product.description or ""]
+    documents = await list_documents(ctx.session, application.id)  # type: ignore[arg-type]
+    lines += document_lines(lang, documents, ctx.timezone)
     attachments: list[Attachment] = []
-    for document in await list_documents(ctx.session, application.id):  # type: ignore[arg-type]
-        name = ref.label(document.doc_code, lang) if document.doc_code != "product-photo" else t(lang, "field.photos")
-        lines.append(f"• {name}: {t(lang, f'delivery.{document.delivery}')}")
-        if document.file_id is not None:
-            file = await ctx.session.get(StoredFile, document.file_id)
-            if file is not None:
-                attachments.append(Attachment(str(blob_path(ctx.data_dir, file.sha256, file.mime)), file.mime, name))
+    for document in documents:
+        file = await ctx.session.get(StoredFile, document.file_id) if document.file_id is not None else None
+        if file is not None:
+            attachments.append(Attachment(str(blob_path(ctx.data_dir, file.sha256, file.mime)), file.mime,
+                                          _document_name(lang, document.doc_code)))
     if application.missing_items:
         lines.append(t(lang, "status.missing", items=", ".join(ref.label(c, lang) for c in application.missing_items)))
     due = await reevaluation_due(ctx, application)
@@ -70,6 +70,34 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
     options.append(Option(f"{LIST}{application.status}:0", t(lang, "officer.back_to_list")))
     return [Reply("\n".join(line for line in lines if line), attachments=tuple(attachments)),
             Reply(t(lang, "officer.pick_action"), options=tuple(options), inline=True)]
+
+
+def _document_name(lang: str, code: str) -> str:
+    return t(lang, "field.photos") if code == "product-photo" else load_reference().label(code, lang)
+
+
+def document_lines(lang: str, documents: list[ApplicationDocument], tz: str) -> list[str]:
+    """One line per document: how it stands now and since when, then what came before it (a skipped item later
+    sent in a supplement), oldest last. The files of one sending are one entry, not a row each."""
+    sendings: dict[str, list[tuple[str, datetime, int]]] = {}
+    for document in documents:
+        history = sendings.setdefault(document.doc_code, [])
+        if history and (history[-1][0], history[-1][1]) == (document.delivery, document.added_at):
+            history[-1] = (document.delivery, document.added_at, history[-1][2] + 1)
+        else:
+            history.append((document.delivery, document.added_at, 1))
+
+    def shown(delivery: str, at: datetime, files: int) -> str:
+        how = t(lang, "delivery.files", count=files) if delivery == "upload" else t(lang, f"delivery.{delivery}")
+        return t(lang, "officer.doc_sending", delivery=how, date=format_date(at, tz))
+
+    lines = []
+    for code, history in sendings.items():
+        latest, *earlier = sorted(history, key=lambda sending: sending[1], reverse=True)
+        lines.append(t(lang, "officer.doc_line", name=_document_name(lang, code), sending=shown(*latest)))
+        if earlier:
+            lines.append(t(lang, "officer.doc_earlier", history="; ".join(shown(*sending) for sending in earlier)))
+    return lines
 
 
 async def _certificate_line(ctx: Context, application: Application, today: date) -> str:

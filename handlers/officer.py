@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from handlers import code_guard, forms
 from handlers.dossier import (
@@ -29,7 +30,7 @@ from handlers.types import Context, Option, Reply, State
 from handlers.validators import Invalid, normalize_phone
 from messages import format_date, format_when, t
 from storage import lifecycle
-from storage.applications import change_status, latest_certificate, list_applications_in_province
+from storage.applications import certificate_of, change_status, latest_certificate, list_applications_in_province
 from storage.audit import record_event
 from storage.linking import create_link_code, producer_by_phone
 from storage.models import Application, Producer, Product
@@ -98,13 +99,20 @@ async def list_applications(ctx: Context, status: str | None, offset: int = 0) -
     heading = t(lang, "officer.list_title", province=scope,
                 status=t(lang, f"stage.{status}") if status else t(lang, "officer.all_statuses"), total=total)
     lines, options = [heading], []
+    today = ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
     for number, application in enumerate(rows, offset + 1):
         product = await ctx.session.get(Product, application.product_id)
         producer = await ctx.session.get(Producer, application.producer_id)
         name = product.name if product else ""
-        when = format_date(application.submitted_at or application.created_at, ctx.timezone)
+        issued = await certificate_of(ctx.session, application)
+        # A decided application is dated by its decision, and an expired certificate reads as expired.
+        stage = lifecycle.shown_stage(application.status, issued.valid_until if issued else None, today)
+        when = t(lang, "officer.list_decided", date=format_date(issued.decision_date)) if issued else \
+            t(lang, "officer.list_submitted", date=format_date(application.submitted_at or application.created_at,
+                                                                ctx.timezone))
         unverified = "" if producer is None or is_verified(producer) else " · " + t(lang, "verify.unverified")
-        lines.append(f"{number}. {application.code} · {name} · {t(lang, f'stage.{application.status}')} · {when}"
+        mark = "🔄 " if application.kind == "reevaluation" else ""
+        lines.append(f"{number}. {mark}{application.code} · {name} · {t(lang, f'stage.{stage}')} · {when}"
                      f"{unverified}")
         options.append(Option(f"{OPEN}{application.id}", name[:40], number=number))
     if not rows:

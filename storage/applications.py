@@ -257,11 +257,13 @@ async def find_recognised(session: AsyncSession, query: str, *, offset: int = 0,
 
 
 async def add_documents(session: AsyncSession, application: Application, items: list[DossierItem]) -> None:
+    """One sending (the dossier, or a supplement): its rows share one time, which is how the history groups them."""
+    now = utcnow()
     for item in items:
         file_ids = item.file_ids or (None,)
         for file_id in file_ids:
             session.add(ApplicationDocument(application_id=application.id, doc_code=item.doc_code,
-                                            delivery=item.delivery, file_id=file_id))
+                                            delivery=item.delivery, file_id=file_id, added_at=now))
 
 
 async def get_owned_product(session: AsyncSession, producer_id: int | None, product_id: int) -> Product | None:

@@ -167,6 +167,8 @@ class ApplicationDocument(SQLModel, table=True):
     doc_code: str = Field(max_length=48)
     delivery: str = Field(max_length=16)  # upload | in_person | skipped
     file_id: int | None = Field(default=None, foreign_key="stored_file.id")
+    # When it came: the first dossier and each supplement are a new batch, so the dossier can show its history.
+    added_at: datetime = Field(default_factory=utcnow)
 
 
 class Certificate(SQLModel, table=True):

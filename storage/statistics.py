@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -14,6 +15,7 @@ from storage.models import Application, Certificate, Event, EventRegistration, P
 
 @dataclass
 class ProvinceStatistics:
+    # Products whose certificate is in force, counted once each: every breakdown adds up to the same total.
     by_stars: dict[int, int]
     by_group: dict[str, int]
     by_commune: dict[str, int]
@@ -28,23 +30,25 @@ async def province_statistics(session: AsyncSession, province_code: str | None, 
     def scoped(query):  # type: ignore[no-untyped-def]
         return query if province_code is None else query.where(Producer.province_code == province_code)
 
-    valid = (select(Certificate.stars, func.count()).join(Product, col(Product.id) == Certificate.product_id)
-             .join(Producer, col(Producer.id) == Product.producer_id)
-             .where(col(Certificate.revoked_at).is_(None), col(Certificate.valid_until) >= today))
-    by_stars = dict(list(await session.exec(scoped(valid).group_by(Certificate.stars))))  # type: ignore[arg-type]
-    groups = select(Product.group_code, func.count()).join(Producer, col(Producer.id) == Product.producer_id)
-    by_group = dict(list(await session.exec(scoped(groups).group_by(Product.group_code))))  # type: ignore[arg-type]
-    communes = select(Producer.commune, func.count()).join(Product, col(Product.producer_id) == Producer.id)
-    by_commune = {(name or "—"): n for name, n in await session.exec(scoped(communes).group_by(Producer.commune))}
+    # Each product counts once, by the newest certificate still in force: a re-evaluated product holds its old
+    # certificate until it runs out, and the province's 4★ is revoked when the centre grants 5★.
+    ranked = (select(Certificate.product_id, Certificate.stars, Certificate.valid_until,
+                     func.row_number().over(partition_by=Certificate.product_id,
+                                            order_by=(col(Certificate.decision_date).desc(),
+                                                      col(Certificate.id).desc())).label("newest"))
+              .where(col(Certificate.revoked_at).is_(None), col(Certificate.valid_until) >= today).subquery())
+    held = (select(ranked.c.stars, ranked.c.valid_until, Product.group_code, Producer.commune)
+            .join(Product, col(Product.id) == ranked.c.product_id)
+            .join(Producer, col(Producer.id) == Product.producer_id).where(ranked.c.newest == 1))
+    products = list(await session.exec(scoped(held)))
+    by_stars = Counter(stars for stars, *_ in products)
+    by_group = Counter(group for _, _, group, _ in products)
+    by_commune = Counter(commune or "—" for *_, commune in products)
     statuses = select(Application.status, func.count()).join(Producer, col(Producer.id) == Application.producer_id)
     by_status = dict(list(await session.exec(scoped(statuses).group_by(Application.status))))  # type: ignore[arg-type]
 
-    async def expiring(days: int) -> int:
-        query = (select(func.count()).select_from(Certificate).join(Product, col(Product.id) == Certificate.product_id)
-                 .join(Producer, col(Producer.id) == Product.producer_id)
-                 .where(col(Certificate.revoked_at).is_(None), col(Certificate.valid_until) >= today,
-                        col(Certificate.valid_until) <= today + timedelta(days=days)))
-        return int((await session.exec(scoped(query))).one())
+    def expiring(days: int) -> int:
+        return sum(1 for _, valid_until, *_ in products if valid_until <= today + timedelta(days=days))
 
     events = select(Event.name, Event.starts_at, func.count(col(EventRegistration.id))).outerjoin(
         EventRegistration, (col(EventRegistration.event_id) == Event.id) & col(EventRegistration.cancelled_at).is_(None)
@@ -55,5 +59,5 @@ async def province_statistics(session: AsyncSession, province_code: str | None, 
                      await session.exec(events.group_by(Event.id, Event.name, Event.starts_at)
                                         .order_by(col(Event.starts_at)))]
     return ProvinceStatistics(by_stars=by_stars, by_group=by_group, by_commune=by_commune, by_status=by_status,
-                              expiring_30=await expiring(30), expiring_90=await expiring(90),
+                              expiring_30=expiring(30), expiring_90=expiring(90),
                               registrations=registrations)

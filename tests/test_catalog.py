@@ -49,7 +49,7 @@ def test_every_key_used_in_code_exists() -> None:
                  {"mandatory_met": "met", "score": 80}):  # the result form's steps and its review, each way
         used |= {key for step in FORMS["officer_result"].steps(data) for key in (step.prompt, step.label, step.help)}
     used |= {f"result.preview_{k}" for k in ("mandatory", "below", "potential", "five", "stays_four", "recognised")}
-    used |= {f"delivery.{d}" for d in ("upload", "in_person", "skipped")}
+    used |= {f"delivery.{d}" for d in ("in_person", "skipped")}
     used |= {f"cli.officer_{s}" for s in ("pending", "active", "revoked", "expired")}
     for kind in ("training", "fair"):
         used |= {f"event.none_{kind}", f"event.list_{kind}", f"event.title_{kind}", f"event.announce_{kind}",

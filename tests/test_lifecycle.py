@@ -115,7 +115,8 @@ async def test_rule_centre_may_keep_four_stars_and_the_province_certificate_stan
         assert len((await session.exec(select(Certificate))).all()) == 1
 
 
-def test_month_arithmetic_and_shown_stage() -> None:
+def test_rule_certificate_valid_36_months_and_expiring_90_days_before() -> None:
+    assert lifecycle.certificate_valid_until(date(2026, 7, 21)) == date(2029, 7, 21)
     assert lifecycle.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert lifecycle.add_months(date(2024, 2, 29), 36) == date(2027, 2, 28)
     today = date(2026, 11, 22)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlmodel import select
 
+from messages import format_date
 from storage.models import Application, Certificate, ChatAccount, Officer, OutboxMessage
 from storage.officers import revoke_officer
 from tests.fakes import PDF, Chat
@@ -116,6 +118,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
 
     await officer.tap(f"app:act:{app_id}:request_more")
     await officer.tap("business-plan")
+    await officer.tap("evidence")  # optional in a first dossier; asked for, it is required
     await officer.tap("nav:done")
     await officer.say("Xin gửi phương án kinh doanh bản có chữ ký.")
     assert "Phương án / dự án sản xuất kinh doanh" in officer.text
@@ -136,11 +139,26 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     assert "Phương án / dự án sản xuất kinh doanh" in producer.last
     await producer.send_file(PDF, "application/pdf", "phuong-an.pdf")
     await producer.tap("nav:done")
+    assert "Hồ sơ minh chứng khác" in producer.last and "nav:skip" not in producer.option_ids
+    await producer.say("bỏ qua")
+    assert "không bỏ qua được" in producer.text
+    await producer.send_file(PDF, "application/pdf", "cau-chuyen.pdf")
+    await producer.send_file(PDF, "application/pdf", "nhan.pdf")
+    await producer.tap("nav:done")
     await producer.tap("nav:submit")
     assert "Đã gửi bổ sung" in producer.text
 
     await officer.say("/hoso")
     assert "đã được chủ thể gửi bổ sung" in officer.text
+    await officer.press_stale(f"app:open:{app_id}")
+    today = format_date(datetime.now(UTC), "Asia/Ho_Chi_Minh")
+    dossier = officer.text
+    # One line per document, the newest sending first, what came before under it; two files are one sending.
+    assert f"• Phương án / dự án sản xuất kinh doanh: đã gửi 1 tệp ({today})\n   trước đó: nộp trực tiếp ({today})" \
+        in dossier
+    assert f"• Hồ sơ minh chứng khác (câu chuyện sản phẩm, nhãn, bao bì…): đã gửi 2 tệp ({today})\n" \
+           f"   trước đó: bỏ qua ({today})" in dossier
+    assert dossier.count("• Phương án") == 1
     await officer.press_stale(f"app:act:{app_id}:commune_check")
     await officer.tap("nav:yes")
     await officer.press_stale(f"app:act:{app_id}:commune_check")  # not twice

@@ -49,7 +49,7 @@ async def outbox_keys(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
                 if m.reason == "cert-expiry"]
 
 
-def test_milestone_choice() -> None:
+def test_rule_certificate_reminders_at_90_60_30_7_days_and_after_lapse() -> None:
     assert [due_milestone(d, RULES) for d in (120, 91, 90, 61, 60, 31, 30, 8, 7, 1, 0, -1, -30, -31)] == [
         None, None, "90", "90", "60", "60", "30", "30", "7", "7", "7", "lapsed", "lapsed", None]
 

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlmodel import select
 
 from bot.cli import main
 from handlers.charts import statistics_chart
 from storage.lifecycle import add_months
+from storage.models import Certificate
 from storage.statistics import ProvinceStatistics, province_statistics
 from tests.fakes import Chat
 from tests.seed import add_application, add_producer, invite
@@ -42,11 +44,44 @@ async def test_numbers_for_a_province(make_runner: Callable, db_url: str) -> Non
         stats = await province_statistics(session, "lam-dong", TODAY, NOW)
         everything = await province_statistics(session, None, TODAY, NOW)
     assert stats.by_stars == {3: 1, 4: 1, 5: 1}  # D's certificate has lapsed
-    assert stats.by_group == {"food": 3, "craft": 1, "drink": 1, "herbal": 1}
-    assert stats.by_commune == {"Xã Đạ Sar": 2, "Phường 3": 2, "Xã Tà Nung": 2}
+    # Groups and communes count the same products as the total: those holding a certificate in force.
+    assert stats.by_group == {"food": 2, "craft": 1}
+    assert stats.by_commune == {"Xã Đạ Sar": 2, "Phường 3": 1}
     assert stats.by_status == {"recognised": 4, "submitted": 1, "needs_more": 1}
     assert (stats.expiring_30, stats.expiring_90) == (1, 2)
     assert sum(everything.by_stars.values()) == 4  # Huế counts for an admin
+
+
+async def test_rule_still_valid_counts_each_product_once_by_the_certificate_in_force(make_runner: Callable,
+                                                                                     db_url: str) -> None:
+    """A re-evaluated product holds two certificates in force until the old one runs out; a 4★ "tiềm năng 5★" is
+    revoked when the centre grants 5★; an expired one is not in force. Each product counts once, and the stars,
+    the groups and the communes all add up to the same total."""
+    sessions = (await make_runner(db_url)).sessions
+    async with sessions() as session, session.begin():
+        producer = await add_producer(session, name="HTX G")
+        product, _ = await add_application(session, producer, name="SP G", status="recognised",
+                                           decided=TODAY - timedelta(days=1000), stars=3)
+        _, again = await add_application(session, producer, name="SP G2", status="recognised",
+                                         decided=TODAY - timedelta(days=10), stars=4)
+        again.product_id = product.id  # the re-evaluation of the same product
+        session.add(again)
+        certificate = (await session.exec(select(Certificate).where(Certificate.application_id == again.id))).one()
+        certificate.product_id = product.id
+        session.add(certificate)
+        _, central = await add_application(session, producer, name="SP H", status="recognised",
+                                           decided=TODAY - timedelta(days=100), stars=4)
+        four = (await session.exec(select(Certificate).where(Certificate.application_id == central.id))).one()
+        four.revoked_at = NOW
+        session.add(four)
+        session.add(Certificate(product_id=four.product_id, application_id=central.id, stars=5, score=95,
+                                decision_number="9/QĐ-BNNMT", decision_date=TODAY - timedelta(days=5),
+                                valid_until=add_months(TODAY - timedelta(days=5), 36)))
+        await add_application(session, producer, name="SP I", status="recognised", decided=date(2020, 1, 1))
+    async with sessions() as session:
+        stats = await province_statistics(session, "lam-dong", TODAY, NOW)
+    assert stats.by_stars == {4: 1, 5: 1}
+    assert sum(stats.by_group.values()) == sum(stats.by_commune.values()) == sum(stats.by_stars.values()) == 2
 
 
 def test_chart_renders_vietnamese_labels(tmp_path: Path) -> None:

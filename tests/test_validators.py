@@ -83,7 +83,7 @@ def test_matching_choices() -> None:
     assert match_choice("Bac Giang", provinces).id == "bac-ninh"
 
 
-def test_reference_data_has_the_rules() -> None:
+def test_rule_dossier_documents_by_product_group() -> None:
     ref = load_reference()
     assert len(ref.provinces) == 34
     assert [g.vi for g in ref.groups] == ["Thực phẩm", "Đồ uống", "Dược liệu và sản phẩm từ dược liệu",
