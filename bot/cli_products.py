@@ -78,7 +78,7 @@ async def export_products(settings: Settings, out: Path, province: str | None) -
             producer.name, ref.label(producer.entity_type, lang), producer.tax_code, producer.phone,
             ref.label(producer.province_code, lang), producer.commune, producer.district, product.name,
             ref.label(product.group_code, lang),
-            ref.label(product.subgroup_code, lang) if product.subgroup_code else None,
+            ref.label(product.category_code or product.subgroup_code, lang) if product.subgroup_code else None,
             certificate.stars if certificate else None, certificate.score if certificate else None,
             certificate.decision_number if certificate else None,
             format_date(certificate.decision_date) if certificate else None,

@@ -71,9 +71,12 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
         Choice(g.code, g.vi, (g.en, g.code)) for g in ref.groups], "import.unknown_group"))
     group = ref.group(group_code)
     assert group is not None
+    # The list's "Phân nhóm" may name the nhóm or, finer, the phân nhóm (which names its nhóm too).
     subgroups = [Choice(s.code, s.vi, (s.en, s.code)) for s in group.subgroups]
-    subgroup = field("subgroup", lambda v: _choice(cell_text(v), subgroups, "import.unknown_subgroup")
-                     if cell_text(v) else None)
+    subgroups += [Choice(f"{s.code}|{c.code}", c.vi, (c.en, c.code)) for s in group.subgroups for c in s.categories]
+    picked = field("subgroup", lambda v: _choice(cell_text(v), subgroups, "import.unknown_subgroup")
+                   if cell_text(v) else None)
+    subgroup, _, category = (picked or "").partition("|")
     tax_code = field("tax_code", lambda v: check_tax_code(_digits_from_number(v, 10), household=entity_type ==
                                                           "household") if cell_text(v) else None)
     phone = field("phone", lambda v: normalize_phone(_phonecell_text(v)) if cell_text(v) else None)
@@ -86,7 +89,8 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
         producer_name=field("producer_name", required), entity_type=entity_type, tax_code=tax_code, phone=phone,
         province_code=province, commune=cell_text(record.get("commune"))[:120] or None,
         district=cell_text(record.get("district"))[:120] or None, product_name=field("product_name", required),
-        group_code=group_code, subgroup_code=subgroup, stars=stars, potential_five=potential_five, score=score,
+        group_code=group_code, subgroup_code=subgroup or None, category_code=category or None, stars=stars,
+        potential_five=potential_five, score=score,
         decision_number=field("decision_number", required)[:64], decision_date=decision_date, valid_until=valid_until)
 
 

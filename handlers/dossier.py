@@ -50,7 +50,8 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
                  part for part in (producer.address, producer.commune, ref.label(producer.province_code, lang))
                  if part)),
              t(lang, "officer.app_product", name=product.name, group=ref.label(product.group_code, lang),
-               subgroup=ref.label(product.subgroup_code, lang)),
+               subgroup=" / ".join(ref.label(code, lang) for code in (product.subgroup_code, product.category_code)
+                                   if code) or "—"),
              product.description or ""]
     documents = await list_documents(ctx.session, application.id)  # type: ignore[arg-type]
     lines += document_lines(lang, documents, ctx.timezone)

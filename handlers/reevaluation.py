@@ -13,7 +13,13 @@ from typing import Any
 
 from handlers.form_steps import Kind, Step
 from handlers.matching import Choice
-from handlers.registration import RegistrationForm, _fixed_steps, document_steps, profile_answers
+from handlers.registration import (
+    RegistrationForm,
+    _fixed_steps,
+    classification_steps,
+    document_steps,
+    profile_answers,
+)
 from handlers.types import Context, Reply
 from messages import certificate_stars, format_date, t
 from storage.applications import (
@@ -37,6 +43,7 @@ CHANGEABLE: dict[str, tuple[str, ...]] = {
     "photos": ("photos",),
 }
 PRODUCT_COLUMNS = {"product_name": "name", "group": "group_code", "subgroup": "subgroup_code",
+                   "category": "category_code",
                    "description": "description", "material_origin": "material_origin",
                    "certifications": "certifications"}
 
@@ -68,7 +75,7 @@ class ReevaluationForm(RegistrationForm):
     def steps(self, data: dict[str, Any]) -> list[Step]:
         profile, product = _fixed_steps()
         asked = set(data.get("_missing") or ()) | _reopened(data)
-        steps = [_changes_step(), *(s for s in profile + product if s.id in asked)]
+        steps = [_changes_step(), *(s for s in classification_steps(profile + product, data) if s.id in asked)]
         return steps + (document_steps(data["group"], self.kind) if data.get("group") else [])
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
@@ -125,7 +132,8 @@ async def reevaluation_preset(ctx: Context, product_id: int) -> dict[str, Any] |
         data["yearly_output"] = {"amount": product.yearly_output, "unit": product.output_unit}
     profile, steps = _fixed_steps()
     # Whatever the record lacks (an imported producer has no address, an old product no sub-group) is asked.
-    data["_missing"] = [s.id for s in profile + steps if not s.optional and s.id not in data]
+    data["_missing"] = [s.id for s in classification_steps(profile + steps, data)
+                        if not s.optional and s.id not in data]
     data["_reeval_of"] = product.id
     certificate = await latest_certificate(ctx.session, product.id)
     if certificate is not None:

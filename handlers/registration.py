@@ -43,6 +43,26 @@ def _subgroup_choices(lang: str, data: dict[str, Any]) -> list[Choice]:
     return _choices(group.subgroups, lang) if group else []
 
 
+def _category_choices(lang: str, data: dict[str, Any]) -> list[Choice]:
+    return _choices(load_reference().categories_of(data.get("group"), data.get("subgroup")), lang)
+
+
+def asks_category(data: dict[str, Any]) -> bool:
+    """The phân nhóm is asked only where there is a choice: a nhóm with none or one has nothing to pick."""
+    return len(load_reference().categories_of(data.get("group"), data.get("subgroup"))) > 1
+
+
+def category_of(data: dict[str, Any]) -> str | None:
+    if asks_category(data):
+        return data.get("category")
+    only = load_reference().categories_of(data.get("group"), data.get("subgroup"))
+    return only[0].code if only else None
+
+
+def classification_steps(steps: list[Step], data: dict[str, Any]) -> list[Step]:
+    return [s for s in steps if s.id != "category" or asks_category(data)]
+
+
 async def _check_tax_code_free(ctx: Context, value: str, _data: dict[str, Any]) -> None:
     if await tax_code_taken_by_other(ctx.session, value, ctx.account.producer_id):
         raise Invalid("error.tax_code_taken")
@@ -88,8 +108,9 @@ def _fixed_steps() -> tuple[list[Step], list[Step]]:
     product = [
         _step("product_name", Kind.TEXT, "product", parse=lambda text, _d: check_name(text)),
         _step("group", Kind.CHOICE, "product", choices=lambda lang, _d: _choices(ref.groups, lang),
-              clears=("subgroup", "doc")),
-        _step("subgroup", Kind.CHOICE, "product", choices=_subgroup_choices),
+              clears=("subgroup", "category", "doc")),
+        _step("subgroup", Kind.CHOICE, "product", choices=_subgroup_choices, clears=("category",)),
+        _step("category", Kind.CHOICE, "product", choices=_category_choices),
         _step("description", Kind.TEXT, "product", parse=_text(1000, allow_emoji=True)),
         _step("material_origin", Kind.CHOICE, "product",
               choices=lambda lang, _d: _choices(ref.material_origins, lang)),
@@ -129,7 +150,8 @@ class RegistrationForm:
     def steps(self, data: dict[str, Any]) -> list[Step]:
         profile, product = _fixed_steps()
         # The dossier depends on the product group, so it is only asked once the group is known.
-        return profile + product + (document_steps(data["group"], self.kind) if data.get("group") else [])
+        return classification_steps(profile + product, data) + \
+            (document_steps(data["group"], self.kind) if data.get("group") else [])
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         """A new draft; a known producer's profile is filled in so only the product is asked."""
@@ -166,6 +188,7 @@ class RegistrationForm:
         output = data.get("yearly_output") or {}
         product = {
             "name": data["product_name"], "group_code": data["group"], "subgroup_code": data.get("subgroup"),
+            "category_code": category_of(data),
             "description": data.get("description"), "material_origin": data.get("material_origin"),
             "yearly_output": output.get("amount"), "output_unit": output.get("unit"),
             "certifications": list(data.get("certifications") or []),

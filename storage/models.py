@@ -104,7 +104,8 @@ class Product(SQLModel, table=True):
     producer_id: int = Field(foreign_key="producer.id", index=True)
     name: str = Field(max_length=200)
     group_code: str = Field(max_length=32)
-    subgroup_code: str | None = Field(default=None, max_length=48)
+    subgroup_code: str | None = Field(default=None, max_length=48)  # the nhóm within the group
+    category_code: str | None = Field(default=None, max_length=48)  # the phân nhóm, where the nhóm has them
     description: str | None = Field(default=None, max_length=2000)
     material_origin: str | None = Field(default=None, max_length=16)
     yearly_output: float | None = None

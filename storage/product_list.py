@@ -35,6 +35,7 @@ class ListedProduct:
     decision_date: date
     valid_until: date
     potential_five: bool = False  # 4★ recognised by the province while the central council decides on 5★
+    category_code: str | None = None  # the phân nhóm, when the list names it
 
 
 @dataclass
@@ -104,6 +105,8 @@ async def upsert_listed_products(session: AsyncSession, existing: Existing, item
         key = (producer.id, fold(item.product_name))
         product = existing.products.get(key)  # type: ignore[arg-type]
         values = {"name": item.product_name, "group_code": item.group_code, "subgroup_code": item.subgroup_code}
+        if item.category_code is not None:  # a list naming only the nhóm keeps a phân nhóm chosen in the chat
+            values["category_code"] = item.category_code
         if product is None:
             product = Product(producer_id=producer.id, name_folded=key[1], **values)  # type: ignore[arg-type]
             session.add(product)

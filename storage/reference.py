@@ -31,8 +31,18 @@ class Province(Item):
 
 
 @dataclass(frozen=True)
+class Category(Item):
+    """A nhóm within a product group, with its phân nhóm (none when the nhóm is the finest level)."""
+
+    categories: tuple[Item, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProductGroup(Item):
-    subgroups: tuple[Item, ...] = ()
+    subgroups: tuple[Category, ...] = ()
+
+    def subgroup(self, code: str | None) -> Category | None:
+        return next((s for s in self.subgroups if s.code == code), None)
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,12 @@ class Reference:
     def group(self, code: str | None) -> ProductGroup | None:
         return next((g for g in self.groups if g.code == code), None)
 
+    def categories_of(self, group_code: str | None, subgroup_code: str | None) -> tuple[Item, ...]:
+        """The phân nhóm to choose from, once group and nhóm are known."""
+        group = self.group(group_code)
+        subgroup = group.subgroup(subgroup_code) if group else None
+        return subgroup.categories if subgroup else ()
+
     def documents_for(self, group_code: str | None, kind: str = "new") -> list[DossierDocument]:
         return [d for d in self.documents if d.applies_to(group_code, kind)]
 
@@ -70,6 +86,7 @@ class Reference:
             everything: list[Item] = [*self.provinces, *self.groups, *self.documents, *self.entity_types,
                                       *self.material_origins, *self.certifications]
             everything += [s for g in self.groups for s in g.subgroups]
+            everything += [c for g in self.groups for s in g.subgroups for c in s.categories]
             # Prefixes keep codes shared by two lists (food-safety) apart only where it matters:
             # both lists give the same kind of name, so the first wins.
             for item in everything:
@@ -94,7 +111,9 @@ def load_reference() -> Reference:
         for p in _load("provinces.toml")["province"]
     )
     groups = tuple(
-        ProductGroup(g["code"], g["vi"], g["en"], tuple(g.get("aliases", ())), _items(g["sub"]))
+        ProductGroup(g["code"], g["vi"], g["en"], tuple(g.get("aliases", ())),
+                     tuple(Category(s["code"], s["vi"], s["en"], tuple(s.get("aliases", ())), _items(s.get("sub", [])))
+                           for s in g["sub"]))
         for g in _load("product_groups.toml")["group"]
     )
     documents = tuple(

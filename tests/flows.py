@@ -36,7 +36,8 @@ async def answer_product(chat: Chat, *, name: str = "Mật ong bạc hà") -> No
 async def answer_product_until_photos(chat: Chat, *, name: str = "Mật ong bạc hà") -> None:
     await chat.say(name)
     await chat.tap("food")
-    await chat.say("3")  # third sub-group by number: Thực phẩm chế biến
+    await chat.say("3")  # the third nhóm by number: Thực phẩm chế biến
+    await chat.say("4")  # its phân nhóm: chế biến từ thịt, trứng, sữa, thủy sản, các sản phẩm từ mật ong
     await chat.say("Mật ong từ hoa bạc hà trên cao nguyên đá, khai thác thủ công.")
     await chat.tap("commune")
     await chat.say("1,5 tấn")

@@ -71,11 +71,12 @@ async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missin
     await producer.say("xong")
     # Then only what the imported record lacks, and the output: never the name, group or sub-group again.
     asked = []
-    for answer in ("012345678901", "Nguyễn Thị Mai", "Thôn 3", "Mật ong hoa bạc hà cao nguyên đá", "1",
+    for answer in ("012345678901", "Nguyễn Thị Mai", "Thôn 3", "4", "Mật ong hoa bạc hà cao nguyên đá", "1",
                    "khoảng 3 tấn mỗi năm"):
         asked.append(producer.last.split("\n")[0])
         await producer.say(answer)
-    assert [q.split(" ")[0] for q in asked] == ["Mã", "Họ", "Địa", "Mô", "Nguyên", "Sản"], asked
+    # The list named the nhóm, not the phân nhóm (Decision 148's third level): that is asked too.
+    assert [q.split(" ")[0] for q in asked] == ["Mã", "Họ", "Địa", "Chọn", "Mô", "Nguyên", "Sản"], asked
     assert "Phiếu đăng ký sản phẩm OCOP" in producer.last
     while "Chụp ảnh hoặc gửi tệp PDF" in producer.last:
         if "Báo cáo tình hình sản xuất, kinh doanh" in producer.last:
@@ -100,7 +101,8 @@ async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missin
             ApplicationDocument.application_id == reevaluation.id,
             ApplicationDocument.doc_code == "product-photo"))).one()
     assert (mai.tax_code, mai.representative, mai.address) == ("012345678901", "Nguyễn Thị Mai", "Thôn 3")
-    assert product is not None and product.subgroup_code == "food-processed" and product.yearly_output == 3
+    assert product is not None and product.yearly_output == 3
+    assert (product.subgroup_code, product.category_code) == ("food-processed", "food-processed-animal")
     assert photo.delivery == "skipped"  # the import had no photo and none was sent: not shown as sent
 
     # The officer sees it marked as a re-evaluation with the certificate held, and decides it.

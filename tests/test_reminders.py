@@ -32,6 +32,7 @@ async def producer_with_certificate(sessions: async_sessionmaker[AsyncSession], 
                                            decided=decided)
         # A complete record, as after a registration in the chat: a re-evaluation asks only what changed.
         product.description, product.material_origin = "Mật ong hoa bạc hà", "commune"
+        product.category_code = "food-processed-animal"
         product.yearly_output, product.output_unit = 2, "tấn"
         session.add(product)
         session.add(ChatAccount(channel="web", chat_id="producer-1", producer_id=producer.id, language=language))

@@ -132,6 +132,7 @@ async def test_full_registration_on_telegram(telegram: tuple[TelegramChannel, Fa
         await lan.say(answer)
     await lan.press("Thực phẩm")
     await lan.press("Cà phê, ca cao")
+    await lan.press("Cà phê")  # the phân nhóm
     await lan.say("Cà phê Arabica trồng dưới tán rừng, chế biến ướt")
     await lan.press("Trong tỉnh")
     await lan.say("12 tấn")
@@ -240,7 +241,8 @@ async def test_officer_decisions_reach_a_telegram_producer_through_the_outbox(ai
     await lan.say("/dangky")
     await lan.agree_if_asked()
     for answer in ("Doanh nghiệp", "Công ty Chè Hà Giang", VALID_MST, "Vàng Seo Páo", "0912000111", "ha giang",
-                   "Xã Lũng Cú", "Thôn 1", "Chè Shan tuyết cổ thụ", "1", "5", "Chè shan tuyết lá to", "1", "2 tấn"):
+                   "Xã Lũng Cú", "Thôn 1", "Chè Shan tuyết cổ thụ", "1", "5", "1", "Chè shan tuyết lá to", "1",
+                   "2 tấn"):
         await lan.say(answer)
     await lan.say("xong")
     await lan.photo(JPEG)

@@ -168,3 +168,21 @@ def test_an_event_time_as_people_type_it(typed: str, local: str) -> None:
                                                        ("about 5 tonnes a year", 5, "tonnes")])
 def test_a_yearly_output_with_the_words_around_it(typed: str, amount: float, unit: str) -> None:
     assert check_quantity(typed) == {"amount": amount, "unit": unit}
+
+
+def test_rule_classification_three_levels_asked_only_where_there_is_a_choice() -> None:
+    """Decision 148: group → nhóm → phân nhóm. The registration asks the phân nhóm only where the nhóm has them."""
+    from handlers.registration import REGISTRATION, category_of
+
+    ref = load_reference()
+    assert [c.vi for c in ref.categories_of("food", "food-processed")] == [
+        "Đồ ăn nhanh", "Chế biến từ gạo, ngũ cốc", "Chế biến từ rau, củ, quả, hạt",
+        "Chế biến từ thịt, trứng, sữa, thủy sản, các sản phẩm từ mật ong, mật khác"]
+    assert ref.label("food-fresh-produce", "vi") == "Rau, củ, quả, hạt tươi"
+
+    def asked(data: dict) -> list[str]:
+        return [s.id for s in REGISTRATION.steps(data) if s.id in ("group", "subgroup", "category")]
+
+    assert asked({"group": "food", "subgroup": "food-processed"}) == ["group", "subgroup", "category"]
+    assert asked({"group": "craft", "subgroup": "craft-decor"}) == ["group", "subgroup"]  # no phân nhóm there
+    assert category_of({"group": "craft", "subgroup": "craft-decor"}) is None

@@ -76,7 +76,8 @@ async def test_registration_over_the_web_api(client: TestClient) -> None:
                    "Xã Tân Cương", "Xóm Soi Mít", "Chè Tân Cương đặc biệt"):
         await web.say(answer)
     await web.tap("food")
-    await web.say("che")  # the sub-group "Chè", typed without diacritics
+    await web.say("che")  # the nhóm "Chè", typed without diacritics
+    await web.say("chè chế biến")  # its phân nhóm, by words
     await web.say("Chè búp non sao suốt thủ công")
     await web.say("trong xa")
     await web.say("3 tấn")

@@ -165,7 +165,7 @@ async def test_full_registration_over_zalo_by_numbers(aiohttp_client: Any, tmp_p
         await reply_to(fake, VALID_MST)
         assert "Số điện thoại" in await reply_to(fake, "Giàng Thị Mai")  # asked as text: Zalo has no button
         assert "tỉnh/thành phố" in await reply_to(fake, "0912 333 444")
-        for answer in ("ha giang", "Xã Lũng Cú", "Thôn Séo Lủng", "Chè Shan tuyết", "1", "5", "Chè cổ thụ",
+        for answer in ("ha giang", "Xã Lũng Cú", "Thôn Séo Lủng", "Chè Shan tuyết", "1", "5", "1", "Chè cổ thụ",
                        "trong tinh", "2 tấn"):
             await reply_to(fake, answer)
         await reply_to(fake, "xong")  # no certifications
@@ -334,7 +334,7 @@ async def test_a_photo_sent_on_zalo_is_stored_like_any_upload(zalo_bot: Any, tmp
     fake, _client = zalo_bot
     await reply_to(fake, "/dangky")
     for answer in ("đồng ý", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
-                   "Thôn 1", "Mật ong", "1", "1", "Mật ong rừng", "1", "2 tấn"):
+                   "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn"):
         text = await reply_to(fake, answer)
     text = await reply_to(fake, "xong")  # no certifications: now the product photos
     assert "Gửi ảnh sản phẩm" in text
@@ -395,7 +395,7 @@ async def test_a_pdf_reaches_a_zalo_chat_through_a_one_time_upload_link(aiohttp_
     try:
         await say("/dangky")
         for answer in ("1", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
-                       "Thôn 1", "Mật ong", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
+                       "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
             await say(answer)
         text = await say("bo qua")  # no product photos: the first dossier document, which may be a PDF
         link = re.search(r"https://ocop\.example\.vn(/u/\S+)", text).group(1)  # type: ignore[union-attr]
