@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from handlers import forms
 from handlers.form_steps import Kind, Step
@@ -100,7 +99,7 @@ class BroadcastForm:
             return []
         officer = await active_officer(ctx.session, ctx.account, ctx.now)
         if officer is not None:  # the count the review shows follows every change of the audience
-            accounts = await audience_accounts(ctx.session, audience_of(officer, data), _today(ctx))
+            accounts = await audience_accounts(ctx.session, audience_of(officer, data), ctx.today)
             data["_count"] = len(accounts)
             data["_unreachable"] = sum(1 for a in accounts if a.unreachable_at is not None)
             data["_web"] = sum(1 for a in accounts if a.channel == "web" and a.unreachable_at is None)
@@ -130,7 +129,7 @@ class BroadcastForm:
         if officer is None:
             return [Reply(t(ctx.lang, "officer.not_allowed"))]
         audience = audience_of(officer, data)
-        recipients = [a for a in await audience_accounts(ctx.session, audience, _today(ctx))
+        recipients = [a for a in await audience_accounts(ctx.session, audience, ctx.today)
                       if a.unreachable_at is None]
         when = datetime.fromisoformat(data["bc_at"]) if data.get("bc_when") == "later" else ctx.now
         file_id = (data.get("bc_file") or [{}])[0].get("id")
@@ -152,10 +151,6 @@ def audience_of(officer: Officer, data: dict[str, Any]) -> Audience:
                     stars=tuple(int(s) for s in data.get("bc_stars") or ()),
                     expiring_within_days=data.get("bc_expiring"),
                     event_id=int(data["bc_event"]) if data.get("bc_event") else None)
-
-
-def _today(ctx: Context) -> Any:
-    return ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
 
 
 async def overview(ctx: Context) -> list[Reply]:

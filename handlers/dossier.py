@@ -6,7 +6,6 @@ Every officer action ends back here, so the officer sees the result of what they
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from handlers import verification
 from handlers.officer_access import checked_application
@@ -19,7 +18,6 @@ from storage.applications import (
     latest_certificate,
     list_documents,
     newest_application_of_product,
-    open_application_of_product,
 )
 from storage.blobs import blob_path
 from storage.models import Application, ApplicationDocument, Certificate, Product, StoredFile
@@ -40,7 +38,7 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
     lang, ref = ctx.lang, load_reference()
     product = await ctx.session.get(Product, application.product_id)
     assert product is not None
-    today = ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
+    today = ctx.today
     lines = [t(lang, "officer.app_title", code=application.code, stage=t(lang, f"stage.{application.status}")),
              await _certificate_line(ctx, application, today),
              t(lang, "officer.app_producer", name=producer.name, entity=ref.label(producer.entity_type, lang),
@@ -122,18 +120,15 @@ def certificate_summary(lang: str, certificate: Certificate, today: date) -> str
 
 
 async def reevaluation_due(ctx: Context, application: Application) -> bool:
-    """The officer may invite a re-evaluation of a product whose certificate runs out soon or has run out, from
-    its newest application only (not while another one is on its way)."""
-    if application.status not in (lifecycle.RECOGNISED, lifecycle.AWAITING_CENTRAL):
+    """The officer may invite a re-evaluation from a product's newest application once it is recognised (4★ awaiting
+    the centre is still on its way) and its certificate runs out soon or has run out."""
+    if application.status != lifecycle.RECOGNISED:
         return False
-    held = await latest_certificate(ctx.session, application.product_id)
-    if held is None or await open_application_of_product(ctx.session, application.product_id) is not None:
-        return False
-    today = ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
     newest = await newest_application_of_product(ctx.session, application.product_id)
-    return (newest is not None and newest.id == application.id
-            and lifecycle.shown_stage(application.status, held.valid_until, today) in (lifecycle.EXPIRING,
-                                                                                       lifecycle.EXPIRED))
+    held = await latest_certificate(ctx.session, application.product_id)
+    return (newest is not None and newest.id == application.id and held is not None
+            and lifecycle.shown_stage(application.status, held.valid_until, ctx.today) in (lifecycle.EXPIRING,
+                                                                                           lifecycle.EXPIRED))
 
 
 def available_actions(status: str, *, reevaluation_due: bool = False) -> list[str]:

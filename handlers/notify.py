@@ -40,10 +40,16 @@ async def notify_officers(ctx: Context, province_code: str, application: Applica
                       options=[{"id": f"app:open:{application.id}", "label": t(lang, "officer.open")}])
 
 
-async def notify_accounts(ctx: Context, accounts: list[ChatAccount], key: str, dedupe: str, **params: Any) -> None:
-    """One outbox row per chat, each in its own language: for news about a person's record, not an application."""
+async def notify_accounts(ctx: Context, accounts: list[ChatAccount], key: str, dedupe: str, *,
+                          reason: str = "producer", options: tuple[tuple[str, str], ...] = (), **params: Any) -> int:
+    """One outbox row per chat, each in its own language: for news about a person's record, not an application.
+    Returns how many were new (the dedupe key keeps a second identical notice from going out)."""
     ctx.outbox_written = True
+    added = 0
     for account in accounts:
         assert account.id is not None
-        await enqueue(ctx.session, account_id=account.id, dedupe_key=f"{dedupe}:{account.id}", reason="producer",
-                      text=t(account.language, key, **params))
+        lang = account.language
+        added += await enqueue(ctx.session, account_id=account.id, dedupe_key=f"{dedupe}:{account.id}", reason=reason,
+                               text=t(lang, key, **params),
+                               options=[{"id": option_id, "label": t(lang, label)} for option_id, label in options])
+    return added

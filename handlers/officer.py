@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from handlers import code_guard, forms
 from handlers.dossier import (
@@ -22,7 +21,7 @@ from handlers.dossier import (
 )
 from handlers.matching import Choice, match_choice
 from handlers.navigation import yes_no_options
-from handlers.notify import notify_producer
+from handlers.notify import notify_accounts, notify_producer
 from handlers.officer_access import checked_application, officer_scope, page_options, sees
 from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
 from handlers.reevaluation import REEVALUATE
@@ -36,7 +35,6 @@ from storage.linking import create_link_code, producer_by_phone
 from storage.models import Application, Producer, Product
 from storage.officers import active_officer, redeem_invite, web_session_of
 from storage.officers import sign_out as sign_out_web
-from storage.outbox import enqueue
 from storage.producers import accounts_of_producer, get_producer_by_tax_code
 from storage.reference import load_reference
 from storage.text import fold
@@ -99,7 +97,7 @@ async def list_applications(ctx: Context, status: str | None, offset: int = 0) -
     heading = t(lang, "officer.list_title", province=scope,
                 status=t(lang, f"stage.{status}") if status else t(lang, "officer.all_statuses"), total=total)
     lines, options = [heading], []
-    today = ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
+    today = ctx.today
     for number, application in enumerate(rows, offset + 1):
         product = await ctx.session.get(Product, application.product_id)
         producer = await ctx.session.get(Producer, application.producer_id)
@@ -141,7 +139,8 @@ async def start_action(ctx: Context, state: State, application_id: int, action: 
         return [checked]
     _, application, _ = checked
     lang = ctx.lang
-    if action not in available_actions(application.status, reevaluation_due=await reevaluation_due(ctx, application)):
+    due = action == INVITE_REEVALUATION and await reevaluation_due(ctx, application)  # its queries only when asked
+    if action not in available_actions(application.status, reevaluation_due=due):
         return [Reply(t(lang, "officer.not_now", stage=t(lang, f"stage.{application.status}")))]
     preset: dict[str, Any] = {"_app": application.id}
     if action in SIMPLE_ACTIONS or action == INVITE_REEVALUATION:
@@ -166,10 +165,9 @@ async def _result_preset(ctx: Context, application: Application) -> dict[str, An
     preset: dict[str, Any] = {"_told": {"producer": producer.name if producer else "", "chats": len(chats)}}
     if application.status == lifecycle.AWAITING_CENTRAL:
         # The council's record stands; what is recorded now is the central council's outcome.
-        held = await latest_certificate(ctx.session, application.product_id)
+        held = await certificate_of(ctx.session, application)
         preset |= {"_central": True, "score": application.score,
-                   "_valid_until": held.valid_until.isoformat() if held and held.application_id == application.id
-                   else None}
+                   "_valid_until": held.valid_until.isoformat() if held else None}
     return preset
 
 
@@ -207,20 +205,18 @@ async def _invite_reevaluation(ctx: Context, application: Application, producer:
     held = await latest_certificate(ctx.session, application.product_id)
     assert product is not None and held is not None
     accounts = await accounts_of_producer(ctx.session, application.producer_id)
-    ctx.outbox_written = True
-    for account in accounts:
-        assert account.id is not None
-        told = account.language
-        await enqueue(ctx.session, account_id=account.id, reason="reevaluation.invited",
-                      dedupe_key=f"reeval-invite:{held.id}:{account.id}",
-                      text=t(told, "notice.reevaluation_invited", product=product.name,
-                             date=format_date(held.valid_until)),
-                      options=[{"id": f"{REEVALUATE}{product.id}", "label": t(told, "reminder.reevaluate")}])
+    sent = await notify_accounts(ctx, accounts, "notice.reevaluation_invited", f"reeval-invite:{held.id}",
+                                 reason="reevaluation.invited", options=((f"{REEVALUATE}{product.id}",
+                                                                          "reminder.reevaluate"),),
+                                 product=product.name, date=format_date(held.valid_until))
     await record_event(ctx.session, actor_account_id=ctx.account.id, action="application.reevaluation_invited",
                        subject_type="application", subject_id=application.code or str(application.id),
                        details={"chats": len(accounts)})
-    done = Reply(t(lang, "officer.invited", producer=producer.name, chats=len(accounts)) if accounts
-                 else t(lang, "officer.invite_no_chat", producer=producer.name, phone=producer.phone or "—"))
+    if not accounts:
+        done = Reply(t(lang, "officer.invite_no_chat", producer=producer.name, phone=producer.phone or "—"))
+    else:  # a second tap sends nothing new, and says so
+        done = Reply(t(lang, "officer.invited" if sent else "officer.invited_already", producer=producer.name,
+                       chats=len(accounts)))
     return [done, *await open_application(ctx, application.id)]  # type: ignore[arg-type]
 
 

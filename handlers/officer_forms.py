@@ -9,7 +9,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from handlers.dossier import open_application
 from handlers.form_steps import Kind, Step
@@ -139,7 +138,7 @@ class ResultForm(_OfficerForm):
         return steps
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
-        return {"_today": _today(ctx)}
+        return {"_today": ctx.today.isoformat()}
 
     def review_notes(self, lang: str, data: dict[str, Any]) -> list[str]:
         """What confirming will do, before it is done: the stars, until when, and who is told."""
@@ -207,10 +206,6 @@ class RejectForm(_OfficerForm):
                                      actor_account_id=ctx.account.id, note=data["reject_reason"])
         await notify_producer(ctx, application, change, "notice.rejected",
                               params=lambda _lang: {"score": "—", "note": data["reject_reason"]})
-
-
-def _today(ctx: Context) -> str:
-    return ctx.now.astimezone(ZoneInfo(ctx.timezone)).date().isoformat()
 
 
 REQUEST_MORE, RESULT, REJECT = RequestMoreForm(), ResultForm(), RejectForm()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from zoneinfo import ZoneInfo
 
 from handlers.charts import statistics_chart
 from handlers.types import Attachment, Context, Reply
@@ -44,7 +43,7 @@ async def show(ctx: Context) -> list[Reply]:
         return [Reply(t(lang, "officer.not_allowed"))]
     province = None if officer.is_admin else officer.province_code
     scope = t(lang, "officer.all_provinces") if province is None else load_reference().label(province, lang)
-    today = ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
+    today = ctx.today
     stats = await province_statistics(ctx.session, province, today, ctx.now)
     # Drawing takes a few hundred milliseconds: off the event loop, so other chats are not kept waiting.
     png = await asyncio.to_thread(statistics_chart, lang, stats, t(lang, "stats.chart_title", scope=scope))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
-from zoneinfo import ZoneInfo
 
 from handlers.matching import fold
 from handlers.reevaluation import REEVALUATE
@@ -58,10 +56,6 @@ def is_status_question(text: str) -> bool:
     return any(phrase in folded for phrase in _QUESTIONS)
 
 
-def local_today(ctx: Context) -> date:
-    return ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
-
-
 async def show_status(ctx: Context, state: State, page: int = 0) -> list[Reply]:
     """One product per message, newest first, with buttons to page through the rest."""
     lang = ctx.lang
@@ -83,28 +77,21 @@ async def show_status(ctx: Context, state: State, page: int = 0) -> list[Reply]:
                           t(lang, "status.next", text=t(lang, "next.draft"))])
         return [Reply(card, options=_pager(lang, page, len(entries)), inline=True)]
     certificate = await latest_certificate(ctx.session, product.id)  # type: ignore[arg-type]
-    lines = await _card(ctx, product, application, certificate, page, len(entries))
+    status = application.status if application else lifecycle.RECOGNISED
+    stage = lifecycle.shown_stage(status, certificate.valid_until if certificate else None, ctx.today)
+    lines = await _card(ctx, product, application, certificate, stage, page, len(entries))
     options = list(_pager(lang, page, len(entries)))
     if application is not None and application.status == lifecycle.NEEDS_MORE:
         options.insert(0, Option(f"{SUPPLEMENT}{application.id}", t(lang, "status.supplement")))
-    if certificate is not None and _advises_reevaluation(ctx, application, certificate):
+    if stage in (lifecycle.EXPIRING, lifecycle.EXPIRED):  # where the card advises re-evaluating, the button is there
         options.insert(0, Option(f"{REEVALUATE}{product.id}", t(lang, "reminder.reevaluate")))
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
 
 
-def _advises_reevaluation(ctx: Context, application: Application | None, certificate: Certificate) -> bool:
-    """Where the card says to re-evaluate (expiring soon, or expired), the button to do it is there."""
-    status = application.status if application else lifecycle.RECOGNISED
-    stage = lifecycle.shown_stage(status, certificate.valid_until, local_today(ctx))
-    return stage in (lifecycle.EXPIRING, lifecycle.EXPIRED)
-
-
 async def _card(ctx: Context, product: Product, application: Application | None, certificate: Certificate | None,
-                index: int, total: int) -> list[str]:
+                stage: str, index: int, total: int) -> list[str]:
     lang, ref = ctx.lang, load_reference()
-    today = local_today(ctx)
-    status = application.status if application else lifecycle.RECOGNISED
-    stage = lifecycle.shown_stage(status, certificate.valid_until if certificate else None, today)
+    today = ctx.today
     lines = [t(lang, "status.title", product=product.name, index=index + 1, total=total)]
     if application is not None and application.code:
         lines.append(t(lang, "status.code", code=application.code))
@@ -168,7 +155,7 @@ async def lookup(ctx: Context, state: State, query: str, offset: int = 0) -> lis
     found, total = await find_recognised(ctx.session, query, offset=offset, limit=LOOKUP_PAGE)
     if not found:
         return [Reply(t(lang, "lookup.none", query=query))]
-    today = local_today(ctx)
+    today = ctx.today
     replies = []
     for product, certificate in found:
         producer = await get_producer(ctx.session, product.producer_id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -124,6 +125,11 @@ class Context:
     @property
     def lang(self) -> str:
         return self.account.language
+
+    @property
+    def today(self) -> date:
+        """The programme's date now (OCOP_TIMEZONE): what expiry and decision dates are compared with."""
+        return self.now.astimezone(ZoneInfo(self.timezone)).date()
 
 
 @dataclass

@@ -117,8 +117,7 @@ async def record_result(session: AsyncSession, application: Application, *, mand
                         actor_account_id: int, central_outcome: str | None = None
                         ) -> tuple[ApplicationStatusChange, Certificate | None]:
     """The council's record, applied as `lifecycle.plan_result` says; the certificate it issues, if any."""
-    current = await latest_certificate(session, application.product_id)
-    held = current if current is not None and current.application_id == application.id else None
+    held = await certificate_of(session, application)
     plan = lifecycle.plan_result(application.status, mandatory_met=mandatory_met, score=score,
                                  central_outcome=central_outcome, has_certificate=held is not None)
     if application.status != lifecycle.AWAITING_CENTRAL:  # the central outcome leaves the council's record as it was
@@ -193,19 +192,14 @@ async def open_application_of_product(session: AsyncSession, product_id: int) ->
 
 async def latest_photos(session: AsyncSession, product_id: int) -> tuple[int, ...]:
     """The product photos of its newest application that had any: a re-evaluation without new photos keeps them."""
-    rows = await session.exec(
-        select(ApplicationDocument.application_id, ApplicationDocument.file_id)
-        .join(Application, col(Application.id) == ApplicationDocument.application_id)
-        .where(Application.product_id == product_id, ApplicationDocument.doc_code == "product-photo",
-               col(ApplicationDocument.file_id).is_not(None))
-        .order_by(col(ApplicationDocument.application_id).desc(), col(ApplicationDocument.id)))
-    newest, files = None, []
-    for application_id, file_id in rows:
-        if newest not in (None, application_id):
-            break
-        newest = application_id
-        files.append(file_id)
-    return tuple(files)
+    sent = (col(ApplicationDocument.doc_code) == "product-photo") & col(ApplicationDocument.file_id).is_not(None)
+    newest = (select(func.max(ApplicationDocument.application_id))
+              .join(Application, col(Application.id) == ApplicationDocument.application_id)
+              .where(Application.product_id == product_id, sent).scalar_subquery())
+    rows = await session.exec(select(ApplicationDocument.file_id)
+                              .where(ApplicationDocument.application_id == newest, sent)
+                              .order_by(col(ApplicationDocument.id)))
+    return tuple(file_id for file_id in rows if file_id is not None)
 
 
 async def list_producer_products(session: AsyncSession, producer_id: int) -> list[tuple[Product, Application | None]]:
@@ -214,10 +208,7 @@ async def list_producer_products(session: AsyncSession, producer_id: int) -> lis
         select(Product).where(Product.producer_id == producer_id).order_by(col(Product.id).desc())))
     result: list[tuple[Product, Application | None]] = []
     for product in products:
-        application = (await session.exec(
-            select(Application).where(Application.product_id == product.id).order_by(col(Application.id).desc())
-        )).first()
-        result.append((product, application))
+        result.append((product, await newest_application_of_product(session, product.id)))  # type: ignore[arg-type]
     return result
 
 

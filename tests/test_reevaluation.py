@@ -58,6 +58,9 @@ async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missin
     await officer.tap("nav:yes")
     assert "Đã gửi lời mời đánh giá lại tới Hộ Nguyễn Thị Mai (1 tài khoản chat)" in officer.text
     assert f"app:act:{imported_id}" in " ".join(officer.option_ids)  # back on the dossier
+    await officer.tap(f"app:act:{imported_id}:invite_reevaluation")
+    await officer.tap("nav:yes")
+    assert "đã được gửi tới Hộ Nguyễn Thị Mai (1 tài khoản chat) trước đó" in officer.text  # not sent twice
 
     # The producer's status advises re-evaluating and has the button; the invitation has it too.
     await producer.say("/trangthai")
@@ -141,3 +144,26 @@ async def test_a_product_with_an_application_on_its_way_is_not_re_evaluated_twic
     await producer.press_stale(f"reeval:{product_id}")
     await producer.agree_if_asked()
     assert "đang có hồ sơ OCOP-2026-000099 chờ xử lý" in producer.text
+
+
+async def test_a_re_evaluation_without_new_photos_keeps_those_of_the_last_dossier_that_had_any(
+        make_runner: Callable, db_url: str) -> None:
+    from storage.applications import DossierItem, add_documents, latest_photos
+    from storage.models import StoredFile
+    from tests.seed import add_application, add_producer
+
+    runner = await make_runner(db_url)
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session)
+        product, first = await add_application(session, producer, status="recognised")
+        files = [StoredFile(sha256=f"{n:064x}", size=1, mime="image/jpeg") for n in range(3)]
+        session.add_all(files)
+        await session.flush()
+        await add_documents(session, first, [DossierItem("product-photo", "upload", (files[0].id, files[1].id))])
+        later = Application(product_id=product.id, producer_id=producer.id, status="rejected")
+        session.add(later)
+        await session.flush()
+        await add_documents(session, later, [DossierItem("product-photo", "skipped")])
+        product_id, expected = product.id, (files[0].id, files[1].id)
+    async with runner.sessions() as session:
+        assert await latest_photos(session, product_id) == expected  # type: ignore[arg-type]
