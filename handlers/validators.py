@@ -93,7 +93,10 @@ def check_tax_code(text: str, *, household: bool) -> str:
         return mst.group(1) + (f"-{mst.group(2)}" if mst.group(2) else "")
     if household and re.fullmatch(r"0\d{11}", compact):
         return compact
-    if household and re.fullmatch(r"[0-9A-Z][0-9A-Z\-/]{4,18}", compact) and sum(c.isdigit() for c in compact) >= 4:
+    # A registration number mixes the province's digits with letters (27B8001234); digits alone are a tax code or a
+    # personal ID of the wrong length, i.e. a typo ("12345" was once taken as a registration number).
+    if household and re.fullmatch(r"[0-9A-Z][0-9A-Z\-/]{7,19}", compact) and sum(c.isdigit() for c in compact) >= 6 \
+            and any(c.isalpha() for c in compact):
         return compact
     raise Invalid("error.tax_code_household" if household else "error.tax_code_format")
 
