@@ -90,9 +90,10 @@ def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float 
             markup = json.loads(str(form["reply_markup"]))
             record["inline" if "inline_keyboard" in markup else "keyboard"] = markup
         answers["200"] += 1
-        return web.json_response({"ok": True, "result": {
-            "message_id": sum(delivered.values()), "date": 0, "text": str(form.get("text", "")),
-            "chat": {"id": int(chat) if chat.lstrip("-").isdigit() else chat, "type": "private"}}})
+        sent = {"message_id": sum(delivered.values()), "date": 0, "text": str(form.get("text", "")),
+                "chat": {"id": int(chat) if chat.lstrip("-").isdigit() else chat, "type": "private"}}
+        # sendMediaGroup answers with the album's messages, as Telegram does; one object there broke the sender.
+        return web.json_response({"ok": True, "result": [sent] if name == "sendMediaGroup" else sent})
 
     async def chat(request: web.Request) -> web.Response:
         return web.json_response(chats.get(request.match_info["chat"], {"texts": [], "keyboard": {}, "inline": {}}))

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from bot.dispatcher import Outcome, PartlySent, Permanent, RetryLater, Unreachable
+from bot.dispatcher import Outcome, PartlySent, Permanent, RetryLater, Transient, Unreachable
 from handlers.types import Reply
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,12 @@ async def send_in_order(channel: str, chat_id: str, replies: list[Reply], send: 
         for index, reply in enumerate(replies):
             try:
                 await send(index, reply)
-            except Outcome as exc:
+            except Exception as exc:  # noqa: BLE001 - what the dispatcher does too: unexpected counts as Transient
+                if not isinstance(exc, Outcome):
+                    # A platform answer the library cannot read (once, a fake's malformed sendMediaGroup) used to
+                    # kill the task with the reply neither kept nor failed, and the chat heard nothing after it.
+                    log.exception("an unexpected error sending a reply to a %s chat; kept to try again", channel)
+                    exc = Transient(repr(exc))
                 parts, outcome = (exc.parts, exc.cause) if isinstance(exc, PartlySent) else (reply.from_part, exc)
                 if journal is None or isinstance(outcome, Permanent | Unreachable):
                     log.warning("could not send a reply to a %s chat: %r", channel, outcome)
