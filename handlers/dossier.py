@@ -39,8 +39,11 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
     product = await ctx.session.get(Product, application.product_id)
     assert product is not None
     today = ctx.today
-    lines = [t(lang, "officer.app_title", code=application.code, stage=t(lang, f"stage.{application.status}")),
-             await _certificate_line(ctx, application, today),
+    issued = await certificate_of(ctx.session, application)
+    # As in the list: a recognised application whose certificate runs out reads "Sắp hết hạn", then "Hết hạn".
+    stage = lifecycle.shown_stage(application.status, issued.valid_until if issued else None, today)
+    lines = [t(lang, "officer.app_title", code=application.code, stage=t(lang, f"stage.{stage}")),
+             await _certificate_line(ctx, application, issued, today),
              t(lang, "officer.app_producer", name=producer.name, entity=ref.label(producer.entity_type, lang),
                tax_code=producer.tax_code or "—", phone=producer.phone or "—")
              + ("" if is_verified(producer) else " · " + t(lang, "verify.unverified")),
@@ -99,13 +102,12 @@ def document_lines(lang: str, documents: list[ApplicationDocument], tz: str) -> 
     return lines
 
 
-async def _certificate_line(ctx: Context, application: Application, today: date) -> str:
+async def _certificate_line(ctx: Context, application: Application, issued: Certificate | None, today: date) -> str:
     """A re-evaluation shows the certificate the product holds; a decided application the one it led to."""
-    if application.kind == "reevaluation":
+    if application.kind == "reevaluation" and issued is None:
         held = await certificate_held_before(ctx.session, application)
         return t(ctx.lang, "officer.app_reevaluation",
                  certificate=certificate_summary(ctx.lang, held, today) if held else "—")
-    issued = await certificate_of(ctx.session, application)
     return t(ctx.lang, "officer.app_certificate", certificate=certificate_summary(ctx.lang, issued, today)) \
         if issued else ""
 

@@ -46,6 +46,7 @@ async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missin
     await officer.say(f"/canbo {await invite(runner.sessions)}")
     await officer.press_stale(f"app:open:{imported_id}")  # as from the list or an expiry digest
     assert f"hiệu lực đến {format_date(valid_until)} (còn 20 ngày)" in officer.text
+    assert "— Sắp hết hạn" in officer.text  # the dossier's stage says what the list says
     await officer.tap(f"app:act:{imported_id}:invite_reevaluation")
     await officer.tap("nav:yes")
     assert "chưa dùng bot" in officer.text and "+84987654321" in officer.text  # nobody to tell yet: phone them
