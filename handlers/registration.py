@@ -21,7 +21,7 @@ from messages import t
 from storage.applications import DossierItem, get_owned_product, submissions_since, submit_application
 from storage.offices import get_office
 from storage.producers import get_producer, has_open_application, save_producer_profile, tax_code_taken_by_other
-from storage.reference import Item, load_reference
+from storage.reference import DossierDocument, Item, load_reference
 
 # Draft key → Producer column. The draft uses producer_name so it never collides with product_name.
 PROFILE_COLUMNS = {"entity_type": "entity_type", "producer_name": "name", "tax_code": "tax_code",
@@ -122,14 +122,16 @@ def _fixed_steps() -> tuple[list[Step], list[Step]]:
     return profile, product
 
 
+def document_step(doc: DossierDocument, *, optional: bool) -> Step:
+    """A dossier item; `optional` is the document's own unless an officer asked for it (then it is required)."""
+    return Step(id=DOC_PREFIX + doc.code, kind=Kind.DOCUMENT, section="dossier", prompt="ask.document",
+                label="field.document", help="help.document", optional=optional,
+                prompt_params=lambda lang, _d: {"document": doc.label(lang),
+                                                "optional": t(lang, "form.optional") if optional else ""})
+
+
 def document_steps(group_code: str | None, kind: str = "new") -> list[Step]:
-    return [
-        Step(id=DOC_PREFIX + doc.code, kind=Kind.DOCUMENT, section="dossier", prompt="ask.document",
-             label="field.document", help="help.document", optional=doc.optional,
-             prompt_params=lambda lang, _d, doc=doc: {"document": doc.label(lang),
-                                                       "optional": t(lang, "form.optional") if doc.optional else ""})
-        for doc in load_reference().documents_for(group_code, kind)
-    ]
+    return [document_step(doc, optional=doc.optional) for doc in load_reference().documents_for(group_code, kind)]
 
 
 async def profile_answers(ctx: Context) -> dict[str, Any]:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from handlers.form_steps import Step
 from handlers.notify import notify_officers
-from handlers.registration import DOC_PREFIX, document_steps
+from handlers.registration import DOC_PREFIX, document_step
 from handlers.types import Context, Reply
 from messages import t
 from storage import lifecycle
 from storage.applications import DossierItem, TransitionNotAllowed, add_documents, change_status, get_application
 from storage.models import Application, Product
 from storage.producers import get_producer
+from storage.reference import load_reference
 
 
 class SupplementForm:
@@ -22,10 +22,11 @@ class SupplementForm:
     review_title, submit_label, cancel_prompt = "supplement.review_title", "nav.send", "supplement.cancel_confirm"
 
     def steps(self, data: dict[str, Any]) -> list[Step]:
-        wanted = {DOC_PREFIX + code for code in data.get("_items") or ["evidence"]}
+        wanted = set(data.get("_items") or ["evidence"])
         # What the officer asked for is what is missing: none of it may be skipped, optional or not.
-        return [replace(s, optional=False) for s in document_steps(data.get("_group"), data.get("_kind", "new"))
-                if s.id in wanted]
+        return [document_step(doc, optional=False)
+                for doc in load_reference().documents_for(data.get("_group"), data.get("_kind", "new"))
+                if doc.code in wanted]
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         return {}

@@ -329,7 +329,7 @@ class UnreadableOnceBotApi(FakeBotApi):
 async def test_a_reply_met_by_an_unexpected_error_is_kept_and_the_chat_goes_on(aiohttp_client: Any,
                                                                                tmp_path: Path) -> None:
     """Found trying it by hand: a send that failed with something other than a platform error left the reply
-    neither sent nor kept, and the officer's chat heard nothing more until a restart."""
+    neither sent nor kept, and the officer's chat heard nothing more until the rows' lease ran out."""
     api = UnreadableOnceBotApi()
     settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}",
                         OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_QUIET_HOURS="", OCOP_FLOOD_BURST=1000,

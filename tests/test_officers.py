@@ -140,6 +140,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     await producer.send_file(PDF, "application/pdf", "phuong-an.pdf")
     await producer.tap("nav:done")
     assert "Hồ sơ minh chứng khác" in producer.last and "nav:skip" not in producer.option_ids
+    assert "không bắt buộc" not in producer.last  # asked for by the officer: not said to be optional either
     await producer.say("bỏ qua")
     assert "không bỏ qua được" in producer.text
     await producer.send_file(PDF, "application/pdf", "cau-chuyen.pdf")
