@@ -13,7 +13,7 @@ from openpyxl.styles import Font
 from bot.cli_support import database, find_province
 from bot.settings import Settings
 from handlers.charts import statistics_chart
-from handlers.statistics import summary
+from handlers.statistics import subgroup_rows, summary
 from handlers.workbook import append_row
 from messages import format_when, t
 from storage.reference import load_reference
@@ -46,6 +46,8 @@ def _write(settings: Settings, stats: ProvinceStatistics, code: str | None, scop
         append_row(summary_sheet, [line])
     tables = {"stats.sheet_stars": [(f"{n}★", stats.by_stars.get(n, 0)) for n in (5, 4, 3)],
               "stats.sheet_groups": [(ref.label(g, lang), n) for g, n in sorted(stats.by_group.items())],
+              "stats.sheet_subgroups": [(f"{ref.label(g, lang)} › {name}", count) for g in sorted(stats.by_group)
+                                        for name, count in subgroup_rows(lang, stats, g)],
               "stats.sheet_communes": sorted(stats.by_commune.items(), key=lambda item: -item[1]),
               "stats.sheet_status": [(t(lang, f"stage.{s}"), n) for s, n in stats.by_status.items()]}
     for key, rows in tables.items():

@@ -82,7 +82,8 @@ async def session_ended(ctx: Context) -> list[Reply]:
     return [Reply(t(ctx.lang, "officer.session_ended"))]
 
 
-async def list_applications(ctx: Context, status: str | None, offset: int = 0) -> list[Reply]:
+async def list_applications(ctx: Context, status: str | None, offset: int = 0, group: str | None = None
+                            ) -> list[Reply]:
     lang = ctx.lang
     scoped = await officer_scope(ctx)
     if isinstance(scoped, Reply):
@@ -91,11 +92,16 @@ async def list_applications(ctx: Context, status: str | None, offset: int = 0) -
     offset = max(offset, 0)
     if status not in lifecycle.STATUSES:
         status = None  # an altered or outdated button: show all rather than fail
+    ref = load_reference()
+    if group is not None and group not in _classification_codes():
+        group = None
     rows, total = await list_applications_in_province(ctx.session, province, status=status, offset=offset,
-                                                      limit=PAGE_SIZE)
-    scope = t(lang, "officer.all_provinces") if province is None else load_reference().province(province).vi  # type: ignore[union-attr]
-    heading = t(lang, "officer.list_title", province=scope,
-                status=t(lang, f"stage.{status}") if status else t(lang, "officer.all_statuses"), total=total)
+                                                      limit=PAGE_SIZE, group=group)
+    scope = t(lang, "officer.all_provinces") if province is None else ref.label(province, lang)
+    shown = t(lang, f"stage.{status}") if status else t(lang, "officer.all_statuses")
+    if group is not None:
+        shown += f" · {ref.label(group, lang)}"
+    heading = t(lang, "officer.list_title", province=scope, status=shown, total=total)
     lines, options = [heading], []
     today = ctx.today
     for number, application in enumerate(rows, offset + 1):
@@ -115,12 +121,37 @@ async def list_applications(ctx: Context, status: str | None, offset: int = 0) -
         options.append(Option(f"{OPEN}{application.id}", name[:40], number=number))
     if not rows:
         lines.append(t(lang, "officer.list_empty"))
-    key = status or "all"
-    options += page_options(lang, offset, total, PAGE_SIZE, lambda at: f"{LIST}{key}:{at}")
-    options += [Option(f"{LIST}{s}:0", t(lang, f"stage.{s}")) for s in lifecycle.STATUSES if s != status]
+    if group is None and offset == 0:
+        lines.append(t(lang, "officer.list_filter_hint"))
+    key, kept = status or "all", f":{group}" if group else ""
+    options += page_options(lang, offset, total, PAGE_SIZE, lambda at: f"{LIST}{key}:{at}{kept}")
+    # Changing the stage keeps the group filter; the group filter itself is typed (/hoso thực phẩm).
+    options += [Option(f"{LIST}{s}:0{kept}", t(lang, f"stage.{s}")) for s in lifecycle.STATUSES if s != status]
     if status:
-        options.append(Option(f"{LIST}all:0", t(lang, "officer.all_statuses")))
+        options.append(Option(f"{LIST}all:0{kept}", t(lang, "officer.all_statuses")))
+    if group:
+        options.append(Option(f"{LIST}{key}:0", t(lang, "officer.all_groups")))
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
+
+
+def _classification_choices() -> list[Choice]:
+    """Every group, nhóm and phân nhóm, so '/hoso chè' and '/hoso thực phẩm' both filter."""
+    ref = load_reference()
+    items = [item for g in ref.groups for item in (g, *g.subgroups, *(c for s in g.subgroups for c in s.categories))]
+    return [Choice(item.code, item.vi, (item.vi, item.en, *item.aliases)) for item in items]
+
+
+def _classification_codes() -> set[str]:
+    return {choice.id for choice in _classification_choices()}
+
+
+def filter_from_words(text: str, lang: str) -> tuple[str | None, str | None]:
+    """What '/hoso …' asks for: a stage ('/hoso cần bổ sung') or a product group at any level ('/hoso chè')."""
+    status = status_from_words(text, lang)
+    if status is not None or fold(text).isdecimal():
+        return status, None
+    found = match_choice(text, _classification_choices())
+    return None, found.id if found else None
 
 
 def status_from_words(text: str, lang: str) -> str | None:

@@ -221,7 +221,11 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
     if command == "officer":
         return await officer.join(ctx, args)
     if command == "applications" or chosen == MENU_APPLICATIONS:
-        return await officer.list_applications(ctx, officer.status_from_words(args, lang))
+        status_wanted, group = officer.filter_from_words(args, lang)
+        listed = await officer.list_applications(ctx, status_wanted, group=group)
+        if args.strip() and status_wanted is None and group is None:
+            return [Reply(t(lang, "officer.filter_unknown", words=args.strip()[:60]))] + listed
+        return listed
     if command == "link_code":
         return await officer.make_link_code(ctx, args)
     if command == "verify":
@@ -327,7 +331,8 @@ BUTTONS: tuple[tuple[str, ButtonHandler], ...] = (
     (status.SUPPLEMENT, _supplement),
     (offices.EDIT, lambda ctx, state, p: _edit_office(ctx, state, p[2])),
     (status.LOOKUP_MORE, lambda ctx, state, p: status.lookup_more(ctx, state, _number(p[2]))),
-    (dossier.LIST, lambda ctx, _s, p: officer.list_applications(ctx, None if p[2] == "all" else p[2], _number(p[3]))),
+    (dossier.LIST, lambda ctx, _s, p: officer.list_applications(ctx, None if p[2] == "all" else p[2], _number(p[3]),
+                                                                    p[4] if len(p) > 4 else None)),
     (dossier.OPEN, lambda ctx, _s, p: dossier.open_application(ctx, _number(p[2]))),
     (dossier.ACT, lambda ctx, state, p: officer.start_action(ctx, state, _number(p[2]), p[3])),
     (verification.LIST, lambda ctx, _s, p: verification.list_claims(ctx, _number(p[2]))),

@@ -21,8 +21,9 @@ def summary(lang: str, stats: ProvinceStatistics, scope: str, timezone: str) -> 
                four=n(stats.by_stars.get(4, 0)), three=n(stats.by_stars.get(3, 0))),
              t(lang, "stats.expiring", thirty=n(stats.expiring_30), ninety=n(stats.expiring_90)),
              t(lang, "stats.by_group")]
-    lines += [f"• {ref.label(code, lang)}: {n(count)}" for code, count in
-              sorted(stats.by_group.items(), key=lambda item: -item[1])]
+    for code, count in sorted(stats.by_group.items(), key=lambda item: -item[1]):
+        lines.append(f"• {ref.label(code, lang)}: {n(count)}")
+        lines += [f"    – {name}: {n(number)}" for name, number in subgroup_rows(lang, stats, code)]
     lines.append(t(lang, "stats.by_status"))
     lines += [f"• {t(lang, f'stage.{status}')}: {n(stats.by_status[status])}" for status in STATUSES
               if stats.by_status.get(status)]
@@ -34,6 +35,14 @@ def summary(lang: str, stats: ProvinceStatistics, scope: str, timezone: str) -> 
         lines += [f"• {name} ({format_when(lang, start, timezone)}): {n(count)}"
                   for name, start, count in stats.registrations[:10]]
     return "\n".join(lines)
+
+
+def subgroup_rows(lang: str, stats: ProvinceStatistics, group: str) -> list[tuple[str, int]]:
+    """The nhóm of one group with their counts, largest first; they add up to the group's count."""
+    ref = load_reference()
+    rows = [(ref.label(sub, lang) if sub else t(lang, "stats.no_subgroup"), count)
+            for (of, sub), count in stats.by_subgroup.items() if of == group]
+    return sorted(rows, key=lambda row: -row[1])
 
 
 async def show(ctx: Context) -> list[Reply]:

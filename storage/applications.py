@@ -213,13 +213,20 @@ async def list_producer_products(session: AsyncSession, producer_id: int) -> lis
 
 
 async def list_applications_in_province(session: AsyncSession, province_code: str | None, *,
-                                        status: str | None, offset: int, limit: int) -> tuple[list[Application], int]:
-    """A page of applications, newest first, and how many there are; province None means every province."""
+                                        status: str | None, offset: int, limit: int, group: str | None = None
+                                        ) -> tuple[list[Application], int]:
+    """A page of applications, newest first, and how many there are; province None means every province.
+
+    `group` is a code of any level of the classification: a group, a nhóm or a phân nhóm."""
     query = select(Application).join(Producer, col(Producer.id) == Application.producer_id)
     if province_code is not None:
         query = query.where(Producer.province_code == province_code)
     if status is not None:
         query = query.where(Application.status == status)
+    if group is not None:
+        query = query.join(Product, col(Product.id) == Application.product_id).where(
+            (col(Product.group_code) == group) | (col(Product.subgroup_code) == group)
+            | (col(Product.category_code) == group))
     total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
     rows = await session.exec(query.order_by(col(Application.id).desc()).offset(offset).limit(limit))
     return list(rows), int(total)

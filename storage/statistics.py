@@ -18,6 +18,7 @@ class ProvinceStatistics:
     # Products whose certificate is in force, counted once each: every breakdown adds up to the same total.
     by_stars: dict[int, int]
     by_group: dict[str, int]
+    by_subgroup: dict[tuple[str, str | None], int]  # (group, nhóm); nhóm None where the record lacks it
     by_commune: dict[str, int]
     by_status: dict[str, int]
     expiring_30: int
@@ -37,13 +38,14 @@ async def province_statistics(session: AsyncSession, province_code: str | None, 
                                             order_by=(col(Certificate.decision_date).desc(),
                                                       col(Certificate.id).desc())).label("newest"))
               .where(col(Certificate.revoked_at).is_(None), col(Certificate.valid_until) >= today).subquery())
-    held = (select(ranked.c.stars, ranked.c.valid_until, Product.group_code, Producer.commune)
+    held = (select(ranked.c.stars, ranked.c.valid_until, Product.group_code, Producer.commune, Product.subgroup_code)
             .join(Product, col(Product.id) == ranked.c.product_id)
             .join(Producer, col(Producer.id) == Product.producer_id).where(ranked.c.newest == 1))
     products = list(await session.exec(scoped(held)))
     by_stars = Counter(stars for stars, *_ in products)
-    by_group = Counter(group for _, _, group, _ in products)
-    by_commune = Counter(commune or "—" for *_, commune in products)
+    by_group = Counter(group for _, _, group, *_ in products)
+    by_subgroup = Counter((group, subgroup) for _, _, group, _, subgroup in products)
+    by_commune = Counter(commune or "—" for *_, commune, _ in products)
     statuses = select(Application.status, func.count()).join(Producer, col(Producer.id) == Application.producer_id)
     by_status = dict(list(await session.exec(scoped(statuses).group_by(Application.status))))  # type: ignore[arg-type]
 
@@ -58,6 +60,7 @@ async def province_statistics(session: AsyncSession, province_code: str | None, 
     registrations = [(name, start, int(n)) for name, start, n in
                      await session.exec(events.group_by(Event.id, Event.name, Event.starts_at)
                                         .order_by(col(Event.starts_at)))]
-    return ProvinceStatistics(by_stars=by_stars, by_group=by_group, by_commune=by_commune, by_status=by_status,
+    return ProvinceStatistics(by_stars=by_stars, by_group=by_group, by_subgroup=by_subgroup, by_commune=by_commune,
+                              by_status=by_status,
                               expiring_30=expiring(30), expiring_90=expiring(90),
                               registrations=registrations)

@@ -82,6 +82,30 @@ async def test_officer_sees_and_acts_only_in_own_province(make_runner: Callable,
     assert "Cà phê Cầu Đất" in admin.text and "Gốm Bát Tràng" in admin.text
 
 
+async def test_officer_filters_the_list_by_group_nhom_or_phan_nhom(make_runner: Callable, sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session)
+        await add_application(session, producer, name="Mứt hồng Đà Lạt")  # food › processed
+        tea, _ = await add_application(session, producer, name="Trà Ô long", group="food")
+        tea.subgroup_code, tea.category_code = "food-tea", "food-tea-leaf"
+        await add_application(session, producer, name="Giỏ mây tre", group="craft", status="needs_more")
+    officer = Chat(runner, user="officer-1")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    await officer.say("/hoso thuc pham")  # a group, typed without diacritics
+    assert "Tất cả · Thực phẩm: 2" in officer.text
+    assert "Mứt hồng" in officer.text and "Trà Ô long" in officer.text and "Giỏ mây" not in officer.text
+    await officer.say("/hoso chè")  # a nhóm
+    assert "Trà Ô long" in officer.text and "Mứt hồng" not in officer.text
+    await officer.tap("hoso:list:needs_more:0:food-tea")  # a stage button keeps the group filter
+    assert "Cần bổ sung · Chè: 0" in officer.text and "Không có hồ sơ nào" in officer.text
+    await officer.tap("hoso:list:needs_more:0")  # …and this one drops it
+    assert "Giỏ mây tre" in officer.text
+    await officer.say("/hoso rau muống xào")
+    assert "không tìm thấy giai đoạn hay nhóm sản phẩm nào tên “rau muống xào”" in officer.text
+    assert "Mứt hồng" in officer.text and "Giỏ mây" in officer.text
+
+
 async def test_producers_cannot_use_officer_buttons_or_commands(make_runner: Callable, sqlite_url: str) -> None:
     runner = await make_runner(sqlite_url)
     async with runner.sessions() as session, session.begin():

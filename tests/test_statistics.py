@@ -46,6 +46,8 @@ async def test_numbers_for_a_province(make_runner: Callable, db_url: str) -> Non
     assert stats.by_stars == {3: 1, 4: 1, 5: 1}  # D's certificate has lapsed
     # Groups and communes count the same products as the total: those holding a certificate in force.
     assert stats.by_group == {"food": 2, "craft": 1}
+    # …and within each group by nhóm, adding up to the group's count (the seeded craft product has none).
+    assert stats.by_subgroup == {("food", "food-processed"): 2, ("craft", None): 1}
     assert stats.by_commune == {"Xã Đạ Sar": 2, "Phường 3": 1}
     assert stats.by_status == {"recognised": 4, "submitted": 1, "needs_more": 1}
     assert (stats.expiring_30, stats.expiring_90) == (1, 2)
@@ -86,6 +88,7 @@ async def test_rule_still_valid_counts_each_product_once_by_the_certificate_in_f
 
 def test_chart_renders_vietnamese_labels(tmp_path: Path) -> None:
     stats = ProvinceStatistics(by_stars={3: 2, 4: 5, 5: 1}, by_group={"food": 4, "craft": 2, "tourism": 1},
+                               by_subgroup={("food", "food-processed"): 4, ("craft", None): 2, ("tourism", None): 1},
                                by_commune={"Xã Đạ Sar": 3, "Phường Xuân Hương - Đà Lạt": 2},
                                by_status={"recognised": 5, "needs_more": 1, "council_review": 2},
                                expiring_30=1, expiring_90=3, registrations=[])
@@ -104,6 +107,7 @@ async def test_statistics_in_chat_for_officers_only(make_runner: Callable, sqlit
     text = officer.text
     assert "Thống kê OCOP — Lâm Đồng" in text and "Sản phẩm còn hiệu lực: 3 (5★ 1 · 4★ 1 · 3★ 1)" in text
     assert "Sắp hết hạn: 1 trong 30 ngày · 2 trong 90 ngày" in text and "Mè xửng" not in text
+    assert "• Thực phẩm: 2\n    – Thực phẩm chế biến: 2\n• Thủ công mỹ nghệ: 1\n    – chưa rõ nhóm: 1" in text
     [chart] = officer.replies[0].attachments
     assert chart.mime == "image/png" and chart.content.startswith(b"\x89PNG")  # type: ignore[union-attr]
     producer = Chat(runner, user="producer")
@@ -118,7 +122,11 @@ def test_report_command_writes_workbook_and_chart(tmp_path: Path, monkeypatch: p
     assert main(["report", "--province", "lam dong", str(tmp_path / "out")]) == 0
     assert "Đã ghi báo cáo" in capsys.readouterr().out
     workbook = load_workbook(tmp_path / "out" / "ocop-report-lam-dong.xlsx")
-    assert workbook.sheetnames == ["Tổng hợp", "Hạng sao", "Nhóm", "Xã phường", "Trạng thái", "Sự kiện"]
+    assert workbook.sheetnames == ["Tổng hợp", "Hạng sao", "Nhóm", "Nhóm nhỏ", "Xã phường", "Trạng thái", "Sự kiện"]
+    nhom = [row for row in workbook["Nhóm nhỏ"].iter_rows(min_row=2, values_only=True)]
+    groups = {name: count for name, count in workbook["Nhóm"].iter_rows(min_row=2, values_only=True)}
+    assert nhom and all(" › " in name for name, _ in nhom)
+    assert sum(count for _, count in nhom) == sum(groups.values())  # the nhóm add up to the groups
     assert len(list(workbook["Sự kiện"].iter_rows())) == 5  # the header and the four demo events
     assert (tmp_path / "out" / "ocop-report-lam-dong.png").read_bytes().startswith(b"\x89PNG")
     assert main(["report", "--province", "Atlantis", str(tmp_path / "x")]) == 1
