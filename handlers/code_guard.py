@@ -28,8 +28,8 @@ def _minutes_until(moment: datetime, ctx: Context) -> int:
     return max(1, round((moment - ctx.now).total_seconds() / 60))
 
 
-async def refusal(ctx: Context) -> Reply | None:
-    """The polite answer when this chat may not try a code now, else None."""
+async def refusal(ctx: Context, office: str = "") -> Reply | None:
+    """The polite answer when this chat may not try a code now, else None. `office` is whom to call, if any."""
     lang, now = ctx.lang, ctx.now
     everyone = await code_failures_since(ctx.session, now - OVERALL_SPAN)
     if len(everyone) >= OVERALL_LIMIT:
@@ -39,7 +39,8 @@ async def refusal(ctx: Context) -> Reply | None:
     locked_until = max((mine[i] + CHAT_SPAN for i in range(CHAT_LOCK_AFTER - 1, len(mine))
                         if mine[i] - mine[i - CHAT_LOCK_AFTER + 1] <= CHAT_SPAN), default=now)
     if locked_until > now:
-        return Reply(t(lang, "code.locked", hours=max(1, round((locked_until - now).total_seconds() / 3600))))
+        return Reply(t(lang, "code.locked", hours=max(1, round((locked_until - now).total_seconds() / 3600)),
+                       office=office))
     mine = [at for at in mine if at > now - CHAT_SPAN]
     if len(mine) >= FREE_FAILURES:
         free_at = mine[-1] + FIRST_WAIT * 2 ** (len(mine) - FREE_FAILURES)
@@ -56,14 +57,15 @@ async def failed(ctx: Context, kind: str) -> None:
     ctx.code_failures.append(kind)
 
 
-async def redeem(ctx: Context, kind: str, wrong: str, use: Callable[[], Awaitable[T | None]]) -> T | Reply:
+async def redeem(ctx: Context, kind: str, wrong: str, use: Callable[[], Awaitable[T | None]], *,
+                 office: str = "") -> T | Reply:
     """Try a typed code with `use` (None when it is wrong): the refusal if this chat may not try now, the `wrong`
-    answer (audited and counted) if it fails, else what `use` returned."""
-    refused = await refusal(ctx)
+    answer (audited and counted) if it fails, else what `use` returned. `office` ends both answers: whom to call."""
+    refused = await refusal(ctx, office)
     if refused is not None:
         return refused
     redeemed = await use()
     if redeemed is None:
         await failed(ctx, kind)
-        return Reply(t(ctx.lang, wrong))
+        return Reply(t(ctx.lang, wrong, office=office))
     return redeemed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers import code_guard
+from handlers.offices import whom_to_call
 from handlers.types import Context, Incoming, Reply
 from handlers.validators import Invalid, normalize_phone
 from messages import t
@@ -22,10 +23,10 @@ async def link_by_contact(ctx: Context, inc: Incoming) -> list[Reply]:
     try:
         phone = normalize_phone(inc.contact.phone)
     except Invalid:
-        return [Reply(t(lang, "link.no_match"))]
+        return [Reply(t(lang, "link.no_match", office=await whom_to_call(ctx)))]
     producer = await producer_by_phone(ctx.session, phone, verified_only=True)
     if producer is None:
-        return [Reply(t(lang, "link.no_match"))]
+        return [Reply(t(lang, "link.no_match", office=await whom_to_call(ctx)))]
     await link_account(ctx.session, ctx.account, producer.id, how="contact")  # type: ignore[arg-type]
     return [Reply(t(lang, "link.done", producer=producer.name))]
 
@@ -44,7 +45,8 @@ async def link_by_code(ctx: Context, code: str) -> list[Reply]:
     if await _linked_already(ctx):
         return [Reply(t(lang, "link.already"))]
     producer = await code_guard.redeem(ctx, "link", "link.bad_code",
-                                       lambda: redeem_link_code(ctx.session, ctx.account, code, ctx.now))
+                                       lambda: redeem_link_code(ctx.session, ctx.account, code, ctx.now),
+                                       office=await whom_to_call(ctx))
     if isinstance(producer, Reply):
         return [producer]
     return [Reply(t(lang, "link.done", producer=producer.name))]

@@ -26,11 +26,21 @@ async def province_of(ctx: Context) -> str | None:
     return producer.province_code if producer else ctx.account.browse_province
 
 
-async def contact_line(ctx: Context, province_code: str | None) -> str | None:
+async def contact_line(ctx: Context, province_code: str | None, lang: str | None = None) -> str | None:
     office = await get_office(ctx.session, province_code)
     if office is None:
         return None
-    return t(ctx.lang, "office.contact", name=office.name, phone=office.phone, address=office.address)
+    return t(lang or ctx.lang, "office.contact", name=office.name, phone=office.phone, address=office.address)
+
+
+async def whom_to_call(ctx: Context, province_code: str | None = None, lang: str | None = None) -> str:
+    """The line that ends every "contact the officer" message: the office of the person's province, or how to
+    find it when the province is not known yet (a newcomer at the tax-code step)."""
+    province_code = province_code or await province_of(ctx)
+    if province_code is None:
+        return "\n" + t(lang or ctx.lang, "office.find_hint")
+    line = await contact_line(ctx, province_code, lang)
+    return f"\n{line}" if line else ""
 
 
 async def show(ctx: Context, typed_province: str) -> list[Reply]:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.form_steps import Kind, Step
 from handlers.matching import Choice, fold, province_choices
+from handlers.offices import whom_to_call
 from handlers.types import Context, Reply
 from handlers.validators import (
     Invalid,
@@ -19,7 +20,6 @@ from handlers.validators import (
 )
 from messages import t
 from storage.applications import DossierItem, get_owned_product, submissions_since, submit_application
-from storage.offices import get_office
 from storage.producers import get_producer, has_open_application, save_producer_profile, tax_code_taken_by_other
 from storage.reference import DossierDocument, Item, load_reference
 
@@ -63,9 +63,9 @@ def classification_steps(steps: list[Step], data: dict[str, Any]) -> list[Step]:
     return [s for s in steps if s.id != "category" or asks_category(data)]
 
 
-async def _check_tax_code_free(ctx: Context, value: str, _data: dict[str, Any]) -> None:
+async def _check_tax_code_free(ctx: Context, value: str, data: dict[str, Any]) -> None:
     if await tax_code_taken_by_other(ctx.session, value, ctx.account.producer_id):
-        raise Invalid("error.tax_code_taken")
+        raise Invalid("error.tax_code_taken", {"office": await whom_to_call(ctx, data.get("province_code"))})
 
 
 async def _check_province_kept(ctx: Context, value: str, _data: dict[str, Any]) -> None:
@@ -74,11 +74,8 @@ async def _check_province_kept(ctx: Context, value: str, _data: dict[str, Any]) 
     if producer is not None and producer.province_code != value and await has_open_application(ctx.session,
                                                                                                 producer.id):
         province = load_reference().province(producer.province_code)
-        office = await get_office(ctx.session, producer.province_code)
-        whom = t(ctx.lang, "office.contact", name=office.name, phone=office.phone, address=office.address) \
-            if office else ""
         raise Invalid("error.province_locked", {"province": province.vi if province else producer.province_code,
-                                                "office": f"\n{whom}" if whom else ""})
+                                                "office": await whom_to_call(ctx, producer.province_code)})
 
 
 def _text(max_len: int, *, allow_emoji: bool = False):  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from handlers.navigation import yes_no_options
 from handlers.notify import notify_accounts
 from handlers.officer_access import checked_producer, officer_scope, page_options, sees
+from handlers.offices import whom_to_call
 from handlers.types import Context, Option, Reply, State
 from messages import format_date, t
 from storage.applications import list_producer_products
@@ -132,5 +133,7 @@ async def confirm(ctx: Context, state: State, answer: bool | None) -> list[Reply
         await notify_accounts(ctx, accounts, "notice.producer_merged", f"merged:{claim.id}", name=listed.name)
         return [Reply(t(lang, "verify.done_merged", name=listed.name))]
     await drop_claimed_tax_code(ctx.session, claim, actor_account_id=actor)
-    await notify_accounts(ctx, accounts, "notice.producer_claim_refused", f"claim-refused:{claim.id}")
+    for account in accounts:  # each in its own language, with the office the person can call
+        await notify_accounts(ctx, [account], "notice.producer_claim_refused", f"claim-refused:{claim.id}",
+                              office=await whom_to_call(ctx, claim.province_code, account.language))
     return [Reply(t(lang, "verify.done_refused", name=claim.name))]

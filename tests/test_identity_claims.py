@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from bot.cli_products import import_products
 from bot.settings import Settings
 from storage.models import AuditEvent, Certificate, ChatAccount, OutboxMessage, Producer
+from storage.offices import save_office
 from tests.fakes import VALID_MST, Chat
 from tests.flows import answer_dossier, answer_product, answer_profile
 from tests.seed import add_application, add_producer, invite
@@ -99,11 +100,15 @@ async def test_a_strangers_claim_never_takes_over_the_listed_cooperative(make_ru
     assert "Hồ sơ khai trong chat" in officer.text and "Hồ sơ của tỉnh" in officer.text
     assert "HTX Nông sản Tân Thành" in officer.text and "Hộ bà Nguyễn Thị Lan" in officer.text
     assert f"verify:act:{claim.id}:verify:0" not in officer.option_ids  # two verified owners of one tax code: no
+    async with runner.sessions() as session, session.begin():
+        await save_office(session, "tuyen-quang", {"name": "Văn phòng OCOP Tuyên Quang", "phone": "0207 3822 123",
+                                                   "address": "Phường Minh Xuân"}, actor_account_id=None)
     await officer.tap(f"verify:act:{claim.id}:refuse:0")
     await officer.tap("nav:yes")
     assert "Đã bỏ mã số thuế" in officer.text
     await stranger.say("/trangthai")
-    assert any("trùng với một cơ sở khác đã được tỉnh xác minh" in line for line in stranger.transcript)
+    [refused] = [line for line in stranger.transcript if "trùng với một cơ sở khác đã được tỉnh xác minh" in line]
+    assert "☎️ Văn phòng OCOP: Văn phòng OCOP Tuyên Quang · ĐT 0207 3822 123" in refused  # whom to call
     async with runner.sessions() as session:
         assert (await session.get(Producer, claim.id)).tax_code is None  # type: ignore[union-attr]
         actions = [e.action for e in (await session.exec(select(AuditEvent))).all()]

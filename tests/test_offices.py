@@ -85,3 +85,31 @@ async def test_an_admin_edits_an_office_and_an_officer_may_not(make_runner: Call
         [office] = (await session.exec(select(ProvinceOffice))).all()
         events = (await session.exec(select(AuditEvent).where(AuditEvent.action == "office.created"))).all()
     assert office.phone == "0263 3822 123" and len(events) == 1
+
+
+async def test_every_contact_the_officer_message_names_the_office(make_runner: Callable, sqlite_url: str) -> None:
+    """A wrong link code, a phone on no record, a tax code already verified elsewhere: each says whom to call, or, when
+    the person's province is not known yet, how to find the office."""
+    runner = await make_runner(sqlite_url)
+    code, _, _ = await import_offices(Settings(OCOP_DATABASE_URL=sqlite_url), TEMPLATE)  # type: ignore[call-arg]
+    assert code == 0
+    async with runner.sessions() as session, session.begin():
+        await add_producer(session, tax_code="0300588569")  # verified, from the province's list
+    office = "Văn phòng Điều phối nông thôn mới tỉnh Lâm Đồng · ĐT 0263 3822 123"
+
+    newcomer = Chat(runner, user="newcomer")
+    await newcomer.say("/lienket K7QH2M4X")
+    assert "Mã liên kết không đúng" in newcomer.text and "gõ /vanphong kèm tên tỉnh" in newcomer.text
+    await newcomer.say("/dangky")
+    await newcomer.agree_if_asked()
+    await newcomer.say("1")
+    await newcomer.say("HTX Rau sạch Đơn Dương")
+    await newcomer.say("0300588569")
+    assert "thuộc một cơ sở đã được tỉnh xác minh" in newcomer.text and "/vanphong" in newcomer.text
+    await newcomer.say("/huy")
+
+    browser = Chat(runner, user="browser")  # not linked, but has said which province's trainings it follows
+    await browser.say("/taphuan")
+    await browser.say("lâm đồng")
+    await browser.say("/lienket K7QH2M4X")
+    assert "Mã liên kết không đúng" in browser.text and office in browser.text
