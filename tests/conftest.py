@@ -4,8 +4,9 @@ import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -77,6 +78,11 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+    @property
+    def today(self) -> date:
+        """The date in Vietnam, as the bot reckons it: after 17:00 UTC it is already tomorrow there."""
+        return self.now.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
 
     def advance(self, **kw: float) -> None:
         self.now += timedelta(**kw)

@@ -73,7 +73,7 @@ async def test_an_imported_producer_re_evaluating_is_asked_first(make_runner: Ca
     runner = await make_runner(sqlite_url)
     async with runner.sessions() as session, session.begin():
         producer = await add_producer(session, tax_code="0100109106")
-        product, _ = await add_application(session, producer, status="recognised", decided=clock.now.date())
+        product, _ = await add_application(session, producer, status="recognised", decided=clock.today)
         producer_id, product_id = producer.id, product.id
     chat = Chat(runner, user="owner", channel="telegram")
     await chat.say("/start")

@@ -151,7 +151,7 @@ async def test_idle_drafts_are_reminded_once(make_runner: Callable, sqlite_url: 
     await chat.say("/dangky")
     await chat.agree_if_asked()
     await chat.say("1")
-    day = clock.now.date()
+    day = clock.today
     assert await scan_on(runner.sessions, day) == {}
     async with runner.sessions() as session:
         state = (await session.exec(select(ConversationState))).one()

@@ -52,7 +52,7 @@ async def test_a_typed_application_code_opens_its_status_for_its_owner_only(make
 async def test_lookup_pages_past_its_first_matches_and_never_marks_an_expired_product_valid(
         make_runner: Callable, sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
     runner = await make_runner(sqlite_url)
-    today = clock.now.date()
+    today = clock.today
     async with runner.sessions() as session, session.begin():
         producer = await add_producer(session)
         for number in range(7):
@@ -87,7 +87,7 @@ async def test_lookup_more_in_the_middle_of_a_form_answers_and_asks_again(make_r
         producer = await add_producer(session)
         for number in range(6):
             await add_application(session, producer, name=f"Chè số {number}", status="recognised",
-                                  decided=clock.now.date() - timedelta(days=10 + number))
+                                  decided=clock.today - timedelta(days=10 + number))
     chat = Chat(runner, user="lan")
     await answer_profile(chat)
     await chat.say("/tracuu che")
