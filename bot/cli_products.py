@@ -50,6 +50,12 @@ async def import_products(settings: Settings, path: Path) -> tuple[int, list[str
                 unchanged=counts["unchanged"], rejected=counts["rejected"])
     if clashes:
         lines.append(t(lang, "cli.import_clashes", count=len(clashes)))
+    # Rows are loaded even so: the commune is kept as written, and asked again at the producer's re-evaluation.
+    unmatched = [(number, item) for number, item in good if item.commune and item.commune_code is None]
+    if unmatched:
+        lines.append(t(lang, "cli.import_unmatched_communes", count=len(unmatched)))
+        lines += [t(lang, "cli.import_unmatched_commune", row=number, commune=item.commune,
+                    province=load_reference().label(item.province_code, lang)) for number, item in unmatched]
     return 0, [summary, *lines], problems
 
 

@@ -13,10 +13,11 @@ from typing import Any
 from tqdm import tqdm
 
 from bot.spreadsheet import RowError, RowFields, cell_text, read_rows, row_error
-from handlers.matching import Choice, match_choice, province_choices
+from handlers.matching import Choice, find_province, match_choice
 from handlers.validators import Invalid, check_tax_code, normalize_phone
 from messages import t
 from storage import lifecycle
+from storage.communes import match_commune
 from storage.product_list import ListedProduct
 from storage.reference import load_reference
 from storage.text import fold
@@ -66,7 +67,7 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
 
     entity_type = field("entity_type", lambda v: _choice(required(v), [
         Choice(i.code, i.vi, (i.en, *i.aliases)) for i in ref.entity_types], "import.unknown_entity_type"))
-    province = field("province", lambda v: _choice(required(v), province_choices(), "import.unknown_province"))
+    province = field("province", lambda v: _province(required(v)))
     group_code = field("group", lambda v: _choice(required(v), [
         Choice(g.code, g.vi, (g.en, g.code)) for g in ref.groups], "import.unknown_group"))
     group = ref.group(group_code)
@@ -85,13 +86,23 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
     decision_date = field("decision_date", lambda v: _date(required(v)) if not isinstance(v, date) else _date(v))
     valid_until = field("valid_until", lambda v: _date(v) if cell_text(v) else
                         lifecycle.certificate_valid_until(decision_date))
+    typed_commune = cell_text(record.get("commune"))[:120] or None
+    commune = match_commune(province, typed_commune)  # an old name that matches no commune of today stays as text
     return ListedProduct(
         producer_name=field("producer_name", required), entity_type=entity_type, tax_code=tax_code, phone=phone,
-        province_code=province, commune=cell_text(record.get("commune"))[:120] or None,
+        province_code=province, commune=commune.name if commune else typed_commune,
+        commune_code=commune.code if commune else None,
         district=cell_text(record.get("district"))[:120] or None, product_name=field("product_name", required),
         group_code=group_code, subgroup_code=subgroup or None, category_code=category or None, stars=stars,
         potential_five=potential_five, score=score,
         decision_number=field("decision_number", required)[:64], decision_date=decision_date, valid_until=valid_until)
+
+
+def _province(text: str) -> str:
+    found = find_province(text)
+    if found is None:
+        raise Invalid("import.unknown_province")
+    return found
 
 
 def _phonecell_text(value: Any) -> str:

@@ -23,6 +23,7 @@ from storage.broadcasts import (
     create_broadcast,
     recent_broadcasts,
 )
+from storage.communes import commune, search_communes
 from storage.events import upcoming
 from storage.models import Broadcast, Officer
 from storage.officers import active_officer
@@ -44,11 +45,19 @@ def _days(text: str, _data: dict[str, Any]) -> int:
     return int(text)
 
 
-def _communes(text: str, _data: dict[str, Any]) -> list[str]:
-    names = [part.strip() for part in text.replace(";", ",").replace("\n", ",").split(",") if part.strip()]
-    if not names:
-        raise Invalid("error.empty")
-    return [check_text(name, max_len=120) for name in names[:50]]
+def _search_communes(typed: str, data: dict[str, Any]) -> list[Choice]:
+    """Communes of the provinces the broadcast goes to, from the official list; named with their province when
+    an admin writes to several."""
+    ref = load_reference()
+    provinces = data.get("bc_provinces") or ([data["_province"]] if data.get("_province") else [])
+    found = [c for province in provinces for c in search_communes(province, typed)]
+    if len(provinces) > 1:
+        return [Choice(str(c.code), f"{c.name} ({ref.label(c.province_code, 'vi')})") for c in found]
+    return [Choice(str(c.code), c.name) for c in found]
+
+
+def _show_communes(_lang: str, value: list[str], _data: dict[str, Any]) -> str:
+    return ", ".join(found.name if (found := commune(code)) else str(code) for code in value)
 
 
 def _at(text: str, data: dict[str, Any]) -> str:
@@ -70,7 +79,8 @@ class BroadcastForm:
             steps.append(_step("bc_provinces", Kind.MULTI,
                                choices=lambda lang, _d: [Choice(p.code, p.vi, p.aliases) for p in ref.provinces]))
         steps += [
-            _step("bc_communes", Kind.TEXT, optional=True, parse=_communes, show=lambda _l, v, _d: ", ".join(v)),
+            _step("bc_communes", Kind.SEARCH, optional=True, several=True, search=_search_communes,
+                  show=_show_communes),
             _step("bc_groups", Kind.MULTI, choices=lambda lang, _d: [Choice(g.code, g.label(lang), (g.vi, g.en))
                                                                      for g in ref.groups]),
             _step("bc_stars", Kind.MULTI, choices=lambda _lang, _d: [Choice(str(n), "★" * n, (f"{n} sao", str(n)))
@@ -92,6 +102,7 @@ class BroadcastForm:
         events = await upcoming(ctx.session, kind=None, province_code=None if officer and officer.is_admin
                                 else province, start=ctx.now - timedelta(days=30), end=ctx.now + timedelta(days=365))
         return {"_now": ctx.now.isoformat(), "_tz": ctx.timezone, "_admin": bool(officer and officer.is_admin),
+                "_province": province,
                 "_events": [{"id": e.id, "name": e.name[:60]} for e in events[:20]]}
 
     async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
@@ -147,7 +158,8 @@ def audience_of(officer: Officer, data: dict[str, Any]) -> Audience:
     """Officers reach their own province only, whatever the draft says; admins the provinces they picked."""
     provinces = tuple(data.get("bc_provinces") or ()) if officer.is_admin else ()
     return Audience(provinces=provinces or (officer.province_code,),
-                    communes=tuple(data.get("bc_communes") or ()), groups=tuple(data.get("bc_groups") or ()),
+                    communes=tuple(int(code) for code in data.get("bc_communes") or ()),
+                    groups=tuple(data.get("bc_groups") or ()),
                     stars=tuple(int(s) for s in data.get("bc_stars") or ()),
                     expiring_within_days=data.get("bc_expiring"),
                     event_id=int(data["bc_event"]) if data.get("bc_event") else None)

@@ -22,9 +22,13 @@ class Kind(StrEnum):
     PHONE = "phone"
     FILES = "files"  # one or more images, then "done"
     DOCUMENT = "document"  # one or more images/PDFs, or "handed in on paper"
+    SEARCH = "search"  # typed words find matches in a long list (the communes); one is tapped or typed
 
 
 ChoicesFn = Callable[[str, dict[str, Any]], list[Choice]]
+SearchFn = Callable[[str, dict[str, Any]], list[Choice]]  # typed words → what matches them
+MAX_FOUND = 10  # more matches than this are not listed: the person is asked to type more of the name
+MAX_PICKED = 50  # a SEARCH step taking several keeps at most this many
 ParseFn = Callable[[str, dict[str, Any]], Any]
 CheckFn = Callable[[Context, Any, dict[str, Any]], Awaitable[None]]
 
@@ -39,6 +43,8 @@ class Step:
     help: str
     optional: bool = False
     choices: ChoicesFn | None = None
+    search: SearchFn | None = None  # SEARCH: the matches of typed words
+    several: bool = False  # SEARCH: gather picks until "done"; the answer is a list of ids
     parse: ParseFn | None = None
     check: CheckFn | None = None  # async check against stored data (e.g. tax code already taken)
     clears: tuple[str, ...] = ()  # answers that no longer hold when this one changes

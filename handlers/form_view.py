@@ -33,7 +33,7 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     # Never promise a button the channel does not draw: without a "share my phone" button the number is typed.
     prompt = step.prompt + "_typed" if step.kind is Kind.PHONE and not ctx.can_share_contact else step.prompt
     text = t(lang, prompt, **params)
-    if step.id in state.data and step.kind not in (Kind.FILES, Kind.DOCUMENT, Kind.MULTI):
+    if step.id in state.data and step.kind not in (Kind.FILES, Kind.DOCUMENT, Kind.MULTI) and not step.several:
         text += "\n" + t(lang, "form.current_value", value=render_value(lang, step, state.data))
     options: list[Option] = []
     if step.kind in (Kind.FILES, Kind.DOCUMENT):
@@ -49,13 +49,21 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
             mark = "✅ " if choice.id in picked else ""
             options.append(Option(choice.id, mark + choice.label))
         options.append(Option(nav.DONE, t(lang, "nav.done")))
+    elif step.kind is Kind.SEARCH:
+        options += [Option(id, label) for id, label in state.data.get("_found", [])]
+        if step.several:
+            picked = state.data.get("_pick", [])
+            if picked:
+                text += "\n" + t(lang, "form.search_picked", names=", ".join(label for _, label in picked))
+            options.append(Option(nav.DONE, t(lang, "nav.done")))
     elif step.choices:
         options += [Option(c.id, c.label) for c in step_choices(lang, step, state.data)]
     steps = form.steps(state.data)
     options += nav.options(lang, back=steps[0].id != step.id, skip=step.optional)
     contact = t(lang, "nav.share_phone") if step.kind is Kind.PHONE and ctx.can_share_contact else None
     # A free-text answer may be a number ("2" tấn, a score): there a typed number is the answer, not an option.
-    free_text = step.kind in (Kind.TEXT, Kind.PHONE)
+    # A search step is numbered only while it lists what was found.
+    free_text = step.kind in (Kind.TEXT, Kind.PHONE) or (step.kind is Kind.SEARCH and not state.data.get("_found"))
     accepts = ("document" if step.kind is Kind.DOCUMENT or step.allow_pdf else "photo") \
         if step.kind in (Kind.FILES, Kind.DOCUMENT) else None
     hint = t(lang, "upload.link", url="{url}") if accepts == "document" and not ctx.carries_documents else None

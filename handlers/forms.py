@@ -9,9 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import navigation as nav
-from handlers.form_steps import REVIEW, Form, Kind, Step, find_step, label, next_step, step_choices
+from handlers.form_steps import (
+    MAX_FOUND,
+    MAX_PICKED,
+    REVIEW,
+    Form,
+    Kind,
+    Step,
+    find_step,
+    label,
+    next_step,
+    step_choices,
+)
 from handlers.form_view import ask, cancel_question, edit_menu
-from handlers.matching import Choice, clean_text, match_choice, parse_numbers
+from handlers.matching import Choice, clean_text, fold, match_choice, parse_numbers
 from handlers.types import Context, Incoming, Reply, State
 from handlers.uploads import accept_upload
 from handlers.validators import Invalid
@@ -65,6 +76,8 @@ async def handle(ctx: Context, form: Form, state: State, inc: Incoming) -> list[
             raise Invalid("error.file_not_expected")
         if step.kind is Kind.MULTI:
             return await _handle_multi(ctx, form, state, step, inc, text, command)
+        if step.kind is Kind.SEARCH:
+            return await _handle_search(ctx, form, state, step, inc, text, command)
         value = await _parse_answer(ctx, step, state.data, inc, text)
         if step.check:
             await step.check(ctx, value, state.data)
@@ -79,6 +92,8 @@ async def _parse_answer(ctx: Context, step: Step, data: dict[str, Any], inc: Inc
         choices = step_choices(lang, step, data)
         chosen = (next((c for c in choices if c.id == inc.choice), None) if inc.choice
                   else match_choice(text, choices))
+        if chosen is None and text and not inc.choice and step.parse is not None:
+            return step.parse(text, data)  # other ways of writing a choice (province spellings)
         if chosen is None:
             raise Invalid("error.stale_button" if inc.choice else "error.choice_unknown")
         return chosen.id
@@ -102,7 +117,7 @@ async def _store(ctx: Context, form: Form, state: State, step: Step, value: Any,
         for key in step.clears:
             for stale in [k for k in state.data if k == key or k.startswith(key + ":")]:
                 del state.data[stale]
-    for scratch in ("_uploads", "_pick"):
+    for scratch in ("_uploads", "_pick", "_found"):
         state.data.pop(scratch, None)
     notes = await form.after_answer(ctx, step, state.data, typed)
     _enter(form, state, next_step(form, state.data))
@@ -152,6 +167,52 @@ async def _handle_multi(ctx: Context, form: Form, state: State, step: Step, inc:
         picked.remove(chosen.id)
     else:
         picked.append(chosen.id)
+    return ask(ctx, form, state)
+
+
+async def _handle_search(ctx: Context, form: Form, state: State, step: Step, inc: Incoming, text: str,
+                         command: str | None) -> list[Reply]:
+    """Typed words list the matches (numbered, as buttons); a tap, a number or a whole name picks one. One match
+    is taken at once; words matching nothing, or too much, are answered with what to type instead. A step that
+    takes several gathers picks (a second pick of one drops it) until "done"."""
+    found = [Choice(id, label) for id, label in state.data.get("_found", [])]
+    if step.several and command == nav.DONE:
+        picked = [id for id, _ in state.data.get("_pick", [])]
+        if not picked and not step.optional:
+            raise Invalid("error.search_nothing_picked")
+        return await _store(ctx, form, state, step, picked or None)
+    if inc.choice:
+        chosen = next((c for c in found if c.id == inc.choice), None)
+        if chosen is None:
+            raise Invalid("error.stale_button")
+        return await _picked(ctx, form, state, step, chosen, text)
+    if not text:
+        raise Invalid("error.empty")
+    chosen = match_choice(text, found) if found else None
+    if chosen is not None:
+        return await _picked(ctx, form, state, step, chosen, text)
+    if fold(text).isdecimal() and found:
+        raise Invalid("error.choice_unknown")
+    assert step.search is not None, step.id
+    matches = step.search(text, state.data)
+    if len(matches) == 1:
+        return await _picked(ctx, form, state, step, matches[0], text)
+    state.data.pop("_found", None)
+    if not matches:
+        raise Invalid("error.search_none", {"typed": text[:60]})
+    if len(matches) > MAX_FOUND:
+        raise Invalid("error.search_many", {"typed": text[:60], "count": len(matches)})
+    state.data["_found"] = [[c.id, c.label] for c in matches]
+    return ask(ctx, form, state, [Reply(t(ctx.lang, "form.search_pick", count=len(matches)))])
+
+
+async def _picked(ctx: Context, form: Form, state: State, step: Step, chosen: Choice, typed: str) -> list[Reply]:
+    if not step.several:
+        return await _store(ctx, form, state, step, chosen.id, typed)
+    state.data.pop("_found", None)
+    picked: list[list[str]] = state.data.setdefault("_pick", [])
+    kept = [pair for pair in picked if pair[0] != chosen.id]
+    state.data["_pick"] = kept if len(kept) < len(picked) else [*picked, [chosen.id, chosen.label]][:MAX_PICKED]
     return ask(ctx, form, state)
 
 

@@ -73,4 +73,16 @@ def province_choices() -> list[Choice]:
 
 def find_province(typed: str) -> str | None:
     found = match_choice(typed, province_choices())
-    return found.id if found else None
+    if found is not None:
+        return found.id
+    # Spellings people write: TPHCM, BR-VT, Kontum, Đắc Nông, Bắc Cạn: compared without spaces, punctuation or
+    # "TP"/"tỉnh", and with k and c taken as one letter.
+    key = province_key(typed)
+    hits = {c.id for c in province_choices() for name in (c.label, *c.words) if key and province_key(name) == key}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def province_key(name: str) -> str:
+    compact = re.sub(r"[^a-z0-9]", "", fold(name))
+    compact = re.sub(r"^(thanhpho|tinh|tp)(?=.{2})", "", compact)
+    return compact.replace("k", "c")

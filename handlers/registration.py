@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.form_steps import Kind, Step
-from handlers.matching import Choice, fold, province_choices
+from handlers.matching import Choice, find_province, fold, province_choices
 from handlers.offices import whom_to_call
 from handlers.types import Context, Reply
 from handlers.validators import (
@@ -20,13 +20,14 @@ from handlers.validators import (
 )
 from messages import t
 from storage.applications import DossierItem, get_owned_product, submissions_since, submit_application
+from storage.communes import commune, search_communes
 from storage.producers import get_producer, has_open_application, save_producer_profile, tax_code_taken_by_other
 from storage.reference import DossierDocument, Item, load_reference
 
 # Draft key → Producer column. The draft uses producer_name so it never collides with product_name.
 PROFILE_COLUMNS = {"entity_type": "entity_type", "producer_name": "name", "tax_code": "tax_code",
                    "representative": "representative", "phone": "phone", "province_code": "province_code",
-                   "commune": "commune", "address": "address"}
+                   "commune": "commune_code", "address": "address"}
 DOC_PREFIX = "doc:"
 
 
@@ -36,6 +37,24 @@ def _choices(items: tuple[Item, ...], lang: str) -> list[Choice]:
 
 def _province_choices(lang: str, _data: dict[str, Any]) -> list[Choice]:
     return province_choices()
+
+
+def _province_spelled(text: str, _data: dict[str, Any]) -> str:
+    """TPHCM, BR-VT, Kontum, Đắc Nông…: spellings the list's words do not catch."""
+    found = find_province(text)
+    if found is None:
+        raise Invalid("error.choice_unknown")
+    return found
+
+
+def _search_communes(typed: str, data: dict[str, Any]) -> list[Choice]:
+    """The communes and wards of the province chosen just before, matching part of a name."""
+    return [Choice(str(c.code), c.name) for c in search_communes(data.get("province_code"), typed)]
+
+
+def _show_commune(_lang: str, value: Any, _data: dict[str, Any]) -> str:
+    found = commune(value)
+    return found.name if found else str(value)
 
 
 def _subgroup_choices(lang: str, data: dict[str, Any]) -> list[Choice]:
@@ -98,8 +117,9 @@ def _fixed_steps() -> tuple[list[Step], list[Step]]:
               parse=lambda text, d: check_tax_code(text, household=d.get("entity_type") == "household")),
         _step("representative", Kind.TEXT, "profile", parse=lambda text, _d: check_name(text)),
         _step("phone", Kind.PHONE, "profile", parse=lambda text, _d: normalize_phone(text)),
-        _step("province_code", Kind.CHOICE, "profile", choices=_province_choices, check=_check_province_kept),
-        _step("commune", Kind.TEXT, "profile", parse=_text(120)),
+        _step("province_code", Kind.CHOICE, "profile", choices=_province_choices, parse=_province_spelled,
+              check=_check_province_kept, clears=("commune",)),
+        _step("commune", Kind.SEARCH, "profile", search=_search_communes, show=_show_commune),
         _step("address", Kind.TEXT, "profile", parse=_text(300)),
     ]
     product = [
@@ -137,7 +157,11 @@ async def profile_answers(ctx: Context) -> dict[str, Any]:
     producer = await get_producer(ctx.session, ctx.account.producer_id)
     if producer is None:
         return {}
-    return {key: value for key, column in PROFILE_COLUMNS.items() if (value := getattr(producer, column)) is not None}
+    answers = {key: value for key, column in PROFILE_COLUMNS.items()
+               if (value := getattr(producer, column)) is not None}
+    if "commune" in answers:
+        answers["commune"] = str(answers["commune"])  # a choice's id, as the commune step stores it
+    return answers
 
 
 class RegistrationForm:

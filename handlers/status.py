@@ -63,8 +63,8 @@ async def show_status(ctx: Context, state: State, page: int = 0) -> list[Reply]:
     producer = await get_producer(ctx.session, ctx.account.producer_id)
     draft = state.data.get("product_name") if state.flow in DRAFT_FLOWS else None
     if producer is None and not draft:
-        return [Reply(t(lang, "status.not_linked", office=await whom_to_call(ctx)), request_contact=t(lang, "nav.share_phone")
-                      if ctx.can_share_contact else None)]
+        return [Reply(t(lang, "status.not_linked", office=await whom_to_call(ctx)),
+                      request_contact=t(lang, "nav.share_phone") if ctx.can_share_contact else None)]
     entries: list[tuple[Product | None, Application | None]] = [(None, None)] if draft else []
     if producer is not None:
         entries += await list_producer_products(ctx.session, producer.id)  # type: ignore[arg-type]

@@ -23,7 +23,6 @@ from storage.models import (
     Product,
     utcnow,
 )
-from storage.text import fold
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class Audience:
     """Filters combine: a recipient passes every one that is set. Provinces are always set."""
 
     provinces: tuple[str, ...]
-    communes: tuple[str, ...] = ()
+    communes: tuple[int, ...] = ()  # official codes (storage.communes)
     groups: tuple[str, ...] = ()
     stars: tuple[int, ...] = ()
     expiring_within_days: int | None = None
@@ -57,20 +56,13 @@ async def audience_accounts(session: AsyncSession, audience: Audience, today: da
     if audience.expiring_within_days is not None:
         until = today + timedelta(days=audience.expiring_within_days)
         query = query.where(col(Producer.id).in_(current.where(col(Certificate.valid_until) <= until)))
+    if audience.communes:
+        query = query.where(col(Producer.commune_code).in_(audience.communes))
     if audience.event_id is not None:
         query = query.where(col(ChatAccount.id).in_(
             select(EventRegistration.account_id).where(EventRegistration.event_id == audience.event_id,
                                                        col(EventRegistration.cancelled_at).is_(None))))
-    rows = list(await session.exec(query.order_by(col(ChatAccount.id))))
-    if audience.communes:  # typed by officers, with or without diacritics, "Xã" or not
-        wanted = {_commune_key(c) for c in audience.communes}
-        rows = [(a, p) for a, p in rows if _commune_key(p.commune or "") in wanted]
-    return [account for account, _ in rows]
-
-
-def _commune_key(name: str) -> str:
-    words = fold(name).split()
-    return " ".join(words[1:] if words[:1] in (["xa"], ["phuong"], ["thi"]) else words).removeprefix("tran ")
+    return [account for account, _ in await session.exec(query.order_by(col(ChatAccount.id)))]
 
 
 async def create_broadcast(session: AsyncSession, *, officer_id: int, account_id: int, text: str,

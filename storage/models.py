@@ -35,6 +35,9 @@ class Producer(SQLModel, table=True):
     representative: str | None = Field(default=None, max_length=120)
     phone: str | None = Field(default=None, max_length=16, index=True)
     province_code: str = Field(max_length=32, index=True)
+    # The official commune/ward code (storage.communes); `commune` is its name, or the text of an old list that
+    # matched no commune of today (then the code is empty and a re-evaluation asks the commune again).
+    commune_code: int | None = Field(default=None, index=True)
     commune: str | None = Field(default=None, max_length=120)
     district: str | None = Field(default=None, max_length=120)  # kept only when imported from old lists
     address: str | None = Field(default=None, max_length=300)

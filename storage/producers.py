@@ -7,10 +7,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lifecycle
 from storage.audit import record_event
+from storage.communes import commune
 from storage.models import Application, ChatAccount, Producer, utcnow
 
 PROFILE_FIELDS = ("entity_type", "name", "tax_code", "representative", "phone", "province_code",
-                  "commune", "address")
+                  "commune_code", "address")
 
 
 async def get_producer(session: AsyncSession, producer_id: int | None) -> Producer | None:
@@ -30,6 +31,10 @@ async def save_producer_profile(session: AsyncSession, account: ChatAccount, pro
     audit event with what changed, old and new, so an officer can see who changed a record and how."""
     producer = await get_producer(session, account.producer_id)
     values = {k: profile.get(k) for k in PROFILE_FIELDS}
+    chosen = commune(values["commune_code"])  # a code picked from the official list; its name goes with it
+    values["commune_code"] = chosen.code if chosen else None
+    if chosen is not None or "commune" in profile:
+        values["commune"] = chosen.name if chosen else profile.get("commune")
     if producer is None:
         producer = Producer(**values)
         action, changes = "producer.created", {key: [None, value] for key, value in values.items() if value}

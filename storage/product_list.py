@@ -36,6 +36,7 @@ class ListedProduct:
     valid_until: date
     potential_five: bool = False  # 4★ recognised by the province while the central council decides on 5★
     category_code: str | None = None  # the phân nhóm, when the list names it
+    commune_code: int | None = None  # when the list's commune is one of today's (storage.communes)
 
 
 @dataclass
@@ -85,11 +86,11 @@ async def upsert_listed_products(session: AsyncSession, existing: Existing, item
             existing.producers_by_name.get((fold(item.producer_name), item.province_code))
         values = {"name": item.producer_name, "entity_type": item.entity_type, "tax_code": item.tax_code,
                   "phone": item.phone, "province_code": item.province_code, "commune": item.commune,
-                  "district": item.district}
+                  "commune_code": item.commune_code, "district": item.district}
         if producer is None:
             producer = Producer(**values, verified_at=utcnow(), verified_how="import")  # type: ignore[arg-type]
             session.add(producer)
-        elif _apply(producer, {k: v for k, v in values.items() if v is not None or k == "district"}):
+        elif _apply(producer, {k: v for k, v in values.items() if v is not None or k in ("district", "commune_code")}):
             producer.updated_at = utcnow()
             session.add(producer)
             changed[index] = True

@@ -28,6 +28,7 @@ class Item:
 @dataclass(frozen=True)
 class Province(Item):
     former: tuple[str, ...] = ()
+    gso: int = 0  # the official code, as `vietnam-provinces` lists it
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def _items(rows: list[dict]) -> tuple[Item, ...]:
 @cache
 def load_reference() -> Reference:
     provinces = tuple(
-        Province(p["code"], p["name"], p["name"], tuple(p.get("aliases", ())), tuple(p.get("former", ())))
+        Province(p["code"], p["name"], p["name"], tuple(p.get("aliases", ())), tuple(p.get("former", ())), p["gso"])
         for p in _load("provinces.toml")["province"]
     )
     groups = tuple(

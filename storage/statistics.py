@@ -10,7 +10,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.communes import commune
 from storage.models import Application, Certificate, Event, EventRegistration, Producer, Product
+from storage.reference import load_reference
 
 
 @dataclass
@@ -28,6 +30,8 @@ class ProvinceStatistics:
 
 async def province_statistics(session: AsyncSession, province_code: str | None, today: date,
                               now: datetime) -> ProvinceStatistics:
+    ref = load_reference()
+
     def scoped(query):  # type: ignore[no-untyped-def]
         return query if province_code is None else query.where(Producer.province_code == province_code)
 
@@ -38,14 +42,22 @@ async def province_statistics(session: AsyncSession, province_code: str | None, 
                                             order_by=(col(Certificate.decision_date).desc(),
                                                       col(Certificate.id).desc())).label("newest"))
               .where(col(Certificate.revoked_at).is_(None), col(Certificate.valid_until) >= today).subquery())
-    held = (select(ranked.c.stars, ranked.c.valid_until, Product.group_code, Producer.commune, Product.subgroup_code)
+    held = (select(ranked.c.stars, ranked.c.valid_until, Product.group_code, Producer.commune, Product.subgroup_code,
+                   Producer.commune_code, Producer.province_code)
             .join(Product, col(Product.id) == ranked.c.product_id)
             .join(Producer, col(Producer.id) == Product.producer_id).where(ranked.c.newest == 1))
     products = list(await session.exec(scoped(held)))
     by_stars = Counter(stars for stars, *_ in products)
     by_group = Counter(group for _, _, group, *_ in products)
-    by_subgroup = Counter((group, subgroup) for _, _, group, _, subgroup in products)
-    by_commune = Counter(commune or "—" for *_, commune, _ in products)
+    by_subgroup = Counter((group, subgroup) for _, _, group, _, subgroup, *_ in products)
+    # By the official code: its name, with the province when every province is counted (names repeat across
+    # provinces). An old name no commune of today matches counts under its text.
+    by_code = Counter((code, province, text) if code is None else (code, province, None)
+                      for *_, text, _, code, province in products)
+    by_commune = Counter[str]()
+    for (code, province, text), count in by_code.items():
+        name = found.name if (found := commune(code)) else (text or "—")
+        by_commune[name if province_code is not None else f"{name} ({ref.label(province, 'vi')})"] += count
     statuses = select(Application.status, func.count()).join(Producer, col(Producer.id) == Application.producer_id)
     by_status = dict(list(await session.exec(scoped(statuses).group_by(Application.status))))  # type: ignore[arg-type]
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.applications import application_code
+from storage.communes import match_commune
 from storage.lifecycle import certificate_valid_until
 from storage.models import Application, Certificate, Producer, Product, utcnow
 from storage.officers import create_invite
@@ -20,9 +21,14 @@ COMPLETE_PROFILE = {"tax_code": "0300588569", "representative": "Nguyễn Văn A
 
 async def add_producer(session: AsyncSession, **values: Any) -> Producer:
     """A producer as the province's list brings it: verified. Pass verified_at=None for a claim typed in chat."""
-    defaults = {"entity_type": "cooperative", "name": "HTX Mẫu", "province_code": "lam-dong", "commune": "Xã Đạ Sar",
-                "phone": "+84912000999", "tax_code": None, "verified_at": utcnow(), "verified_how": "import"}
-    producer = Producer(**(defaults | values))
+    defaults = {"entity_type": "cooperative", "name": "HTX Mẫu", "province_code": "lam-dong",
+                "commune": "Xã Lạc Dương", "phone": "+84912000999", "tax_code": None, "verified_at": utcnow(),
+                "verified_how": "import"}
+    values = defaults | values
+    if "commune_code" not in values:  # as the import does: a commune of today gets its code, an old name does not
+        found = match_commune(values["province_code"], values["commune"])
+        values["commune_code"] = found.code if found else None
+    producer = Producer(**values)
     session.add(producer)
     await session.flush()
     return producer

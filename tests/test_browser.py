@@ -133,7 +133,7 @@ async def test_photos_and_a_pdf_attached_from_the_phone(server: TestServer, brow
     await _register_first_steps(page, str(server.make_url("/")))
     attach = page.locator("#attach")
     await expect(attach).to_be_hidden()  # no file is asked for yet: nothing to attach
-    for answer in ("HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar", "Thôn 1",
+    for answer in ("HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "lac duong", "Thôn 1",
                    "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
         count = await page.locator(".msg.bot").count()
         await page.fill("#text", answer)
@@ -169,7 +169,7 @@ async def test_notifications_are_offered_once_after_the_first_registration(tmp_p
         await _register_first_steps(page, str(server.make_url("/")))
         offer = page.locator(".msg.bot", has_text="nhận thông báo trên điện thoại")
         await expect(offer).to_have_count(0)  # never on first load, nor while registering
-        for answer in ("HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
+        for answer in ("HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "lac duong",
                        "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong", "bo qua"):
             count = await page.locator(".msg.bot").count()
             await page.fill("#text", answer)

@@ -37,7 +37,7 @@ async def _import_household(runner, valid_until) -> tuple[int, int]:  # noqa: AN
 async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missing_or_changed(
         make_runner: Callable, sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
     runner = await make_runner(sqlite_url)
-    today = clock.now.date()
+    today = clock.today
     valid_until = today + timedelta(days=20)
     imported_id, product_id = await _import_household(runner, valid_until)
 
@@ -132,7 +132,7 @@ async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missin
 async def test_a_product_with_an_application_on_its_way_is_not_re_evaluated_twice(
         make_runner: Callable, sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
     runner = await make_runner(sqlite_url)
-    _, product_id = await _import_household(runner, clock.now.date() + timedelta(days=20))
+    _, product_id = await _import_household(runner, clock.today + timedelta(days=20))
     officer = Chat(runner, user="officer-1")
     await officer.say(f"/canbo {await invite(runner.sessions)}")
     await officer.say("/malienket 0987654321")

@@ -124,7 +124,7 @@ async def test_two_people_typing_one_tax_code_at_once_both_claims_wait_for_an_of
     for chat in (first, second):  # both type the same tax code before either profile is saved
         await chat.say("/dangky")
         await chat.agree_if_asked()
-        for answer in ("1", f"HTX {chat.user}", OTHER_MST, "Trần Văn Bình", "0912 345 678", "Lâm Đồng", "Xã Đạ Sar"):
+        for answer in ("1", f"HTX {chat.user}", OTHER_MST, "Trần Văn Bình", "0912 345 678", "Lâm Đồng", "Lạc Dương"):
             await chat.say(answer)
     await first.say("Thôn 1")
     await second.say("Thôn 2")

@@ -30,7 +30,7 @@ async def linked_chat(runner, producer_id: int, user: str = "producer-1", channe
 
 async def test_every_stage_is_shown_in_plain_vietnamese(make_runner: Callable, sqlite_url: str, clock) -> None:
     runner = await make_runner(sqlite_url)
-    today = clock.now.date()
+    today = clock.today
     async with runner.sessions() as session, session.begin():
         producer = await add_producer(session, **COMPLETE_PROFILE)
         for status in STAGES:
@@ -57,7 +57,7 @@ async def test_every_stage_is_shown_in_plain_vietnamese(make_runner: Callable, s
     for label in (*STAGES.values(), "Nháp", "Đã công nhận", "Sắp hết hạn", "Hết hạn"):
         assert f"Giai đoạn: {label}" in seen, label
     assert "còn " in seen and "ngày trước" in seen and "Bước tiếp theo:" in seen
-    assert "Liên hệ: UBND Xã Đạ Sar, Lâm Đồng" in seen
+    assert "Liên hệ: UBND Xã Lạc Dương, Lâm Đồng" in seen
 
 
 async def answer_profile_in_progress(chat: Chat) -> None:
@@ -93,7 +93,7 @@ async def test_public_lookup_shows_only_public_facts(make_runner: Callable, sqli
     async with runner.sessions() as session, session.begin():
         producer = await add_producer(session, name="HTX Cà phê Cầu Đất", tax_code="0300588569")
         _, recognised = await add_application(session, producer, name="Cà phê Cầu Đất Arabica", status="recognised",
-                                              decided=clock.now.date() - timedelta(days=10))
+                                              decided=clock.today - timedelta(days=10))
         await add_application(session, producer, name="Cà phê Cầu Đất Robusta", status="rejected")
         await add_application(session, producer, name="Cà phê Cầu Đất mới", status="submitted")
         code = recognised.code
@@ -101,7 +101,7 @@ async def test_public_lookup_shows_only_public_facts(make_runner: Callable, sqli
     await stranger.say("/tracuu ca phe cau dat")
     text = stranger.text
     assert "Cà phê Cầu Đất Arabica" in text and "★★★★☆" in text and "1032/QĐ-UBND" in text
-    assert "Xã Đạ Sar, Lâm Đồng" in text
+    assert "Xã Lạc Dương, Lâm Đồng" in text
     for private in ("Robusta", "mới", "0300588569", "+84912000999", "Không đạt"):
         assert private not in text, private
     await stranger.say(f"/tracuu {code}")

@@ -172,7 +172,7 @@ async def register(bot: Bot, channel: str) -> str:
     say = bot.say
     await say(channel, "/dangky")
     for answer in ("đồng ý", "1", f"HTX Mật ong {channel}", TAX_CODES[channel], "Trần Văn Bình", "0912 345 678",
-                   "lam dong", "Xã Đạ Sar", "Thôn 1", "Mật ong rừng", "1", "1", "1", "Mật ong rừng nguyên chất", "1",
+                   "lam dong", "lac duong", "Thôn 1", "Mật ong rừng", "1", "1", "1", "Mật ong rừng nguyên chất", "1",
                    "2 tấn"):
         await say(channel, answer)
     asked = await say(channel, "xong")  # no certifications: the product photos

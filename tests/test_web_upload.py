@@ -50,7 +50,7 @@ def kept(tmp_path: Path) -> list[Path]:
 
 async def reach_photos(client: TestClient) -> list[dict]:
     await say(client, "/dangky")
-    for answer in ("đồng ý", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
+    for answer in ("đồng ý", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "lac duong",
                    "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn"):
         await say(client, answer)
     replies = await say(client, "xong")  # no certifications: the product photos are asked for

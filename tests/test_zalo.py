@@ -333,7 +333,7 @@ async def test_a_photo_sent_on_zalo_is_stored_like_any_upload(zalo_bot: Any, tmp
                                                              field: str) -> None:
     fake, _client = zalo_bot
     await reply_to(fake, "/dangky")
-    for answer in ("đồng ý", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
+    for answer in ("đồng ý", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "lac duong",
                    "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn"):
         text = await reply_to(fake, answer)
     text = await reply_to(fake, "xong")  # no certifications: now the product photos
@@ -394,7 +394,7 @@ async def test_a_pdf_reaches_a_zalo_chat_through_a_one_time_upload_link(aiohttp_
 
     try:
         await say("/dangky")
-        for answer in ("1", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "Xã Đạ Sar",
+        for answer in ("1", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "lac duong",
                        "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
             await say(answer)
         text = await say("bo qua")  # no product photos: the first dossier document, which may be a PDF
