@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.cli_support import database
 from bot.settings import Settings
 from messages import t
+from storage.communes import search_communes
 from storage.events import create_event
 from storage.lifecycle import add_months
 from storage.linking import create_link_code
@@ -21,6 +22,7 @@ from storage.officers import create_invite
 from storage.product_list import ListedProduct, load_existing, upsert_listed_products
 
 PROVINCE = "lam-dong"
+XUAN_HUONG = search_communes(PROVINCE, "Xuân Hương")[0]  # demo producers sit in a ward of today
 MARK = "(DEMO)"
 # (producer, product, group, stars, days until the certificate expires): one per reminder milestone.
 PRODUCTS = [("HTX Cà phê Cầu Đất", "Cà phê Arabica Cầu Đất", "food", 4, 5),
@@ -50,8 +52,8 @@ async def load_demo(settings: Settings) -> list[str]:
                 items.append(ListedProduct(
                     producer_name=f"{producer} {MARK}", entity_type="household" if producer.startswith("Hộ")
                     else "enterprise" if producer.startswith("Công ty") else "cooperative", tax_code=None,
-                    phone=f"+849000000{number:02d}", province_code=PROVINCE, commune="Phường Xuân Hương - Đà Lạt",
-                    district=None, product_name=f"{product} {MARK}", group_code=group, subgroup_code=None,
+                    phone=f"+849000000{number:02d}", province_code=PROVINCE, commune=XUAN_HUONG.name,
+                    commune_code=XUAN_HUONG.code, district=None, product_name=f"{product} {MARK}", group_code=group, subgroup_code=None,
                     stars=stars, score=None, decision_number=f"DEMO-{number + 1}/QĐ-UBND", decision_date=decided,
                     valid_until=valid_until))
             await upsert_listed_products(session, await load_existing(session), items)
