@@ -53,7 +53,8 @@ async def load_demo(settings: Settings) -> list[str]:
                     producer_name=f"{producer} {MARK}", entity_type="household" if producer.startswith("Hộ")
                     else "enterprise" if producer.startswith("Công ty") else "cooperative", tax_code=None,
                     phone=f"+849000000{number:02d}", province_code=PROVINCE, commune=XUAN_HUONG.name,
-                    commune_code=XUAN_HUONG.code, district=None, product_name=f"{product} {MARK}", group_code=group, subgroup_code=None,
+                    commune_code=XUAN_HUONG.code, district=None, product_name=f"{product} {MARK}", group_code=group,
+                    subgroup_code=None,
                     stars=stars, score=None, decision_number=f"DEMO-{number + 1}/QĐ-UBND", decision_date=decided,
                     valid_until=valid_until))
             await upsert_listed_products(session, await load_existing(session), items)
