@@ -207,8 +207,9 @@ async def _handle_search(ctx: Context, form: Form, state: State, step: Step, inc
 
 
 async def _picked(ctx: Context, form: Form, state: State, step: Step, chosen: Choice, typed: str) -> list[Reply]:
-    if not step.several:
-        return await _store(ctx, form, state, step, chosen.id, typed)
+    if not step.several:  # said back, as the words typed may have been short of the name taken
+        return [Reply(t(ctx.lang, "form.search_taken", name=chosen.label)),
+                *await _store(ctx, form, state, step, chosen.id, typed)]
     state.data.pop("_found", None)
     picked: list[list[str]] = state.data.setdefault("_pick", [])
     kept = [pair for pair in picked if pair[0] != chosen.id]

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.form_steps import Kind, Step
-from handlers.matching import Choice, find_province, fold, province_choices
+from handlers.matching import Choice, find_province, province_choices, province_key
 from handlers.offices import whom_to_call
 from handlers.types import Context, Reply
 from handlers.validators import (
@@ -249,7 +249,7 @@ def _former_province_note(lang: str, data: dict[str, Any], typed: str) -> list[R
     province = load_reference().province(data.get("province_code"))
     if not typed or province is None:
         return []
-    old = next((f for f in province.former if fold(f) == fold(typed)), None)
+    old = next((f for f in province.former if province_key(f) == province_key(typed)), None)  # "Bắc Cạn" too
     return [Reply(t(lang, "register.former_province", old=old, new=province.vi))] if old else []
 
 

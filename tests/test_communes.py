@@ -68,6 +68,7 @@ async def test_rule_a_commune_is_chosen_from_the_official_list_and_stored_by_cod
     await chat.agree_if_asked()
     for answer in ("1", "HTX Rau Đơn Dương", VALID_MST, "Trần Văn Bình", "0912 345 678", "Đắc Nông"):
         await chat.say(answer)
+    assert "Đắk Nông" in chat.text and "Lâm Đồng" in chat.text  # the former province, however it was spelt
     assert "Xã/phường" in chat.last or "xã/phường" in chat.last
     await chat.say("rau muống")
     assert "không tìm thấy “rau muống”" in chat.text
@@ -77,6 +78,7 @@ async def test_rule_a_commune_is_chosen_from_the_official_list_and_stored_by_cod
     dam_rong_2 = match_commune("lam-dong", "Đam Rông 2")
     assert "Tìm thấy 4 nơi" in chat.text and str(dam_rong_2.code) in chat.option_ids  # type: ignore[union-attr]
     await chat.say("2")  # the second of the list just shown
+    assert "✔️ Xã Đam Rông 2" in chat.text  # said back: the words typed were short of the name
     assert "Ghi số nhà" in chat.last or "địa chỉ" in chat.last.lower()
     await chat.say("Thôn 1")
     async with runner.sessions() as session:
