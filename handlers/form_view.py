@@ -50,9 +50,10 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
             options.append(Option(choice.id, mark + choice.label))
         options.append(Option(nav.DONE, t(lang, "nav.done")))
     elif step.kind is Kind.SEARCH:
-        options += [Option(id, label) for id, label in state.data.get("_found", [])]
+        picked = state.data.get("_pick", []) if step.several else []
+        chosen = {id for id, _ in picked}
+        options += [Option(id, ("✅ " if id in chosen else "") + label) for id, label in state.data.get("_found", [])]
         if step.several:
-            picked = state.data.get("_pick", [])
             if picked:
                 text += "\n" + t(lang, "form.search_picked", names=", ".join(label for _, label in picked))
             options.append(Option(nav.DONE, t(lang, "nav.done")))

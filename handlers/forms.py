@@ -195,8 +195,8 @@ async def _handle_search(ctx: Context, form: Form, state: State, step: Step, inc
         raise Invalid("error.choice_unknown")
     assert step.search is not None, step.id
     matches = step.search(text, state.data)
-    if len(matches) == 1:
-        return await _picked(ctx, form, state, step, matches[0], text)
+    if len(matches) == 1:  # taken as typed: adds, never drops what was chosen already
+        return await _picked(ctx, form, state, step, matches[0], text, toggle=False)
     state.data.pop("_found", None)
     if not matches:
         raise Invalid("error.search_none", {"typed": text[:60]})
@@ -206,14 +206,18 @@ async def _handle_search(ctx: Context, form: Form, state: State, step: Step, inc
     return ask(ctx, form, state, [Reply(t(ctx.lang, "form.search_pick", count=len(matches)))])
 
 
-async def _picked(ctx: Context, form: Form, state: State, step: Step, chosen: Choice, typed: str) -> list[Reply]:
+async def _picked(ctx: Context, form: Form, state: State, step: Step, chosen: Choice, typed: str, *,
+                  toggle: bool = True) -> list[Reply]:
     if not step.several:  # said back, as the words typed may have been short of the name taken
         return [Reply(t(ctx.lang, "form.search_taken", name=chosen.label)),
                 *await _store(ctx, form, state, step, chosen.id, typed)]
     state.data.pop("_found", None)
     picked: list[list[str]] = state.data.setdefault("_pick", [])
     kept = [pair for pair in picked if pair[0] != chosen.id]
-    state.data["_pick"] = kept if len(kept) < len(picked) else [*picked, [chosen.id, chosen.label]][:MAX_PICKED]
+    if len(kept) < len(picked):
+        state.data["_pick"] = kept if toggle else picked
+    else:
+        state.data["_pick"] = [*picked, [chosen.id, chosen.label]][:MAX_PICKED]
     return ask(ctx, form, state)
 
 

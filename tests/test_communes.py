@@ -175,6 +175,13 @@ async def test_an_officer_picks_the_broadcast_communes_from_the_list(make_runner
     assert "Tìm thấy 3 nơi" in officer.text and officer.option_ids[0] == str(BAO_LOC_1)
     await officer.say("1")
     assert "Đã chọn: Xã Lạc Dương, Phường 1 Bảo Lộc" in officer.last
+    await officer.say("lạc dương")  # typed again: kept, not dropped
+    assert "Đã chọn: Xã Lạc Dương, Phường 1 Bảo Lộc." in officer.last
+    await officer.say("bao loc")  # what is already chosen is marked in a new search, and choosing it drops it
+    assert "✅ Phường 1 Bảo Lộc" in [o.label for o in officer.replies[-1].options]
+    await officer.say("1")
+    assert "Đã chọn: Xã Lạc Dương." in officer.last
+    await officer.say("p1")
     await officer.say("xong")
     for _ in range(4):  # every group, every star rating, no expiry filter, no event
         await officer.tap("nav:done" if "nav:done" in officer.option_ids else "nav:skip")
