@@ -4,6 +4,7 @@ chosen by typing part of a name, stored by official code, used by imports, broad
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -131,15 +132,32 @@ async def test_typed_communes_already_stored_are_migrated_to_codes_where_they_ma
                     "INSERT INTO producer (entity_type, name, name_folded, province_code, commune, created_at, "
                     "updated_at) VALUES ('cooperative', :name, '', :province, :commune, '2025-01-01', '2025-01-01')"),
                     {"name": f"HTX {number}", "province": province, "commune": commune})
+            drafts = [("register", {"province_code": "lam-dong", "commune": "Tà Năng", "step": 1}),
+                      ("reevaluate", {"province_code": "lam-dong", "commune": "Xã Đạ Sar"}),
+                      ("broadcast", {"bc_text": "Tin", "bc_communes": ["Đạ Sar"]})]
+            for number, (flow, data) in enumerate(drafts):
+                await conn.execute(text(
+                    "INSERT INTO chat_account (id, channel, chat_id, role, language, created_at, last_seen_at) "
+                    "VALUES (:id, 'zalo', :chat, 'producer', 'vi', '2025-01-01', '2025-01-01')"),
+                    {"id": number + 1, "chat": f"z{number}"})
+                await conn.execute(text(
+                    "INSERT INTO conversation_state (account_id, flow, step, data, version, updated_at) "
+                    "VALUES (:id, :flow, '_review', :data, 0, '2025-01-01')"),
+                    {"id": number + 1, "flow": flow, "data": json.dumps(data)})
         await upgrade_database(engine)
         async with engine.connect() as conn:
             rows = (await conn.execute(text("SELECT commune, commune_code FROM producer ORDER BY id"))).all()
+            states = [json.loads(data) for data, in
+                      (await conn.execute(text("SELECT data FROM conversation_state ORDER BY account_id"))).all()]
     finally:
         await engine.dispose()
     ta_nang, tan_thanh = match_commune("lam-dong", "Tà Năng"), match_commune("tuyen-quang", "Tân Thanh")
     assert rows == [("Xã Tà Năng", ta_nang.code),  # type: ignore[union-attr]
                     ("Xã Đạ Sar", None),  # merged away in 2025: kept as typed, asked at re-evaluation
                     ("Xã Tân Thanh", tan_thanh.code), (None, None)]  # type: ignore[union-attr]
+    # Drafts too: a typed commune that matches becomes its code; the others are asked again.
+    assert states == [{"province_code": "lam-dong", "commune": str(ta_nang.code), "step": 1},  # type: ignore[union-attr]
+                      {"province_code": "lam-dong"}, {"bc_text": "Tin"}]
 
 
 async def test_statistics_count_communes_by_code(make_runner: Callable, sqlite_url: str) -> None:

@@ -6,7 +6,9 @@ Create Date: 2026-12-04 18:00:00.000000
 
 A producer's commune was free text. Each one whose text is a commune or ward of today in the producer's province
 (with or without "Xã"/"Phường", diacritics optional) gets its code and its official name; the others keep their
-text, with no code, and are asked again at the next re-evaluation.
+text, with no code, and are asked again at the next re-evaluation. Drafts are carried over the same way: a typed
+commune that matches becomes its code, one that does not is forgotten so the form asks it again (the review never
+submits with a hole); a broadcast draft's typed communes are forgotten too.
 """
 from collections.abc import Sequence
 
@@ -35,6 +37,22 @@ def upgrade() -> None:
         if found is not None:
             connection.execute(producer.update().where(producer.c.id == producer_id)
                                .values(commune_code=found.code, commune=found.name))
+    state = sa.table('conversation_state', sa.column('account_id', sa.Integer()), sa.column('flow', sa.String()),
+                     sa.column('data', sa.JSON()))
+    for account_id, flow, data in connection.execute(sa.select(state.c.account_id, state.c.flow, state.c.data)).all():
+        data = dict(data or {})
+        typed = data.get("commune")
+        if flow in ("register", "reevaluate") and isinstance(typed, str) and not typed.isdecimal():
+            found = match_commune(data.get("province_code"), typed)
+            if found is not None:
+                data["commune"] = str(found.code)
+            else:
+                del data["commune"]
+        elif flow == "broadcast" and data.get("bc_communes"):
+            del data["bc_communes"]
+        else:
+            continue
+        connection.execute(state.update().where(state.c.account_id == account_id).values(data=data))
 
 
 def downgrade() -> None:
