@@ -12,9 +12,9 @@ from typing import Any
 
 from bot.cli_support import database
 from bot.settings import Settings
-from bot.spreadsheet import FileProblem, RowFields, cell_text, error_lines, parsed_rows, read_rows
+from bot.spreadsheet import FileProblem, RowFields, cell_text, error_lines, parsed_rows, province_cell, read_rows
 from handlers.event_admin import announce
-from handlers.matching import Choice, find_province, match_choice
+from handlers.matching import Choice, match_choice
 from handlers.validators import Invalid, check_datetime
 from messages import t
 from storage.events import create_event, find_event, update_event
@@ -55,16 +55,10 @@ def parse_event(record: dict[str, Any], timezone: str) -> dict[str, Any]:
     if ends_at <= starts_at:
         raise Invalid("import.end_before_start", {"column": "event_end"})
     deadline = field("event_deadline", lambda v: _when(v, timezone) if cell_text(v) else None)
-    def _province(value: str) -> str:
-        found = find_province(value)  # TPHCM, BR-VT, former names
-        if found is None:
-            raise Invalid("import.unknown_province")
-        return found
-
     return {
         "kind": field("event_kind", lambda v: one_of(v, kinds, "import.unknown_event_kind")),
         "name": field("event_name", required)[:200], "place": field("event_place", required)[:300],
-        "province_code": field("province", lambda v: _province(required(v))),
+        "province_code": field("province", lambda v: province_cell(required(v))),
         "starts_at": starts_at, "ends_at": ends_at, "registration_deadline": deadline,
         "description": cell_text(record.get("event_description"))[:2000] or None,
         "audience_groups": field("event_groups", group_list),

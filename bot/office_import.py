@@ -10,9 +10,8 @@ from typing import Any
 
 from bot.cli_support import database
 from bot.settings import Settings
-from bot.spreadsheet import FileProblem, RowFields, error_lines, parsed_rows, read_rows
-from handlers.matching import find_province
-from handlers.validators import Invalid, check_display_phone
+from bot.spreadsheet import FileProblem, RowFields, error_lines, parsed_rows, province_cell, read_rows
+from handlers.validators import check_display_phone
 from messages import t
 from storage.offices import save_office
 
@@ -21,13 +20,7 @@ COLUMNS = ("province", "office_name", "office_phone", "office_address")
 
 def parse_office(record: dict[str, Any]) -> tuple[str, dict[str, str]]:
     field, required = RowFields(record), RowFields.required
-    def province(value: Any) -> str:
-        found = find_province(required(value))
-        if found is None:
-            raise Invalid("import.unknown_province")
-        return found
-
-    return field("province", province), {
+    return field("province", lambda v: province_cell(required(v))), {
         "name": field("office_name", required),
         "phone": field("office_phone", lambda v: check_display_phone(required(v, 32))),
         "address": field("office_address", lambda v: required(v, 300))}

@@ -12,8 +12,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bot.spreadsheet import RowError, RowFields, cell_text, read_rows, row_error
-from handlers.matching import Choice, find_province, match_choice
+from bot.spreadsheet import RowError, RowFields, cell_text, province_cell, read_rows, row_error
+from handlers.matching import Choice, match_choice
 from handlers.validators import Invalid, check_tax_code, normalize_phone
 from messages import t
 from storage import lifecycle
@@ -67,7 +67,7 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
 
     entity_type = field("entity_type", lambda v: _choice(required(v), [
         Choice(i.code, i.vi, (i.en, *i.aliases)) for i in ref.entity_types], "import.unknown_entity_type"))
-    province = field("province", lambda v: _province(required(v)))
+    province = field("province", lambda v: province_cell(required(v)))
     group_code = field("group", lambda v: _choice(required(v), [
         Choice(g.code, g.vi, (g.en, g.code)) for g in ref.groups], "import.unknown_group"))
     group = ref.group(group_code)
@@ -96,13 +96,6 @@ def parse_row(record: dict[str, Any]) -> ListedProduct:
         group_code=group_code, subgroup_code=subgroup or None, category_code=category or None, stars=stars,
         potential_five=potential_five, score=score,
         decision_number=field("decision_number", required)[:64], decision_date=decision_date, valid_until=valid_until)
-
-
-def _province(text: str) -> str:
-    found = find_province(text)
-    if found is None:
-        raise Invalid("import.unknown_province")
-    return found
 
 
 def _phonecell_text(value: Any) -> str:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from openpyxl import load_workbook
 
+from handlers.matching import find_province
 from handlers.validators import Invalid
 from messages import LANGUAGES, t
 from storage.text import fold
@@ -103,6 +104,14 @@ def _csv(path: Path) -> Iterator[list[str]]:
     except csv.Error:
         dialect = csv.excel
     yield from csv.reader(io.StringIO(text), dialect)
+
+
+def province_cell(text: str) -> str:
+    """A province as lists write it (TPHCM, BR-VT, a former name), or the row is refused."""
+    found = find_province(text)
+    if found is None:
+        raise Invalid("import.unknown_province")
+    return found
 
 
 def cell_text(value: Any) -> str:
