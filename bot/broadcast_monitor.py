@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from messages import format_number, t
+from storage import statuses
 from storage.audit import record_event
 from storage.broadcasts import active_broadcasts, broadcast_figures, failure_reasons
 from storage.models import ChatAccount, utcnow
@@ -55,8 +56,8 @@ class BroadcastMonitor:
                            "blocked": format_number(lang, counts["unreachable"]),
                            "waiting": format_number(lang, counts["waiting"])}
                 # Web notices waiting for their page to open are reported as waiting, not awaited.
-                if counts["pending"] + counts["sending"] - counts["waiting"] == 0:
-                    broadcast.status, broadcast.finished_at = "done", utcnow()
+                if counts[statuses.PENDING] + counts[statuses.SENDING] - counts["waiting"] == 0:
+                    broadcast.status, broadcast.finished_at = statuses.BROADCAST_DONE, utcnow()
                     reasons = await failure_reasons(session, broadcast.id)  # type: ignore[arg-type]
                     text = t(lang, "broadcast.report", id=broadcast.id, **figures,
                              reasons="\n".join(f"• {reason}: {n}" for reason, n in reasons.most_common(5)) or "—")
@@ -68,7 +69,7 @@ class BroadcastMonitor:
                                                 "failures": dict(reasons)})
                     reported = True
                 else:
-                    broadcast.status = "sending"
+                    broadcast.status = statuses.BROADCAST_SENDING
                     draw = self._progress.get(account.channel)
                     if draw is not None:
                         try:

@@ -8,8 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
-
 from bot.cli_support import database
 from bot.settings import Settings
 from messages import t
@@ -17,8 +15,8 @@ from storage.communes import search_communes
 from storage.events import create_event
 from storage.lifecycle import add_months
 from storage.linking import create_link_code
-from storage.models import Producer
 from storage.officers import create_invite
+from storage.producers import producer_named
 from storage.product_list import ListedProduct, load_existing, upsert_listed_products
 
 PROVINCE = "lam-dong"
@@ -42,7 +40,7 @@ async def load_demo(settings: Settings) -> list[str]:
     zone = ZoneInfo(settings.timezone)
     today = datetime.now(UTC).astimezone(zone).date()
     async with database(settings) as session:
-        first = (await session.exec(select(Producer).where(Producer.name == f"{PRODUCTS[0][0]} {MARK}"))).first()
+        first = await producer_named(session, f"{PRODUCTS[0][0]} {MARK}")
         lines = [t(lang, "cli.demo_already" if first else "cli.demo_loaded")]
         if first is None:
             items = []
@@ -66,7 +64,8 @@ async def load_demo(settings: Settings) -> list[str]:
                           if deadline_in else None, "description": t(lang, "cli.demo_event_description"),
                           "audience_groups": []}
                 await create_event(session, values, officer_id=None, actor_account_id=None)
-            first = (await session.exec(select(Producer).where(Producer.name == f"{PRODUCTS[0][0]} {MARK}"))).one()
+            first = await producer_named(session, f"{PRODUCTS[0][0]} {MARK}")
+            assert first is not None  # just loaded above
         _, officer_code = await create_invite(session, name=f"Cán bộ mẫu {MARK}", province_code=PROVINCE,
                                               is_admin=False, valid_for=timedelta(days=7))
         link_code = await create_link_code(session, first, officer_id=None, valid_for=timedelta(days=7))

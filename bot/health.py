@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aiohttp import web
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.metrics import Metrics
-from storage.migrate import alembic_config
+from storage import statuses
+from storage.migrate import migration_state
 from storage.outbox import counts_by_status_and_reason
 
 
@@ -26,10 +24,7 @@ def add_health_routes(app: web.Application, engine: Callable[[], AsyncEngine | N
         if current is None:
             return web.json_response({"status": "starting"}, status=503)
         try:
-            async with current.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-                revision = await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
-                head = await conn.run_sync(lambda c: ScriptDirectory.from_config(alembic_config(c)).get_current_head())
+            revision, head = await migration_state(current)
         except Exception as exc:  # any database trouble means: do not send traffic here
             return web.json_response({"status": "database unreachable", "error": type(exc).__name__}, status=503)
         if revision != head:
@@ -51,5 +46,5 @@ async def refresh_outbox_gauge(metrics: Metrics, sessions) -> None:  # type: ign
     totals: dict[str, int] = {}
     for (status, _reason), count in counts.items():
         totals[status] = totals.get(status, 0) + count
-    for status in ("pending", "sending", "sent", "failed", "unreachable", "skipped", "cancelled"):
+    for status in statuses.OUTBOX_STATUSES:
         metrics.outbox.labels(status).set(totals.get(status, 0))

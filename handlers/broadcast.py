@@ -15,6 +15,7 @@ from handlers.matching import Choice
 from handlers.types import Context, Option, Reply, State
 from handlers.validators import Invalid, check_datetime, check_text
 from messages import format_number, format_when, t
+from storage import statuses
 from storage.broadcasts import (
     Audience,
     audience_accounts,
@@ -175,7 +176,7 @@ async def overview(ctx: Context) -> list[Reply]:
     options = [Option(NEW, t(lang, "broadcast.new"))]
     for broadcast in await recent_broadcasts(ctx.session, None if officer.is_admin else officer.province_code):
         lines.append(await figures_line(ctx, broadcast))
-        if broadcast.status in ("scheduled", "sending"):
+        if broadcast.status in statuses.BROADCAST_ACTIVE:
             options.append(Option(f"{CANCEL}{broadcast.id}", t(lang, "broadcast.cancel", id=broadcast.id)))
     if len(lines) == 1:
         lines.append(t(lang, "broadcast.none"))
@@ -207,7 +208,7 @@ async def cancel(ctx: Context, broadcast_id: int) -> list[Reply]:
     if broadcast is None or not (officer.is_admin or broadcast.officer_id == officer.id or
                                  officer.province_code in broadcast.audience.get("provinces", [])):
         return [Reply(t(lang, "broadcast.not_found"))]
-    if broadcast.status not in ("scheduled", "sending"):
+    if broadcast.status not in statuses.BROADCAST_ACTIVE:
         return [Reply(t(lang, "broadcast.not_active", id=broadcast.id))]
     unsent = await cancel_broadcast(ctx.session, broadcast, actor_account_id=ctx.account.id)  # type: ignore[arg-type]
     return [Reply(t(lang, "broadcast.cancelled", id=broadcast.id, unsent=unsent)),

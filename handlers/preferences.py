@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import select
-
 from handlers.types import Context, Option, Reply
 from messages import format_date, t
-from storage.models import OutboxMessage
-from storage.outbox import enqueue
+from storage.outbox import enqueue, message_by_key
 
 TOGGLE, SNOOZE = "optout:", "snooze:"
 OPTIONAL = ("training", "fair", "draft")
@@ -42,7 +39,7 @@ def toggle(ctx: Context, kind: str) -> list[Reply]:
 async def snooze(ctx: Context, certificate_id: str, milestone: str) -> list[Reply]:
     """Send this certificate reminder again in 7 days: once (the copy's dedupe key says so)."""
     original = f"cert-expiry:{certificate_id}:{milestone}:{ctx.account.id}"
-    row = (await ctx.session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == original))).first()
+    row = await message_by_key(ctx.session, original)
     if row is None:
         return [Reply(t(ctx.lang, "error.stale_button"))]
     due = ctx.now + SNOOZE_FOR

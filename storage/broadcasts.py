@@ -11,6 +11,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import statuses
 from storage.audit import record_event
 from storage.db import insert_ignoring_duplicates
 from storage.models import (
@@ -74,7 +75,7 @@ async def create_broadcast(session: AsyncSession, *, officer_id: int, account_id
     await session.flush()
     now = utcnow()
     rows = [{"account_id": a.id, "dedupe_key": f"broadcast:{broadcast.id}:{a.id}", "reason": "broadcast",
-             "text": text, "options": [], "status": "pending", "due_at": scheduled_at, "attempts": 0,
+             "text": text, "options": [], "status": statuses.PENDING, "due_at": scheduled_at, "attempts": 0,
              "created_at": now, "broadcast_id": broadcast.id, "file_id": file_id} for a in recipients]
     for start in range(0, len(rows), 500):
         await insert_ignoring_duplicates(session, OutboxMessage, rows[start:start + 500], ["dedupe_key"])
@@ -99,16 +100,17 @@ async def broadcast_figures(session: AsyncSession, broadcast_id: int) -> Counter
     waiting = await session.exec(select(func.count())  # type: ignore[call-overload]
                                  .select_from(OutboxMessage)
                                  .join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
-                                 .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == "pending",
-                                        ChatAccount.channel == "web"))
+                                 .where(OutboxMessage.broadcast_id == broadcast_id,
+                                        OutboxMessage.status == statuses.PENDING, ChatAccount.channel == "web"))
     counts["waiting"] = int(waiting.one())
-    counts["delivered"] = sum(counts[s] for s in ("sent", "shown", "pushed"))
+    counts["delivered"] = sum(counts[s] for s in statuses.DELIVERED)
     return counts
 
 
 async def failure_reasons(session: AsyncSession, broadcast_id: int) -> Counter[str]:
     rows = await session.exec(select(OutboxMessage.last_error, func.count())  # type: ignore[call-overload]
-                              .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == "failed")
+                              .where(OutboxMessage.broadcast_id == broadcast_id,
+                                     OutboxMessage.status == statuses.FAILED)
                               .group_by(OutboxMessage.last_error))
     return Counter({(reason or "?")[:80]: count for reason, count in rows})
 
@@ -116,9 +118,10 @@ async def failure_reasons(session: AsyncSession, broadcast_id: int) -> Counter[s
 async def cancel_broadcast(session: AsyncSession, broadcast: Broadcast, *, actor_account_id: int) -> int:
     """Cancel what is not sent yet; what was sent stays counted. Returns how many rows were cancelled."""
     result = await session.exec(update(OutboxMessage)  # type: ignore[call-overload]
-                                .where(OutboxMessage.broadcast_id == broadcast.id, OutboxMessage.status == "pending")
-                                .values(status="cancelled"))
-    broadcast.status, broadcast.finished_at = "cancelled", utcnow()
+                                .where(OutboxMessage.broadcast_id == broadcast.id,
+                                       OutboxMessage.status == statuses.PENDING)
+                                .values(status=statuses.CANCELLED))
+    broadcast.status, broadcast.finished_at = statuses.BROADCAST_CANCELLED, utcnow()
     session.add(broadcast)
     await record_event(session, actor_account_id=actor_account_id, action="broadcast.cancelled",
                        subject_type="broadcast", subject_id=str(broadcast.id), details={"unsent": result.rowcount})
@@ -134,5 +137,5 @@ async def recent_broadcasts(session: AsyncSession, province_code: str | None, li
 
 
 async def active_broadcasts(session: AsyncSession, now: datetime) -> list[Broadcast]:
-    return list(await session.exec(select(Broadcast).where(col(Broadcast.status).in_(("scheduled", "sending")),
+    return list(await session.exec(select(Broadcast).where(col(Broadcast.status).in_(statuses.BROADCAST_ACTIVE),
                                                            col(Broadcast.scheduled_at) <= now)))

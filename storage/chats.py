@@ -10,6 +10,7 @@ from sqlalchemy import exists, false, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import statuses
 from storage.db import aware, dialect_insert, insert_ignoring_duplicates
 from storage.models import ChatAccount, ConversationState, OutboxMessage, ProcessedUpdate, utcnow
 
@@ -91,7 +92,7 @@ async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_i
     seen = (exists().where(ProcessedUpdate.channel == channel, ProcessedUpdate.update_key == update_key[:128])
             if update_key else false())
     waiting = exists().where(OutboxMessage.account_id == ChatAccount.id, OutboxMessage.reason == "reply",
-                             col(OutboxMessage.status).in_(("pending", "sending")))
+                             col(OutboxMessage.status).in_((statuses.PENDING, statuses.SENDING)))
     since = (now or utcnow()) - recent
     last_sent = (select(func.max(OutboxMessage.sent_at)).where(OutboxMessage.account_id == ChatAccount.id,
                                                                 col(OutboxMessage.sent_at) > since)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,3 +43,12 @@ async def upgrade_database(engine: AsyncEngine) -> None:
             await conn.rollback()
             await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
             await conn.commit()
+
+
+async def migration_state(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """(the database's revision, the code's head); raises when the database cannot be reached."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+        revision = await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+        head = await conn.run_sync(lambda c: ScriptDirectory.from_config(alembic_config(c)).get_current_head())
+    return revision, head

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, event, false, text
 from sqlmodel import Field, SQLModel
 
+from storage import statuses
 from storage.text import fold
 
 
@@ -260,7 +261,7 @@ class OutboxMessage(SQLModel, table=True):
     text: str
     options: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # pending → sending (claimed, until lease_until) → sent | failed | unreachable | skipped
-    status: str = Field(default="pending", max_length=16, index=True)
+    status: str = Field(default=statuses.PENDING, max_length=16, index=True)
     due_at: datetime = Field(default_factory=utcnow, index=True)
     lease_until: datetime | None = None
     claimed_by: str | None = Field(default=None, max_length=64)
@@ -320,7 +321,7 @@ class Broadcast(SQLModel, table=True):
     # The audience filter as chosen: provinces, communes, groups, stars, expiring_within_days, event_id.
     audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     recipients: int = 0
-    status: str = Field(default="scheduled", max_length=16, index=True)  # scheduled | sending | done | cancelled
+    status: str = Field(default=statuses.BROADCAST_SCHEDULED, max_length=16, index=True)  # storage.statuses
     scheduled_at: datetime = Field(default_factory=utcnow)
     progress_message_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)

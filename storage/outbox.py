@@ -15,11 +15,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import aware, insert_ignoring_duplicates
 from storage.models import ChatAccount, OutboxMessage, WebPushSubscription, utcnow
-
-PENDING, SENDING, SENT, FAILED, UNREACHABLE, SKIPPED = "pending", "sending", "sent", "failed", "unreachable", "skipped"
-CANCELLED = "cancelled"  # a broadcast stopped before this row went out
-SHOWN, PUSHED = "shown", "pushed"  # a web notice written to an open page / accepted by the Web Push service
-DELIVERED = (SENT, SHOWN, PUSHED)
+from storage.statuses import (  # noqa: F401  (re-exported: the dispatcher and the web chat name them from here)
+    CANCELLED,
+    DELIVERED,
+    FAILED,
+    PENDING,
+    PUSHED,
+    SENDING,
+    SENT,
+    SHOWN,
+    SKIPPED,
+    UNREACHABLE,
+)
 
 
 async def enqueue(session: AsyncSession, *, account_id: int, dedupe_key: str, reason: str, text: str,
@@ -31,6 +38,10 @@ async def enqueue(session: AsyncSession, *, account_id: int, dedupe_key: str, re
               "options": options or [], "status": PENDING, "due_at": due_at or utcnow(), "attempts": 0,
               "created_at": utcnow(), "file_id": file_id}
     return await insert_ignoring_duplicates(session, OutboxMessage, [values], ["dedupe_key"]) == 1
+
+
+async def message_by_key(session: AsyncSession, dedupe_key: str) -> OutboxMessage | None:
+    return (await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))).first()
 
 
 async def account_id_of(session: AsyncSession, channel: str, chat_id: str) -> int | None:

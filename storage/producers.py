@@ -18,6 +18,10 @@ async def get_producer(session: AsyncSession, producer_id: int | None) -> Produc
     return await session.get(Producer, producer_id) if producer_id else None
 
 
+async def producer_named(session: AsyncSession, name: str) -> Producer | None:
+    return (await session.exec(select(Producer).where(Producer.name == name))).first()
+
+
 async def tax_code_taken_by_other(session: AsyncSession, tax_code: str, producer_id: int | None) -> bool:
     """Held by another *verified* producer. Another chat's unverified claim does not count: a stranger who typed a
     real business's tax code first must not lock its owner out."""
