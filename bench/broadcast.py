@@ -24,9 +24,9 @@ import aiohttp
 from sqlalchemy import func, insert, select
 
 from bench.seed import seed
-from bot.dispatcher import Dispatcher, Limits
-from bot.pacer import Pacer
-from bot.telegram_channel import build_application, outbox_send
+from bot.channels.telegram import build_application, outbox_send
+from bot.outbox.dispatcher import Dispatcher, Limits
+from bot.outbox.pacer import Pacer
 from storage.db import create_engine, create_sessionmaker
 from storage.models import ChatAccount, OutboxMessage
 

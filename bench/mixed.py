@@ -31,8 +31,8 @@ from sqlalchemy.engine import make_url
 from bench.broadcast import free_port, wait_for_server
 from bench.producer_script import registration, zalo_registration
 from bench.seed import seed, valid_tax_codes
+from bot.http.webhooks import TELEGRAM_SECRET_HEADER, ZALO_SECRET_HEADER
 from bot.settings import webhook_secret
-from bot.webhooks import TELEGRAM_SECRET_HEADER, ZALO_SECRET_HEADER
 from storage.db import create_engine
 from storage.models import ChatAccount, OutboxMessage
 

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.seed import seed
-from bot.scheduler import ReminderScheduler
-from handlers.reminders import ReminderRules
+from bot.outbox.scheduler import ReminderScheduler
+from handlers.notices.reminders import ReminderRules
 from storage.db import create_engine, create_sessionmaker
 from storage.models import Certificate, OutboxMessage
 

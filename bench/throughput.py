@@ -71,8 +71,8 @@ async def drive(application: Application, api: OfflineBotApi, *, producers: int,
 
 
 async def ours(workdir: Path, db: Path, producers: int, concurrency: int, latency: float) -> dict[str, Any]:
+    from bot.channels.telegram import TelegramChannel, build_application
     from bot.conversation import ConversationRunner
-    from bot.telegram_channel import TelegramChannel, build_application
     from storage.db import create_engine, create_sessionmaker
 
     url = f"sqlite+aiosqlite:///{db}"

@@ -14,25 +14,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
-from bot.broadcast_monitor import BroadcastMonitor, Progress
+from bot.channels.telegram import TelegramChannel, build_application, outbox_send, progress_drawer
+from bot.channels.upload_links import UploadLinks, add_upload_link_routes
+from bot.channels.web import MAX_BODY, add_webchat_routes, web_outbox_send
+from bot.channels.web_identity import WebIdentity
+from bot.channels.web_notices import WebNotices
+from bot.channels.web_push import WebPush
+from bot.channels.zalo import WebhookInUse, ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
 from bot.conversation import ConversationRunner
-from bot.dispatcher import Dispatcher, Limits, Send
-from bot.file_links import add_file_route, attachment_linker
 from bot.flood import FloodGuard, HourlyLimit
-from bot.health import add_health_routes, refresh_outbox_gauge
+from bot.http.file_links import add_file_route, attachment_linker
+from bot.http.health import add_health_routes, refresh_outbox_gauge
+from bot.http.webhooks import telegram_webhook_handler, zalo_webhook_handler
 from bot.metrics import Metrics
-from bot.pacer import Pacer
+from bot.outbox.broadcast_progress import BroadcastMonitor, Progress
+from bot.outbox.dispatcher import Dispatcher, Limits
+from bot.outbox.outcomes import Send
+from bot.outbox.pacer import Pacer
+from bot.outbox.scheduler import ReminderScheduler
 from bot.replicas import ReplicaHeartbeat
-from bot.scheduler import ReminderScheduler
 from bot.settings import Settings, parse_quiet_hours, webhook_secret
-from bot.telegram_channel import TelegramChannel, build_application, outbox_send, progress_drawer
-from bot.upload_links import UploadLinks, add_upload_link_routes
-from bot.web_identity import WebIdentity
-from bot.web_notices import WebNotices
-from bot.web_push import WebPush
-from bot.webchat import MAX_BODY, add_webchat_routes, web_outbox_send
-from bot.webhooks import telegram_webhook_handler, zalo_webhook_handler
-from bot.zalo_channel import WebhookInUse, ZaloChannel, ZaloClient, ZaloError, zalo_outbox_send
 from handlers.types import Quotas, Reply
 from messages import t
 from storage.chats import get_or_create_chat_account

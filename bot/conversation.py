@@ -17,12 +17,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.dispatcher import GroupCommit, Outcome, Unreachable
 from bot.flood import FloodGuard, HourlyLimit, Verdict
 from bot.metrics import Metrics
+from bot.outbox.dispatcher import GroupCommit
+from bot.outbox.outcomes import Outcome, Unreachable
 from handlers import router
+from handlers.forms.validators import has_control_characters, without_control_characters
 from handlers.types import Attachment, Context, Incoming, Quotas, Reply, State, reply_shape
-from handlers.validators import has_control_characters, without_control_characters
 from messages import t
 from storage import outbox
 from storage.blobs import save_file, stored_file_at

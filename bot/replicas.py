@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.pacer import Pacer
+from bot.outbox.pacer import Pacer
 from storage import replicas
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from bot.dispatcher import Outcome, PartlySent, Permanent, RetryLater, Transient, Unreachable
+from bot.outbox.outcomes import Outcome, PartlySent, Permanent, RetryLater, Transient, Unreachable
 from handlers.types import Reply
 
 log = logging.getLogger(__name__)

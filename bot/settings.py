@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from handlers.reminders import ReminderRules
+from handlers.notices.reminders import ReminderRules
 from messages import LANGUAGES
 
 

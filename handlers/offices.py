@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.form_steps import Kind, Step
-from handlers.matching import find_province
+from handlers.forms.matching import find_province
+from handlers.forms.steps import Kind, Step
+from handlers.forms.validators import check_display_phone, check_text
 from handlers.types import Context, Option, Reply
-from handlers.validators import check_display_phone, check_text
 from messages import t
 from storage.officers import active_officer
 from storage.offices import get_office, save_office

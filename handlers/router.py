@@ -7,29 +7,19 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from handlers import (
-    broadcast,
-    dossier,
-    event_admin,
-    events,
-    forms,
-    linking,
-    navigation,
-    officer,
-    offices,
-    personal_data,
-    preferences,
-    reevaluation,
-    shown,
-    statistics,
-    status,
-    verification,
-)
-from handlers.matching import Choice, clean_text, fold, match_choice
-from handlers.officer_forms import REJECT, REQUEST_MORE, RESULT
-from handlers.reevaluation import REEVALUATE, REEVALUATION, reevaluation_preset
-from handlers.registration import REGISTRATION
-from handlers.supplement import SUPPLEMENT, start_supplement
+from handlers import offices, shown
+from handlers.events import admin as event_admin
+from handlers.events import browse as events
+from handlers.forms import engine as forms
+from handlers.forms import navigation
+from handlers.forms.matching import Choice, clean_text, fold, match_choice
+from handlers.officer import applications as officer
+from handlers.officer import broadcast, dossier, statistics, verification
+from handlers.officer.results import REJECT, REQUEST_MORE, RESULT
+from handlers.producer import linking, personal_data, preferences, reevaluation, status
+from handlers.producer.reevaluation import REEVALUATE, REEVALUATION, reevaluation_preset
+from handlers.producer.registration import REGISTRATION
+from handlers.producer.supplement import SUPPLEMENT, start_supplement
 from handlers.types import Context, Incoming, Option, Reply, Result, State
 from messages import LANGUAGES, t
 from storage.applications import get_application_by_code

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from handlers.matching import clean_text, fold
+from handlers.forms.matching import clean_text, fold
 from handlers.types import Incoming, Option, Reply, State
 from storage.models import OutboxMessage
 

@@ -15,10 +15,10 @@ from sqlmodel import select
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from bot.channels.telegram import build_application
 from bot.conversation import ConversationRunner
-from bot.dispatcher import Dispatcher, Limits
-from bot.pacer import Pacer
-from bot.telegram_channel import build_application
+from bot.outbox.dispatcher import Dispatcher, Limits
+from bot.outbox.pacer import Pacer
 from handlers.types import Contact, Incoming, IncomingFile, Reply
 from storage.models import OutboxMessage
 from tests.flood_rules import CHAT_INTERVAL, CHAT_WINDOW, FloodRules

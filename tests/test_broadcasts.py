@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.broadcast_monitor import BroadcastMonitor
-from bot.dispatcher import Dispatcher, Limits, RetryLater, Transient, Unreachable
-from bot.telegram_channel import progress_drawer
-from handlers.broadcast import audience_of
+from bot.channels.telegram import progress_drawer
+from bot.outbox.broadcast_progress import BroadcastMonitor
+from bot.outbox.dispatcher import Dispatcher, Limits
+from bot.outbox.outcomes import RetryLater, Transient, Unreachable
+from handlers.officer.broadcast import audience_of
 from storage.broadcasts import Audience, audience_accounts, broadcast_counts, cancel_broadcast, create_broadcast
 from storage.communes import match_commune
 from storage.events import create_event, register

@@ -12,9 +12,9 @@ from aiohttp.test_utils import TestServer
 from sqlmodel import select
 
 from bot.app import RUNNER, build_app
+from bot.channels.web_identity import COOKIE
+from bot.channels.web_push import new_private_key
 from bot.settings import Settings
-from bot.web_identity import COOKIE
-from bot.web_push import new_private_key
 from storage.models import ChatAccount
 from storage.outbox import enqueue
 from tests.fakes import JPEG, PDF, VALID_MST

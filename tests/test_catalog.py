@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers import officer, reevaluation
+from handlers.officer import applications as officer
+from handlers.producer import reevaluation
 from handlers.router import FORMS
 from messages import LANGUAGES, catalog, t
 from storage import lifecycle

@@ -16,9 +16,9 @@ from sqlmodel import select
 from vietnam_provinces import Province as OfficialProvince
 from vietnam_provinces import Ward
 
-from bot.cli_products import import_products
+from bot.cli.products import import_products
 from bot.settings import Settings
-from handlers.matching import find_province
+from handlers.forms.matching import find_province
 from storage.communes import communes_of, match_commune, search_communes
 from storage.db import create_engine
 from storage.migrate import alembic_config, upgrade_database

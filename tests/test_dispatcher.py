@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.dispatcher import Dispatcher, Limits, Permanent, RetryLater, Transient, Unreachable
+from bot.outbox.dispatcher import Dispatcher, Limits
+from bot.outbox.outcomes import Permanent, RetryLater, Transient, Unreachable
 from handlers.types import Reply
 from storage import outbox
 from storage.models import ChatAccount, OutboxMessage
@@ -259,7 +260,7 @@ async def test_a_429_retries_its_row_after_retry_after_without_counting_a_failur
 
 
 async def test_outbox_drain_sends_through_telegram_and_zalo_together(tmp_path: Path) -> None:
-    from bot.cli_outbox import drain
+    from bot.cli.outbox import drain
     from bot.settings import Settings
     from storage.db import create_engine, create_sessionmaker
     from storage.migrate import upgrade_database
@@ -345,7 +346,7 @@ class FlakyPhotoBotApi(FakeBotApi):
 
 async def test_a_failed_photo_is_retried_without_sending_its_text_again(make_runner: Callable, sqlite_url: str,
                                                                        tmp_path: Path) -> None:
-    from bot.telegram_channel import outbox_send
+    from bot.channels.telegram import outbox_send
     from storage.blobs import save_file
     from storage.outbox import enqueue
     from tests.fakes import JPEG

@@ -139,7 +139,7 @@ async def test_replies_are_written_with_the_step_and_sent_by_the_successor_of_a_
     from datetime import time as clock_time
 
     from bot.conversation import ConversationRunner
-    from bot.dispatcher import Dispatcher, Limits
+    from bot.outbox.dispatcher import Dispatcher, Limits
     from handlers.types import Incoming, Reply
     from storage.db import create_engine, create_sessionmaker
     from storage.migrate import upgrade_database

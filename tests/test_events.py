@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from handlers.reminders import ReminderRules, scan
+from handlers.notices.reminders import ReminderRules, scan
 from storage.models import ChatAccount, OutboxMessage
 from tests.fakes import Chat
 from tests.seed import add_application, add_producer, invite

@@ -21,12 +21,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.util import await_only
 from sqlmodel import select
 
+from bot.channels.telegram import build_application, outbox_send
+from bot.channels.telegram_request import AiohttpBotRequest
 from bot.conversation import ConversationRunner
-from bot.dispatcher import Dispatcher, Limits
+from bot.http.webhooks import TELEGRAM_SECRET_HEADER
+from bot.outbox.dispatcher import Dispatcher, Limits
 from bot.settings import webhook_secret
-from bot.telegram_channel import build_application, outbox_send
-from bot.telegram_request import AiohttpBotRequest
-from bot.webhooks import TELEGRAM_SECRET_HEADER
 from storage.db import create_engine
 from storage.migrate import upgrade_database
 from storage.models import ChatAccount, ConversationState, OutboxMessage

@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.cli import main
-from bot.cli_report import write_report
+from bot.cli.commands import main
+from bot.cli.report import write_report
 from bot.settings import Settings
 from storage.models import ChatAccount
 from tests.fakes import Chat

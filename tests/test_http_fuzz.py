@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import TELEGRAM, ZALO, build_app
+from bot.channels.zalo import ZALO_SECRET_HEADER
+from bot.http.webhooks import TELEGRAM_SECRET_HEADER
 from bot.settings import Settings, webhook_secret
-from bot.webhooks import TELEGRAM_SECRET_HEADER
-from bot.zalo_channel import ZALO_SECRET_HEADER
 from messages import t
 from tests.fakes import FakeBotApi
 from tests.test_zalo import TOKEN as ZALO_TOKEN

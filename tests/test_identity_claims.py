@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.cli_products import import_products
+from bot.cli.products import import_products
 from bot.settings import Settings
 from storage.models import AuditEvent, Certificate, ChatAccount, OutboxMessage, Producer
 from storage.offices import save_office

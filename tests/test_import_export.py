@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from bot.cli import main
+from bot.cli.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "docs" / "templates"

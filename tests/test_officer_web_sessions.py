@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.cli_officers import new_code
+from bot.cli.officers import new_code
 from bot.settings import Settings
 from storage.models import ChatAccount, Officer, OutboxMessage
 from storage.officers import revoke_officer

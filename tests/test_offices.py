@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.office_import import import_offices
+from bot.cli.office_import import import_offices
 from bot.settings import Settings
 from storage.models import AuditEvent, ProvinceOffice
 from tests.fakes import Chat

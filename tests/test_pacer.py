@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from bot.pacer import Pacer
-from bot.telegram_channel import TelegramChannel, build_application
+from bot.channels.telegram import TelegramChannel, build_application
+from bot.outbox.pacer import Pacer
 from tests.fakes import FakeBotApi
 from tests.test_telegram import TelegramUser
 
@@ -100,7 +100,7 @@ async def test_at_telegrams_real_limits_replies_and_a_broadcast_are_never_refuse
                                                                                  sqlite_url: str) -> None:
     """Forty people each answered at once while the bot broadcasts: with one pacer for both, Telegram refuses
     nothing, and no person waits behind the broadcast."""
-    from bot.telegram_channel import outbox_send
+    from bot.channels.telegram import outbox_send
     from handlers.types import Reply
 
     api = CountingBotApi()

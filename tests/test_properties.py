@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from bot.conversation import ConversationRunner
-from handlers.form_steps import REVIEW
+from handlers.forms.steps import REVIEW
 from handlers.router import COMMANDS, FORMS
 from messages import t
 from storage.models import Application, ChatAccount, ConversationState

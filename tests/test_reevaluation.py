@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from bot.product_import import validated_rows
+from bot.cli.product_import import validated_rows
 from messages import format_date
 from storage.lifecycle import add_months, certificate_valid_until
 from storage.models import Application, ApplicationDocument, Certificate, Producer, Product

@@ -347,7 +347,7 @@ async def test_certifications_by_typed_numbers(chat: Chat) -> None:
 
 
 async def test_a_failure_mid_update_loses_nothing(chat: Chat, sqlite_url: str, monkeypatch) -> None:
-    from handlers.registration import RegistrationForm
+    from handlers.producer.registration import RegistrationForm
 
     await reach_review(chat)
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.scheduler import ReminderScheduler
-from handlers.reminders import ReminderRules, due_milestone, scan
+from bot.outbox.scheduler import ReminderScheduler
+from handlers.notices.reminders import ReminderRules, due_milestone, scan
 from storage.lifecycle import certificate_valid_until
 from storage.models import Application, Certificate, ChatAccount, ConversationState, OutboxMessage, Producer
 from tests.fakes import PDF, Chat

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import select
 
-from handlers.reminders import ReminderRules, scan
+from handlers.notices.reminders import ReminderRules, scan
 from handlers.types import Incoming
 from storage import outbox
 from storage.chats import get_or_create_chat_account, load_state_for_update

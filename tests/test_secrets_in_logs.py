@@ -16,9 +16,9 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.http.webhooks import TELEGRAM_SECRET_HEADER
 from bot.logs import RedactingFormatter
 from bot.settings import Settings, webhook_secret
-from bot.webhooks import TELEGRAM_SECRET_HEADER
 from tests.fake_bot_api_server import FakeBotApiServer
 from tests.test_cli import ROOT, TOKEN, clean_env, free_port
 

@@ -10,8 +10,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from bot.cli import main
-from handlers.charts import statistics_chart
+from bot.cli.commands import main
+from handlers.officer.charts import statistics_chart
 from storage.lifecycle import add_months
 from storage.models import Certificate
 from storage.statistics import ProvinceStatistics, province_statistics

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.channel_text import split_text
-from bot.telegram_channel import TelegramChannel
+from bot.channels.telegram import TelegramChannel
+from bot.channels.text import split_text
 from tests.fakes import CHAT_INTERVAL, EXE, JPEG, PDF, VALID_MST, FakeBotApi, outcome_of, telegram_app
 from tests.web import post_chat
 
@@ -366,7 +366,7 @@ async def test_one_chats_quick_messages_are_handled_and_answered_in_order(make_r
 def test_the_time_a_telegram_message_was_sent_travels_with_it() -> None:
     from telegram import Bot
 
-    from bot.telegram_channel import to_incoming
+    from bot.channels.telegram import to_incoming
 
     update = Update.de_json({"update_id": 1, "message": {
         "message_id": 1, "date": 1_790_000_000, "text": "/start", "chat": {"id": 5, "type": "private"},
@@ -379,7 +379,7 @@ def test_the_time_a_telegram_message_was_sent_travels_with_it() -> None:
 async def test_a_dossiers_files_arrive_as_albums_and_a_retry_sends_only_what_is_missing(tmp_path: Path) -> None:
     """Twelve files (eight photos, four PDFs) are three messages, not thirteen; if the PDFs' album is refused, what
     is kept for later is the four PDFs alone."""
-    from bot.telegram_channel import rest_after, send_reply
+    from bot.channels.telegram import rest_after, send_reply
     from handlers.types import Attachment, Reply
 
     files = []

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
-from bot.telegram_request import AiohttpBotRequest
+from bot.channels.telegram_request import AiohttpBotRequest
 from tests.fakes import PDF
 
 

@@ -23,9 +23,9 @@ from sqlmodel import select
 from telegram import Update
 
 from bot.app import RUNNER, TELEGRAM, build_app
+from bot.channels.zalo import ZALO_SECRET_HEADER
 from bot.settings import Settings, webhook_secret
-from bot.zalo_channel import ZALO_SECRET_HEADER
-from handlers.reminders import ReminderRules, scan
+from handlers.notices.reminders import ReminderRules, scan
 from storage.events import create_event
 from storage.lifecycle import add_months
 from storage.models import ChatAccount, OutboxMessage

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from handlers.matching import Choice, clean_text, fold, match_choice
-from handlers.validators import Invalid, check_quantity, check_tax_code, normalize_phone
+from handlers.forms.matching import Choice, clean_text, fold, match_choice
+from handlers.forms.validators import Invalid, check_quantity, check_tax_code, normalize_phone
 from messages import format_date, format_number, stars
 from storage.reference import load_reference
 
@@ -104,7 +104,7 @@ def test_formatting() -> None:
 
 
 def test_a_name_of_only_digits_asks_for_words_not_for_more() -> None:
-    from handlers.validators import Invalid, check_name
+    from handlers.forms.validators import Invalid, check_name
 
     for typed, key in (("0300588569", "error.needs_letters"), ("2", "error.too_short"), ("A", "error.too_short")):
         try:
@@ -118,13 +118,13 @@ def test_a_name_of_only_digits_asks_for_words_not_for_more() -> None:
 @pytest.mark.parametrize(("typed", "points"), [("85", 85), ("85 điểm", 85), ("85đ", 85), ("85/100", 85),
                                                ("Điểm: 85", 85), ("85 diem", 85), ("0", 0), ("100 điểm", 100)])
 def test_a_score_as_the_council_writes_it(typed: str, points: int) -> None:
-    from handlers.validators import check_score
+    from handlers.forms.validators import check_score
     assert check_score(typed) == points
 
 
 @pytest.mark.parametrize("typed", ["101", "85,5", "tám lăm", "85 sao", ""])
 def test_a_score_that_is_not_one(typed: str) -> None:
-    from handlers.validators import check_score
+    from handlers.forms.validators import check_score
     with pytest.raises(Invalid):
         check_score(typed)
 
@@ -135,14 +135,14 @@ def test_a_score_that_is_not_one(typed: str) -> None:
 def test_a_decision_date_as_people_type_it(typed: str, day: str) -> None:
     from datetime import date
 
-    from handlers.validators import check_date
+    from handlers.forms.validators import check_date
     assert check_date(typed, latest=date(2026, 12, 3)).isoformat() == day
 
 
 def test_tomorrow_is_not_a_decision_date() -> None:
     from datetime import date
 
-    from handlers.validators import check_date
+    from handlers.forms.validators import check_date
     with pytest.raises(Invalid) as bad:
         check_date("mai", latest=date(2026, 12, 3))
     assert bad.value.key == "error.date_future"
@@ -157,7 +157,7 @@ def test_an_event_time_as_people_type_it(typed: str, local: str) -> None:
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from handlers.validators import check_datetime
+    from handlers.forms.validators import check_datetime
     now = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)  # 01:00 on 3 December in Vietnam
     value = check_datetime(typed, timezone="Asia/Ho_Chi_Minh", not_before=now, now=now)
     assert value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m-%d %H:%M") == local
@@ -173,7 +173,7 @@ def test_a_yearly_output_with_the_words_around_it(typed: str, amount: float, uni
 
 def test_rule_classification_three_levels_asked_only_where_there_is_a_choice() -> None:
     """Decision 148: group → nhóm → phân nhóm. The registration asks the phân nhóm only where the nhóm has them."""
-    from handlers.registration import REGISTRATION, category_of
+    from handlers.producer.registration import REGISTRATION, category_of
 
     ref = load_reference()
     assert [c.vi for c in ref.categories_of("food", "food-processed")] == [

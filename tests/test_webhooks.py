@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import build_app
+from bot.http.webhooks import TELEGRAM_SECRET_HEADER
 from bot.settings import Settings, webhook_secret
-from bot.webhooks import TELEGRAM_SECRET_HEADER
 from tests.fakes import FakeBotApi
 
 TOKEN = "123456:TEST-TOKEN"

@@ -18,11 +18,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
 from bot.app import DISPATCHER, RUNNER, ZALO, StartupError, build_app
-from bot.cli_outbox import drain
-from bot.file_links import link_maker
+from bot.channels.web_identity import WebIdentity
+from bot.channels.zalo import ZALO_SECRET_HEADER
+from bot.cli.outbox import drain
+from bot.http.file_links import link_maker
 from bot.settings import Settings, webhook_secret
-from bot.web_identity import WebIdentity
-from bot.zalo_channel import ZALO_SECRET_HEADER
 from handlers.types import Attachment, Reply
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
@@ -441,7 +441,7 @@ async def test_outbox_drain_sends_with_only_zalo_configured(tmp_path: Path) -> N
 
 
 def test_the_time_a_message_was_sent_is_read_so_a_backlog_is_not_a_flood() -> None:
-    from bot.zalo_channel import _sent_at
+    from bot.channels.zalo import _sent_at
 
     assert _sent_at(1_790_000_000_000) == datetime(2026, 9, 21, 14, 13, 20, tzinfo=UTC)
     assert _sent_at("soon") is None and _sent_at(True) is None and _sent_at(10**20) is None

@@ -1,0 +1,1 @@
+"""Chat platforms: Telegram, Zalo, the web chat, and what they share."""

@@ -1,0 +1,230 @@
+"""`ocop-bot`: run the bot, upgrade the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import socket
+import sys
+from collections.abc import Coroutine
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.logs import configure_logging, redact
+from bot.settings import Settings
+from messages import DEFAULT_LANGUAGE, t
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # cli output
+
+
+def _complain(line: str, secrets: list[str] | None = None) -> None:
+    # Library errors can quote a secret (python-telegram-bot's InvalidToken quotes the token).
+    print(redact(line, secrets or []), file=sys.stderr, flush=True)  # cli output
+
+
+def load_settings() -> Settings:
+    """Settings, or one clear line per bad value and exit code 2 (no traceback for an operator)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            alias = next((f.alias for key, f in Settings.model_fields.items() if key == name and f.alias), name)
+            problem = str(error["msg"]).removeprefix("Value error, ")
+            _complain(t(DEFAULT_LANGUAGE, "cli.bad_setting", name=alias, problem=problem))
+        raise SystemExit(2) from None
+
+
+async def _run(settings: Settings) -> int:
+    from bot.app import StartupError, build_app, channel_names
+
+    lang = settings.default_language
+    try:
+        # The port first: when it is taken, nothing else (database, Telegram, scheduler) has started yet.
+        sock = socket.create_server((settings.http_host, settings.http_port))
+    except OSError as exc:
+        _complain(t(lang, "cli.port_failed", host=settings.http_host, port=str(settings.http_port),
+                    problem=exc.strerror or str(exc)))
+        return 1
+    runner = web.AppRunner(build_app(settings))
+    try:
+        await runner.setup()  # runs the cleanup contexts: database and migrations, Telegram, reminders
+        await web.SockSite(runner, sock).start()
+        _say(t(lang, "cli.ready", host=settings.http_host, port=str(settings.http_port),
+               channels=", ".join(channel_names(settings))))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        _say(t(lang, "cli.stopping"))
+        return 0
+    except StartupError as exc:
+        _complain(str(exc), settings.secrets())
+        return 1
+    finally:
+        await runner.cleanup()
+        sock.close()
+
+
+async def _upgrade(settings: Settings) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import create_engine
+    from storage.migrate import upgrade_database
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade_database(engine)
+    except (OSError, SQLAlchemyError) as exc:
+        _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
+        return 1
+    finally:
+        await engine.dispose()
+    _say(t(settings.default_language, "cli.migrated"))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ocop-bot", description="OCOP Bot: Telegram and web chat for OCOP producers.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start every configured channel and the HTTP server")
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_subparsers(dest="db_command", required=True).add_parser("upgrade", help="apply pending migrations")
+    officer = commands.add_parser("officer", help="officer accounts").add_subparsers(dest="officer_command",
+                                                                                     required=True)
+    invite = officer.add_parser("invite", help="print a one-time code that makes a chat an officer account")
+    invite.add_argument("--name", required=True)
+    invite.add_argument("--province", required=True, help='e.g. "Lâm Đồng" (diacritics optional)')
+    invite.add_argument("--admin", action="store_true", help="may see every province")
+    invite.add_argument("--days", type=int, default=7, help="days before the code expires (default 7)")
+    officer.add_parser("list", help="every officer and whether the code was used")
+    revoke = officer.add_parser("revoke", help="take the officer rights away and end web sessions (at once)")
+    revoke.add_argument("officer_id", type=int)
+    fresh = officer.add_parser("code", help="a new one-time code for an invited officer: to sign in on the web "
+                                            "chat, or on a new phone")
+    fresh.add_argument("officer_id", type=int)
+    fresh.add_argument("--hours", type=int, default=24, help="hours before the code expires (default 24)")
+    importing = commands.add_parser("import", help="load data").add_subparsers(dest="import_what", required=True)
+    products_in = importing.add_parser("products", help="the province's OCOP list (xlsx or csv; see docs/templates)")
+    products_in.add_argument("file", type=Path)
+    events_in = importing.add_parser("events", help="trainings and fairs (xlsx or csv; see docs/templates)")
+    events_in.add_argument("file", type=Path)
+    offices_in = importing.add_parser("offices", help="each province's OCOP office contact (xlsx or csv; see "
+                                                      "docs/templates)")
+    offices_in.add_argument("file", type=Path)
+    exporting = commands.add_parser("export", help="write data").add_subparsers(dest="export_what", required=True)
+    products_out = exporting.add_parser("products", help="OCOP products with status and days to expiry (xlsx)")
+    products_out.add_argument("out", type=Path)
+    products_out.add_argument("--province", help="only this province (default: all)")
+    report = commands.add_parser("report", help="statistics as an xlsx workbook and a PNG chart")
+    report.add_argument("--province", help="one province (default: all)")
+    report.add_argument("out_dir", type=Path)
+    commands.add_parser("webpush-key", help="print a new OCOP_VAPID_PRIVATE_KEY line for .env (Web Push)")
+    commands.add_parser("demo-data", help="load a clearly marked sample province (Lâm Đồng, names end in (DEMO))")
+    reminders = commands.add_parser("reminders", help="reminders").add_subparsers(dest="reminders_what", required=True)
+    scan = reminders.add_parser("scan", help="enqueue the reminders due (default: today in OCOP_TIMEZONE)")
+    scan.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD")
+    outbox_cmd = commands.add_parser("outbox", help="proactive messages").add_subparsers(dest="outbox_what",
+                                                                                          required=True)
+    outbox_cmd.add_parser("status", help="messages by status and reason")
+    outbox_cmd.add_parser("drain", help="send what is due now, then exit")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.secrets())
+    if args.command == "run":
+        return asyncio.run(_run(settings))
+    if args.command == "db":
+        return asyncio.run(_upgrade(settings))
+    if args.command in ("import", "export"):
+        return _report(settings, _products(settings, args))
+    if args.command == "report":
+        from bot.cli.report import write_report
+
+        return _report(settings, write_report(settings, args.province, args.out_dir))
+    if args.command == "webpush-key":
+        from bot.channels.web_push import new_private_key
+
+        _say(t(settings.default_language, "cli.webpush_key"))
+        _say(f"OCOP_VAPID_PRIVATE_KEY={new_private_key()}")
+        return 0
+    if args.command == "demo-data":
+        from bot.cli.demo import load_demo
+
+        for line in asyncio.run(load_demo(settings)):
+            _say(line)
+        return 0
+    if args.command in ("reminders", "outbox"):
+        return _report(settings, _outbox(settings, args))
+    return _report(settings, _officer(settings, args))
+
+
+async def _outbox(settings: Settings, args: argparse.Namespace) -> tuple[int, list[str], list[str]]:
+    from bot.cli import outbox as cli_outbox
+
+    if args.command == "reminders":
+        return 0, await cli_outbox.scan(settings, args.as_of), []
+    if args.outbox_what == "status":
+        return 0, await cli_outbox.status(settings), []
+    code, lines = await cli_outbox.drain(settings)
+    return (code, lines, []) if code == 0 else (code, [], lines)
+
+
+async def _products(settings: Settings, args: argparse.Namespace) -> tuple[int, list[str], list[str]]:
+    from bot.cli import products as cli_products
+
+    if args.command == "import" and args.import_what == "offices":
+        from bot.cli.office_import import import_offices
+
+        return await import_offices(settings, args.file)
+    if args.command == "import" and args.import_what == "events":
+        from bot.cli.event_import import import_events
+
+        return await import_events(settings, args.file)
+    if args.command == "import":
+        return await cli_products.import_products(settings, args.file)
+    code, lines = await cli_products.export_products(settings, args.out, args.province)
+    return (code, lines, []) if code == 0 else (code, [], lines)
+
+
+async def _officer(settings: Settings, args: argparse.Namespace) -> tuple[int, list[str], list[str]]:
+    from bot.cli import officers as cli_officers
+
+    if args.officer_command == "invite":
+        code, lines = await cli_officers.invite(settings, name=args.name, province=args.province,
+                                                admin=args.admin, days=max(1, args.days))
+    elif args.officer_command == "list":
+        code, lines = await cli_officers.list_all(settings)
+    elif args.officer_command == "code":
+        code, lines = await cli_officers.new_code(settings, args.officer_id, hours=max(1, args.hours))
+    else:
+        code, lines = await cli_officers.revoke(settings, args.officer_id)
+    return (code, lines, []) if code == 0 else (code, [], lines)
+
+
+def _report(settings: Settings, command: Coroutine[Any, Any, tuple[int, list[str], list[str]]]) -> int:
+    """Run an operator command: its lines to stdout/stderr, a database it cannot reach as one line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        code, out, err = asyncio.run(command)
+    except (OSError, SQLAlchemyError) as exc:
+        _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
+        return 1
+    for line in err:
+        _complain(line)
+    for line in out:
+        _say(line)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

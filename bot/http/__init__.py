@@ -1,0 +1,1 @@
+"""The HTTP server's routes: webhooks, health, file and upload links."""

@@ -1,0 +1,1 @@
+"""Trainings and fairs: browsing and registering, and officers adding them."""

@@ -1,0 +1,1 @@
+"""The form engine: steps, the view, navigation, uploads, matching what people type, validators."""

@@ -1,0 +1,105 @@
+"""Drawing the current question, the review, the edit list and the cancel confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.forms import navigation as nav
+from handlers.forms.steps import REVIEW, Form, Kind, Step, find_step, label, next_step, render_value, step_choices
+from handlers.types import Context, Option, Reply, State
+from messages import t
+
+
+def ask(ctx: Context, form: Form, state: State, before: list[Reply] | None = None) -> list[Reply]:
+    """Show again what the person is expected to answer now, after any replies in `before`."""
+    replies = list(before or [])
+    waiting = state.data.get("_await")
+    if waiting == "cancel":
+        return replies + [cancel_question(ctx.lang, form)]
+    if waiting == "edit":
+        return replies + edit_menu(ctx.lang, form, state)
+    if state.step == REVIEW:
+        return replies + review_replies(ctx, form, state.data)
+    step = find_step(form, state.data, state.step)
+    if step is None:  # the form changed under a saved draft: go on from the first unanswered question
+        state.step = next_step(form, state.data)
+        return ask(ctx, form, state, before)
+    return replies + [_question(ctx, form, state, step)]
+
+
+def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
+    lang = ctx.lang
+    params = step.prompt_params(lang, state.data) if step.prompt_params else {}
+    # Never promise a button the channel does not draw: without a "share my phone" button the number is typed.
+    prompt = step.prompt + "_typed" if step.kind is Kind.PHONE and not ctx.can_share_contact else step.prompt
+    text = t(lang, prompt, **params)
+    if step.id in state.data and step.kind not in (Kind.FILES, Kind.DOCUMENT, Kind.MULTI) and not step.several:
+        text += "\n" + t(lang, "form.current_value", value=render_value(lang, step, state.data))
+    options: list[Option] = []
+    if step.kind in (Kind.FILES, Kind.DOCUMENT):
+        uploads = state.data.get("_uploads", [])
+        if uploads:
+            text += "\n" + t(lang, "form.files_received", count=len(uploads))
+        options.append(Option(nav.DONE, t(lang, "nav.done")))
+        if step.kind is Kind.DOCUMENT:
+            options.append(Option(nav.PAPER, t(lang, "nav.paper")))
+    elif step.kind is Kind.MULTI:
+        picked = state.data.get("_pick", [])
+        for choice in step_choices(lang, step, state.data):
+            mark = "✅ " if choice.id in picked else ""
+            options.append(Option(choice.id, mark + choice.label))
+        options.append(Option(nav.DONE, t(lang, "nav.done")))
+    elif step.kind is Kind.SEARCH:
+        picked = state.data.get("_pick", []) if step.several else []
+        chosen = {id for id, _ in picked}
+        options += [Option(id, ("✅ " if id in chosen else "") + label) for id, label in state.data.get("_found", [])]
+        if step.several:
+            if picked:
+                text += "\n" + t(lang, "form.search_picked", names=", ".join(label for _, label in picked))
+            options.append(Option(nav.DONE, t(lang, "nav.done")))
+    elif step.choices:
+        options += [Option(c.id, c.label) for c in step_choices(lang, step, state.data)]
+    steps = form.steps(state.data)
+    options += nav.options(lang, back=steps[0].id != step.id, skip=step.optional)
+    contact = t(lang, "nav.share_phone") if step.kind is Kind.PHONE and ctx.can_share_contact else None
+    # A free-text answer may be a number ("2" tấn, a score): there a typed number is the answer, not an option.
+    # A search step is numbered only while it lists what was found.
+    free_text = step.kind in (Kind.TEXT, Kind.PHONE) or (step.kind is Kind.SEARCH and not state.data.get("_found"))
+    accepts = ("document" if step.kind is Kind.DOCUMENT or step.allow_pdf else "photo") \
+        if step.kind in (Kind.FILES, Kind.DOCUMENT) else None
+    hint = t(lang, "upload.link", url="{url}") if accepts == "document" and not ctx.carries_documents else None
+    return Reply(text=text, options=tuple(options), request_contact=contact, numbered=not free_text, accepts=accepts,
+                 upload_hint=hint)
+
+
+def cancel_question(lang: str, form: Form) -> Reply:
+    options = (Option(nav.YES, t(lang, "nav.yes_cancel")), Option(nav.NO, t(lang, "nav.no_continue")))
+    return Reply(t(lang, form.cancel_prompt), options=options, inline=True)
+
+
+def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply]:
+    lang = ctx.lang
+    lines = [t(lang, form.review_title)]
+    steps = form.steps(data)
+    for section in form.sections:
+        shown = [step for step in steps if step.section == section]
+        if not shown:  # a re-evaluation asks no profile question when nothing there changed
+            continue
+        lines += ["", t(lang, f"section.{section}")]
+        # Not numbered: the actions below are, and "1" must not mean both an item and "submit".
+        lines += [f"• {label(lang, step, data)}: {render_value(lang, step, data)}" for step in shown]
+    notes = getattr(form, "review_notes", None)
+    if notes is not None:  # what a form adds to its summary (e.g. a broadcast's preview and recipient count)
+        lines += ["", *notes(lang, data)]
+    summary = Reply("\n".join(lines), options=nav.options(lang, back=True, skip=False))
+    extra = tuple(getattr(form, "extra_actions", lambda _lang: [])(lang))
+    actions = (Option(nav.SUBMIT, t(lang, form.submit_label)), *extra, Option(nav.EDIT, t(lang, "nav.edit")),
+               Option(nav.CANCEL, t(lang, "nav.cancel")))
+    return [summary, Reply(t(lang, "review.question"), options=actions, inline=True)]
+
+
+def edit_menu(lang: str, form: Form, state: State) -> list[Reply]:
+    steps = form.steps(state.data)
+    options = [Option(f"edit:{s.id}", label(lang, s, state.data), number=i) for i, s in enumerate(steps, 1)]
+    options += nav.options(lang, back=True, skip=False)
+    return [Reply(t(lang, "review.pick_field"), options=tuple(options))]

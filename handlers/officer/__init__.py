@@ -1,0 +1,1 @@
+"""What officers do: the applications list, dossiers, results, verification, statistics, broadcasts."""

@@ -1,0 +1,218 @@
+"""/thongbao: an officer writes an announcement, picks its audience, previews it, tests it, sends or schedules it.
+
+Every recipient becomes an outbox row, so rate limits, retries, quiet hours and blocked chats are handled as for
+reminders, and a restart in the middle neither loses nor repeats anybody.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from handlers.forms import engine as forms
+from handlers.forms.matching import Choice
+from handlers.forms.steps import Kind, Step
+from handlers.forms.validators import Invalid, check_datetime, check_text
+from handlers.types import Context, Option, Reply, State
+from messages import format_number, format_when, t
+from storage import statuses
+from storage.broadcasts import (
+    Audience,
+    audience_accounts,
+    broadcast_figures,
+    cancel_broadcast,
+    create_broadcast,
+    recent_broadcasts,
+)
+from storage.communes import commune, search_communes
+from storage.events import upcoming
+from storage.models import Broadcast, Officer
+from storage.officers import active_officer
+from storage.outbox import enqueue
+from storage.reference import load_reference
+
+NEW, CANCEL, TEST = "bc:new", "bc:cancel:", "bc:test"
+MAX_TEXT = 10_000  # split at paragraphs to each channel's limit when sent
+
+
+def _step(id: str, kind: Kind, **kw: Any) -> Step:
+    return Step(id=id, kind=kind, section="broadcast", prompt=f"ask.{id}", label=f"field.{id}", help=f"help.{id}",
+                **kw)
+
+
+def _days(text: str, _data: dict[str, Any]) -> int:
+    if not text.strip().isdecimal() or not 1 <= int(text) <= 3650:
+        raise Invalid("error.days_format")
+    return int(text)
+
+
+def _search_communes(typed: str, data: dict[str, Any]) -> list[Choice]:
+    """Communes of the provinces the broadcast goes to, from the official list; named with their province when
+    an admin writes to several."""
+    ref = load_reference()
+    provinces = data.get("bc_provinces") or ([data["_province"]] if data.get("_province") else [])
+    found = [c for province in provinces for c in search_communes(province, typed)]
+    if len(provinces) > 1:
+        return [Choice(str(c.code), f"{c.name} ({ref.label(c.province_code, 'vi')})") for c in found]
+    return [Choice(str(c.code), c.name) for c in found]
+
+
+def _show_communes(_lang: str, value: list[str], _data: dict[str, Any]) -> str:
+    return ", ".join(found.name if (found := commune(code)) else str(code) for code in value)
+
+
+def _at(text: str, data: dict[str, Any]) -> str:
+    now = datetime.fromisoformat(data["_now"])
+    return check_datetime(text, timezone=data["_tz"], not_before=now, now=now).isoformat()
+
+
+class BroadcastForm:
+    name = "broadcast"
+    sections = ("broadcast",)
+    review_title, submit_label, cancel_prompt = "broadcast.review_title", "broadcast.send", "officer.cancel_confirm"
+
+    def steps(self, data: dict[str, Any]) -> list[Step]:
+        ref = load_reference()
+        steps = [_step("bc_text", Kind.TEXT, parse=lambda text, _d: check_text(text, max_len=MAX_TEXT,
+                                                                                allow_emoji=True)),
+                 _step("bc_file", Kind.FILES, optional=True, allow_pdf=True, max_files=1)]
+        if data.get("_admin"):
+            steps.append(_step("bc_provinces", Kind.MULTI,
+                               choices=lambda lang, _d: [Choice(p.code, p.vi, p.aliases) for p in ref.provinces]))
+        steps += [
+            _step("bc_communes", Kind.SEARCH, optional=True, several=True, search=_search_communes,
+                  show=_show_communes),
+            _step("bc_groups", Kind.MULTI, choices=lambda lang, _d: [Choice(g.code, g.label(lang), (g.vi, g.en))
+                                                                     for g in ref.groups]),
+            _step("bc_stars", Kind.MULTI, choices=lambda _lang, _d: [Choice(str(n), "★" * n, (f"{n} sao", str(n)))
+                                                                     for n in (3, 4, 5)]),
+            _step("bc_expiring", Kind.TEXT, optional=True, parse=_days),
+            _step("bc_event", Kind.CHOICE, optional=True,
+                  choices=lambda _lang, d: [Choice(str(e["id"]), e["name"]) for e in d.get("_events", [])]),
+            _step("bc_when", Kind.CHOICE, choices=lambda lang, _d: [Choice("now", t(lang, "broadcast.now")),
+                                                                    Choice("later", t(lang, "broadcast.later"))]),
+        ]
+        if data.get("bc_when") == "later":
+            steps.append(_step("bc_at", Kind.TEXT, parse=_at,
+                               show=lambda lang, v, d: format_when(lang, datetime.fromisoformat(v), d["_tz"])))
+        return steps
+
+    async def initial_data(self, ctx: Context) -> dict[str, Any]:
+        officer = await active_officer(ctx.session, ctx.account, ctx.now)
+        province = officer.province_code if officer else None
+        events = await upcoming(ctx.session, kind=None, province_code=None if officer and officer.is_admin
+                                else province, start=ctx.now - timedelta(days=30), end=ctx.now + timedelta(days=365))
+        return {"_now": ctx.now.isoformat(), "_tz": ctx.timezone, "_admin": bool(officer and officer.is_admin),
+                "_province": province,
+                "_events": [{"id": e.id, "name": e.name[:60]} for e in events[:20]]}
+
+    async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
+        if step.id in ("bc_text", "bc_file", "bc_at"):  # these do not change who receives it
+            return []
+        officer = await active_officer(ctx.session, ctx.account, ctx.now)
+        if officer is not None:  # the count the review shows follows every change of the audience
+            accounts = await audience_accounts(ctx.session, audience_of(officer, data), ctx.today)
+            data["_count"] = len(accounts)
+            data["_unreachable"] = sum(1 for a in accounts if a.unreachable_at is not None)
+            data["_web"] = sum(1 for a in accounts if a.channel == "web" and a.unreachable_at is None)
+        return []
+
+    def review_notes(self, lang: str, data: dict[str, Any]) -> list[str]:
+        return [t(lang, "broadcast.preview"), data.get("bc_text", ""), "",
+                t(lang, "broadcast.count", count=format_number(lang, data.get("_count", 0)),
+                  unreachable=format_number(lang, data.get("_unreachable", 0)),
+                  web=format_number(lang, data.get("_web", 0)))]
+
+    def extra_actions(self, lang: str) -> list[Option]:
+        return [Option(TEST, t(lang, "broadcast.test"))]
+
+    async def on_extra(self, ctx: Context, state: State, action: str) -> list[Reply]:
+        """Send it to the officer alone, as producers will get it; nothing else changes."""
+        data = state.data
+        file_id = (data.get("bc_file") or [{}])[0].get("id")
+        await enqueue(ctx.session, account_id=ctx.account.id, reason="broadcast.test",  # type: ignore[arg-type]
+                      dedupe_key=f"broadcast-test:{ctx.account.id}:{ctx.now.isoformat()}", text=data["bc_text"],
+                      file_id=file_id)
+        ctx.outbox_written = True
+        return [Reply(t(ctx.lang, "broadcast.test_sent"))]
+
+    async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
+        officer = await active_officer(ctx.session, ctx.account, ctx.now)  # again: a revocation meanwhile counts
+        if officer is None:
+            return [Reply(t(ctx.lang, "officer.not_allowed"))]
+        audience = audience_of(officer, data)
+        recipients = [a for a in await audience_accounts(ctx.session, audience, ctx.today)
+                      if a.unreachable_at is None]
+        when = datetime.fromisoformat(data["bc_at"]) if data.get("bc_when") == "later" else ctx.now
+        file_id = (data.get("bc_file") or [{}])[0].get("id")
+        broadcast = await create_broadcast(ctx.session, officer_id=officer.id, account_id=ctx.account.id,  # type: ignore[arg-type]
+                                           text=data["bc_text"], file_id=file_id, audience=audience,
+                                           recipients=recipients, scheduled_at=when)
+        ctx.outbox_written = True
+        if data.get("bc_when") == "later":
+            return [Reply(t(ctx.lang, "broadcast.scheduled", id=broadcast.id, count=len(recipients),
+                            at=format_when(ctx.lang, when, ctx.timezone)))]
+        return [Reply(t(ctx.lang, "broadcast.queued", id=broadcast.id, count=len(recipients)))]
+
+
+def audience_of(officer: Officer, data: dict[str, Any]) -> Audience:
+    """Officers reach their own province only, whatever the draft says; admins the provinces they picked."""
+    provinces = tuple(data.get("bc_provinces") or ()) if officer.is_admin else ()
+    return Audience(provinces=provinces or (officer.province_code,),
+                    communes=tuple(int(code) for code in data.get("bc_communes") or ()),
+                    groups=tuple(data.get("bc_groups") or ()),
+                    stars=tuple(int(s) for s in data.get("bc_stars") or ()),
+                    expiring_within_days=data.get("bc_expiring"),
+                    event_id=int(data["bc_event"]) if data.get("bc_event") else None)
+
+
+async def overview(ctx: Context) -> list[Reply]:
+    """/thongbao: past and scheduled broadcasts with their figures, and a button to write a new one."""
+    lang = ctx.lang
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
+    if officer is None:
+        return [Reply(t(lang, "officer.not_allowed"))]
+    lines = [t(lang, "broadcast.list_title")]
+    options = [Option(NEW, t(lang, "broadcast.new"))]
+    for broadcast in await recent_broadcasts(ctx.session, None if officer.is_admin else officer.province_code):
+        lines.append(await figures_line(ctx, broadcast))
+        if broadcast.status in statuses.BROADCAST_ACTIVE:
+            options.append(Option(f"{CANCEL}{broadcast.id}", t(lang, "broadcast.cancel", id=broadcast.id)))
+    if len(lines) == 1:
+        lines.append(t(lang, "broadcast.none"))
+    return [Reply("\n".join(lines), options=tuple(options), inline=True)]
+
+
+async def figures_line(ctx: Context, broadcast: Broadcast) -> str:
+    counts = await broadcast_figures(ctx.session, broadcast.id)  # type: ignore[arg-type]
+    lang = ctx.lang
+    return t(lang, "broadcast.figures", id=broadcast.id, status=t(lang, f"broadcast.status_{broadcast.status}"),
+             at=format_when(lang, broadcast.scheduled_at, ctx.timezone), sent=counts["delivered"],
+             waiting=counts["waiting"],
+             total=broadcast.recipients, failed=counts["failed"], blocked=counts["unreachable"],
+             cancelled=counts["cancelled"], text=broadcast.text[:40].replace("\n", " "))
+
+
+async def start(ctx: Context, state: State) -> list[Reply]:
+    if await active_officer(ctx.session, ctx.account, ctx.now) is None:
+        return [Reply(t(ctx.lang, "officer.not_allowed"))]
+    return await forms.start(ctx, BROADCAST_FORM, state)
+
+
+async def cancel(ctx: Context, broadcast_id: int) -> list[Reply]:
+    lang = ctx.lang
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
+    if officer is None:
+        return [Reply(t(lang, "officer.not_allowed"))]
+    broadcast = await ctx.session.get(Broadcast, broadcast_id)
+    if broadcast is None or not (officer.is_admin or broadcast.officer_id == officer.id or
+                                 officer.province_code in broadcast.audience.get("provinces", [])):
+        return [Reply(t(lang, "broadcast.not_found"))]
+    if broadcast.status not in statuses.BROADCAST_ACTIVE:
+        return [Reply(t(lang, "broadcast.not_active", id=broadcast.id))]
+    unsent = await cancel_broadcast(ctx.session, broadcast, actor_account_id=ctx.account.id)  # type: ignore[arg-type]
+    return [Reply(t(lang, "broadcast.cancelled", id=broadcast.id, unsent=unsent)),
+            Reply(await figures_line(ctx, broadcast))]
+
+
+BROADCAST_FORM = BroadcastForm()

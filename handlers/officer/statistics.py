@@ -1,0 +1,60 @@
+"""/thongke: the officer's province in numbers, as a short text and a chart."""
+
+from __future__ import annotations
+
+import asyncio
+
+from handlers.officer.charts import statistics_chart
+from handlers.types import Attachment, Context, Reply
+from messages import format_number, format_when, t
+from storage.lifecycle import STATUSES
+from storage.officers import active_officer
+from storage.reference import load_reference
+from storage.statistics import ProvinceStatistics, province_statistics
+
+
+def summary(lang: str, stats: ProvinceStatistics, scope: str, timezone: str) -> str:
+    ref = load_reference()
+    n = lambda value: format_number(lang, value)  # noqa: E731
+    lines = [t(lang, "stats.title", scope=scope),
+             t(lang, "stats.recognised", total=n(sum(stats.by_stars.values())), five=n(stats.by_stars.get(5, 0)),
+               four=n(stats.by_stars.get(4, 0)), three=n(stats.by_stars.get(3, 0))),
+             t(lang, "stats.expiring", thirty=n(stats.expiring_30), ninety=n(stats.expiring_90)),
+             t(lang, "stats.by_group")]
+    for code, count in sorted(stats.by_group.items(), key=lambda item: -item[1]):
+        lines.append(f"• {ref.label(code, lang)}: {n(count)}")
+        lines += [f"    – {name}: {n(number)}" for name, number in subgroup_rows(lang, stats, code)]
+    lines.append(t(lang, "stats.by_status"))
+    lines += [f"• {t(lang, f'stage.{status}')}: {n(stats.by_status[status])}" for status in STATUSES
+              if stats.by_status.get(status)]
+    lines.append(t(lang, "stats.top_communes"))
+    lines += [f"• {name}: {n(count)}" for name, count in
+              sorted(stats.by_commune.items(), key=lambda item: -item[1])[:5]]
+    if stats.registrations:
+        lines.append(t(lang, "stats.events"))
+        lines += [f"• {name} ({format_when(lang, start, timezone)}): {n(count)}"
+                  for name, start, count in stats.registrations[:10]]
+    return "\n".join(lines)
+
+
+def subgroup_rows(lang: str, stats: ProvinceStatistics, group: str) -> list[tuple[str, int]]:
+    """The nhóm of one group with their counts, largest first; they add up to the group's count."""
+    ref = load_reference()
+    rows = [(ref.label(sub, lang) if sub else t(lang, "stats.no_subgroup"), count)
+            for (of, sub), count in stats.by_subgroup.items() if of == group]
+    return sorted(rows, key=lambda row: -row[1])
+
+
+async def show(ctx: Context) -> list[Reply]:
+    lang = ctx.lang
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
+    if officer is None:
+        return [Reply(t(lang, "officer.not_allowed"))]
+    province = None if officer.is_admin else officer.province_code
+    scope = t(lang, "officer.all_provinces") if province is None else load_reference().label(province, lang)
+    today = ctx.today
+    stats = await province_statistics(ctx.session, province, today, ctx.now)
+    # Drawing takes a few hundred milliseconds: off the event loop, so other chats are not kept waiting.
+    png = await asyncio.to_thread(statistics_chart, lang, stats, t(lang, "stats.chart_title", scope=scope))
+    return [Reply(summary(lang, stats, scope, ctx.timezone),
+                  attachments=(Attachment(f"thong-ke-{province or 'ca-nuoc'}.png", "image/png", scope, content=png),))]

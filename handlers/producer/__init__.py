@@ -1,0 +1,1 @@
+"""What producers do: register, re-evaluate, status, supplements, linking, their data, reminders."""
