@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from handlers import offices, shown
+from handlers import commands, offices, shown
 from handlers.events import admin as event_admin
 from handlers.events import browse as events
 from handlers.forms import engine as forms
@@ -31,54 +31,11 @@ from storage.personal_data import has_consented
 # Coming back after this long to a half-filled form asks "continue or start over?" first,
 # because the person has likely forgotten what the last question was.
 RESUME_AFTER = timedelta(hours=1)
-MENU_REGISTER, MENU_STATUS, MENU_HELP, MENU_LANGUAGE = "menu:register", "menu:status", "menu:help", "menu:language"
-MENU_APPLICATIONS = "menu:applications"
+MENU_REGISTER = "menu:register"  # the main menu's buttons are declared with their commands (handlers/commands.py)
 RESUME_CONTINUE, RESUME_RESTART = "resume:continue", "resume:restart"
 FORMS: dict[str, forms.Form] = {f.name: f for f in (REGISTRATION, REEVALUATION, SUPPLEMENT, REQUEST_MORE, RESULT,
                                                     REJECT, event_admin.EVENT_FORM, broadcast.BROADCAST_FORM,
                                                     offices.OFFICE_FORM)}
-MENU_TRAININGS, MENU_FAIRS = "menu:trainings", "menu:fairs"
-MENU_BROADCAST, MENU_STATISTICS = "menu:broadcast", "menu:statistics"
-
-# Telegram commands (Vietnamese first, English aliases) → what they do. bot/ reads this to set the menu.
-COMMANDS = {
-    "start": "start", "batdau": "start",
-    "dangky": "register", "register": "register",
-    "trangthai": "status", "status": "status",
-    "tracuu": "lookup", "lookup": "lookup",
-    "trogiup": "help", "help": "help",
-    "ngonngu": "language", "language": "language",
-    "huy": "cancel", "cancel": "cancel",
-    "lienket": "link", "link": "link",
-    "canbo": "officer", "officer": "officer",
-    "hoso": "applications", "applications": "applications",
-    "malienket": "link_code", "linkcode": "link_code",
-    "taphuan": "trainings", "trainings": "trainings", "hoicho": "fairs", "fairs": "fairs",
-    "themtaphuan": "add_training", "addtraining": "add_training", "themhoicho": "add_fair", "addfair": "add_fair",
-    "nhacnho": "reminders", "reminders": "reminders",
-    "thongbao": "broadcast", "broadcast": "broadcast",
-    "thongke": "statistics", "statistics": "statistics",
-    "xacminh": "verify", "verify": "verify",
-    "dulieu": "mydata", "mydata": "mydata",
-    "dangxuat": "sign_out", "logout": "sign_out",
-    "vanphong": "office", "office": "office",
-    # Inside a form these are the shared buttons typed as commands; the form engine reads them.
-    "quaylai": "nav", "back": "nav", "boqua": "nav", "skip": "nav", "xong": "nav", "done": "nav",
-}
-# Commands that work in the middle of a form without disturbing it.
-_FORM_SAFE = {"nav", "cancel", "help", "language", "start", "register"}
-# (command, description key) shown in the Telegram command menu, per language.
-COMMAND_MENU = {
-    "vi": [("dangky", "command.register"), ("trangthai", "command.status"), ("tracuu", "command.lookup"),
-           ("taphuan", "command.trainings"), ("hoicho", "command.fairs"), ("nhacnho", "command.reminders"),
-           ("dulieu", "command.mydata"), ("vanphong", "command.office"), ("trogiup", "command.help"),
-           ("ngonngu", "command.language"), ("huy", "command.cancel"), ("start", "command.start")],
-    "en": [("register", "command.register"), ("status", "command.status"), ("lookup", "command.lookup"),
-           ("trainings", "command.trainings"), ("fairs", "command.fairs"), ("reminders", "command.reminders"),
-           ("mydata", "command.mydata"), ("office", "command.office"), ("help", "command.help"),
-           ("language", "command.language"), ("cancel", "command.cancel"), ("start", "command.start")],
-}
-
 
 async def handle(ctx: Context, state: State, inc: Incoming) -> Result:
     inc = await _typed_choice(ctx, state, inc)
@@ -116,13 +73,15 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
     if form is None and waiting is None and chosen is None and text and command is None and not text.isdecimal():
         picked = match_choice(text, _menu_choices(ctx))
         chosen = picked.id if picked else None
+    if chosen in commands.BUTTONS and command is None:  # a menu button does what its command does
+        command = commands.BUTTONS[chosen].action
 
     if inc.unreadable:  # nothing to read: say so kindly, then ask again what was open
         note = Reply(t(ctx.lang, "error.unreadable"))
         if waiting == "consent" and form is None:
             return [note, *personal_data.ask_consent(ctx, state, state.data.get("_consent_then") or {})]
         return forms.ask(ctx, form, state, [note]) if form else [note, menu(ctx)]
-    if command == "language" or chosen == MENU_LANGUAGE:
+    if command == "language":
         state.data["_await"] = "language"
         return [_language_question(ctx.lang)]
     if waiting == "language":
@@ -143,9 +102,9 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return await verification.confirm(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
     if waiting == "event_cancel" and form is None:
         return await event_admin.confirm_cancel(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
-    if command == "help" or chosen == MENU_HELP:
+    if command == "help":
         office = await offices.contact_line(ctx, await offices.province_of(ctx))
-        helped = Reply(t(ctx.lang, "help.bot") + (f"\n\n{office}" if office else ""))
+        helped = Reply(commands.help_text(ctx.lang, _is_officer(ctx)) + (f"\n\n{office}" if office else ""))
         return [helped] + (forms.ask(ctx, form, state) if form else [menu(ctx)])
 
     if form is None:
@@ -175,7 +134,7 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return forms.ask(ctx, form, state, await _show_code(ctx, state, code))
     if command == "mydata":
         return forms.ask(ctx, form, state, await personal_data.show_my_data(ctx, in_form=True))
-    if (command is not None and command not in _FORM_SAFE) or _is_other_button(inc.choice):
+    if (command is not None and command not in commands.FORM_SAFE) or _is_other_button(inc.choice):
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.command_in_form"))])
     return await forms.handle(ctx, form, state, inc)
 
@@ -185,7 +144,7 @@ def _command(text: str) -> tuple[str | None, str]:
         return None, ""
     head, _, args = text[1:].partition(" ")
     name = head.split("@")[0].lower()
-    return COMMANDS.get(name, "unknown"), args.strip()
+    return commands.ACTIONS.get(name, "unknown"), args.strip()
 
 
 async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: str | None, args: str,
@@ -198,11 +157,11 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return [Reply(t(lang, "welcome")), menu(ctx)]
     if command == "cancel":
         return [Reply(t(lang, "cancel.nothing")), menu(ctx)]
-    if command == "register" or chosen == MENU_REGISTER:
+    if command == "register":
         return await _open_registration(ctx, state, {})
     if command == "mydata":
         return await personal_data.show_my_data(ctx)
-    if command == "status" or chosen == MENU_STATUS:
+    if command == "status":
         return await status.show_status(ctx, state)
     if command == "lookup":
         return await status.lookup(ctx, state, args)
@@ -210,7 +169,7 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return await linking.link_by_code(ctx, args)
     if command == "officer":
         return await officer.join(ctx, args)
-    if command == "applications" or chosen == MENU_APPLICATIONS:
+    if command == "applications":
         status_wanted, group = officer.filter_from_words(args, lang)
         listed = await officer.list_applications(ctx, status_wanted, group=group)
         if args.strip() and status_wanted is None and group is None:
@@ -224,17 +183,17 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return await officer.sign_out(ctx)
     if command == "office":
         return await offices.show(ctx, args)
-    if command == "trainings" or chosen == MENU_TRAININGS:
+    if command == "trainings":
         return await events.list_events(ctx, state, "training")
-    if command == "fairs" or chosen == MENU_FAIRS:
+    if command == "fairs":
         return await events.list_events(ctx, state, "fair")
     if command in ("add_training", "add_fair"):
         return await event_admin.start_new(ctx, state, "training" if command == "add_training" else "fair")
     if command == "reminders":
         return preferences.show(ctx)
-    if command == "broadcast" or chosen == MENU_BROADCAST:
+    if command == "broadcast":
         return await broadcast.overview(ctx)
-    if command == "statistics" or chosen == MENU_STATISTICS:
+    if command == "statistics":
         return await statistics.show(ctx)
     if chosen and ":" in chosen:
         return await _button(ctx, state, chosen)
@@ -393,21 +352,8 @@ def _is_officer(ctx: Context) -> bool:
 
 
 def _menu_choices(ctx: Context) -> list[Choice]:
-    words = {MENU_REGISTER: ("dang ky", "register", "dang ky san pham", "dangky"),
-             MENU_TRAININGS: ("tap huan", "trainings", "training"), MENU_FAIRS: ("hoi cho", "fairs", "fair"),
-             MENU_BROADCAST: ("gui thong bao", "thong bao", "broadcast"),
-             MENU_STATISTICS: ("thong ke", "statistics", "bao cao"),
-             MENU_STATUS: ("tra cuu ho so", "trang thai", "status", "my applications"),
-             MENU_APPLICATIONS: ("ho so ocop", "applications", "duyet ho so"),
-             MENU_HELP: ("tro giup", "help", "huong dan"),
-             MENU_LANGUAGE: ("ngon ngu", "language", "tieng anh", "english")}
-    keys = {MENU_REGISTER: "menu.register", MENU_STATUS: "menu.status", MENU_TRAININGS: "menu.trainings",
-            MENU_FAIRS: "menu.fairs", MENU_HELP: "menu.help", MENU_LANGUAGE: "menu.language"}
-    if _is_officer(ctx):
-        keys = {MENU_APPLICATIONS: "menu.applications", MENU_BROADCAST: "menu.broadcast",
-                MENU_STATISTICS: "menu.statistics"} | keys
-    return [Choice(id, t(ctx.lang, key), words[id] + tuple(t(lg, key) for lg in LANGUAGES))
-            for id, key in keys.items()]
+    return [Choice(c.button, t(ctx.lang, f"menu.{c.action}"), commands.button_words(c))  # type: ignore[arg-type]
+            for c in commands.menu_buttons(_is_officer(ctx))]
 
 
 def menu(ctx: Context) -> Reply:

@@ -50,6 +50,8 @@ class Reply:
     invite_notifications: bool = False  # a good moment for a web page to offer notifications (after registering)
     from_part: int = 0  # a retry of a multi-part message: the parts before this one were delivered already
     proactive: bool = False  # not an answer to what the person just did (a reminder, a broadcast): replies go first
+    # The chat became an officer's: a channel with a command menu (Telegram) lists the officer's commands there.
+    officer_menu: bool = False
     # The outbox rows this reply was written to with the step (Telegram, Zalo): marked sent once the platform takes
     # it, so a process killed before that sends it after its restart.
     journal_rows: tuple[int, ...] = ()

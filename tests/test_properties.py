@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from bot.conversation import ConversationRunner
+from handlers.commands import ACTIONS as COMMANDS
 from handlers.forms.steps import REVIEW
-from handlers.router import COMMANDS, FORMS
+from handlers.router import FORMS
 from messages import t
 from storage.models import Application, ChatAccount, ConversationState
 from tests.fakes import JPEG, PDF, VALID_MST, Chat

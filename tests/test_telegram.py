@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +20,7 @@ from telegram import Update
 from bot.channels.telegram import TelegramChannel
 from bot.channels.text import split_text
 from tests.fakes import CHAT_INTERVAL, EXE, JPEG, PDF, VALID_MST, FakeBotApi, outcome_of, telegram_app
+from tests.seed import invite
 from tests.web import post_chat
 
 _ids = itertools.count(1)
@@ -111,6 +113,31 @@ async def test_command_menu_is_set_at_start(telegram: tuple[TelegramChannel, Fak
     en = next(m for m in menus if m.get("language_code") == "en")
     assert {c["command"] for c in vi["commands"]} >= {"dangky", "trogiup", "ngonngu", "huy"}
     assert {c["command"] for c in en["commands"]} >= {"register", "help", "language", "cancel"}
+
+
+async def test_an_officer_gets_the_officers_commands_in_their_own_chat(make_runner: Callable,
+                                                                      sqlite_url: str) -> None:
+    api = FakeBotApi()
+    runner = await make_runner(sqlite_url)
+    channel = TelegramChannel(telegram_app(api), runner.handle)
+    await channel.start(polling=False)
+    try:
+        officer = TelegramUser(channel, api)
+        await officer.say(f"/canbo {await invite(runner.sessions)}")
+        assert "tài khoản cán bộ OCOP" in officer.text
+    finally:
+        await channel.stop()
+    scoped = [params for endpoint, params in api.calls if endpoint == "setMyCommands" and params.get("scope")]
+    assert [_json(m["scope"]) for m in scoped] == [{"type": "chat", "chat_id": officer.user_id}] * 2  # vi and en
+    vi = next(m for m in scoped if "language_code" not in m)
+    listed = {c["command"] for c in _json(vi["commands"])}
+    assert {"hoso", "thongbao", "thongke", "dangky"} <= listed  # the officer's, and everyone's
+    everyone = next(m for m in api.calls if m[0] == "setMyCommands" and not m[1].get("scope"))[1]
+    assert "hoso" not in {c["command"] for c in _json(everyone["commands"])}
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 async def test_full_registration_on_telegram(telegram: tuple[TelegramChannel, FakeBotApi]) -> None:

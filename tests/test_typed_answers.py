@@ -95,14 +95,25 @@ async def test_lookup_more_in_the_middle_of_a_form_answers_and_asks_again(make_r
     assert "Chè số 5" in chat.text and "Tên sản phẩm" in chat.last
 
 
-def test_help_lists_every_command_of_the_menu_in_both_languages() -> None:
-    from handlers.router import COMMAND_MENU
+def test_help_and_telegrams_menu_come_from_the_one_command_table() -> None:
+    """Every command a producer may use is in /trogiup (with /taphuan, /hoicho, /nhacnho) and, where it belongs, in
+    Telegram's command menu; officers see theirs too, producers never do."""
+    from handlers.commands import TABLE, help_text, telegram_menu
     from messages import t
 
-    for lang, entries in COMMAND_MENU.items():
-        missing = [name for name, _ in entries if name not in ("start", "trogiup", "help")
-                   and f"/{name}" not in t(lang, "help.bot")]
-        assert not missing, (lang, missing)
+    for lang in ("vi", "en"):
+        producer, officer = help_text(lang, officer=False), help_text(lang, officer=True)
+        for command in TABLE:
+            word = f"/{command.en if lang == 'en' else command.vi}"
+            if command.in_help:
+                assert (word in producer) == (command.who == "everyone") and word in officer, (lang, word)
+        assert all(w in help_text("vi", False) for w in ("/taphuan", "/hoicho", "/nhacnho", "/vanphong"))
+        menu = dict(telegram_menu(lang, officer=False))
+        officer_menu = dict(telegram_menu(lang, officer=True))
+        assert "dangky" in menu or "register" in menu
+        assert ("hoso" in officer_menu or "applications" in officer_menu) and not {"hoso", "applications"} & set(menu)
+        assert all(text == t(lang, f"command.{c.action}") for c in TABLE for name, text in menu.items()
+                   if name in (c.vi, c.en))
 
 
 async def test_a_person_not_linked_yet_browses_a_provinces_trainings_and_fairs(make_runner: Callable,

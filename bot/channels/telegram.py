@@ -13,6 +13,7 @@ from typing import Any
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaDocument,
@@ -33,10 +34,10 @@ from bot.channels.text import merged, split_text
 from bot.outbox.outcomes import Outcome, PartlySent, Permanent, RetryLater, Send, Transient, Unreachable
 from bot.outbox.pacer import DEFAULT_RATE, Pacer
 from bot.replies import Journal, answer_after_commit, send_in_order
-from handlers.router import COMMAND_MENU
+from handlers import commands
 from handlers.shown import button_label
 from handlers.types import Attachment, Contact, Incoming, IncomingFile, Option, Reply
-from messages import t
+from messages import LANGUAGES
 
 log = logging.getLogger(__name__)
 # We read durations as timedelta already (RetryAfter): opting in to PTB's coming behaviour spares a deprecation
@@ -134,11 +135,14 @@ class TelegramChannel:
             await self.application.stop()
         await self.application.shutdown()
 
-    async def set_commands(self) -> None:
-        """The command menu in Vietnamese by default, in English for English-language Telegram apps."""
-        for lang, commands in COMMAND_MENU.items():
-            listed = [BotCommand(name, t(lang, key)) for name, key in commands]
-            await self.application.bot.set_my_commands(listed, language_code=None if lang == "vi" else lang)
+    async def set_commands(self, chat: int | None = None) -> None:
+        """The command menu in Vietnamese by default, in English for English-language Telegram apps: everyone's, or
+        with the officer's commands in one officer's own chat."""
+        scope = BotCommandScopeChat(chat) if chat is not None else None
+        for lang in LANGUAGES:
+            listed = [BotCommand(name, text) for name, text in commands.telegram_menu(lang, officer=chat is not None)]
+            await self.application.bot.set_my_commands(listed, scope=scope,
+                                                       language_code=None if lang == "vi" else lang)
 
     async def receive(self, update: Update) -> None:
         """A webhook's update: returns once its step (and its replies, journaled) is committed."""
@@ -162,6 +166,11 @@ class TelegramChannel:
             if committed is not None:
                 committed.set_result(None)
             chat = int(incoming.chat_id)
+            if any(reply.officer_menu for reply in replies):
+                try:
+                    await self.set_commands(chat)
+                except TelegramError as exc:  # the menu is a convenience: the commands work typed all the same
+                    log.warning("the officer's command menu could not be set: %r", exc)
             await send_in_order("telegram", incoming.chat_id, merged(replies, MessageLimit.MAX_TEXT_LENGTH),
                                 lambda _, reply: send_reply(self.application, chat, reply),
                                 lambda _, reply, parts: rest_after(reply, parts), self._journal)

@@ -57,7 +57,8 @@ async def join(ctx: Context, code: str) -> list[Reply]:
         return [officer]
     province = load_reference().province(officer.province_code)
     key = "officer.welcome_admin" if officer.is_admin else "officer.welcome"
-    replies = [Reply(t(lang, key, name=officer.name, province=province.vi if province else officer.province_code))]
+    replies = [Reply(t(lang, key, name=officer.name, province=province.vi if province else officer.province_code),
+                     officer_menu=True)]
     if ctx.account.channel == "web":
         until = format_when(lang, ctx.now + ctx.quotas.officer_web_session, ctx.timezone)
         replies.append(Reply(t(lang, "officer.web_session_opened", until=until)))
