@@ -290,13 +290,12 @@ class _AlreadyHandled(Exception):  # noqa: N818  (rolls the transaction back; no
 
 
 def _cleaned(incoming: Incoming) -> Incoming:
-    """Control characters out of what a person sent (Word's line break pasted into Telegram is one): in a text they
-    become spaces, in a name they go. PostgreSQL refuses NUL, and none of them means anything here."""
+    """Control characters out of the rest of what a person sent (the text was cleaned when the message was built):
+    in a name they go. PostgreSQL refuses NUL, and none of them means anything here."""
     file = incoming.file
-    if not has_control_characters([incoming.text, incoming.choice, incoming.display_name, file and file.name]):
+    if not has_control_characters([incoming.choice, incoming.display_name, file and file.name]):
         return incoming  # nearly always: no copy on the path of every update
     if file is not None and file.name:
         file = replace(file, name=without_control_characters(file.name, ""))
-    return replace(incoming, text=without_control_characters(incoming.text),
-                   choice=without_control_characters(incoming.choice, ""),
+    return replace(incoming, choice=without_control_characters(incoming.choice, ""),
                    display_name=without_control_characters(incoming.display_name, ""), file=file)

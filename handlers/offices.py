@@ -7,6 +7,7 @@ from typing import Any
 from handlers.forms.matching import find_province
 from handlers.forms.steps import Kind, Step
 from handlers.forms.validators import check_display_phone, check_text
+from handlers.officer.access import acting_officer
 from handlers.types import Context, Option, Reply
 from messages import t
 from storage.officers import active_officer
@@ -83,9 +84,9 @@ class OfficeForm:
         return []
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
-        officer = await active_officer(ctx.session, ctx.account, ctx.now)  # checked again at the confirm
-        if officer is None or not officer.is_admin:
-            return [Reply(t(ctx.lang, "officer.not_allowed"))]
+        officer = await acting_officer(ctx, admin=True)  # checked again at the confirm
+        if isinstance(officer, Reply):
+            return [officer]
         province = data["_province"]
         values = {"name": data["office_name"], "phone": data["office_phone"], "address": data["office_address"]}
         await save_office(ctx.session, province, values, actor_account_id=ctx.account.id)
@@ -97,9 +98,9 @@ OFFICE_FORM = OfficeForm()
 
 async def edit_preset(ctx: Context, province_code: str) -> dict[str, Any] | Reply:
     """What the edit form starts from: the office as it is (so the review comes first), or the refusal."""
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None or not officer.is_admin:
-        return Reply(t(ctx.lang, "officer.not_allowed"))
+    officer = await acting_officer(ctx, admin=True)
+    if isinstance(officer, Reply):
+        return officer
     if load_reference().province(province_code) is None:
         raise ValueError(province_code)
     office = await get_office(ctx.session, province_code)

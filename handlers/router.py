@@ -12,7 +12,7 @@ from handlers.events import admin as event_admin
 from handlers.events import browse as events
 from handlers.forms import engine as forms
 from handlers.forms import navigation
-from handlers.forms.matching import Choice, clean_text, fold, match_choice
+from handlers.forms.matching import Choice, fold, match_choice, pick
 from handlers.officer import applications as officer
 from handlers.officer import broadcast, dossier, statistics, verification
 from handlers.officer.results import REJECT, REQUEST_MORE, RESULT
@@ -63,7 +63,7 @@ async def _typed_choice(ctx: Context, state: State, inc: Incoming) -> Incoming:
 
 
 async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
-    text = clean_text(inc.text or "")
+    text = inc.text or ""
     command, args = _command(text)
     form = FORMS.get(state.flow or "")
     waiting = state.data.get("_await")
@@ -368,7 +368,7 @@ def _language_question(lang: str) -> Reply:
 def _handle_language(ctx: Context, state: State, inc: Incoming, text: str, form: forms.Form | None) -> list[Reply]:
     choices = [Choice(f"lang:{code}", t(code, "language.name"), (code, "tieng viet" if code == "vi" else "english"))
                for code in LANGUAGES]
-    picked = (next((c for c in choices if c.id == inc.choice), None) if inc.choice else match_choice(text, choices))
+    picked = pick(inc.choice, text, choices)
     if picked is None:
         return [Reply(t(ctx.lang, "error.choice_unknown")), _language_question(ctx.lang)]
     del state.data["_await"]
@@ -390,7 +390,7 @@ async def _handle_resume(ctx: Context, state: State, inc: Incoming, text: str, f
     lang = ctx.lang
     choices = [Choice(RESUME_CONTINUE, t(lang, "resume.continue"), ("tiep tuc", "continue", "tiep")),
                Choice(RESUME_RESTART, t(lang, "resume.restart"), ("bat dau lai", "start over", "lam lai"))]
-    picked = (next((c for c in choices if c.id == inc.choice), None) if inc.choice else match_choice(text, choices))
+    picked = pick(inc.choice, text, choices)
     if picked is None:
         return _ask_resume(lang, state)
     del state.data["_await"]

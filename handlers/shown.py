@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from handlers.forms.matching import clean_text, fold
+from handlers.forms.matching import fold
 from handlers.types import Incoming, Option, Reply, State
 from storage.models import OutboxMessage
 
@@ -77,7 +77,7 @@ def typed_choice(inc: Incoming, shown: dict[str, Any] | None) -> str | None:
     """The option a typed number or typed option words pick among `shown`; None when the text picks none."""
     if inc.choice or not inc.text or inc.file is not None or inc.contact is not None or not isinstance(shown, dict):
         return None
-    text = clean_text(inc.text)
+    text = inc.text
     if not text or text.startswith("/"):
         return None
     folded = fold(text)

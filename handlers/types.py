@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.forms.matching import clean_text
 from storage.models import ChatAccount
 
 
@@ -97,6 +98,11 @@ class Incoming:
     update_key: str | None = None  # the platform's id for this update, so a redelivery is handled once
     unreadable: bool = False  # the platform withheld what was sent (Zalo, for protected accounts)
     sent_at: Any = None  # when the person sent it (aware UTC), where the platform says: a backlog is not a flood
+
+    def __post_init__(self) -> None:
+        # Cleaned once, here, whatever the channel: NFC, no control characters, single spaces.
+        if isinstance(self.text, str):
+            object.__setattr__(self, "text", clean_text(self.text))
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from handlers.forms.matching import Choice
 from handlers.forms.navigation import yes_no_options
 from handlers.forms.steps import Kind, Step
 from handlers.forms.validators import Invalid, check_datetime, check_text
+from handlers.officer.access import acting_officer, sees
 from handlers.officer.workbook import append_row
 from handlers.types import Attachment, Context, Option, Reply, State
 from messages import format_when, t
 from storage.events import audience, cancel_event, create_event, get_event, registrants, update_event
 from storage.models import Event
-from storage.officers import active_officer
 from storage.outbox import enqueue
 from storage.reference import load_reference
 
@@ -76,9 +76,9 @@ class EventForm:
         return []
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
-        officer = await active_officer(ctx.session, ctx.account, ctx.now)  # checked again at the confirm
-        if officer is None:
-            return [Reply(t(ctx.lang, "officer.not_allowed"))]
+        officer = await acting_officer(ctx)  # checked again at the confirm
+        if isinstance(officer, Reply):
+            return [officer]
         values = {"name": data["event_name"], "place": data["event_place"],
                   "starts_at": datetime.fromisoformat(data["event_start"]),
                   "ends_at": datetime.fromisoformat(data["event_end"]),
@@ -87,7 +87,7 @@ class EventForm:
                   "description": data.get("event_description"), "audience_groups": list(data["event_audience"])}
         if data.get("_event"):
             event = await get_event(ctx.session, data["_event"])
-            if event is None or not (officer.is_admin or event.province_code == officer.province_code):
+            if event is None or not sees(officer, event.province_code):
                 return [Reply(t(ctx.lang, "event.not_found"))]
             if await update_event(ctx.session, event, values, actor_account_id=ctx.account.id):
                 await _tell_registrants(ctx, event, "event.changed_notice", f"changed-{event.updated_at.isoformat()}")
@@ -124,15 +124,16 @@ async def _tell_registrants(ctx: Context, event: Event, key: str, version: str) 
 
 
 async def start_new(ctx: Context, state: State, kind: str) -> list[Reply]:
-    if await active_officer(ctx.session, ctx.account, ctx.now) is None:
-        return [Reply(t(ctx.lang, "officer.not_allowed"))]
+    officer = await acting_officer(ctx)
+    if isinstance(officer, Reply):
+        return [officer]
     return await forms.start(ctx, EVENT_FORM, state, {"_kind": kind})
 
 
 async def officer_event_view(ctx: Context, event: Event) -> list[Reply]:
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None or not (officer.is_admin or event.province_code == officer.province_code):
+    officer = await acting_officer(ctx, event.province_code, not_found="event.not_found")
+    if isinstance(officer, Reply):
         return [Reply(t(lang, "event.not_found"))]
     people = await registrants(ctx.session, event.id)  # type: ignore[arg-type]
     lines = describe(ctx, event) + [t(lang, "event.registrant_count", count=len(people))]
@@ -144,13 +145,14 @@ async def officer_event_view(ctx: Context, event: Event) -> list[Reply]:
 
 
 async def _officers_event(ctx: Context, event_id: int) -> Event | Reply:
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None:
-        return Reply(t(ctx.lang, "officer.not_allowed"))
+    officer = await acting_officer(ctx)
+    if isinstance(officer, Reply):
+        return officer
     event = await get_event(ctx.session, event_id)
-    if event is None or not (officer.is_admin or event.province_code == officer.province_code):
+    if event is None:
         return Reply(t(ctx.lang, "event.not_found"))
-    return event
+    officer = await acting_officer(ctx, event.province_code, not_found="event.not_found")
+    return officer if isinstance(officer, Reply) else event
 
 
 async def people(ctx: Context, event_id: int) -> list[Reply]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.forms import navigation as nav
-from handlers.forms.matching import Choice, clean_text, fold, match_choice, parse_numbers
+from handlers.forms.matching import Choice, fold, match_choice, parse_numbers, pick
 from handlers.forms.steps import (
     MAX_FOUND,
     MAX_PICKED,
@@ -57,7 +57,7 @@ async def handle(ctx: Context, form: Form, state: State, inc: Incoming) -> list[
     step = find_step(form, state.data, state.step)
     if step is None:
         return ask(ctx, form, state)
-    text = clean_text(inc.text) if inc.text else ""
+    text = inc.text or ""
     command = nav.match(inc.choice, text, lang, step.kind)
     if command == nav.BACK:
         return _go_back(ctx, form, state, step)
@@ -90,8 +90,7 @@ async def _parse_answer(ctx: Context, step: Step, data: dict[str, Any], inc: Inc
     lang = ctx.lang
     if step.kind is Kind.CHOICE:
         choices = step_choices(lang, step, data)
-        chosen = (next((c for c in choices if c.id == inc.choice), None) if inc.choice
-                  else match_choice(text, choices))
+        chosen = pick(inc.choice, text, choices)
         if chosen is None and text and not inc.choice and step.parse is not None:
             return step.parse(text, data)  # other ways of writing a choice (province spellings)
         if chosen is None:
@@ -159,8 +158,7 @@ async def _handle_multi(ctx: Context, form: Form, state: State, step: Step, inc:
             raise Invalid("error.choice_unknown")
         state.data["_pick"] = [choices[n - 1].id for n in numbers]
         return ask(ctx, form, state)
-    chosen = (next((c for c in choices if c.id == inc.choice), None) if inc.choice
-              else match_choice(text, choices))
+    chosen = pick(inc.choice, text, choices)
     if chosen is None:
         raise Invalid("error.stale_button" if inc.choice else "error.choice_unknown")
     if chosen.id in picked:
@@ -246,7 +244,7 @@ def ask_cancel(lang: str, form: Form, state: State) -> list[Reply]:
 
 
 async def _handle_cancel_confirm(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
-    answer = nav.yes_no(inc.choice, clean_text(inc.text or ""), ctx.lang)
+    answer = nav.yes_no(inc.choice, (inc.text or ""), ctx.lang)
     if answer is None:
         return ask_cancel(ctx.lang, form, state)
     del state.data["_await"]
@@ -258,7 +256,7 @@ async def _handle_cancel_confirm(ctx: Context, form: Form, state: State, inc: In
 
 async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
     lang = ctx.lang
-    text = clean_text(inc.text or "")
+    text = (inc.text or "")
     command = nav.match(inc.choice, text, lang, Kind.CHOICE)
     if command == nav.SUBMIT:
         missing = next_step(form, state.data)
@@ -295,14 +293,13 @@ async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) 
 def _handle_edit_pick(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
     lang = ctx.lang
     steps = form.steps(state.data)
-    text = clean_text(inc.text or "")
+    text = (inc.text or "")
     command = nav.match(inc.choice, text, lang, Kind.CHOICE)
     if command in (nav.BACK, nav.CANCEL):
         del state.data["_await"]
         return ask(ctx, form, state)
     choices = [Choice(f"edit:{s.id}", label(lang, s, state.data)) for s in steps]
-    chosen = (next((c for c in choices if c.id == inc.choice), None) if inc.choice
-              else match_choice(text, choices))
+    chosen = pick(inc.choice, text, choices)
     if chosen is None:
         return [Reply(t(lang, "error.choice_unknown"))] + edit_menu(lang, form, state)
     del state.data["_await"]

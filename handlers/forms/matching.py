@@ -12,13 +12,16 @@ from storage.text import fold
 
 __all__ = ["Choice", "clean_text", "fold", "match_choice", "parse_numbers"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+# Control characters become spaces (Word's line break pasted into a chat is one; PostgreSQL refuses NUL); characters
+# that are invisible go (zero-width spaces, direction marks, a byte-order mark).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
 
 
 def clean_text(raw: str) -> str:
     """NFC (some Vietnamese keyboards send decomposed letters), no control characters, single spaces."""
-    text = unicodedata.normalize("NFC", raw)
-    text = _CONTROL.sub("", text.replace("\r\n", "\n"))
+    text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n")
+    text = _INVISIBLE.sub("", _CONTROL.sub(" ", text))
     lines = [" ".join(line.split()) for line in text.split("\n")]
     return "\n".join(lines).strip()
 
@@ -50,6 +53,13 @@ def match_choice(text: str, choices: Sequence[Choice]) -> Choice | None:
     typed = folded.split()
     hits = [c for c in choices if _contains_words(typed, c)]
     return hits[0] if len(hits) == 1 else None
+
+
+def pick(choice_id: str | None, text: str, choices: Sequence[Choice]) -> Choice | None:
+    """What a person chose: the tapped option by its id, else what the typed text means."""
+    if choice_id:
+        return next((c for c in choices if c.id == choice_id), None)
+    return match_choice(text, choices)
 
 
 def _contains_words(typed: list[str], choice: Choice) -> bool:

@@ -16,37 +16,52 @@ def sees(officer: Officer, province_code: str) -> bool:
     return officer.is_admin or officer.province_code == province_code
 
 
+async def acting_officer(ctx: Context, province_code: str | None = None, *, not_found: str = "officer.not_found",
+                         admin: bool = False) -> Officer | Reply:
+    """The guard of every officer action, on every call (not only at the menu): an active officer who may act in
+    `province_code` (an admin in any), and an admin where `admin` asks for one; else the refusal to send. A record
+    of another province reads as not found, so nothing about it is revealed."""
+    officer = await active_officer(ctx.session, ctx.account, ctx.now)
+    if officer is None or (admin and not officer.is_admin):
+        return Reply(t(ctx.lang, "officer.not_allowed"))
+    if province_code is not None and not sees(officer, province_code):
+        return Reply(t(ctx.lang, not_found))
+    return officer
+
+
 Checked = tuple[Officer, Application, Producer]
 
 
 async def checked_application(ctx: Context, application_id: int | None) -> Checked | Reply:
     """The officer, the application and its producer, or the refusal to send instead."""
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None:
-        return Reply(t(ctx.lang, "officer.not_allowed"))
+    officer = await acting_officer(ctx)
+    if isinstance(officer, Reply):
+        return officer
     application = await get_application(ctx.session, application_id) if application_id else None
     producer = await get_producer(ctx.session, application.producer_id) if application else None
-    if application is None or producer is None or not sees(officer, producer.province_code):
+    if application is None or producer is None:
         return Reply(t(ctx.lang, "officer.not_found"))
-    return officer, application, producer
+    officer = await acting_officer(ctx, producer.province_code)
+    return officer if isinstance(officer, Reply) else (officer, application, producer)
 
 
 async def checked_producer(ctx: Context, producer_id: int | None) -> tuple[Officer, Producer] | Reply:
     """The officer and a producer of a province they may see, or the refusal to send instead."""
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None:
-        return Reply(t(ctx.lang, "officer.not_allowed"))
+    officer = await acting_officer(ctx)
+    if isinstance(officer, Reply):
+        return officer
     producer = await get_producer(ctx.session, producer_id)
-    if producer is None or not sees(officer, producer.province_code):
+    if producer is None:
         return Reply(t(ctx.lang, "officer.not_found"))
-    return officer, producer
+    officer = await acting_officer(ctx, producer.province_code)
+    return officer if isinstance(officer, Reply) else (officer, producer)
 
 
 async def officer_scope(ctx: Context) -> tuple[Officer, str | None] | Reply:
     """The active officer and the province their lists cover (None: every province, for an admin), or the refusal."""
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None:
-        return Reply(t(ctx.lang, "officer.not_allowed"))
+    officer = await acting_officer(ctx)
+    if isinstance(officer, Reply):
+        return officer
     return officer, None if officer.is_admin else officer.province_code
 
 

@@ -15,7 +15,7 @@ from handlers.forms.matching import Choice, match_choice
 from handlers.forms.navigation import yes_no_options
 from handlers.forms.validators import Invalid, normalize_phone
 from handlers.notices.notify import notify_accounts, notify_producer
-from handlers.officer.access import checked_application, officer_scope, page_options, sees
+from handlers.officer.access import acting_officer, checked_application, officer_scope, page_options, sees
 from handlers.officer.dossier import (
     INVITE_REEVALUATION,
     LIST,
@@ -256,9 +256,9 @@ async def _invite_reevaluation(ctx: Context, application: Application, producer:
 async def make_link_code(ctx: Context, query: str) -> list[Reply]:
     """`/malienket <tax code or phone>`: a one-time code for a producer of the officer's province."""
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None:
-        return [Reply(t(lang, "officer.not_allowed"))]
+    officer = await acting_officer(ctx)
+    if isinstance(officer, Reply):
+        return [officer]
     query = query.strip()
     if not query:
         return [Reply(t(lang, "officer.link_ask"))]

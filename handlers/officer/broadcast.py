@@ -13,6 +13,7 @@ from handlers.forms import engine as forms
 from handlers.forms.matching import Choice
 from handlers.forms.steps import Kind, Step
 from handlers.forms.validators import Invalid, check_datetime, check_text
+from handlers.officer.access import acting_officer
 from handlers.types import Context, Option, Reply, State
 from messages import format_number, format_when, t
 from storage import statuses
@@ -137,9 +138,9 @@ class BroadcastForm:
         return [Reply(t(ctx.lang, "broadcast.test_sent"))]
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
-        officer = await active_officer(ctx.session, ctx.account, ctx.now)  # again: a revocation meanwhile counts
-        if officer is None:
-            return [Reply(t(ctx.lang, "officer.not_allowed"))]
+        officer = await acting_officer(ctx)  # again: a revocation meanwhile counts
+        if isinstance(officer, Reply):
+            return [officer]
         audience = audience_of(officer, data)
         recipients = [a for a in await audience_accounts(ctx.session, audience, ctx.today)
                       if a.unreachable_at is None]
@@ -169,9 +170,9 @@ def audience_of(officer: Officer, data: dict[str, Any]) -> Audience:
 async def overview(ctx: Context) -> list[Reply]:
     """/thongbao: past and scheduled broadcasts with their figures, and a button to write a new one."""
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None:
-        return [Reply(t(lang, "officer.not_allowed"))]
+    officer = await acting_officer(ctx)
+    if isinstance(officer, Reply):
+        return [officer]
     lines = [t(lang, "broadcast.list_title")]
     options = [Option(NEW, t(lang, "broadcast.new"))]
     for broadcast in await recent_broadcasts(ctx.session, None if officer.is_admin else officer.province_code):
@@ -194,16 +195,17 @@ async def figures_line(ctx: Context, broadcast: Broadcast) -> str:
 
 
 async def start(ctx: Context, state: State) -> list[Reply]:
-    if await active_officer(ctx.session, ctx.account, ctx.now) is None:
-        return [Reply(t(ctx.lang, "officer.not_allowed"))]
+    officer = await acting_officer(ctx)
+    if isinstance(officer, Reply):
+        return [officer]
     return await forms.start(ctx, BROADCAST_FORM, state)
 
 
 async def cancel(ctx: Context, broadcast_id: int) -> list[Reply]:
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None:
-        return [Reply(t(lang, "officer.not_allowed"))]
+    officer = await acting_officer(ctx)
+    if isinstance(officer, Reply):
+        return [officer]
     broadcast = await ctx.session.get(Broadcast, broadcast_id)
     if broadcast is None or not (officer.is_admin or broadcast.officer_id == officer.id or
                                  officer.province_code in broadcast.audience.get("provinces", [])):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from handlers.officer.access import officer_scope
 from handlers.officer.charts import statistics_chart
 from handlers.types import Attachment, Context, Reply
 from messages import format_number, format_when, t
 from storage.lifecycle import STATUSES
-from storage.officers import active_officer
 from storage.reference import load_reference
 from storage.statistics import ProvinceStatistics, province_statistics
 
@@ -47,10 +47,10 @@ def subgroup_rows(lang: str, stats: ProvinceStatistics, group: str) -> list[tupl
 
 async def show(ctx: Context) -> list[Reply]:
     lang = ctx.lang
-    officer = await active_officer(ctx.session, ctx.account, ctx.now)
-    if officer is None:
-        return [Reply(t(lang, "officer.not_allowed"))]
-    province = None if officer.is_admin else officer.province_code
+    scoped = await officer_scope(ctx)
+    if isinstance(scoped, Reply):
+        return [scoped]
+    _, province = scoped
     scope = t(lang, "officer.all_provinces") if province is None else load_reference().label(province, lang)
     today = ctx.today
     stats = await province_statistics(ctx.session, province, today, ctx.now)
