@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from bench.offline_bot_api import FILES
-from tests.flood_rules import FloodRules
+from tests.support.flood_rules import FloodRules
 
 
 def build(rate: float, p429: float, p5xx: float, seed: int = 7, per_chat: float = 0) -> web.Application:

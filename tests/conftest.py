@@ -4,9 +4,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -18,14 +16,15 @@ from bot.metrics import Metrics
 from handlers.types import Quotas
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
-from tests.fakes import CHAT_INTERVAL, Chat
+from tests.support.clock import Clock
+from tests.support.fakes import CHAT_INTERVAL, Chat
 
 POSTGRES_URL = os.environ.get("OCOP_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(autouse=True)
 def chat_interval(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The bot keeps the fakes' per-chat rule (tests.fakes.CHAT_INTERVAL), in this process and any it starts."""
+    """The bot keeps the fakes' per-chat rule (tests.support.fakes.CHAT_INTERVAL), in this process and any it starts."""
     monkeypatch.setenv("OCOP_CHAT_INTERVAL", str(CHAT_INTERVAL))
 
 
@@ -70,22 +69,6 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'ocop.db'}"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    @property
-    def today(self) -> date:
-        """The date in Vietnam, as the bot reckons it: after 17:00 UTC it is already tomorrow there."""
-        return self.now.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
 
 
 @pytest.fixture

@@ -78,3 +78,13 @@ def test_every_room_is_listed_in_the_architecture_tree() -> None:
     rooms = [path.parent.name + "/" for package in OURS for path in (ROOT / package).rglob("__init__.py")]
     missing = [room for room in rooms if f" {room} " not in tree and f"\n{room} " not in tree]
     assert missing == []
+
+
+def test_test_modules_never_import_each_other() -> None:
+    """What tests share lives in tests/support/, so a test module reads as a specification of its own behaviour."""
+    wrong = []
+    for path in (ROOT / "tests").glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests.test_"):
+                wrong.append(f"{path.name}:{node.lineno} imports {node.module}")
+    assert wrong == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from sqlmodel import select
@@ -14,17 +14,18 @@ from bot.outbox.broadcast_progress import BroadcastMonitor
 from bot.outbox.dispatcher import Dispatcher, Limits
 from bot.outbox.outcomes import RetryLater, Transient, Unreachable
 from handlers.officer.broadcast import audience_of
-from storage.broadcasts import Audience, audience_accounts, broadcast_counts, cancel_broadcast, create_broadcast
+from storage.broadcasts import Audience, audience_accounts, broadcast_counts, cancel_broadcast
 from storage.communes import match_commune
 from storage.events import create_event, register
 from storage.lifecycle import add_months
 from storage.models import AuditEvent, Broadcast, ChatAccount, Officer, OutboxMessage
-from tests.fakes import Chat, FakeBotApi, telegram_app
-from tests.seed import add_application, add_producer, invite
-from tests.test_dispatcher import Clock, RecordingSender, dispatcher
+from tests.support.broadcasts import MORNING, broadcast_to
+from tests.support.clock import Clock
+from tests.support.dispatching import RecordingSender, dispatcher
+from tests.support.fakes import Chat, FakeBotApi, telegram_app
+from tests.support.seed import add_application, add_producer, invite
 
 TODAY = date(2026, 11, 23)
-MORNING = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 LAC_DUONG, BAO_LOC_1, TA_NANG = (match_commune("lam-dong", name).code  # type: ignore[union-attr]
                                  for name in ("Lạc Dương", "Phường 1 Bảo Lộc", "Tà Năng"))
 
@@ -51,23 +52,6 @@ async def seed_province(sessions) -> dict[str, int]:  # type: ignore[no-untyped-
     return ids
 
 
-async def broadcast_to(sessions, count: int, *, officer_channel: str = "web", officer_chat: str = "officer",  # type: ignore[no-untyped-def]
-                       scheduled_at: datetime = MORNING, producer: bool = False) -> tuple[int, int]:
-    """An officer and a broadcast queued to `count` Telegram chats; returns (broadcast id, officer account id)."""
-    async with sessions() as session, session.begin():
-        producer_id = (await add_producer(session, name="HTX", phone=None)).id if producer else None
-        officer_account = ChatAccount(channel=officer_channel, chat_id=officer_chat)
-        accounts = [ChatAccount(channel="telegram", chat_id=str(i), producer_id=producer_id) for i in range(count)]
-        session.add_all([officer_account, *accounts])
-        await session.flush()
-        officer = Officer(name="A", province_code="lam-dong", code_hash="h", code_expires_at=MORNING,
-                          account_id=officer_account.id)
-        session.add(officer)
-        await session.flush()
-        broadcast = await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,  # type: ignore[arg-type]
-                                           text="Tin", file_id=None, audience=Audience(("lam-dong",)),
-                                           recipients=accounts, scheduled_at=scheduled_at)
-        return broadcast.id, officer_account.id  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize(("audience", "expected"), [

@@ -17,8 +17,8 @@ from bot.channels.web_push import new_private_key
 from bot.settings import Settings
 from storage.models import ChatAccount
 from storage.outbox import enqueue
-from tests.fakes import JPEG, PDF, VALID_MST
-from tests.web import chat_id_of
+from tests.support.fakes import JPEG, PDF, VALID_MST
+from tests.support.web import chat_id_of
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

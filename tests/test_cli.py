@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
@@ -13,21 +12,8 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.fake_bot_api_server import FakeBotApiServer
-
-ROOT = str(Path(__file__).resolve().parent.parent)
-TOKEN = "7654321:AAH-super-secret-token-value"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OCOP_", "TELEGRAM_"))}
-    return env | extra
+from tests.support.fake_bot_api_server import FakeBotApiServer
+from tests.support.processes import ROOT, TOKEN, clean_env, free_port
 
 
 def test_bad_setting_stops_with_one_clear_line(tmp_path: Path) -> None:

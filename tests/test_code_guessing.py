@@ -10,8 +10,8 @@ from sqlmodel import select
 from bot.metrics import Metrics
 from handlers import code_guard
 from storage.models import AuditEvent
-from tests.fakes import Chat
-from tests.seed import invite
+from tests.support.fakes import Chat
+from tests.support.seed import invite
 
 WRONG = "ABCD2345EF"
 

@@ -26,9 +26,9 @@ from storage.models import ChatAccount, Producer
 from storage.reference import load_reference
 from storage.statistics import province_statistics
 from storage.text import fold
-from tests.fakes import VALID_MST, Chat
-from tests.seed import add_application, add_producer, invite
-from tests.test_identity_claims import HEADER
+from tests.support.fakes import VALID_MST, Chat
+from tests.support.lists import HEADER
+from tests.support.seed import add_application, add_producer, invite
 
 BAO_LOC_1 = match_commune("lam-dong", "Phường 1 Bảo Lộc").code  # type: ignore[union-attr]
 

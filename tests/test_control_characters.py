@@ -13,8 +13,8 @@ from sqlmodel import select
 from bot.app import build_app
 from bot.settings import Settings
 from storage.models import ConversationState
-from tests.fakes import Chat
-from tests.web import post_chat
+from tests.support.fakes import Chat
+from tests.support.web import post_chat
 
 
 async def test_a_person_pasting_control_characters_on_telegram_is_answered_and_nothing_breaks(

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from sqlmodel import col, select
 
 from storage.models import Application, Certificate, ChatAccount
-from tests.fakes import Chat
-from tests.seed import add_application, add_producer, invite
+from tests.support.fakes import Chat
+from tests.support.seed import add_application, add_producer, invite
 
 
 async def _council_review(runner, name: str) -> tuple[int, Chat, Chat]:  # noqa: ANN001

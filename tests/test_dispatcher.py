@@ -18,33 +18,14 @@ from bot.outbox.outcomes import Permanent, RetryLater, Transient, Unreachable
 from handlers.types import Reply
 from storage import outbox
 from storage.models import ChatAccount, OutboxMessage
-from tests.fakes import FakeBotApi, telegram_app
+from tests.support.clock import Clock
+from tests.support.dispatching import RecordingSender, dispatcher
+from tests.support.fakes import FakeBotApi, telegram_app
 
 # 10:00 in Vietnam: outside quiet hours.
 MORNING = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class RecordingSender:
-    """Sends by recording; `fail[chat_id]` lists exceptions to raise, one per attempt, before succeeding."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.fail: dict[str, list[Exception]] = {}
-
-    async def __call__(self, chat_id: str, reply: Reply) -> None:
-        failures = self.fail.get(chat_id)
-        if failures:
-            raise failures.pop(0)
-        await asyncio.sleep(0)
-        self.sent.append((chat_id, reply.text))
 
 
 async def add_accounts(sessions: async_sessionmaker[AsyncSession], count: int, **values: object) -> list[int]:
@@ -68,10 +49,6 @@ async def rows(sessions: async_sessionmaker[AsyncSession]) -> list[OutboxMessage
         return list(await session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
-def dispatcher(sessions, sender, clock, *, after_round=None, **limits: object) -> Dispatcher:  # type: ignore[no-untyped-def]
-    settings = {"backoff_base": 30.0} | limits
-    return Dispatcher(sessions, {"telegram": sender}, Limits(**settings), clock=clock,  # type: ignore[arg-type]
-                      after_round=after_round)
 
 
 async def test_enqueue_is_idempotent(make_runner: Callable, sqlite_url: str) -> None:
@@ -265,9 +242,9 @@ async def test_outbox_drain_sends_through_telegram_and_zalo_together(tmp_path: P
     from storage.db import create_engine, create_sessionmaker
     from storage.migrate import upgrade_database
     from storage.outbox import enqueue
-    from tests.fake_bot_api_server import FakeBotApiServer
-    from tests.test_zalo import TOKEN as ZALO_TOKEN
-    from tests.test_zalo import FakeZalo
+    from tests.support.fake_bot_api_server import FakeBotApiServer
+    from tests.support.zalo import TOKEN as ZALO_TOKEN
+    from tests.support.zalo import FakeZalo
 
     zalo = FakeZalo()
     await zalo.server.start_server()
@@ -302,7 +279,7 @@ async def test_two_drains_at_once_share_telegrams_limit_instead_of_each_taking_a
 
     from storage.db import create_engine, create_sessionmaker
     from storage.migrate import upgrade_database
-    from tests.fake_bot_api_server import FakeBotApiServer
+    from tests.support.fake_bot_api_server import FakeBotApiServer
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'd.db'}"
     engine = create_engine(url)
@@ -349,7 +326,7 @@ async def test_a_failed_photo_is_retried_without_sending_its_text_again(make_run
     from bot.channels.telegram import outbox_send
     from storage.blobs import save_file
     from storage.outbox import enqueue
-    from tests.fakes import JPEG
+    from tests.support.fakes import JPEG
 
     sessions = (await make_runner(sqlite_url)).sessions
     accounts = await add_accounts(sessions, 60)

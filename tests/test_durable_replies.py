@@ -14,8 +14,8 @@ from telegram import Update
 from bot.app import RUNNER, TELEGRAM, build_app
 from bot.settings import Settings
 from storage.models import OutboxMessage
-from tests.fakes import FakeBotApi
-from tests.test_zalo import FakeZalo, reply_to, start
+from tests.support.fakes import FakeBotApi
+from tests.support.zalo import FakeZalo, reply_to, start
 
 _ids = itertools.count(1)
 

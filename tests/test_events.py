@@ -11,10 +11,9 @@ from sqlmodel import select
 
 from handlers.notices.reminders import ReminderRules, scan
 from storage.models import ChatAccount, OutboxMessage
-from tests.fakes import Chat
-from tests.seed import add_application, add_producer, invite
-
-NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # Friday 20/11/2026, 10:00 in Vietnam
+from tests.support.events import NOW, add_event
+from tests.support.fakes import Chat
+from tests.support.seed import add_application, add_producer, invite
 
 
 async def setup(make_runner: Callable, url: str, clock) -> tuple:  # type: ignore[no-untyped-def]
@@ -34,19 +33,6 @@ async def setup(make_runner: Callable, url: str, clock) -> tuple:  # type: ignor
     return runner, officer
 
 
-async def add_event(officer: Chat, command: str, name: str, *, start: str, end: str, deadline: str | None,
-                    groups: tuple[str, ...] = ()) -> None:
-    await officer.say(command)
-    await officer.say(name)
-    await officer.say("Hội trường UBND xã Đạ Sar")
-    await officer.say(start)
-    await officer.say(end)
-    await officer.say(deadline) if deadline else await officer.tap("nav:skip")
-    await officer.tap("nav:skip")  # no description
-    for group in groups:
-        await officer.tap(group)
-    await officer.tap("nav:done")
-    await officer.tap("nav:submit")
 
 
 async def test_training_from_announcement_to_reminder(make_runner: Callable, db_url: str, clock) -> None:

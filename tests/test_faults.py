@@ -31,9 +31,9 @@ from storage.db import create_engine
 from storage.migrate import upgrade_database
 from storage.models import ChatAccount, ConversationState, OutboxMessage
 from storage.outbox import enqueue
-from tests.fake_bot_api_server import FakeBotApiServer
-from tests.fakes import Chat, pacer_for_tests
-from tests.test_cli import ROOT, TOKEN, clean_env, free_port
+from tests.support.fake_bot_api_server import FakeBotApiServer
+from tests.support.fakes import Chat, pacer_for_tests
+from tests.support.processes import ROOT, TOKEN, clean_env, free_port
 
 
 async def state_of(runner: ConversationRunner) -> ConversationState:

@@ -16,8 +16,8 @@ from bot.flood import FloodGuard
 from bot.settings import Settings
 from handlers.types import Incoming
 from storage.models import ChatAccount, ConversationState
-from tests.fakes import VALID_MST, Chat
-from tests.web import post_chat, token_for
+from tests.support.fakes import VALID_MST, Chat
+from tests.support.web import post_chat, token_for
 
 
 class Seconds:

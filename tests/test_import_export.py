@@ -12,12 +12,10 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from bot.cli.commands import main
+from tests.support.lists import HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "docs" / "templates"
-HEADER = ["Tên chủ thể", "Loại chủ thể", "Mã số thuế", "Số điện thoại", "Tỉnh/thành phố", "Xã/phường", "Huyện (cũ)",
-          "Tên sản phẩm", "Nhóm sản phẩm", "Phân nhóm", "Số sao", "Điểm", "Số quyết định", "Ngày quyết định",
-          "Hiệu lực đến"]
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from storage import lifecycle
 from storage.applications import TransitionNotAllowed, change_status, record_result
 from storage.models import ApplicationStatusChange, AuditEvent, Certificate
-from tests.seed import add_application, add_producer
+from tests.support.seed import add_application, add_producer
 
 PAIRS = [(a, b) for a in lifecycle.STATUSES for b in lifecycle.STATUSES if a != b]
 

@@ -13,9 +13,9 @@ from bot.cli.officers import new_code
 from bot.settings import Settings
 from storage.models import ChatAccount, Officer, OutboxMessage
 from storage.officers import revoke_officer
-from tests.fakes import Chat
-from tests.flows import answer_profile
-from tests.seed import add_application, add_producer, invite
+from tests.support.fakes import Chat
+from tests.support.flows import answer_profile
+from tests.support.seed import add_application, add_producer, invite
 
 
 async def seeded(runner) -> int:  # type: ignore[no-untyped-def]

@@ -11,9 +11,9 @@ from sqlmodel import select
 from messages import format_date
 from storage.models import Application, Certificate, ChatAccount, Officer, OutboxMessage
 from storage.officers import revoke_officer
-from tests.fakes import PDF, Chat
-from tests.flows import reach_review
-from tests.seed import add_application, add_producer, invite
+from tests.support.fakes import PDF, Chat
+from tests.support.flows import reach_review
+from tests.support.seed import add_application, add_producer, invite
 
 
 async def test_invite_code_is_single_use_expires_and_is_stored_hashed(make_runner: Callable, sqlite_url: str,

@@ -12,9 +12,9 @@ from sqlmodel import select
 from bot.cli.office_import import import_offices
 from bot.settings import Settings
 from storage.models import AuditEvent, ProvinceOffice
-from tests.fakes import Chat
-from tests.seed import add_application, add_producer, invite
-from tests.test_status import linked_chat
+from tests.support.chats import linked_chat
+from tests.support.fakes import Chat
+from tests.support.seed import add_application, add_producer, invite
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "docs" / "templates" / "ocop-offices-template.csv"
 

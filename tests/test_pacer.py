@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from bot.channels.telegram import TelegramChannel, build_application
 from bot.outbox.pacer import Pacer
-from tests.fakes import FakeBotApi
-from tests.test_telegram import TelegramUser
+from tests.support.fakes import FakeBotApi
+from tests.support.telegram import TelegramUser
 
 
 async def times_of(pacer: Pacer, calls: list[tuple[str, bool]]) -> list[float]:

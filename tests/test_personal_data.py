@@ -8,9 +8,9 @@ from collections.abc import Callable
 from sqlmodel import select
 
 from storage.models import AuditEvent, ChatAccount, OutboxMessage, Producer
-from tests.fakes import Chat
-from tests.flows import answer_dossier, answer_product, answer_profile
-from tests.seed import add_application, add_producer, invite
+from tests.support.fakes import Chat
+from tests.support.flows import answer_dossier, answer_product, answer_profile
+from tests.support.seed import add_application, add_producer, invite
 
 
 async def account_of(runner, user: str) -> ChatAccount:  # type: ignore[no-untyped-def]

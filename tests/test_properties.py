@@ -19,9 +19,9 @@ from handlers.forms.steps import REVIEW
 from handlers.router import FORMS
 from messages import t
 from storage.models import Application, ChatAccount, ConversationState
-from tests.fakes import JPEG, PDF, VALID_MST, Chat
-from tests.flows import reach_review
-from tests.seed import add_application, add_producer, invite
+from tests.support.fakes import JPEG, PDF, VALID_MST, Chat
+from tests.support.flows import reach_review
+from tests.support.seed import add_application, add_producer, invite
 
 UNEXPECTED = {t(lang, "error.unexpected") for lang in ("vi", "en")}
 NASTY = [

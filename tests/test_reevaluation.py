@@ -14,8 +14,8 @@ from messages import format_date
 from storage.lifecycle import add_months, certificate_valid_until
 from storage.models import Application, ApplicationDocument, Certificate, Producer, Product
 from storage.product_list import load_existing, upsert_listed_products
-from tests.fakes import PDF, Chat
-from tests.seed import invite
+from tests.support.fakes import PDF, Chat
+from tests.support.seed import invite
 
 
 async def _import_household(runner, valid_until) -> tuple[int, int]:  # noqa: ANN001
@@ -151,7 +151,7 @@ async def test_a_re_evaluation_without_new_photos_keeps_those_of_the_last_dossie
         make_runner: Callable, db_url: str) -> None:
     from storage.applications import DossierItem, add_documents, latest_photos
     from storage.models import StoredFile
-    from tests.seed import add_application, add_producer
+    from tests.support.seed import add_application, add_producer
 
     runner = await make_runner(db_url)
     async with runner.sessions() as session, session.begin():

@@ -19,9 +19,9 @@ from storage.models import (
     ProvinceOffice,
     StoredFile,
 )
-from tests.fakes import EXE, JPEG, OTHER_MST, PDF, PNG, Chat
-from tests.flows import answer_dossier, answer_product, answer_profile, answer_until_phone, reach_review
-from tests.seed import add_producer
+from tests.support.fakes import EXE, JPEG, OTHER_MST, PDF, PNG, Chat
+from tests.support.flows import answer_dossier, answer_product, answer_profile, answer_until_phone, reach_review
+from tests.support.seed import add_producer
 
 
 async def rows(url: str, model: type) -> list:

@@ -14,13 +14,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.outbox.scheduler import ReminderScheduler
-from handlers.notices.reminders import ReminderRules, due_milestone, scan
+from handlers.notices.reminders import due_milestone, scan
 from storage.lifecycle import certificate_valid_until
 from storage.models import Application, Certificate, ChatAccount, ConversationState, OutboxMessage, Producer
-from tests.fakes import PDF, Chat
-from tests.seed import add_application, add_producer, invite
-
-RULES = ReminderRules()
+from tests.support.fakes import PDF, Chat
+from tests.support.scans import RULES, scan_on
+from tests.support.seed import add_application, add_producer, invite
 
 
 async def producer_with_certificate(sessions: async_sessionmaker[AsyncSession], decided: date,
@@ -39,9 +38,6 @@ async def producer_with_certificate(sessions: async_sessionmaker[AsyncSession], 
         return producer.id, product.id  # type: ignore[return-value]
 
 
-async def scan_on(sessions: async_sessionmaker[AsyncSession], day: date) -> dict[str, int]:
-    async with sessions() as session, session.begin():
-        return dict(await scan(session, today=day, now=datetime.combine(day, time(1), UTC), rules=RULES))
 
 
 async def outbox_keys(sessions: async_sessionmaker[AsyncSession]) -> list[str]:

@@ -13,11 +13,12 @@ from handlers.types import Incoming
 from storage import outbox
 from storage.chats import get_or_create_chat_account, load_state_for_update
 from storage.models import ChatAccount, ConversationState, OutboxMessage, StoredFile
-from tests.fakes import JPEG, OTHER_MST, VALID_MST, Chat
-from tests.flows import answer_product_until_photos, answer_profile
-from tests.seed import add_application, add_producer
-from tests.test_broadcasts import MORNING, broadcast_to
-from tests.test_dispatcher import Clock, RecordingSender, dispatcher
+from tests.support.broadcasts import MORNING, broadcast_to
+from tests.support.clock import Clock
+from tests.support.dispatching import RecordingSender, dispatcher
+from tests.support.fakes import JPEG, OTHER_MST, VALID_MST, Chat
+from tests.support.flows import answer_product_until_photos, answer_profile
+from tests.support.seed import add_application, add_producer
 
 
 async def test_a_burst_for_one_chat_across_two_instances_loses_no_step(make_runner: Callable,

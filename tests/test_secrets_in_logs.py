@@ -19,8 +19,8 @@ from sqlalchemy.engine import make_url
 from bot.http.webhooks import TELEGRAM_SECRET_HEADER
 from bot.logs import RedactingFormatter
 from bot.settings import Settings, webhook_secret
-from tests.fake_bot_api_server import FakeBotApiServer
-from tests.test_cli import ROOT, TOKEN, clean_env, free_port
+from tests.support.fake_bot_api_server import FakeBotApiServer
+from tests.support.processes import ROOT, TOKEN, clean_env, free_port
 
 PASSWORD = "pg-Pa55word-never-logged"  # trust auth on the test server: accepted and not checked
 

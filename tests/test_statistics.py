@@ -15,8 +15,8 @@ from handlers.officer.charts import statistics_chart
 from storage.lifecycle import add_months
 from storage.models import Certificate
 from storage.statistics import ProvinceStatistics, province_statistics
-from tests.fakes import Chat
-from tests.seed import add_application, add_producer, invite
+from tests.support.fakes import Chat
+from tests.support.seed import add_application, add_producer, invite
 
 TODAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)

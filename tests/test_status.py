@@ -5,27 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from sqlmodel import select
-
 from storage.lifecycle import add_months
-from storage.models import ChatAccount
-from tests.fakes import Chat
-from tests.flows import answer_profile
-from tests.seed import COMPLETE_PROFILE, add_application, add_producer, invite
+from tests.support.chats import linked_chat
+from tests.support.fakes import Chat
+from tests.support.flows import answer_profile
+from tests.support.seed import COMPLETE_PROFILE, add_application, add_producer, invite
 
 STAGES = {"submitted": "Đã nộp", "needs_more": "Cần bổ sung", "commune_checked": "Xã đã kiểm tra",
           "council_review": "Hội đồng tỉnh đang đánh giá", "awaiting_central": "4★ tiềm năng 5★, chờ Trung ương",
           "rejected": "Không đạt"}
 
 
-async def linked_chat(runner, producer_id: int, user: str = "producer-1", channel: str = "web") -> Chat:
-    chat = Chat(runner, user=user, channel=channel)
-    await chat.say("/start")
-    async with runner.sessions() as session, session.begin():
-        account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == user))).one()
-        account.producer_id = producer_id
-        session.add(account)
-    return chat
 
 
 async def test_every_stage_is_shown_in_plain_vietnamese(make_runner: Callable, sqlite_url: str, clock) -> None:

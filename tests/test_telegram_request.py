@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
 from bot.channels.telegram_request import AiohttpBotRequest
-from tests.fakes import PDF
+from tests.support.fakes import PDF
 
 
 @pytest.fixture

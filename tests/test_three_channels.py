@@ -30,12 +30,12 @@ from storage.events import create_event
 from storage.lifecycle import add_months
 from storage.models import ChatAccount, OutboxMessage
 from storage.producers import get_producer
-from tests.fakes import JPEG, PDF, FakeBotApi
-from tests.seed import add_application, invite
-from tests.test_typed_numbers import read_notice
-from tests.test_zalo import TOKEN as ZALO_TOKEN
-from tests.test_zalo import FakeZalo
-from tests.web import post_chat, token_for
+from tests.support.fakes import JPEG, PDF, FakeBotApi
+from tests.support.notices import read_notice
+from tests.support.seed import add_application, invite
+from tests.support.web import post_chat, token_for
+from tests.support.zalo import TOKEN as ZALO_TOKEN
+from tests.support.zalo import FakeZalo
 
 PUBLIC = "https://ocop.example.vn"
 _ids = itertools.count(1)

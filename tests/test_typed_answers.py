@@ -9,10 +9,10 @@ from sqlmodel import select
 
 from storage.lifecycle import certificate_valid_until
 from storage.models import Certificate
-from tests.fakes import Chat
-from tests.flows import answer_profile
-from tests.seed import COMPLETE_PROFILE, add_application, add_producer, invite
-from tests.test_status import linked_chat
+from tests.support.chats import linked_chat
+from tests.support.fakes import Chat
+from tests.support.flows import answer_profile
+from tests.support.seed import COMPLETE_PROFILE, add_application, add_producer, invite
 
 
 async def test_a_typed_application_code_opens_its_status_for_its_owner_only(make_runner: Callable,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -24,11 +23,12 @@ from bot.settings import Settings
 from storage.events import create_event
 from storage.models import ChatAccount
 from storage.outbox import enqueue
-from tests.fakes import FakeBotApi, outcome_of
-from tests.seed import COMPLETE_PROFILE, add_application, add_producer
-from tests.test_zalo import TOKEN as ZALO_TOKEN
-from tests.test_zalo import FakeZalo
-from tests.web import chat_id_of, token_for
+from tests.support.fakes import FakeBotApi, outcome_of
+from tests.support.notices import read_notice
+from tests.support.seed import COMPLETE_PROFILE, add_application, add_producer
+from tests.support.web import chat_id_of, token_for
+from tests.support.zalo import TOKEN as ZALO_TOKEN
+from tests.support.zalo import FakeZalo
 
 _ids = itertools.count(1)
 FAIRS = ("Hội chợ OCOP Đà Lạt", "Hội chợ nông sản Bảo Lộc")
@@ -123,18 +123,6 @@ async def channels(tmp_path: Path, aiohttp_client: Any) -> AsyncIterator[Channel
     await zalo.server.close()
 
 
-async def read_notice(page: ClientResponse, seconds: float = 5) -> dict[str, Any]:
-    """The next notice the stream carries."""
-    async def next_notice() -> dict[str, Any]:
-        event = ""
-        async for raw in page.content:
-            line = raw.decode().rstrip("\n")
-            if line.startswith("event: "):
-                event = line[7:]
-            elif line.startswith("data: ") and event == "notice":
-                return json.loads(line[6:])
-        raise AssertionError("the stream ended")
-    return await asyncio.wait_for(next_notice(), seconds)
 
 
 def sender(bot: Channels, channel: str) -> Callable[[str], Awaitable[str]]:

@@ -15,8 +15,8 @@ from bot.flood import HourlyLimit
 from bot.settings import Settings
 from handlers.types import Quotas
 from storage.models import Application
-from tests.fakes import JPEG, Chat
-from tests.flows import answer_dossier, answer_product, reach_review
+from tests.support.fakes import JPEG, Chat
+from tests.support.flows import answer_dossier, answer_product, reach_review
 
 
 async def test_submissions_a_day_are_limited_and_the_refused_one_waits_at_its_review(make_runner: Callable,
@@ -78,7 +78,7 @@ async def test_new_web_identities_from_one_address_are_limited(aiohttp_client: A
 
 async def test_open_drafts_of_one_producer_are_limited_over_its_chats(make_runner: Callable, sqlite_url: str) -> None:
     from storage.models import ChatAccount
-    from tests.seed import COMPLETE_PROFILE, add_producer
+    from tests.support.seed import COMPLETE_PROFILE, add_producer
 
     runner = await make_runner(sqlite_url, quotas=Quotas(open_drafts=2))
     async with runner.sessions() as session, session.begin():

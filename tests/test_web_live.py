@@ -17,9 +17,9 @@ from bot.channels.web_push import new_private_key
 from bot.settings import Settings
 from storage.models import ChatAccount, OutboxMessage, WebPushSubscription
 from storage.outbox import enqueue
-from tests.fake_push_service import Browser, FakePushService
-from tests.test_typed_numbers import read_notice
-from tests.web import chat_id_of, post_chat, token_for
+from tests.support.fake_push_service import Browser, FakePushService
+from tests.support.notices import read_notice
+from tests.support.web import chat_id_of, post_chat, token_for
 
 
 @pytest.fixture

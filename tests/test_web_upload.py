@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import build_app
 from bot.settings import Settings
-from tests.fakes import EXE, JPEG, PDF, PNG, VALID_MST
-from tests.web import post_chat, token_for
+from tests.support.fakes import EXE, JPEG, PDF, PNG, VALID_MST
+from tests.support.web import post_chat, token_for
 
 
 @pytest.fixture

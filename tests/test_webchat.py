@@ -16,9 +16,9 @@ from bot.app import RUNNER, build_app
 from bot.settings import Settings
 from storage.events import create_event
 from storage.models import ChatAccount
-from tests.fakes import VALID_MST
-from tests.seed import add_application, add_producer
-from tests.web import chat_id_of, post_chat, token_for
+from tests.support.fakes import VALID_MST
+from tests.support.seed import add_application, add_producer
+from tests.support.web import chat_id_of, post_chat, token_for
 
 
 @pytest.fixture

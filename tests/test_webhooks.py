@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from bot.app import build_app
 from bot.http.webhooks import TELEGRAM_SECRET_HEADER
 from bot.settings import Settings, webhook_secret
-from tests.fakes import FakeBotApi
+from tests.support.fakes import FakeBotApi
 
 TOKEN = "123456:TEST-TOKEN"
 SECRET = webhook_secret(TOKEN, "telegram")

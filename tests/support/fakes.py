@@ -21,7 +21,7 @@ from bot.outbox.dispatcher import Dispatcher, Limits
 from bot.outbox.pacer import Pacer
 from handlers.types import Contact, Incoming, IncomingFile, Reply
 from storage.models import OutboxMessage
-from tests.flood_rules import CHAT_INTERVAL, CHAT_WINDOW, FloodRules
+from tests.support.flood_rules import CHAT_INTERVAL, CHAT_WINDOW, FloodRules
 
 
 def _image(kind: str, size: tuple[int, int] = (64, 48)) -> bytes:

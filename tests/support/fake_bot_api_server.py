@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.fakes import SENDING
-from tests.flood_rules import FloodRules
+from tests.support.fakes import SENDING
+from tests.support.flood_rules import FloodRules
 
 
 class FakeBotApiServer:

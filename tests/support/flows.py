@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.fakes import JPEG, PDF, VALID_MST, Chat
+from tests.support.fakes import JPEG, PDF, VALID_MST, Chat
 
 
 async def answer_profile(chat: Chat, *, tax_code: str = VALID_MST) -> None:
