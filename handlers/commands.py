@@ -23,7 +23,7 @@ class Command:
     form_safe: bool = False  # works in the middle of a form without disturbing it
     button: str | None = None  # the main menu's button for it, if any (`menu.<action>` is its label)
     words: tuple[str, ...] = ()  # more ways of typing the button or the command
-    args: str = ""  # what may follow the command, shown in /trogiup (e.g. " tên sản phẩm")
+    args: bool = False  # something may follow the command; /trogiup says what (`help.args_<action>`)
 
 
 TABLE: tuple[Command, ...] = (
@@ -31,11 +31,11 @@ TABLE: tuple[Command, ...] = (
             words=("dang ky", "dang ky san pham")),
     Command("status", "trangthai", "status", button="menu:status",
             words=("tra cuu ho so", "trang thai", "my applications")),
-    Command("lookup", "tracuu", "lookup", args=" …"),
+    Command("lookup", "tracuu", "lookup", args=True),
     Command("trainings", "taphuan", "trainings", button="menu:trainings", words=("tap huan", "training")),
     Command("fairs", "hoicho", "fairs", button="menu:fairs", words=("hoi cho", "fair")),
     Command("reminders", "nhacnho", "reminders"),
-    Command("link", "lienket", "link", telegram_menu=False, args=" …"),
+    Command("link", "lienket", "link", telegram_menu=False, args=True),
     Command("office", "vanphong", "office"),
     Command("mydata", "dulieu", "mydata"),
     Command("help", "trogiup", "help", form_safe=True, button="menu:help", words=("tro giup", "huong dan")),
@@ -45,7 +45,7 @@ TABLE: tuple[Command, ...] = (
     Command("start", "start", "start", form_safe=True, in_help=False, words=("batdau",)),
     Command("officer", "canbo", "officer", telegram_menu=False, in_help=False),  # an invited officer joins with it
     Command("applications", "hoso", "applications", who=OFFICER, button="menu:applications",
-            words=("ho so ocop", "duyet ho so"), args=" …"),
+            words=("ho so ocop", "duyet ho so"), args=True),
     Command("broadcast", "thongbao", "broadcast", who=OFFICER, button="menu:broadcast",
             words=("gui thong bao", "thong bao")),
     Command("statistics", "thongke", "statistics", who=OFFICER, button="menu:statistics",
@@ -53,7 +53,7 @@ TABLE: tuple[Command, ...] = (
     Command("add_training", "themtaphuan", "addtraining", who=OFFICER),
     Command("add_fair", "themhoicho", "addfair", who=OFFICER),
     Command("verify", "xacminh", "verify", who=OFFICER),
-    Command("link_code", "malienket", "linkcode", who=OFFICER, args=" …"),
+    Command("link_code", "malienket", "linkcode", who=OFFICER, args=True),
     Command("sign_out", "dangxuat", "logout", who=OFFICER, telegram_menu=False),
     # Inside a form the shared buttons may be typed as commands; the form engine reads them.
     Command("nav", "quaylai", "back", telegram_menu=False, in_help=False, form_safe=True,
@@ -82,7 +82,8 @@ def telegram_menu(lang: str, officer: bool) -> list[tuple[str, str]]:
 def help_text(lang: str, officer: bool) -> str:
     """/trogiup: what the bot does, every command the person may use, and how forms work."""
     def line(c: Command) -> str:
-        return f"• /{command_word(c, lang)}{c.args} — {t(lang, f'command.{c.action}')}"
+        args = f" {t(lang, f'help.args_{c.action}')}" if c.args else ""
+        return f"• /{command_word(c, lang)}{args} — {t(lang, f'command.{c.action}')}"
 
     lines = [t(lang, "help.intro")]
     lines += [line(c) for c in TABLE if c.in_help and c.who == EVERYONE]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from handlers import commands
 from handlers.officer import applications as officer
 from handlers.producer import reevaluation
 from handlers.router import FORMS
@@ -58,6 +59,9 @@ def test_every_key_used_in_code_exists() -> None:
     used |= {f"prefs.kind_{k}" for k in ("training", "fair", "draft")} | {f"weekday.{d}" for d in range(7)}
     used |= {f"broadcast.status_{s}" for s in ("scheduled", "sending", "done", "cancelled")}
     used |= {f"reevaluate.change.{item}" for item in reevaluation.CHANGEABLE}
+    used |= {f"command.{c.action}" for c in commands.TABLE if c.in_help or c.telegram_menu}
+    used |= {f"help.args_{c.action}" for c in commands.TABLE if c.args}
+    used |= {f"menu.{c.action}" for c in commands.BUTTONS.values()}
     for step in FORMS["broadcast"].steps({"_admin": True, "bc_when": "later"}):
         used |= {step.prompt, step.label, step.help}
     assert used, "the scan found no keys: the pattern is broken"
