@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handlers.buttons import Menu
 from messages import LANGUAGES, t
 
 EVERYONE, OFFICER = "everyone", "officer"
@@ -21,34 +22,39 @@ class Command:
     telegram_menu: bool = True  # listed in Telegram's command menu
     in_help: bool = True  # listed in /trogiup
     form_safe: bool = False  # works in the middle of a form without disturbing it
-    button: str | None = None  # the main menu's button for it, if any (`menu.<action>` is its label)
+    in_menu: bool = False  # a button in the main menu (`menu.<action>` is its label)
     words: tuple[str, ...] = ()  # more ways of typing the button or the command
     args: bool = False  # something may follow the command; /trogiup says what (`help.args_<action>`)
 
+    @property
+    def button(self) -> str:
+        """The id of its main-menu button."""
+        return Menu(self.action).id
+
 
 TABLE: tuple[Command, ...] = (
-    Command("register", "dangky", "register", form_safe=True, button="menu:register",
+    Command("register", "dangky", "register", form_safe=True, in_menu=True,
             words=("dang ky", "dang ky san pham")),
-    Command("status", "trangthai", "status", button="menu:status",
+    Command("status", "trangthai", "status", in_menu=True,
             words=("tra cuu ho so", "trang thai", "my applications")),
     Command("lookup", "tracuu", "lookup", args=True),
-    Command("trainings", "taphuan", "trainings", button="menu:trainings", words=("tap huan", "training")),
-    Command("fairs", "hoicho", "fairs", button="menu:fairs", words=("hoi cho", "fair")),
+    Command("trainings", "taphuan", "trainings", in_menu=True, words=("tap huan", "training")),
+    Command("fairs", "hoicho", "fairs", in_menu=True, words=("hoi cho", "fair")),
     Command("reminders", "nhacnho", "reminders"),
     Command("link", "lienket", "link", telegram_menu=False, args=True),
     Command("office", "vanphong", "office"),
     Command("mydata", "dulieu", "mydata"),
-    Command("help", "trogiup", "help", form_safe=True, button="menu:help", words=("tro giup", "huong dan")),
-    Command("language", "ngonngu", "language", form_safe=True, button="menu:language",
+    Command("help", "trogiup", "help", form_safe=True, in_menu=True, words=("tro giup", "huong dan")),
+    Command("language", "ngonngu", "language", form_safe=True, in_menu=True,
             words=("ngon ngu", "tieng anh", "english")),
     Command("cancel", "huy", "cancel", form_safe=True),
     Command("start", "start", "start", form_safe=True, in_help=False, words=("batdau",)),
     Command("officer", "canbo", "officer", telegram_menu=False, in_help=False),  # an invited officer joins with it
-    Command("applications", "hoso", "applications", who=OFFICER, button="menu:applications",
+    Command("applications", "hoso", "applications", who=OFFICER, in_menu=True,
             words=("ho so ocop", "duyet ho so"), args=True),
-    Command("broadcast", "thongbao", "broadcast", who=OFFICER, button="menu:broadcast",
+    Command("broadcast", "thongbao", "broadcast", who=OFFICER, in_menu=True,
             words=("gui thong bao", "thong bao")),
-    Command("statistics", "thongke", "statistics", who=OFFICER, button="menu:statistics",
+    Command("statistics", "thongke", "statistics", who=OFFICER, in_menu=True,
             words=("thong ke", "bao cao")),
     Command("add_training", "themtaphuan", "addtraining", who=OFFICER),
     Command("add_fair", "themhoicho", "addfair", who=OFFICER),
@@ -63,7 +69,7 @@ TABLE: tuple[Command, ...] = (
 # Typed command word → action, every language at once (a Vietnamese phone may type /register).
 ACTIONS: dict[str, str] = {word: c.action for c in TABLE for word in (c.vi, c.en, *c.words) if " " not in word}
 FORM_SAFE = frozenset(c.action for c in TABLE if c.form_safe)
-BUTTONS: dict[str, Command] = {c.button: c for c in TABLE if c.button}
+BUTTONS: dict[str, Command] = {c.button: c for c in TABLE if c.in_menu}
 
 
 def command_word(command: Command, lang: str) -> str:
@@ -95,7 +101,7 @@ def help_text(lang: str, officer: bool) -> str:
 
 def menu_buttons(officer: bool) -> list[Command]:
     """The main menu, officers' buttons first."""
-    buttons = [c for c in usable(officer) if c.button]
+    buttons = [c for c in usable(officer) if c.in_menu]
     return sorted(buttons, key=lambda c: c.who != OFFICER)
 
 

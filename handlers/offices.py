@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.buttons import EditOffice
 from handlers.forms.matching import find_province
 from handlers.forms.steps import Kind, Step
 from handlers.forms.validators import check_display_phone, check_text
@@ -14,8 +15,6 @@ from storage.officers import active_officer
 from storage.offices import get_office, save_office
 from storage.producers import get_producer
 from storage.reference import load_reference
-
-EDIT = "office:edit:"
 
 
 async def province_of(ctx: Context) -> str | None:
@@ -59,7 +58,7 @@ async def show(ctx: Context, typed_province: str) -> list[Reply]:
     officer = await active_officer(ctx.session, ctx.account, ctx.now)
     if officer is None or not officer.is_admin:
         return [Reply(text)]
-    return [Reply(text, options=(Option(f"{EDIT}{province}", t(lang, "office.edit")),), inline=True)]
+    return [Reply(text, options=(Option(EditOffice(province).id, t(lang, "office.edit")),), inline=True)]
 
 
 def _step(id: str, parse: Any) -> Step:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from handlers import commands, offices, shown
+from handlers import buttons, commands, offices, shown
 from handlers.events import admin as event_admin
 from handlers.events import browse as events
 from handlers.forms import engine as forms
@@ -17,7 +16,7 @@ from handlers.officer import applications as officer
 from handlers.officer import broadcast, dossier, statistics, verification
 from handlers.officer.results import REJECT, REQUEST_MORE, RESULT
 from handlers.producer import linking, personal_data, preferences, reevaluation, status
-from handlers.producer.reevaluation import REEVALUATE, REEVALUATION, reevaluation_preset
+from handlers.producer.reevaluation import REEVALUATION, reevaluation_preset
 from handlers.producer.registration import REGISTRATION
 from handlers.producer.supplement import SUPPLEMENT, start_supplement
 from handlers.types import Context, Incoming, Option, Reply, Result, State
@@ -31,8 +30,7 @@ from storage.personal_data import has_consented
 # Coming back after this long to a half-filled form asks "continue or start over?" first,
 # because the person has likely forgotten what the last question was.
 RESUME_AFTER = timedelta(hours=1)
-MENU_REGISTER = "menu:register"  # the main menu's buttons are declared with their commands (handlers/commands.py)
-RESUME_CONTINUE, RESUME_RESTART = "resume:continue", "resume:restart"
+RESUME_CONTINUE, RESUME_RESTART = buttons.Resume("continue").id, buttons.Resume("restart").id
 FORMS: dict[str, forms.Form] = {f.name: f for f in (REGISTRATION, REEVALUATION, SUPPLEMENT, REQUEST_MORE, RESULT,
                                                     REJECT, event_admin.EVENT_FORM, broadcast.BROADCAST_FORM,
                                                     offices.OFFICE_FORM)}
@@ -112,7 +110,7 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         state.data.pop("_await", None)  # a leftover from a form that no longer exists
         return await _idle(ctx, state, inc, text, command, args, chosen)
 
-    wants_register = command in ("start", "register") or inc.choice == MENU_REGISTER
+    wants_register = command in ("start", "register") or inc.choice == buttons.Menu("register").id
     idle_long = state.updated_at is not None and ctx.now - state.updated_at >= RESUME_AFTER
     if waiting is None and (wants_register or idle_long):
         if not wants_register and command is None and inc.file is None and inc.contact is None:
@@ -124,17 +122,19 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
     if command == "unknown":
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.unknown_command"))])
     # Looking things up only reads, so it may interrupt a form: answer, then ask the open question again.
-    if command == "status" or (inc.choice or "").startswith(status.PAGE):
-        return forms.ask(ctx, form, state, await status.show_status(ctx, state, _page_of(inc.choice)))
+    pressed = buttons.parse(inc.choice)
+    if command == "status" or isinstance(pressed, buttons.StatusPage):
+        page = pressed.page if isinstance(pressed, buttons.StatusPage) else 0
+        return forms.ask(ctx, form, state, await status.show_status(ctx, state, page))
     if command == "lookup":
         return forms.ask(ctx, form, state, await status.lookup(ctx, state, args))
-    if (inc.choice or "").startswith(status.LOOKUP_MORE):
-        return forms.ask(ctx, form, state, await status.lookup_more(ctx, state, _page_of(inc.choice)))
+    if isinstance(pressed, buttons.LookupMore):
+        return forms.ask(ctx, form, state, await status.lookup_more(ctx, state, pressed.offset))
     if command is None and inc.choice is None and (code := status.typed_code(text, alone=True)):
         return forms.ask(ctx, form, state, await _show_code(ctx, state, code))
     if command == "mydata":
         return forms.ask(ctx, form, state, await personal_data.show_my_data(ctx, in_form=True))
-    if (command is not None and command not in commands.FORM_SAFE) or _is_other_button(inc.choice):
+    if (command is not None and command not in commands.FORM_SAFE) or isinstance(pressed, buttons.Action):
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.command_in_form"))])
     return await forms.handle(ctx, form, state, inc)
 
@@ -237,17 +237,6 @@ async def _edit_office(ctx: Context, state: State, province_code: str) -> list[R
     return [preset] if isinstance(preset, Reply) else await forms.start(ctx, offices.OFFICE_FORM, state, preset)
 
 
-async def _supplement(ctx: Context, state: State, parts: list[str]) -> list[Reply]:
-    preset = await start_supplement(ctx, _number(parts[1]))
-    if preset is None:
-        return [Reply(t(ctx.lang, "supplement.not_needed"))]
-    return await forms.start(ctx, SUPPLEMENT, state, preset)
-
-
-async def _reevaluate(ctx: Context, state: State, parts: list[str]) -> list[Reply]:
-    return await _open_registration(ctx, state, {"reevaluate": _number(parts[1])})
-
-
 async def _open_registration(ctx: Context, state: State, then: dict[str, Any]) -> list[Reply]:
     """A new registration, or a re-evaluation of the product `then` names; the personal-data notice comes first
     for a person who has not agreed to it yet (an imported producer re-evaluating too)."""
@@ -266,84 +255,63 @@ async def _open_registration(ctx: Context, state: State, then: dict[str, Any]) -
     return [reevaluation.intro(ctx.lang, preset)] + await forms.start(ctx, REEVALUATION, state, preset)
 
 
-ButtonHandler = Callable[[Context, State, list[str]], Awaitable[list[Reply]]]
-
-
-async def _sync(replies: list[Reply]) -> list[Reply]:
-    return replies
-
-
-# Inline buttons of earlier messages, by id prefix: the one table both for handling them and for refusing them
-# politely in the middle of a form (they would start something else).
-BUTTONS: tuple[tuple[str, ButtonHandler], ...] = (
-    (status.PAGE, lambda ctx, state, p: status.show_status(ctx, state, _number(p[2]))),
-    (status.SUPPLEMENT, _supplement),
-    (offices.EDIT, lambda ctx, state, p: _edit_office(ctx, state, p[2])),
-    (status.LOOKUP_MORE, lambda ctx, state, p: status.lookup_more(ctx, state, _number(p[2]))),
-    (dossier.LIST, lambda ctx, _s, p: officer.list_applications(ctx, None if p[2] == "all" else p[2], _number(p[3]),
-                                                                    p[4] if len(p) > 4 else None)),
-    (dossier.OPEN, lambda ctx, _s, p: dossier.open_application(ctx, _number(p[2]))),
-    (dossier.ACT, lambda ctx, state, p: officer.start_action(ctx, state, _number(p[2]), p[3])),
-    (verification.LIST, lambda ctx, _s, p: verification.list_claims(ctx, _number(p[2]))),
-    (verification.OPEN, lambda ctx, _s, p: verification.open_claim(ctx, _number(p[2]))),
-    (verification.ACT, lambda ctx, state, p: verification.ask_confirm(ctx, state, _number(p[2]), p[3],
-                                                                      _number(p[4]))),
-    ("event:", lambda ctx, state, p: _event_button(ctx, state, p[1], p[2])),
-    (preferences.TOGGLE, lambda ctx, _s, p: _sync(preferences.toggle(ctx, p[1]))),
-    (preferences.SNOOZE, lambda ctx, _s, p: preferences.snooze(ctx, p[1], p[2])),
-    (broadcast.NEW, lambda ctx, state, _p: broadcast.start(ctx, state)),
-    (broadcast.CANCEL, lambda ctx, _s, p: broadcast.cancel(ctx, _number(p[2]))),
-    (REEVALUATE, _reevaluate),
-    (personal_data.DELETE, lambda ctx, state, _p: _sync(personal_data.ask_delete(ctx, state))),
-)
-
-
-def _is_other_button(choice: str | None) -> bool:
-    return bool(choice) and any(choice.startswith(prefix) for prefix, _ in BUTTONS)  # type: ignore[union-attr]
-
-
-def _page_of(choice: str | None) -> int:
-    """The page a paging button asks for (its last part); the first for a typed command or an altered id."""
-    try:
-        return _number(choice.rsplit(":", 1)[1]) if choice else 0
-    except (ValueError, IndexError):
-        return 0
-
-
-def _number(part: str) -> int:
-    """A number from a button id. Ids come from the person's device: one too big for the database is refused
-    here (as stale) rather than failing in the query."""
-    number = int(part)
-    if not -(2**31) < number < 2**31:
-        raise ValueError(part)
-    return number
-
-
 async def _button(ctx: Context, state: State, chosen: str) -> list[Reply]:
-    """Inline buttons of earlier messages. Ids come from the person's device, so each part is checked."""
-    for prefix, handler in BUTTONS:
-        if chosen.startswith(prefix):
-            try:
-                return await handler(ctx, state, chosen.split(":"))
-            except (ValueError, IndexError):
-                break
+    """Buttons of earlier messages. Ids come from the person's device: `buttons.parse` checked every field."""
+    match buttons.parse(chosen):
+        case buttons.StatusPage(page):
+            return await status.show_status(ctx, state, page)
+        case buttons.LookupMore(offset):
+            return await status.lookup_more(ctx, state, offset)
+        case buttons.Supplement(application):
+            preset = await start_supplement(ctx, application)
+            if preset is None:
+                return [Reply(t(ctx.lang, "supplement.not_needed"))]
+            return await forms.start(ctx, SUPPLEMENT, state, preset)
+        case buttons.Reevaluate(product):
+            return await _open_registration(ctx, state, {"reevaluate": product})
+        case buttons.DeleteMyData():
+            return personal_data.ask_delete(ctx, state)
+        case buttons.ToggleReminder(kind):
+            return preferences.toggle(ctx, kind)
+        case buttons.Snooze(certificate, milestone):
+            return await preferences.snooze(ctx, certificate, milestone)
+        case buttons.EditOffice(province):
+            return await _edit_office(ctx, state, province)
+        case buttons.EventList(kind):
+            return await events.list_events(ctx, state, kind)
+        case buttons.EventProvince(kind):
+            return events.ask_province(ctx, state, kind)
+        case buttons.EventOpen(event):
+            return await events.open_event(ctx, event)
+        case buttons.EventJoin(event):
+            return await events.join(ctx, event)
+        case buttons.EventLeave(event):
+            return await events.leave(ctx, event)
+        case buttons.EventCalendar(event):
+            return await events.calendar(ctx, event)
+        case buttons.EventPeople(event):
+            return await event_admin.people(ctx, event)
+        case buttons.EventEdit(event):
+            return await event_admin.edit(ctx, state, event)
+        case buttons.EventCancel(event):
+            return await event_admin.ask_cancel(ctx, state, event)
+        case buttons.ApplicationList(stage, offset, group):
+            return await officer.list_applications(ctx, None if stage == "all" else stage, offset, group or None)
+        case buttons.ApplicationOpen(application):
+            return await dossier.open_application(ctx, application)
+        case buttons.ApplicationAct(application, action):
+            return await officer.start_action(ctx, state, application, action)
+        case buttons.ClaimList(offset):
+            return await verification.list_claims(ctx, offset)
+        case buttons.ClaimOpen(producer):
+            return await verification.open_claim(ctx, producer)
+        case buttons.ClaimAct(producer, action, other):
+            return await verification.ask_confirm(ctx, state, producer, action, other)
+        case buttons.BroadcastNew():
+            return await broadcast.start(ctx, state)
+        case buttons.BroadcastCancel(number):
+            return await broadcast.cancel(ctx, number)
     return [Reply(t(ctx.lang, "error.stale_button")), menu(ctx)]
-
-
-async def _event_button(ctx: Context, state: State, action: str, value: str) -> list[Reply]:
-    if action == "list" and value in events.KINDS:
-        return await events.list_events(ctx, state, value)
-    if action == "province" and value in events.KINDS:
-        return events.ask_province(ctx, state, value)
-    handlers = {"open": events.open_event, "join": events.join, "leave": events.leave, "ics": events.calendar,
-                "people": event_admin.people}
-    if action in handlers:
-        return await handlers[action](ctx, _number(value))
-    if action == "edit":
-        return await event_admin.edit(ctx, state, _number(value))
-    if action == "cancel":
-        return await event_admin.ask_cancel(ctx, state, _number(value))
-    raise ValueError(action)
 
 
 def _is_officer(ctx: Context) -> bool:
@@ -352,7 +320,7 @@ def _is_officer(ctx: Context) -> bool:
 
 
 def _menu_choices(ctx: Context) -> list[Choice]:
-    return [Choice(c.button, t(ctx.lang, f"menu.{c.action}"), commands.button_words(c))  # type: ignore[arg-type]
+    return [Choice(c.button, t(ctx.lang, f"menu.{c.action}"), commands.button_words(c))
             for c in commands.menu_buttons(_is_officer(ctx))]
 
 
@@ -361,18 +329,20 @@ def menu(ctx: Context) -> Reply:
 
 
 def _language_question(lang: str) -> Reply:
-    options = tuple(Option(f"lang:{code}", t(code, "language.name")) for code in LANGUAGES)
+    options = tuple(Option(buttons.Language(code).id, t(code, "language.name")) for code in LANGUAGES)
     return Reply(t(lang, "language.ask"), options=options)
 
 
 def _handle_language(ctx: Context, state: State, inc: Incoming, text: str, form: forms.Form | None) -> list[Reply]:
-    choices = [Choice(f"lang:{code}", t(code, "language.name"), (code, "tieng viet" if code == "vi" else "english"))
-               for code in LANGUAGES]
+    choices = [Choice(buttons.Language(code).id, t(code, "language.name"),
+                      (code, "tieng viet" if code == "vi" else "english")) for code in LANGUAGES]
     picked = pick(inc.choice, text, choices)
     if picked is None:
         return [Reply(t(ctx.lang, "error.choice_unknown")), _language_question(ctx.lang)]
     del state.data["_await"]
-    ctx.account.language = picked.id.removeprefix("lang:")
+    chosen = buttons.parse(picked.id)
+    assert isinstance(chosen, buttons.Language)  # the choices above are all Language ids
+    ctx.account.language = chosen.code
     ctx.session.add(ctx.account)
     done = Reply(t(ctx.lang, "language.changed"))
     return forms.ask(ctx, form, state, [done]) if form else [done, menu(ctx)]

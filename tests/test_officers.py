@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
+from handlers.buttons import ApplicationList
 from messages import format_date
 from storage.models import Application, Certificate, ChatAccount, Officer, OutboxMessage
 from storage.officers import revoke_officer
@@ -54,7 +55,7 @@ async def test_revocation_takes_effect_on_the_next_message(make_runner: Callable
     assert "Hồ sơ OCOP — Lâm Đồng" in officer.text
     async with runner.sessions() as session, session.begin():
         await revoke_officer(session, 1)
-    await officer.press_stale("hoso:list:all:0")  # a button from before the revocation
+    await officer.press_stale("hoso:list:all:0")  # a button from before the revocation (and the prefix's rename)
     assert "chỉ dành cho cán bộ OCOP" in officer.text
     assert "menu:applications" not in officer.option_ids
 
@@ -97,9 +98,9 @@ async def test_officer_filters_the_list_by_group_nhom_or_phan_nhom(make_runner: 
     assert "Mứt hồng" in officer.text and "Trà Ô long" in officer.text and "Giỏ mây" not in officer.text
     await officer.say("/hoso chè")  # a nhóm
     assert "Trà Ô long" in officer.text and "Mứt hồng" not in officer.text
-    await officer.tap("hoso:list:needs_more:0:food-tea")  # a stage button keeps the group filter
+    await officer.tap(ApplicationList("needs_more", 0, "food-tea").id)  # a stage button keeps the group filter
     assert "Cần bổ sung · Chè: 0" in officer.text and "Không có hồ sơ nào" in officer.text
-    await officer.tap("hoso:list:needs_more:0")  # …and this one drops it
+    await officer.tap(ApplicationList("needs_more", 0).id)  # …and this one drops it
     assert "Giỏ mây tre" in officer.text
     await officer.say("/hoso rau muống xào")
     assert "không tìm thấy giai đoạn hay nhóm sản phẩm nào tên “rau muống xào”" in officer.text
@@ -148,7 +149,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     assert "Phương án / dự án sản xuất kinh doanh" in officer.text
     await officer.tap("nav:submit")
     assert "Cần bổ sung" in officer.text
-    assert "hoso:list:needs_more:0" in officer.option_ids  # back on the dossier, not the main menu
+    assert ApplicationList("needs_more", 0).id in officer.option_ids  # back on the dossier, not the main menu
 
     await producer.tap("menu:register")  # busy with another product when the officer's request arrives
     await producer.agree_if_asked()

@@ -32,6 +32,7 @@ NASTY = [
 ]
 # Every kind of button id the bot makes, with broken, huge, negative and foreign parts: ids come from the device.
 BUTTON_IDS = [
+    "apps:list:all:0", "apps:list:submitted:0:food", "apps:list:all:0:x:y", "apps:list", "apps:list:all",
     "hoso:list:all:0", "hoso:list:submitted:-1", "hoso:list:lam-dong:0", "hoso:list:x:99999999999999999999",
     "app:open:0", "app:open:abc", "app:open:1", "app:open:-1", "app:act:1:request_more", "app:act:1:drop-table",
     "app:act:999999:reject", "app:act:1:record_result", "app:act:1", "status:page:-5", "status:page:x",
@@ -42,7 +43,9 @@ BUTTON_IDS = [
     "reeval:", "reeval:abc", "menu:register", "menu:status", "menu:applications", "menu:broadcast",
     "menu:statistics", "menu:trainings", "menu:fairs", "menu:language", "lang:en", "lang:xx", "nav:back",
     "nav:skip", "nav:done", "nav:submit", "nav:paper", "nav:edit", "nav:yes", "nav:no", "edit:name", "edit:",
-    "resume:continue", "resume:restart", "now", "food", ":", "::::", "", "x" * 128,
+    "resume:continue", "resume:restart", "verify:list:0", "verify:open:1", "verify:act:1:verify:0",
+    "verify:act:1:merge:2", "verify:act:1:drop:0", "office:edit:lam-dong", "event:province:fair", "lookup:more:5",
+    "mydata:delete", "consent:yes", "consent:maybe", "now", "food", ":", "::::", "", "x" * 128,
 ]
 COMMAND_TEXTS = [f"/{name}" for name in COMMANDS] + ["/hoso 1", "/canbo", "/canbo SAI", "/lienket 000000", "/tracuu",
                                                     "/tracuu OCOP-2026-000001", "/unknown", "/"]

@@ -35,6 +35,7 @@ from bot.outbox.outcomes import Outcome, PartlySent, Permanent, RetryLater, Send
 from bot.outbox.pacer import DEFAULT_RATE, Pacer
 from bot.replies import Journal, answer_after_commit, send_in_order
 from handlers import commands
+from handlers.buttons import Nav, parse
 from handlers.shown import button_label
 from handlers.types import Attachment, Contact, Incoming, IncomingFile, Option, Reply
 from messages import LANGUAGES
@@ -311,11 +312,17 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
     rows: list[list[KeyboardButton]] = []
     if reply.request_contact:
         rows.append([KeyboardButton(reply.request_contact, request_contact=True)])
-    answers = [o for o in reply.options if not o.id.startswith("nav:") or o.id in ("nav:done", "nav:paper")]
+    answers = [o for o in reply.options if not _is_navigation(o)]
     navigation = [o for o in reply.options if o not in answers]
     rows += _rows(answers, per_row=2 if all(len(o.label) <= 18 for o in answers) else 1)
     rows += _rows(navigation, per_row=2)
     return ReplyKeyboardMarkup(rows, resize_keyboard=True)
+
+
+def _is_navigation(option: Option) -> bool:
+    """A form's back/skip/cancel/help go below its answers; "done" and "on paper" are answers."""
+    pressed = parse(option.id)
+    return isinstance(pressed, Nav) and pressed.action not in ("done", "paper")
 
 
 def _rows(options: list[Option], per_row: int) -> list[list[KeyboardButton]]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.buttons import EventCancel, EventEdit, EventOpen, EventPeople
 from handlers.events.card import describe
 from handlers.forms import engine as forms
 from handlers.forms.matching import Choice
@@ -22,8 +23,6 @@ from storage.events import audience, cancel_event, create_event, get_event, regi
 from storage.models import Event
 from storage.outbox import enqueue
 from storage.reference import load_reference
-
-PEOPLE, EDIT, CANCEL = "event:people:", "event:edit:", "event:cancel:"
 
 
 def _step(id: str, kind: Kind, **kw: Any) -> Step:
@@ -106,7 +105,7 @@ async def announce(session: AsyncSession, event: Event, timezone: str) -> int:
         lang = account.language
         text = t(lang, f"event.announce_{event.kind}", name=event.name,
                  start=format_when(lang, event.starts_at, timezone), place=event.place)
-        options = [{"id": f"event:open:{event.id}", "label": t(lang, "event.details")}]
+        options = [{"id": EventOpen(event.id).id, "label": t(lang, "event.details")}]
         if await enqueue(session, account_id=account.id, reason=f"{event.kind}.announce",  # type: ignore[arg-type]
                          dedupe_key=f"{event.kind}.announce:{event.id}:{account.id}", text=text, options=options):
             count += 1
@@ -137,10 +136,10 @@ async def officer_event_view(ctx: Context, event: Event) -> list[Reply]:
         return [Reply(t(lang, "event.not_found"))]
     people = await registrants(ctx.session, event.id)  # type: ignore[arg-type]
     lines = describe(ctx, event) + [t(lang, "event.registrant_count", count=len(people))]
-    options = [Option(f"{PEOPLE}{event.id}", t(lang, "event.people"))]
+    options = [Option(EventPeople(event.id).id, t(lang, "event.people"))]
     if event.cancelled_at is None:
-        options += [Option(f"{EDIT}{event.id}", t(lang, "event.edit")),
-                    Option(f"{CANCEL}{event.id}", t(lang, "event.cancel"))]
+        options += [Option(EventEdit(event.id).id, t(lang, "event.edit")),
+                    Option(EventCancel(event.id).id, t(lang, "event.cancel"))]
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
 
 

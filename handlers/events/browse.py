@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from handlers.buttons import EventCalendar, EventJoin, EventLeave, EventList, EventOpen, EventProvince
 from handlers.events.admin import officer_event_view  # officers see the same event with their actions
 from handlers.events.card import describe
 from handlers.forms.matching import find_province
@@ -15,8 +16,6 @@ from storage.officers import active_officer
 from storage.producers import get_producer
 from storage.reference import load_reference
 
-LIST, OPEN, JOIN, LEAVE, ICS = "event:list:", "event:open:", "event:join:", "event:leave:", "event:ics:"
-PROVINCE = "event:province:"
 KINDS = ("training", "fair")
 HORIZON = timedelta(days=90)
 
@@ -36,7 +35,7 @@ async def list_events(ctx: Context, state: State, kind: str) -> list[Reply]:
         groups = await producer_groups(ctx.session, producer.id)  # type: ignore[arg-type]
         events = [e for e in events if is_for(e, province, groups)]
     browsing = officer is None and producer is None
-    change = (Option(f"{PROVINCE}{kind}", t(lang, "event.change_province")),) if browsing else ()
+    change = (Option(EventProvince(kind).id, t(lang, "event.change_province")),) if browsing else ()
     if not events:
         text = t(lang, f"event.none_{kind}_in", province=load_reference().label(province, lang)) if browsing \
             else t(lang, f"event.none_{kind}")
@@ -47,7 +46,7 @@ async def list_events(ctx: Context, state: State, kind: str) -> list[Reply]:
     options = []
     for number, event in enumerate(events, 1):
         lines.append(f"{number}. {format_when(lang, event.starts_at, ctx.timezone)} — {event.name} — {event.place}")
-        options.append(Option(f"{OPEN}{event.id}", event.name[:40], number=number))
+        options.append(Option(EventOpen(event.id).id, event.name[:40], number=number))
     return [Reply("\n".join(lines), options=(*options, *change), inline=True)]
 
 
@@ -85,10 +84,10 @@ async def open_event(ctx: Context, event_id: int) -> list[Reply]:
     lines = describe(ctx, event) + ([t(lang, "event.you_registered")] if registered else [])
     options = []
     if not event.cancelled_at:
-        options.append(Option(f"{LEAVE}{event.id}", t(lang, "event.leave")) if registered
-                       else Option(f"{JOIN}{event.id}", t(lang, "event.join")))
-        options.append(Option(f"{ICS}{event.id}", t(lang, "event.calendar")))
-    options.append(Option(f"{LIST}{event.kind}", t(lang, "event.back")))
+        options.append(Option(EventLeave(event.id).id, t(lang, "event.leave")) if registered
+                       else Option(EventJoin(event.id).id, t(lang, "event.join")))
+        options.append(Option(EventCalendar(event.id).id, t(lang, "event.calendar")))
+    options.append(Option(EventList(event.kind).id, t(lang, "event.back")))
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
 
 
@@ -113,7 +112,7 @@ async def join(ctx: Context, event_id: int) -> list[Reply]:
         return [Reply(t(lang, "event.already_registered"))]
     return [Reply(t(lang, "event.registered", name=event.name,
                     start=format_when(lang, event.starts_at, ctx.timezone)),
-                  options=(Option(f"{ICS}{event.id}", t(lang, "event.calendar")),), inline=True)]
+                  options=(Option(EventCalendar(event.id).id, t(lang, "event.calendar")),), inline=True)]
 
 
 async def leave(ctx: Context, event_id: int) -> list[Reply]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.buttons import EditStep, parse
 from handlers.forms import navigation as nav
 from handlers.forms.matching import Choice, fold, match_choice, parse_numbers, pick
 from handlers.forms.steps import (
@@ -298,10 +299,12 @@ def _handle_edit_pick(ctx: Context, form: Form, state: State, inc: Incoming) -> 
     if command in (nav.BACK, nav.CANCEL):
         del state.data["_await"]
         return ask(ctx, form, state)
-    choices = [Choice(f"edit:{s.id}", label(lang, s, state.data)) for s in steps]
+    choices = [Choice(EditStep(s.id).id, label(lang, s, state.data)) for s in steps]
     chosen = pick(inc.choice, text, choices)
     if chosen is None:
         return [Reply(t(lang, "error.choice_unknown"))] + edit_menu(lang, form, state)
     del state.data["_await"]
-    _enter(form, state, chosen.id.removeprefix("edit:"))
+    edit = parse(chosen.id)
+    assert isinstance(edit, EditStep)  # the choices above are all EditStep ids
+    _enter(form, state, edit.step)
     return ask(ctx, form, state)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from handlers.buttons import Nav
 from handlers.forms.matching import fold
 from handlers.types import Option
 from messages import LANGUAGES, t
 
-BACK, SKIP, CANCEL, HELP = "nav:back", "nav:skip", "nav:cancel", "nav:help"
-DONE, PAPER, SUBMIT, EDIT = "nav:done", "nav:paper", "nav:submit", "nav:edit"
-YES, NO = "nav:yes", "nav:no"
+BACK, SKIP, CANCEL, HELP = Nav("back").id, Nav("skip").id, Nav("cancel").id, Nav("help").id
+DONE, PAPER, SUBMIT, EDIT = Nav("done").id, Nav("paper").id, Nav("submit").id, Nav("edit").id
+YES, NO = Nav("yes").id, Nav("no").id
 
 # Typed words (already folded: no diacritics, lower case) that mean a command, in both languages,
 # plus the slash commands. The button labels themselves are added from the catalogs.

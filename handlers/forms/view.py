@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.buttons import EditStep
 from handlers.forms import navigation as nav
 from handlers.forms.steps import REVIEW, Form, Kind, Step, find_step, label, next_step, render_value, step_choices
 from handlers.types import Context, Option, Reply, State
@@ -100,6 +101,6 @@ def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply
 
 def edit_menu(lang: str, form: Form, state: State) -> list[Reply]:
     steps = form.steps(state.data)
-    options = [Option(f"edit:{s.id}", label(lang, s, state.data), number=i) for i, s in enumerate(steps, 1)]
+    options = [Option(EditStep(s.id).id, label(lang, s, state.data), number=i) for i, s in enumerate(steps, 1)]
     options += nav.options(lang, back=True, skip=False)
     return [Reply(t(lang, "review.pick_field"), options=tuple(options))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from handlers.buttons import ApplicationOpen
 from handlers.types import Context
 from messages import t
 from storage.models import Application, ApplicationStatusChange, ChatAccount, Product
@@ -37,7 +38,7 @@ async def notify_officers(ctx: Context, province_code: str, application: Applica
         await enqueue(ctx.session, account_id=account_id, dedupe_key=f"app-officer:{change.id}:{account_id}",
                       reason="application.officer", text=t(lang, key, code=application.code,
                                                             product=product.name if product else ""),
-                      options=[{"id": f"app:open:{application.id}", "label": t(lang, "officer.open")}])
+                      options=[{"id": ApplicationOpen(application.id).id, "label": t(lang, "officer.open")}])
 
 
 async def notify_accounts(ctx: Context, accounts: list[ChatAccount], key: str, dedupe: str, *,

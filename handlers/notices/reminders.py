@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.producer.preferences import SNOOZE, SNOOZE_FOR
-from handlers.producer.reevaluation import REEVALUATE
+from handlers.buttons import EventOpen, Menu, Reevaluate, Snooze
+from handlers.producer.preferences import SNOOZE_FOR
 from messages import format_date, format_when, stars, t
 from storage.events import audience, registrants, upcoming
 from storage.models import utcnow
@@ -86,9 +86,9 @@ async def _certificates(session: AsyncSession, today: date, rules: ReminderRules
 
 def _certificate_options(lang: str, product_id: int, certificate_id: int, milestone: str, days_left: int
                          ) -> list[dict[str, str]]:
-    options = [{"id": f"{REEVALUATE}{product_id}", "label": t(lang, "reminder.reevaluate")}]
+    options = [{"id": Reevaluate(product_id).id, "label": t(lang, "reminder.reevaluate")}]
     if days_left > SNOOZE_FOR.days:  # "remind me in 7 days" only while that is still before it runs out
-        options.append({"id": f"{SNOOZE}{certificate_id}:{milestone}", "label": t(lang, "reminder.snooze")})
+        options.append({"id": Snooze(certificate_id, milestone).id, "label": t(lang, "reminder.snooze")})
     return options
 
 
@@ -100,7 +100,7 @@ async def _drafts(session: AsyncSession, now: datetime, rules: ReminderRules, ad
         text = t(lang, "notice.draft_idle_named", product=product) if product else t(lang, "notice.draft_idle")
         # Keyed by when the draft was last touched: the same pause is reminded of once.
         key = f"draft:{account.id}:{state.updated_at.isoformat(timespec='seconds')}"
-        options = [{"id": "menu:register", "label": t(lang, "resume.continue")}]
+        options = [{"id": Menu("register").id, "label": t(lang, "resume.continue")}]
         if await enqueue(session, account_id=account.id, reason="draft.idle", dedupe_key=key, text=text,  # type: ignore[arg-type]
                          options=options):
             added["draft.idle"] += 1
@@ -148,7 +148,7 @@ async def _events(session: AsyncSession, today: date, now: datetime, rules: Remi
                 lang = account.language
                 text = t(lang, "notice.fair_deadline", name=event.name,
                          deadline=format_when(lang, deadline, rules.timezone))
-                options = [{"id": f"event:open:{event.id}", "label": t(lang, "event.details")}]
+                options = [{"id": EventOpen(event.id).id, "label": t(lang, "event.details")}]
                 if await enqueue(session, account_id=account.id, reason="fair.deadline",  # type: ignore[arg-type]
                                  dedupe_key=f"fair.deadline:{event.id}:{account.id}", text=text, options=options):
                     added["fair.deadline"] += 1

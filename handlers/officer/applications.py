@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from handlers import code_guard
+from handlers.buttons import ApplicationList, ApplicationOpen, Reevaluate
 from handlers.forms import engine as forms
 from handlers.forms.matching import Choice, match_choice
 from handlers.forms.navigation import yes_no_options
@@ -18,15 +19,12 @@ from handlers.notices.notify import notify_accounts, notify_producer
 from handlers.officer.access import acting_officer, checked_application, officer_scope, page_options, sees
 from handlers.officer.dossier import (
     INVITE_REEVALUATION,
-    LIST,
-    OPEN,
     SIMPLE_ACTIONS,
     available_actions,
     open_application,
     reevaluation_due,
 )
 from handlers.officer.results import REJECT, REQUEST_MORE, RESULT
-from handlers.producer.reevaluation import REEVALUATE
 from handlers.types import Context, Option, Reply, State
 from messages import format_date, format_when, t
 from storage import lifecycle
@@ -120,19 +118,20 @@ async def list_applications(ctx: Context, status: str | None, offset: int = 0, g
         mark = "🔄 " if application.kind == "reevaluation" else ""
         lines.append(f"{number}. {mark}{application.code} · {name} · {t(lang, f'stage.{stage}')} · {when}"
                      f"{unverified}")
-        options.append(Option(f"{OPEN}{application.id}", name[:40], number=number))
+        options.append(Option(ApplicationOpen(application.id).id, name[:40], number=number))
     if not rows:
         lines.append(t(lang, "officer.list_empty"))
     if group is None and offset == 0:
         lines.append(t(lang, "officer.list_filter_hint"))
-    key, kept = status or "all", f":{group}" if group else ""
-    options += page_options(lang, offset, total, PAGE_SIZE, lambda at: f"{LIST}{key}:{at}{kept}")
+    key = status or "all"
+    options += page_options(lang, offset, total, PAGE_SIZE, lambda at: ApplicationList(key, at, group or "").id)
     # Changing the stage keeps the group filter; the group filter itself is typed (/hoso thực phẩm).
-    options += [Option(f"{LIST}{s}:0{kept}", t(lang, f"stage.{s}")) for s in lifecycle.STATUSES if s != status]
+    options += [Option(ApplicationList(s, 0, group or "").id, t(lang, f"stage.{s}"))
+                for s in lifecycle.STATUSES if s != status]
     if status:
-        options.append(Option(f"{LIST}all:0{kept}", t(lang, "officer.all_statuses")))
+        options.append(Option(ApplicationList("all", 0, group or "").id, t(lang, "officer.all_statuses")))
     if group:
-        options.append(Option(f"{LIST}{key}:0", t(lang, "officer.all_groups")))
+        options.append(Option(ApplicationList(key, 0).id, t(lang, "officer.all_groups")))
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
 
 
@@ -239,7 +238,7 @@ async def _invite_reevaluation(ctx: Context, application: Application, producer:
     assert product is not None and held is not None
     accounts = await accounts_of_producer(ctx.session, application.producer_id)
     sent = await notify_accounts(ctx, accounts, "notice.reevaluation_invited", f"reeval-invite:{held.id}",
-                                 reason="reevaluation.invited", options=((f"{REEVALUATE}{product.id}",
+                                 reason="reevaluation.invited", options=((Reevaluate(product.id).id,
                                                                           "reminder.reevaluate"),),
                                  product=product.name, date=format_date(held.valid_until))
     await record_event(ctx.session, actor_account_id=ctx.account.id, action="application.reevaluation_invited",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from handlers.buttons import BroadcastCancel, BroadcastNew, BroadcastTest
 from handlers.forms import engine as forms
 from handlers.forms.matching import Choice
 from handlers.forms.steps import Kind, Step
@@ -32,7 +33,7 @@ from storage.officers import active_officer
 from storage.outbox import enqueue
 from storage.reference import load_reference
 
-NEW, CANCEL, TEST = "bc:new", "bc:cancel:", "bc:test"
+TEST = BroadcastTest().id
 MAX_TEXT = 10_000  # split at paragraphs to each channel's limit when sent
 
 
@@ -174,11 +175,11 @@ async def overview(ctx: Context) -> list[Reply]:
     if isinstance(officer, Reply):
         return [officer]
     lines = [t(lang, "broadcast.list_title")]
-    options = [Option(NEW, t(lang, "broadcast.new"))]
+    options = [Option(BroadcastNew().id, t(lang, "broadcast.new"))]
     for broadcast in await recent_broadcasts(ctx.session, None if officer.is_admin else officer.province_code):
         lines.append(await figures_line(ctx, broadcast))
         if broadcast.status in statuses.BROADCAST_ACTIVE:
-            options.append(Option(f"{CANCEL}{broadcast.id}", t(lang, "broadcast.cancel", id=broadcast.id)))
+            options.append(Option(BroadcastCancel(broadcast.id).id, t(lang, "broadcast.cancel", id=broadcast.id)))
     if len(lines) == 1:
         lines.append(t(lang, "broadcast.none"))
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]

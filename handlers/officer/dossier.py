@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from handlers.officer import verification
+from handlers.buttons import ApplicationAct, ApplicationList, ClaimOpen
 from handlers.officer.access import checked_application
 from handlers.types import Attachment, Context, Option, Reply
 from messages import certificate_stars, format_date, t
@@ -24,7 +24,6 @@ from storage.models import Application, ApplicationDocument, Certificate, Produc
 from storage.reference import load_reference
 from storage.verification import is_verified
 
-LIST, OPEN, ACT = "hoso:list:", "app:open:", "app:act:"
 INVITE_REEVALUATION = "invite_reevaluation"
 # The actions that need only a yes, and the status each leads to.
 SIMPLE_ACTIONS = {"commune_check": lifecycle.COMMUNE_CHECKED, "to_council": lifecycle.COUNCIL_REVIEW}
@@ -65,11 +64,11 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
     if application.missing_items:
         lines.append(t(lang, "status.missing", items=", ".join(ref.label(c, lang) for c in application.missing_items)))
     due = await reevaluation_due(ctx, application)
-    options = [Option(f"{ACT}{application.id}:{action}", t(lang, f"officer.action.{action}"))
+    options = [Option(ApplicationAct(application.id, action).id, t(lang, f"officer.action.{action}"))
                for action in available_actions(application.status, reevaluation_due=due)]
     if not is_verified(producer):
-        options.append(Option(f"{verification.OPEN}{producer.id}", t(lang, "verify.action.open")))
-    options.append(Option(f"{LIST}{application.status}:0", t(lang, "officer.back_to_list")))
+        options.append(Option(ClaimOpen(producer.id).id, t(lang, "verify.action.open")))
+    options.append(Option(ApplicationList(application.status, 0).id, t(lang, "officer.back_to_list")))
     return [Reply("\n".join(line for line in lines if line), attachments=tuple(attachments)),
             Reply(t(lang, "officer.pick_action"), options=tuple(options), inline=True)]
 

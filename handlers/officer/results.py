@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from datetime import date
 from typing import Any
 
+from handlers.buttons import Supplement
 from handlers.forms.matching import Choice
 from handlers.forms.steps import Kind, Step
 from handlers.forms.validators import check_date, check_score, check_text
@@ -81,7 +82,7 @@ class RequestMoreForm(_OfficerForm):
         await notify_producer(ctx, application, change, "notice.needs_more",
                               params=lambda lang: {"note": data["request_note"],
                                                    "items": ", ".join(ref.label(c, lang) for c in items) or "—"},
-                              options=((f"supp:{application.id}", "status.supplement"),))
+                              options=((Supplement(application.id).id, "status.supplement"),))
 
 
 MANDATORY_MET, MANDATORY_FAILED = "met", "failed"

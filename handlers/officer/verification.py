@@ -3,6 +3,7 @@ record it clashes with, to verify, merge into that record, or refuse its tax cod
 
 from __future__ import annotations
 
+from handlers.buttons import ClaimAct, ClaimAction, ClaimList, ClaimOpen
 from handlers.forms.navigation import yes_no_options
 from handlers.notices.notify import notify_accounts
 from handlers.officer.access import checked_producer, officer_scope, page_options, sees
@@ -22,7 +23,6 @@ from storage.verification import (
     verify_producer,
 )
 
-LIST, OPEN, ACT = "verify:list:", "verify:open:", "verify:act:"
 PAGE_SIZE = 8
 
 
@@ -40,10 +40,10 @@ async def list_claims(ctx: Context, offset: int = 0) -> list[Reply]:
         clash = any(is_verified(other) for other in await clashes_of(ctx.session, producer))
         lines.append(t(lang, "verify.list_line", number=str(number), name=producer.name,
                        tax_code=producer.tax_code or "—", clash=t(lang, "verify.clash_mark") if clash else ""))
-        options.append(Option(f"{OPEN}{producer.id}", producer.name[:40], number=number))
+        options.append(Option(ClaimOpen(producer.id).id, producer.name[:40], number=number))
     if not rows:
         lines.append(t(lang, "verify.list_empty"))
-    options += page_options(lang, offset, total, PAGE_SIZE, lambda at: f"{LIST}{at}")
+    options += page_options(lang, offset, total, PAGE_SIZE, lambda at: ClaimList(at).id)
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
 
 
@@ -77,22 +77,20 @@ async def open_claim(ctx: Context, producer_id: int) -> list[Reply]:
     options: list[Option] = []
     tax_holder = next((o for o in others if is_verified(o) and o.tax_code and o.tax_code == producer.tax_code), None)
     if tax_holder is None:
-        options.append(Option(f"{ACT}{producer_id}:verify:0", t(lang, "verify.action.verify")))
+        options.append(Option(ClaimAct(producer_id, "verify", 0).id, t(lang, "verify.action.verify")))
     for other in others:
         texts.append(await _card(ctx, other.id, t(lang, "verify.heading_listed" if is_verified(other)  # type: ignore[arg-type]
                                                   else "verify.heading_other_claim")))
         if is_verified(other):
-            options.append(Option(f"{ACT}{producer_id}:merge:{other.id}", t(lang, "verify.action.merge",
+            options.append(Option(ClaimAct(producer_id, "merge", other.id).id, t(lang, "verify.action.merge",
                                                                             name=other.name[:30])))
     if tax_holder is not None:
-        options.append(Option(f"{ACT}{producer_id}:refuse:0", t(lang, "verify.action.refuse")))
-    options.append(Option(f"{LIST}0", t(lang, "verify.back")))
+        options.append(Option(ClaimAct(producer_id, "refuse", 0).id, t(lang, "verify.action.refuse")))
+    options.append(Option(ClaimList(0).id, t(lang, "verify.back")))
     return [Reply("\n\n".join(texts)), Reply(t(lang, "verify.pick"), options=tuple(options), inline=True)]
 
 
-async def ask_confirm(ctx: Context, state: State, producer_id: int, action: str, other_id: int) -> list[Reply]:
-    if action not in ("verify", "merge", "refuse"):
-        raise ValueError(action)
+async def ask_confirm(ctx: Context, state: State, producer_id: int, action: ClaimAction, other_id: int) -> list[Reply]:
     checked = await checked_producer(ctx, producer_id)
     if isinstance(checked, Reply):
         return [checked]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.buttons import Consent, DeleteMyData
 from handlers.forms.matching import Choice, match_choice
 from handlers.forms.navigation import yes_no, yes_no_options
 from handlers.notices.notify import notify_accounts
@@ -15,8 +16,7 @@ from storage.officers import officer_accounts_to_notify
 from storage.personal_data import held_data, record_consent, record_deletion_request
 from storage.reference import load_reference
 
-AGREE, DECLINE = "consent:yes", "consent:no"
-DELETE = "mydata:delete"
+AGREE, DECLINE = Consent("yes").id, Consent("no").id
 
 
 def ask_consent(ctx: Context, state: State, then: dict[str, Any]) -> list[Reply]:
@@ -86,7 +86,7 @@ async def show_my_data(ctx: Context, *, in_form: bool = False) -> list[Reply]:
         return [Reply("\n".join(lines))]
     if in_form:
         return [Reply("\n".join([*lines, t(lang, "mydata.delete_later")]))]
-    return [Reply("\n".join(lines), options=(Option(DELETE, t(lang, "mydata.delete")),), inline=True)]
+    return [Reply("\n".join(lines), options=(Option(DeleteMyData().id, t(lang, "mydata.delete")),), inline=True)]
 
 
 def ask_delete(ctx: Context, state: State) -> list[Reply]:

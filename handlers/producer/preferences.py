@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from handlers.buttons import Snooze, ToggleReminder, parse
 from handlers.types import Context, Option, Reply
 from messages import format_date, t
 from storage.outbox import enqueue, message_by_key
 
-TOGGLE, SNOOZE = "optout:", "snooze:"
 OPTIONAL = ("training", "fair", "draft")
 SNOOZE_FOR = timedelta(days=7)
 
@@ -20,7 +20,7 @@ def show(ctx: Context) -> list[Reply]:
     for kind in OPTIONAL:
         state = t(lang, "prefs.off") if kind in off else t(lang, "prefs.on")
         lines.append(f"• {t(lang, f'prefs.kind_{kind}')}: {state}")
-        options.append(Option(f"{TOGGLE}{kind}", t(lang, "prefs.turn_on" if kind in off else "prefs.turn_off",
+        options.append(Option(ToggleReminder(kind).id, t(lang, "prefs.turn_on" if kind in off else "prefs.turn_off",
                                                    kind=t(lang, f"prefs.kind_{kind}"))))
     lines.append(t(lang, "prefs.certificates"))
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
@@ -36,7 +36,7 @@ def toggle(ctx: Context, kind: str) -> list[Reply]:
     return show(ctx)
 
 
-async def snooze(ctx: Context, certificate_id: str, milestone: str) -> list[Reply]:
+async def snooze(ctx: Context, certificate_id: int, milestone: str) -> list[Reply]:
     """Send this certificate reminder again in 7 days: once (the copy's dedupe key says so)."""
     original = f"cert-expiry:{certificate_id}:{milestone}:{ctx.account.id}"
     row = await message_by_key(ctx.session, original)
@@ -45,7 +45,7 @@ async def snooze(ctx: Context, certificate_id: str, milestone: str) -> list[Repl
     due = ctx.now + SNOOZE_FOR
     added = await enqueue(ctx.session, account_id=ctx.account.id, dedupe_key=f"{original}:snoozed",  # type: ignore[arg-type]
                           reason="cert-expiry", text=row.text, options=[o for o in row.options
-                                                                        if not o["id"].startswith(SNOOZE)],
+                                                                        if not isinstance(parse(o["id"]), Snooze)],
                           due_at=due)
     key = "prefs.snoozed" if added else "prefs.snoozed_already"
     return [Reply(t(ctx.lang, key, date=format_date(due, ctx.timezone)))]

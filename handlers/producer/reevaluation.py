@@ -30,7 +30,6 @@ from storage.applications import (
     open_application_of_product,
 )
 
-REEVALUATE = "reeval:"
 CHANGES = "changes"
 # What a producer may say has changed since recognition, and the answers each one asks again.
 CHANGEABLE: dict[str, tuple[str, ...]] = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from handlers.buttons import LookupMore, Reevaluate, StatusPage, Supplement
 from handlers.forms.matching import fold
 from handlers.offices import whom_to_call
-from handlers.producer.reevaluation import REEVALUATE
 from handlers.types import Context, Option, Reply, State
 from messages import certificate_stars, format_date, t
 from storage import lifecycle
@@ -18,8 +18,6 @@ from storage.offices import get_office
 from storage.producers import get_producer
 from storage.reference import load_reference
 
-PAGE = "status:page:"
-SUPPLEMENT = "supp:"
 # Folded phrases that mean "how is my application doing?" in what producers actually type.
 _QUESTIONS = ("trang thai", "tra cuu", "ho so cua toi", "den dau", "bao gio het han", "het han chua", "khi nao het han",
               "status", "my application", "when does", "expire")
@@ -83,9 +81,9 @@ async def show_status(ctx: Context, state: State, page: int = 0) -> list[Reply]:
     lines = await _card(ctx, product, application, certificate, stage, page, len(entries))
     options = list(_pager(lang, page, len(entries)))
     if application is not None and application.status == lifecycle.NEEDS_MORE:
-        options.insert(0, Option(f"{SUPPLEMENT}{application.id}", t(lang, "status.supplement")))
+        options.insert(0, Option(Supplement(application.id).id, t(lang, "status.supplement")))
     if stage in (lifecycle.EXPIRING, lifecycle.EXPIRED):  # where the card advises re-evaluating, the button is there
-        options.insert(0, Option(f"{REEVALUATE}{product.id}", t(lang, "reminder.reevaluate")))
+        options.insert(0, Option(Reevaluate(product.id).id, t(lang, "reminder.reevaluate")))
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
 
 
@@ -135,13 +133,12 @@ async def _contact(ctx: Context, product: Product) -> str:
 def _pager(lang: str, page: int, total: int) -> tuple[Option, ...]:
     options = []
     if page > 0:
-        options.append(Option(f"{PAGE}{page - 1}", t(lang, "status.prev")))
+        options.append(Option(StatusPage(page - 1).id, t(lang, "status.prev")))
     if page < total - 1:
-        options.append(Option(f"{PAGE}{page + 1}", t(lang, "status.next_page")))
+        options.append(Option(StatusPage(page + 1).id, t(lang, "status.next_page")))
     return tuple(options)
 
 
-LOOKUP_MORE = "lookup:more:"
 LOOKUP_PAGE = 5
 
 
@@ -170,7 +167,7 @@ async def lookup(ctx: Context, state: State, query: str, offset: int = 0) -> lis
                                valid_until=format_date(certificate.valid_until))))
     if offset + LOOKUP_PAGE < total:
         state.data["_lookup"] = query
-        more = Option(f"{LOOKUP_MORE}{offset + LOOKUP_PAGE}", t(lang, "lookup.more"))
+        more = Option(LookupMore(offset + LOOKUP_PAGE).id, t(lang, "lookup.more"))
         replies.append(Reply(t(lang, "lookup.shown", first=offset + 1, last=offset + len(found), total=total),
                              options=(more,), inline=True))
     return replies

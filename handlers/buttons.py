@@ -1,0 +1,298 @@
+"""Every button id, declared once as a typed value: a prefix and named fields, built and parsed by the same code
+(the idea of aiogram's `CallbackData`). `StatusPage(page=2).id` is "status:page:2"; `parse("status:page:2")` gives
+`StatusPage(page=2)` back, and anything altered, outdated or unknown gives None. Ids come from the person's device
+(Telegram's callback data, the web page, a number typed after a list), so every field is checked on the way in.
+
+Ids are stored in sent messages and outbox rows for months: a prefix, once used, keeps its meaning. A renamed prefix
+keeps the old one in `legacy` so buttons already on people's screens still work.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import MISSING, dataclass, fields
+from typing import ClassVar, Literal, Self
+
+_SEP = ":"
+_INT_LIMIT = 2**31  # database ids are 32-bit: a bigger number is an altered id, refused here, not in a query
+_REGISTRY: dict[str, type[Button]] = {}
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button id. Subclasses are frozen dataclasses declared with `prefix=`; their fields are int, str or a
+    Literal of strings. Only the last field may hold the separator; a field with a default may be left off the end."""
+
+    prefix: ClassVar[str]
+
+    def __init_subclass__(cls, prefix: str = "", legacy: tuple[str, ...] = (), **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if not prefix:
+            return  # an intermediate base (Action)
+        cls.prefix = prefix
+        for key in (prefix, *legacy):
+            if key in _REGISTRY:
+                raise TypeError(f"button prefix {key!r} is declared twice")
+            _REGISTRY[key] = cls
+
+    @property
+    def id(self) -> str:
+        values = [getattr(self, f.name) for f in fields(self)]
+        while values and values[-1] == "" and fields(self)[len(values) - 1].default == "":
+            values.pop()  # an empty optional tail is left off: "hoso:list:all:0", not "hoso:list:all:0:"
+        parts = [str(v) for v in values]
+        if any(_SEP in p for p in parts[:-1]):
+            raise ValueError(f"{type(self).__name__}: only the last field may contain {_SEP!r}")
+        return _SEP.join([self.prefix, *parts])
+
+    @classmethod
+    def from_parts(cls, parts: list[str]) -> Self | None:
+        declared = fields(cls)
+        hints = typing.get_type_hints(cls)
+        if len(parts) > len(declared):
+            if not declared:
+                return None
+            parts = parts[:len(declared) - 1] + [_SEP.join(parts[len(declared) - 1:])]
+        values: dict[str, object] = {}
+        for i, field in enumerate(declared):
+            if i >= len(parts):
+                if field.default is MISSING:  # a required field is absent
+                    return None
+                break
+            value = _read(hints[field.name], parts[i])
+            if value is None:
+                return None
+            values[field.name] = value
+        return cls(**values)
+
+
+class Action(Button):
+    """A button on an earlier message that starts or opens something. Inside a form it is refused politely
+    (it would leave the form); the form's own buttons (navigation, choices, editing a step) are not Actions."""
+
+
+def _read(hint: object, part: str) -> object | None:
+    if hint is int:
+        try:
+            number = int(part)
+        except ValueError:
+            return None
+        return number if -_INT_LIMIT < number < _INT_LIMIT and part.strip() == part else None
+    if typing.get_origin(hint) is Literal:
+        return part if part in typing.get_args(hint) else None
+    return part or None
+
+
+def parse(value: str | None) -> Button | None:
+    """The typed button an id names, or None for a typed text, an unknown prefix or an altered field."""
+    if not value or _SEP not in value:
+        return None
+    parts = value.split(_SEP)
+    for length in (2, 1):  # "status:page:2" before "status:…"; "nav:back" is prefix "nav" and a field
+        cls = _REGISTRY.get(_SEP.join(parts[:length]))
+        if cls is not None and len(parts) >= length:
+            return cls.from_parts(parts[length:])
+    return None
+
+
+def is_action(value: str | None) -> bool:
+    return isinstance(parse(value), Action)
+
+
+# The conversation's own buttons ---------------------------------------------------------------------------------
+
+NavAction = Literal["back", "skip", "cancel", "help", "done", "paper", "submit", "edit", "yes", "no"]
+
+
+@dataclass(frozen=True)
+class Nav(Button, prefix="nav"):
+    """A form's navigation and yes/no answers."""
+
+    action: NavAction
+
+
+@dataclass(frozen=True)
+class EditStep(Button, prefix="edit"):
+    """'Change this answer' on a form's review."""
+
+    step: str
+
+
+@dataclass(frozen=True)
+class Menu(Button, prefix="menu"):
+    """A main-menu button; `action` is the command it does (handlers/commands.py)."""
+
+    action: str
+
+
+@dataclass(frozen=True)
+class Language(Button, prefix="lang"):
+    code: str
+
+
+@dataclass(frozen=True)
+class Resume(Button, prefix="resume"):
+    """Coming back to a half-filled form: go on, or start over."""
+
+    answer: Literal["continue", "restart"]
+
+
+@dataclass(frozen=True)
+class Consent(Button, prefix="consent"):
+    """The personal-data notice's answer."""
+
+    answer: Literal["yes", "no"]
+
+
+# Buttons of earlier messages ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatusPage(Action, prefix="status:page"):
+    page: int
+
+
+@dataclass(frozen=True)
+class LookupMore(Action, prefix="lookup:more"):
+    offset: int
+
+
+@dataclass(frozen=True)
+class Supplement(Action, prefix="supp"):
+    """Send the documents an officer asked for."""
+
+    application: int
+
+
+@dataclass(frozen=True)
+class Reevaluate(Action, prefix="reeval"):
+    product: int
+
+
+@dataclass(frozen=True)
+class DeleteMyData(Action, prefix="mydata:delete"):
+    pass
+
+
+@dataclass(frozen=True)
+class ToggleReminder(Action, prefix="optout"):
+    kind: str
+
+
+@dataclass(frozen=True)
+class Snooze(Action, prefix="snooze"):
+    """'Remind me in 7 days' on a certificate reminder."""
+
+    certificate: int
+    milestone: str
+
+
+@dataclass(frozen=True)
+class EditOffice(Action, prefix="office:edit"):
+    province: str
+
+
+EventKind = Literal["training", "fair"]
+
+
+@dataclass(frozen=True)
+class EventList(Action, prefix="event:list"):
+    kind: EventKind
+
+
+@dataclass(frozen=True)
+class EventProvince(Action, prefix="event:province"):
+    """Browse the events of another province."""
+
+    kind: EventKind
+
+
+@dataclass(frozen=True)
+class EventOpen(Action, prefix="event:open"):
+    event: int
+
+
+@dataclass(frozen=True)
+class EventJoin(Action, prefix="event:join"):
+    event: int
+
+
+@dataclass(frozen=True)
+class EventLeave(Action, prefix="event:leave"):
+    event: int
+
+
+@dataclass(frozen=True)
+class EventCalendar(Action, prefix="event:ics"):
+    event: int
+
+
+@dataclass(frozen=True)
+class EventPeople(Action, prefix="event:people"):
+    event: int
+
+
+@dataclass(frozen=True)
+class EventEdit(Action, prefix="event:edit"):
+    event: int
+
+
+@dataclass(frozen=True)
+class EventCancel(Action, prefix="event:cancel"):
+    event: int
+
+
+@dataclass(frozen=True)
+class ApplicationList(Action, prefix="apps:list", legacy=("hoso:list",)):
+    """An officer's list of applications: a stage ("all" for every stage), where it starts, and a group filter."""
+
+    stage: str
+    offset: int
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class ApplicationOpen(Action, prefix="app:open"):
+    application: int
+
+
+@dataclass(frozen=True)
+class ApplicationAct(Action, prefix="app:act"):
+    application: int
+    action: str
+
+
+@dataclass(frozen=True)
+class ClaimList(Action, prefix="verify:list"):
+    offset: int
+
+
+@dataclass(frozen=True)
+class ClaimOpen(Action, prefix="verify:open"):
+    producer: int
+
+
+ClaimAction = Literal["verify", "refuse", "merge"]
+
+
+@dataclass(frozen=True)
+class ClaimAct(Action, prefix="verify:act"):
+    """Verify, refuse, or merge with `other` (0 when there is none)."""
+
+    producer: int
+    action: ClaimAction
+    other: int
+
+
+@dataclass(frozen=True)
+class BroadcastNew(Action, prefix="bc:new"):
+    pass
+
+
+@dataclass(frozen=True)
+class BroadcastCancel(Action, prefix="bc:cancel"):
+    broadcast: int
+
+
+@dataclass(frozen=True)
+class BroadcastTest(Button, prefix="bc:test"):
+    """'Send me a test first' on a broadcast's review: a form's own button."""
