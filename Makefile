@@ -18,6 +18,7 @@ run: venv
 
 test: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 # Every benchmark in bench/, each in its own process; rewrites docs/benchmarks.md (about 15 minutes).
@@ -26,6 +27,7 @@ bench: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -34,7 +34,7 @@ from bot.outbox.pacer import Pacer
 from bot.outbox.scheduler import ReminderScheduler
 from bot.replicas import ReplicaHeartbeat
 from bot.settings import Settings, parse_quiet_hours, webhook_secret
-from handlers.types import Quotas, Reply
+from handlers.types import Incoming, Quotas, Reply
 from messages import t
 from storage.chats import get_or_create_chat_account
 from storage.db import create_engine, create_sessionmaker
@@ -256,14 +256,14 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         add_file_route(app, settings.data_dir, identity.derived("files"))
     if settings.webchat_enabled:
         # The handler is looked up per request because the runner exists only once the app has started.
-        async def handle(incoming, *, follow_up=False):  # type: ignore[no-untyped-def]
+        async def handle(incoming: Incoming, *, follow_up: bool = False) -> list[Reply]:
             return await app[RUNNER].handle(incoming, follow_up=follow_up)
         async def save_push(chat_id: str, endpoint: str, p256dh: str, auth: str) -> None:
             async with app[RUNNER].sessions() as session, session.begin():
                 account = await get_or_create_chat_account(session, "web", chat_id, user_id=chat_id,
                                                            display_name=None,
                                                            default_language=settings.default_language)
-                await save_subscription(session, account.id, endpoint, p256dh, auth)  # type: ignore[arg-type]
+                await save_subscription(session, account.id, endpoint, p256dh, auth)
 
         add_webchat_routes(app, handle, settings.default_language, identity, notices, file_link,
                            settings.max_upload_bytes, push=lambda: pushers[0] if pushers else None,

@@ -25,7 +25,7 @@ from handlers import router
 from handlers.forms.validators import has_control_characters, without_control_characters
 from handlers.types import Attachment, Context, Incoming, Quotas, Reply, State, reply_shape
 from messages import t
-from storage import outbox
+from storage import outbox, statuses
 from storage.blobs import save_file, stored_file_at
 from storage.chats import first_time_seen, open_chat, save_state, touch_account
 from storage.outbox import account_id_of, forget_journal, journal_replies, journal_sent, keep_replies
@@ -119,7 +119,7 @@ class ConversationRunner:
 
     async def sent(self, channel: str, reply: Reply) -> None:
         """The platform took it: its journal rows have done their job (grouped with other replies' in one commit)."""
-        self._count(channel, outbox.SENT, 1)
+        self._count(channel, statuses.SENT, 1)
         try:
             kept = await asyncio.gather(*(self._forget.record_row(row, {}) for row in reply.journal_rows))
         except Exception:  # the rows stay claimed: sent again after a restart, the one case a repeat is possible
@@ -129,7 +129,7 @@ class ConversationRunner:
             log.warning("a reply's row was taken over by a dispatcher before it was recorded as sent")
 
     async def failed(self, channel: str, replies: list[Reply], outcome: Outcome) -> None:
-        status = outbox.UNREACHABLE if isinstance(outcome, Unreachable) else outbox.FAILED
+        status = statuses.UNREACHABLE if isinstance(outcome, Unreachable) else statuses.FAILED
         self._count(channel, status, len(replies))
         now = self._clock()
         values = {"status": status, "attempts": 1, "due_at": now, "sent_at": None, "last_error": repr(outcome)[:500],
@@ -252,7 +252,7 @@ class ConversationRunner:
                 raise _AlreadyHandled  # another replica handled this very update meanwhile: undo ours
             if replies_waiting and result.replies:
                 # Earlier replies still wait for the platform: these queue behind them, so the chat reads in order.
-                await keep_replies(session, account.id,  # type: ignore[arg-type]
+                await keep_replies(session, account.id,
                                    [row for rows in await self._reply_rows(session, result.replies) for row in rows])
                 ctx.outbox_written, result.replies = True, []
             elif result.replies and incoming.channel in self._journaled:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 from bot.outbox.outcomes import Outcome, PartlySent, Permanent, RetryLater, Transient, Unreachable
 from handlers.types import Reply
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 async def answer_after_commit(tasks: set[asyncio.Task[None]], channel: str,
-                              answer: Callable[[asyncio.Future[None]], Awaitable[None]]) -> None:
+                              answer: Callable[[asyncio.Future[None]], Coroutine[Any, Any, None]]) -> None:
     """For a webhook: start `answer(committed)` and return once it has set `committed` (the step and its replies are
     on disk) or ended without (nothing to answer, or a failure), so the platform is told "received" only for what a
     crash cannot lose. The sending goes on after, kept in `tasks`."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from handlers.buttons import EditOffice
 from handlers.forms.matching import find_province
-from handlers.forms.steps import Kind, Step
+from handlers.forms.steps import Form, Kind, Step
 from handlers.forms.validators import check_display_phone, check_text
 from handlers.officer.access import acting_officer
 from handlers.types import Context, Option, Reply
@@ -66,21 +66,14 @@ def _step(id: str, parse: Any) -> Step:
                 parse=parse)
 
 
-class OfficeForm:
+class OfficeForm(Form):
     name = "office"
     sections = ("office",)
-    review_title, submit_label, cancel_prompt = "officer.review_title", "nav.confirm", "officer.cancel_confirm"
 
     def steps(self, data: dict[str, Any]) -> list[Step]:
         return [_step("office_name", lambda text, _d: check_text(text, max_len=200)),
                 _step("office_phone", lambda text, _d: check_display_phone(text)),
                 _step("office_address", lambda text, _d: check_text(text, max_len=300))]
-
-    async def initial_data(self, ctx: Context) -> dict[str, Any]:
-        return {}
-
-    async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
-        return []
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
         officer = await acting_officer(ctx, admin=True)  # checked again at the confirm

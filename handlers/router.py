@@ -53,7 +53,7 @@ async def _typed_choice(ctx: Context, state: State, inc: Incoming) -> Incoming:
     if state.flow is None and "_await" not in state.data and at is not None:
         # Idle, a notice that arrived after the last reply is what is on screen; in a form its numbers
         # would not change what the form's mean (the notice was drawn without numbers).
-        notice = await latest_notice_since(ctx.session, ctx.account.id, at)  # type: ignore[arg-type]
+        notice = await latest_notice_since(ctx.session, ctx.account.id, at)
         if notice is not None:
             seen = shown.notice_record(notice)
     picked = shown.typed_choice(inc, seen)
@@ -240,15 +240,16 @@ async def _edit_office(ctx: Context, state: State, province_code: str) -> list[R
 async def _open_registration(ctx: Context, state: State, then: dict[str, Any]) -> list[Reply]:
     """A new registration, or a re-evaluation of the product `then` names; the personal-data notice comes first
     for a person who has not agreed to it yet (an imported producer re-evaluating too)."""
-    preset = None
+    preset: dict[str, Any] | None = None
     if then.get("reevaluate") is not None:
-        preset = await reevaluation_preset(ctx, int(then["reevaluate"]))
-        if isinstance(preset, Reply):
-            return [preset]
+        found = await reevaluation_preset(ctx, int(then["reevaluate"]))
+        if isinstance(found, Reply):
+            return [found]
+        preset = found
     if not has_consented(ctx.account):
         return personal_data.ask_consent(ctx, state, then)
     producer_id, limit = ctx.account.producer_id, ctx.quotas.open_drafts
-    if producer_id and await drafts_of_producer(ctx.session, producer_id, besides=ctx.account.id) >= limit:  # type: ignore[arg-type]
+    if producer_id and await drafts_of_producer(ctx.session, producer_id, besides=ctx.account.id) >= limit:
         return [Reply(t(ctx.lang, "register.too_many_drafts", max=limit))]
     if preset is None:
         return await forms.start(ctx, REGISTRATION, state)

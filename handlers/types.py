@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -122,7 +122,7 @@ class Context:
     account: ChatAccount
     data_dir: Path
     max_upload_bytes: int
-    now: Any  # datetime, aware UTC; injected so tests can freeze time
+    now: datetime  # aware UTC; injected so tests can freeze time
     can_share_contact: bool = False  # the channel can draw a "share my phone" button
     carries_documents: bool = True  # the channel can deliver a PDF the person sends
     timezone: str = "Asia/Ho_Chi_Minh"  # OCOP_TIMEZONE: what "today" means for expiry dates

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import exists, func, or_
 from sqlalchemy.orm import aliased
@@ -40,7 +41,7 @@ def application_code(year: int, application_id: int) -> str:
     return f"OCOP-{year}-{application_id:06d}"
 
 
-async def submit_application(session: AsyncSession, account: ChatAccount, product_values: dict,
+async def submit_application(session: AsyncSession, account: ChatAccount, product_values: dict[str, Any],
                              dossier: list[DossierItem], *, reevaluate: Product | None = None) -> Application:
     """Create the product (or, for a re-evaluation, update it), its application (status submitted), dossier
     rows, history and audit."""
@@ -74,7 +75,7 @@ async def submit_application(session: AsyncSession, account: ChatAccount, produc
 async def list_documents(session: AsyncSession, application_id: int) -> list[ApplicationDocument]:
     rows = await session.exec(
         select(ApplicationDocument).where(ApplicationDocument.application_id == application_id)
-        .order_by(ApplicationDocument.id)
+        .order_by(col(ApplicationDocument.id))
     )
     return list(rows)
 
@@ -163,7 +164,7 @@ async def certificate_held_before(session: AsyncSession, application: Applicatio
         select(Certificate).where(Certificate.product_id == application.product_id,
                                   col(Certificate.revoked_at).is_(None),
                                   or_(col(Certificate.application_id).is_(None),
-                                      Certificate.application_id != application.id))
+                                      col(Certificate.application_id) != application.id))
         .order_by(col(Certificate.decision_date).desc())
     )).first()
 
@@ -208,7 +209,7 @@ async def list_producer_products(session: AsyncSession, producer_id: int) -> lis
         select(Product).where(Product.producer_id == producer_id).order_by(col(Product.id).desc())))
     result: list[tuple[Product, Application | None]] = []
     for product in products:
-        result.append((product, await newest_application_of_product(session, product.id)))  # type: ignore[arg-type]
+        result.append((product, await newest_application_of_product(session, product.id)))
     return result
 
 
@@ -237,8 +238,8 @@ async def find_recognised(session: AsyncSession, query: str, *, offset: int = 0,
     """Recognised products by application code or by words of the name (diacritics optional), newest decision
     first: one page of them, and how many there are in all."""
     newer = aliased(Certificate)
-    newest = ~exists().where(newer.product_id == Certificate.product_id, col(newer.revoked_at).is_(None),
-                             newer.decision_date > Certificate.decision_date)  # a re-evaluated product's last one
+    newest = ~exists().where(col(newer.product_id) == Certificate.product_id, col(newer.revoked_at).is_(None),
+                             col(newer.decision_date) > Certificate.decision_date)  # a re-evaluated product's last one
     stmt = (select(Product, Certificate).join(Certificate, col(Certificate.product_id) == Product.id)
             .where(col(Certificate.revoked_at).is_(None)))
     code = query.strip().upper()
@@ -251,7 +252,7 @@ async def find_recognised(session: AsyncSession, query: str, *, offset: int = 0,
     total = (await session.exec(select(func.count()).select_from(stmt.subquery()))).one()
     rows = await session.exec(stmt.order_by(col(Certificate.decision_date).desc(), col(Certificate.id).desc())
                               .offset(offset).limit(limit))
-    return list(rows), total  # type: ignore[arg-type]
+    return list(rows), total
 
 
 async def add_documents(session: AsyncSession, application: Application, items: list[DossierItem]) -> None:

@@ -9,14 +9,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import aware
-from storage.models import AuditEvent
+from storage.models import AuditEvent, utcnow
 
 
 async def record_event(session: AsyncSession, *, actor_account_id: int | None, action: str,
                        subject_type: str, subject_id: str, details: dict[str, Any] | None = None,
                        at: datetime | None = None) -> None:
     session.add(AuditEvent(actor_account_id=actor_account_id, action=action, subject_type=subject_type,
-                           subject_id=subject_id, details=details or {}, **({"at": at} if at else {})))
+                           subject_id=subject_id, details=details or {}, at=at or utcnow()))
 
 
 async def code_failures_since(session: AsyncSession, since: datetime, *, account_id: int | None = None

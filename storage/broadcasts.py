@@ -74,9 +74,10 @@ async def create_broadcast(session: AsyncSession, *, officer_id: int, account_id
     session.add(broadcast)
     await session.flush()
     now = utcnow()
-    rows = [{"account_id": a.id, "dedupe_key": f"broadcast:{broadcast.id}:{a.id}", "reason": "broadcast",
-             "text": text, "options": [], "status": statuses.PENDING, "due_at": scheduled_at, "attempts": 0,
-             "created_at": now, "broadcast_id": broadcast.id, "file_id": file_id} for a in recipients]
+    rows: list[dict[str, Any]] = [
+        {"account_id": a.id, "dedupe_key": f"broadcast:{broadcast.id}:{a.id}", "reason": "broadcast",
+         "text": text, "options": [], "status": statuses.PENDING, "due_at": scheduled_at, "attempts": 0,
+         "created_at": now, "broadcast_id": broadcast.id, "file_id": file_id} for a in recipients]
     for start in range(0, len(rows), 500):
         await insert_ignoring_duplicates(session, OutboxMessage, rows[start:start + 500], ["dedupe_key"])
     await record_event(session, actor_account_id=account_id, action="broadcast.created", subject_type="broadcast",
@@ -88,7 +89,7 @@ async def create_broadcast(session: AsyncSession, *, officer_id: int, account_id
 
 async def broadcast_counts(session: AsyncSession, broadcast_id: int) -> Counter[str]:
     """The broadcast's rows by status."""
-    rows = await session.exec(select(OutboxMessage.status, func.count())  # type: ignore[call-overload]
+    rows = await session.exec(select(OutboxMessage.status, func.count())
                               .where(OutboxMessage.broadcast_id == broadcast_id).group_by(OutboxMessage.status))
     return Counter({status: count for status, count in rows})  # not dict(rows): a Result has .keys()
 
@@ -97,7 +98,7 @@ async def broadcast_figures(session: AsyncSession, broadcast_id: int) -> Counter
     """The counts by status plus `delivered` (sent, shown on a web page or pushed to it) and `waiting`: web
     notices held until their page opens, which is not a failure and does not keep the broadcast from finishing."""
     counts = await broadcast_counts(session, broadcast_id)
-    waiting = await session.exec(select(func.count())  # type: ignore[call-overload]
+    waiting = await session.exec(select(func.count())
                                  .select_from(OutboxMessage)
                                  .join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
                                  .where(OutboxMessage.broadcast_id == broadcast_id,
@@ -108,7 +109,7 @@ async def broadcast_figures(session: AsyncSession, broadcast_id: int) -> Counter
 
 
 async def failure_reasons(session: AsyncSession, broadcast_id: int) -> Counter[str]:
-    rows = await session.exec(select(OutboxMessage.last_error, func.count())  # type: ignore[call-overload]
+    rows = await session.exec(select(OutboxMessage.last_error, func.count())
                               .where(OutboxMessage.broadcast_id == broadcast_id,
                                      OutboxMessage.status == statuses.FAILED)
                               .group_by(OutboxMessage.last_error))
@@ -117,9 +118,9 @@ async def failure_reasons(session: AsyncSession, broadcast_id: int) -> Counter[s
 
 async def cancel_broadcast(session: AsyncSession, broadcast: Broadcast, *, actor_account_id: int) -> int:
     """Cancel what is not sent yet; what was sent stays counted. Returns how many rows were cancelled."""
-    result = await session.exec(update(OutboxMessage)  # type: ignore[call-overload]
-                                .where(OutboxMessage.broadcast_id == broadcast.id,
-                                       OutboxMessage.status == statuses.PENDING)
+    result = await session.exec(update(OutboxMessage)
+                                .where(col(OutboxMessage.broadcast_id) == broadcast.id,
+                                       col(OutboxMessage.status) == statuses.PENDING)
                                 .values(status=statuses.CANCELLED))
     broadcast.status, broadcast.finished_at = statuses.BROADCAST_CANCELLED, utcnow()
     session.add(broadcast)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from sqlalchemy import exists, false, func
+from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import statuses
-from storage.db import aware, dialect_insert, insert_ignoring_duplicates
+from storage.db import DialectInsert, aware, dialect_insert, insert_ignoring_duplicates
 from storage.models import ChatAccount, ConversationState, OutboxMessage, ProcessedUpdate, utcnow
 
 
@@ -64,15 +66,16 @@ async def already_handled(session: AsyncSession, channel: str, update_key: str) 
 
 async def first_time_seen(session: AsyncSession, channel: str, update_key: str) -> bool:
     """Records the update as handled: True the first time, False when it was recorded already."""
-    result = await session.exec(_seen_statement(dialect_insert(session)),  # type: ignore[call-overload]
+    result = await session.exec(_seen_statement(dialect_insert(session)),
                                 params={"channel": channel, "update_key": update_key[:128], "at": utcnow()})
     return int(result.rowcount or 0) == 1
 
 
 @cache
-def _seen_statement(insert):  # type: ignore[no-untyped-def]
+def _seen_statement(insert: DialectInsert) -> UpdateBase:
     # Built once with bind parameters, so SQLAlchemy compiles it once rather than on every update.
-    return insert(ProcessedUpdate.__table__).on_conflict_do_nothing(index_elements=["channel", "update_key"])
+    table = ProcessedUpdate.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ without declaring it
+    return insert(table).on_conflict_do_nothing(index_elements=["channel", "update_key"])
 
 
 @dataclass(frozen=True)
@@ -89,15 +92,16 @@ async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_i
                     now: datetime | None = None, recent: timedelta = timedelta(seconds=2)) -> OpenChat:
     """The chat's account, its state row (locked on PostgreSQL), and what the update needs to know of its
     messages: one query for a chat seen before."""
-    seen = (exists().where(ProcessedUpdate.channel == channel, ProcessedUpdate.update_key == update_key[:128])
+    seen = (exists().where(col(ProcessedUpdate.channel) == channel, col(ProcessedUpdate.update_key) == update_key[:128])
             if update_key else false())
-    waiting = exists().where(OutboxMessage.account_id == ChatAccount.id, OutboxMessage.reason == "reply",
+    waiting = exists().where(col(OutboxMessage.account_id) == ChatAccount.id, col(OutboxMessage.reason) == "reply",
                              col(OutboxMessage.status).in_((statuses.PENDING, statuses.SENDING)))
     since = (now or utcnow()) - recent
     last_sent = (select(func.max(OutboxMessage.sent_at)).where(OutboxMessage.account_id == ChatAccount.id,
                                                                 col(OutboxMessage.sent_at) > since)
                  .scalar_subquery())
-    query = (select(ChatAccount, ConversationState, seen.label("seen"), waiting.label("waiting"),
+    # SQLModel's select() is typed for up to four columns; this one has five.
+    query = (select(ChatAccount, ConversationState, seen.label("seen"), waiting.label("waiting"),  # type: ignore[call-overload]
                     last_sent.label("last_sent"))
              .join(ConversationState, col(ConversationState.account_id) == ChatAccount.id)
              .where(ChatAccount.channel == channel, ChatAccount.chat_id == chat_id)
@@ -106,14 +110,14 @@ async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_i
     if row is None:  # the chat's first message
         account = await get_or_create_chat_account(session, channel, chat_id, user_id=user_id,
                                                    display_name=display_name, default_language=default_language)
-        state = await load_state_for_update(session, account.id)  # type: ignore[arg-type]
-        handled = bool(update_key) and await already_handled(session, channel, update_key)
+        state = await load_state_for_update(session, account.id)
+        handled = update_key is not None and await already_handled(session, channel, update_key)
         return OpenChat(account, state, handled, False, None)
     return OpenChat(row[0], row[1], bool(row[2]), bool(row[3]), aware(row[4]) if row[4] is not None else None)
 
 
 async def save_state(session: AsyncSession, state: ConversationState, *, flow: str | None,
-                     step: str | None, data: dict, now: datetime) -> None:
+                     step: str | None, data: dict[str, Any], now: datetime) -> None:
     state.flow, state.step = flow, step
     # A fresh dict so SQLAlchemy sees the JSON column as changed.
     state.data = dict(data)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_only
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -28,7 +31,7 @@ def create_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]  # DBAPI objects: untyped
         cursor = dbapi_connection.cursor()
         # WAL lets readers proceed while one update commits; synchronous=NORMAL is still durable
         # against process crashes, which is the failure we guard against.
@@ -51,14 +54,14 @@ def _queue_sqlite_writers(engine: AsyncEngine) -> None:
     lock = asyncio.Lock()
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _before_write(conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+    def _before_write(conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]  # DBAPI objects: untyped
         if conn.info.get(_WRITING) or statement.lstrip()[:6].upper() not in _WRITES:
             return
         await_only(_acquire(lock))  # we are inside SQLAlchemy's greenlet: this awaits on the event loop
         conn.info[_WRITING] = True
 
     @event.listens_for(engine.sync_engine.pool, "checkin")
-    def _after_commit(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+    def _after_commit(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]  # DBAPI objects: untyped
         if record is not None and record.info.pop(_WRITING, False):
             lock.release()
 
@@ -84,17 +87,21 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-def dialect_insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+# Both take a table or a model class (SQLAlchemy's stubs name only the table).
+DialectInsert = Callable[[Any], postgresql.Insert] | Callable[[Any], sqlite.Insert]
+
+
+def dialect_insert(session: AsyncSession) -> DialectInsert:
     """The INSERT that knows ON CONFLICT for this session's database."""
     return postgresql.insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
-async def insert_ignoring_duplicates(session: AsyncSession, model: type, rows: list[dict],
+async def insert_ignoring_duplicates(session: AsyncSession, model: type[SQLModel], rows: list[dict[str, Any]],
                                      unique: list[str]) -> int:
     """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike: how two replicas create the same row
     at the same moment without one of them failing. Returns how many rows were inserted."""
     if not rows:
         return 0
     statement = dialect_insert(session)(model).values(rows).on_conflict_do_nothing(index_elements=unique)
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return int(result.rowcount or 0)

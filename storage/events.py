@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,7 +12,7 @@ from storage.audit import record_event
 from storage.models import ChatAccount, Event, EventRegistration, Producer, Product, utcnow
 
 
-async def create_event(session: AsyncSession, values: dict, *, officer_id: int | None,
+async def create_event(session: AsyncSession, values: dict[str, Any], *, officer_id: int | None,
                        actor_account_id: int | None) -> Event:
     event = Event(**values, created_by_officer_id=officer_id)
     session.add(event)
@@ -21,7 +22,8 @@ async def create_event(session: AsyncSession, values: dict, *, officer_id: int |
     return event
 
 
-async def update_event(session: AsyncSession, event: Event, values: dict, *, actor_account_id: int | None) -> bool:
+async def update_event(session: AsyncSession, event: Event, values: dict[str, Any], *,
+                       actor_account_id: int | None) -> bool:
     changed = {k: v for k, v in values.items() if getattr(event, k) != v}
     for key, value in changed.items():
         setattr(event, key, value)
@@ -71,18 +73,18 @@ async def registration(session: AsyncSession, event_id: int, account_id: int) ->
 
 async def register(session: AsyncSession, event: Event, account: ChatAccount) -> bool:
     """True when this registers the chat (again); False when it was registered already."""
-    row = await registration(session, event.id, account.id)  # type: ignore[arg-type]
+    row = await registration(session, event.id, account.id)
     if row is not None and row.cancelled_at is None:
         return False
     if row is None:
-        row = EventRegistration(event_id=event.id, account_id=account.id, producer_id=account.producer_id)  # type: ignore[arg-type]
+        row = EventRegistration(event_id=event.id, account_id=account.id, producer_id=account.producer_id)
     row.cancelled_at, row.registered_at = None, utcnow()
     session.add(row)
     return True
 
 
 async def unregister(session: AsyncSession, event: Event, account: ChatAccount) -> bool:
-    row = await registration(session, event.id, account.id)  # type: ignore[arg-type]
+    row = await registration(session, event.id, account.id)
     if row is None or row.cancelled_at is not None:
         return False
     row.cancelled_at = utcnow()
@@ -96,7 +98,7 @@ async def registrants(session: AsyncSession, event_id: int) -> list[tuple[ChatAc
         .outerjoin(Producer, col(Producer.id) == ChatAccount.producer_id)
         .where(EventRegistration.event_id == event_id, col(EventRegistration.cancelled_at).is_(None))
         .order_by(col(EventRegistration.registered_at)))
-    return list(rows)  # type: ignore[arg-type]
+    return list(rows)
 
 
 async def audience(session: AsyncSession, event: Event) -> list[ChatAccount]:

@@ -26,7 +26,7 @@ class Producer(SQLModel, table=True):
                             sqlite_where=text("verified_at IS NOT NULL"),
                             postgresql_where=text("verified_at IS NOT NULL")),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     entity_type: str = Field(max_length=32)
     name: str = Field(max_length=200)
     # The name folded (no diacritics, lower case), kept by the ORM: "HTX Cà phê Cầu Đất" typed in chat and
@@ -70,7 +70,7 @@ class ChatAccount(SQLModel, table=True):
     __tablename__ = "chat_account"
     __table_args__ = (UniqueConstraint("channel", "chat_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     channel: str = Field(max_length=16)
     chat_id: str = Field(max_length=64)
     user_id: str | None = Field(default=None, max_length=64)
@@ -104,7 +104,7 @@ class ConversationState(SQLModel, table=True):
 
 
 class Product(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     producer_id: int = Field(foreign_key="producer.id", index=True)
     name: str = Field(max_length=200)
     group_code: str = Field(max_length=32)
@@ -121,7 +121,7 @@ class Product(SQLModel, table=True):
 
 
 class Application(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     code: str | None = Field(default=None, max_length=24, unique=True)
     product_id: int = Field(foreign_key="product.id", index=True)
     producer_id: int = Field(foreign_key="producer.id", index=True)
@@ -142,7 +142,7 @@ class Application(SQLModel, table=True):
 class ApplicationStatusChange(SQLModel, table=True):
     __tablename__ = "application_status_change"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     application_id: int = Field(foreign_key="application.id", index=True)
     from_status: str | None = Field(default=None, max_length=24)
     to_status: str = Field(max_length=24)
@@ -154,7 +154,7 @@ class ApplicationStatusChange(SQLModel, table=True):
 class StoredFile(SQLModel, table=True):
     __tablename__ = "stored_file"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     sha256: str = Field(max_length=64, unique=True)
     size: int
     mime: str = Field(max_length=64)
@@ -167,7 +167,7 @@ class ApplicationDocument(SQLModel, table=True):
 
     __tablename__ = "application_document"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     application_id: int = Field(foreign_key="application.id", index=True)
     doc_code: str = Field(max_length=48)
     delivery: str = Field(max_length=16)  # upload | in_person | skipped
@@ -177,7 +177,7 @@ class ApplicationDocument(SQLModel, table=True):
 
 
 class Certificate(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     product_id: int = Field(foreign_key="product.id", index=True)
     application_id: int | None = Field(default=None, foreign_key="application.id")
     score: int | None = None
@@ -196,7 +196,7 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_event"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     at: datetime = Field(default_factory=utcnow, index=True)
     actor_account_id: int | None = Field(default=None, foreign_key="chat_account.id")
     action: str = Field(max_length=48)
@@ -209,7 +209,7 @@ class Officer(SQLModel, table=True):
     """A provincial OCOP officer. Invited by an operator with a one-time code (stored hashed);
     the chat that redeems it becomes this officer's account. Revoked by date, never deleted."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     name: str = Field(max_length=120)
     province_code: str = Field(max_length=32, index=True)
     is_admin: bool = False
@@ -227,7 +227,7 @@ class OfficerSession(SQLModel, table=True):
 
     __tablename__ = "officer_session"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     officer_id: int = Field(foreign_key="officer.id", index=True)
     account_id: int = Field(foreign_key="chat_account.id", index=True)
     opened_at: datetime = Field(default_factory=utcnow)
@@ -240,7 +240,7 @@ class LinkCode(SQLModel, table=True):
 
     __tablename__ = "link_code"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     producer_id: int = Field(foreign_key="producer.id", index=True)
     code_hash: str = Field(max_length=64, unique=True)
     created_by_officer_id: int | None = Field(default=None, foreign_key="officer.id")
@@ -254,7 +254,7 @@ class OutboxMessage(SQLModel, table=True):
 
     __tablename__ = "outbox"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     account_id: int = Field(foreign_key="chat_account.id", index=True)
     dedupe_key: str = Field(max_length=160, unique=True)
     reason: str = Field(max_length=48)
@@ -281,7 +281,7 @@ class OutboxMessage(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """A training (tập huấn) or a trade fair (hội chợ) announced to a province's producers."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     kind: str = Field(max_length=16, index=True)  # training | fair
     name: str = Field(max_length=200)
     place: str = Field(max_length=300)
@@ -302,7 +302,7 @@ class EventRegistration(SQLModel, table=True):
     __tablename__ = "event_registration"
     __table_args__ = (UniqueConstraint("event_id", "account_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     event_id: int = Field(foreign_key="event.id", index=True)
     account_id: int = Field(foreign_key="chat_account.id", index=True)
     producer_id: int | None = Field(default=None, foreign_key="producer.id")
@@ -313,7 +313,7 @@ class EventRegistration(SQLModel, table=True):
 class Broadcast(SQLModel, table=True):
     """An officer's announcement to a filtered audience; each recipient is an outbox row (reason broadcast)."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     officer_id: int = Field(foreign_key="officer.id", index=True)
     account_id: int = Field(foreign_key="chat_account.id")  # who sent it: progress and the report go there
     text: str
@@ -343,7 +343,7 @@ class WebPushSubscription(SQLModel, table=True):
 
     __tablename__ = "web_push_subscription"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None only until the row is flushed
     account_id: int = Field(foreign_key="chat_account.id", index=True)
     endpoint: str = Field(max_length=500, unique=True)
     p256dh: str = Field(max_length=200)

@@ -38,8 +38,8 @@ async def redeem_invite(session: AsyncSession, account: ChatAccount, code: str, 
         return None
     officer.code_used_at = now
     if account.channel == WEB:
-        await _end_sessions(session, OfficerSession.account_id == account.id, now)
-        session.add(OfficerSession(officer_id=officer.id, account_id=account.id, opened_at=now,  # type: ignore[arg-type]
+        await _end_sessions(session, col(OfficerSession.account_id) == account.id, now)
+        session.add(OfficerSession(officer_id=officer.id, account_id=account.id, opened_at=now,
                                    expires_at=now + web_session))
         officer.account_id = officer.account_id or account.id  # notices reach the web page only in a session
     else:
@@ -61,7 +61,7 @@ def _live(now: datetime) -> ColumnElement[bool]:
 
 
 async def _end_sessions(session: AsyncSession, which: ColumnElement[bool], now: datetime) -> None:
-    await session.exec(update(OfficerSession).where(which, col(OfficerSession.ended_at).is_(None))  # type: ignore[call-overload]
+    await session.exec(update(OfficerSession).where(which, col(OfficerSession.ended_at).is_(None))
                        .values(ended_at=now))
 
 
@@ -88,7 +88,7 @@ async def web_session_of(session: AsyncSession, account: ChatAccount, now: datet
 
 async def sign_out(session: AsyncSession, account: ChatAccount, now: datetime) -> None:
     """End the web chat's officer session; the page is a producer's page again."""
-    await _end_sessions(session, OfficerSession.account_id == account.id, now)
+    await _end_sessions(session, col(OfficerSession.account_id) == account.id, now)
     account.role = "producer"
     session.add(account)
     await record_event(session, actor_account_id=account.id, action="officer.signed_out", subject_type="chat_account",
@@ -97,7 +97,8 @@ async def sign_out(session: AsyncSession, account: ChatAccount, now: datetime) -
 
 def reachable(now: datetime) -> ColumnElement[bool]:
     """An officer's account that may be sent officer notices: any chat but a web page out of its session."""
-    return or_(ChatAccount.channel != WEB, exists().where(OfficerSession.account_id == ChatAccount.id, _live(now)))
+    in_session = exists().where(col(OfficerSession.account_id) == ChatAccount.id, _live(now))
+    return or_(col(ChatAccount.channel) != WEB, in_session)
 
 
 async def new_code_for(session: AsyncSession, officer_id: int, valid_for: timedelta) -> tuple[Officer, str] | None:
@@ -125,9 +126,9 @@ async def revoke_officer(session: AsyncSession, officer_id: int) -> Officer | No
     officer.revoked_at = now = utcnow()
     session.add(officer)
     web_accounts = select(OfficerSession.account_id).where(OfficerSession.officer_id == officer.id)
-    await session.exec(update(ChatAccount).where(  # type: ignore[call-overload]
-        or_(ChatAccount.id == officer.account_id, col(ChatAccount.id).in_(web_accounts))).values(role="producer"))
-    await _end_sessions(session, OfficerSession.officer_id == officer.id, now)
+    await session.exec(update(ChatAccount).where(
+        or_(col(ChatAccount.id) == officer.account_id, col(ChatAccount.id).in_(web_accounts))).values(role="producer"))
+    await _end_sessions(session, col(OfficerSession.officer_id) == officer.id, now)
     await record_event(session, actor_account_id=None, action="officer.revoked", subject_type="officer",
                        subject_id=str(officer.id))
     return officer

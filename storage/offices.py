@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.audit import record_event
@@ -14,7 +16,7 @@ async def get_office(session: AsyncSession, province_code: str | None) -> Provin
     return await session.get(ProvinceOffice, province_code) if province_code else None
 
 
-async def save_office(session: AsyncSession, province_code: str, values: dict[str, str],
+async def save_office(session: AsyncSession, province_code: str, values: dict[str, Any],
                       *, actor_account_id: int | None) -> str:
     """'created', 'updated' or 'unchanged'; a change leaves an audit event with the old and new values."""
     office = await session.get(ProvinceOffice, province_code)

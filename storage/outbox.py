@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, case, delete, exists, func, insert, or_, true, update
 from sqlalchemy import text as sql
@@ -15,18 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import aware, insert_ignoring_duplicates
 from storage.models import ChatAccount, OutboxMessage, WebPushSubscription, utcnow
-from storage.statuses import (  # noqa: F401  (re-exported: the dispatcher and the web chat name them from here)
-    CANCELLED,
-    DELIVERED,
-    FAILED,
-    PENDING,
-    PUSHED,
-    SENDING,
-    SENT,
-    SHOWN,
-    SKIPPED,
-    UNREACHABLE,
-)
+from storage.statuses import DELIVERED, PENDING, SENDING, SENT
 
 
 async def enqueue(session: AsyncSession, *, account_id: int, dedupe_key: str, reason: str, text: str,
@@ -55,15 +45,15 @@ async def keep_replies(session: AsyncSession, account: int, rows: list[dict[str,
     now = utcnow()
     # Never due before replies of this chat still waiting: the dispatcher sends by due time, and the chat must read
     # its answers in the order they were made.
-    latest = (await session.exec(select(func.max(OutboxMessage.due_at)).where(  # type: ignore[call-overload]
+    latest = (await session.exec(select(func.max(OutboxMessage.due_at)).where(
         OutboxMessage.account_id == account, OutboxMessage.reason == "reply",
         col(OutboxMessage.status).in_((PENDING, SENDING))))).one()
     latest = latest[0] if isinstance(latest, tuple) else latest
     latest = datetime.fromisoformat(latest) if isinstance(latest, str) else latest
-    values = [{"account_id": account, "reason": "reply", "status": PENDING, "due_at": now, "attempts": 0,
-               "created_at": now, "parts_sent": 0} | row for row in rows]
+    values: list[dict[str, Any]] = [{"account_id": account, "reason": "reply", "status": PENDING, "due_at": now,
+                                     "attempts": 0, "created_at": now, "parts_sent": 0} | row for row in rows]
     for value in values:
-        if latest is not None and value["due_at"] < aware(latest):  # type: ignore[operator]
+        if latest is not None and value["due_at"] < aware(latest):
             value["due_at"] = aware(latest)
     return await insert_ignoring_duplicates(session, OutboxMessage, values, ["dedupe_key"])
 
@@ -74,7 +64,7 @@ async def journal_replies(session: AsyncSession, account_id: int, rows: list[dic
     no dispatcher takes them while it sends) until `now + lease`. Returns their ids in the order of `rows`."""
     values = [{"account_id": account_id, "reason": "reply", "status": SENDING, "due_at": now, "attempts": 0,
                "created_at": now, "claimed_by": worker, "lease_until": now + lease} | row for row in rows]
-    result = await session.exec(insert(OutboxMessage).values(values)  # type: ignore[call-overload]
+    result = await session.exec(insert(OutboxMessage).values(values)
                                 .returning(col(OutboxMessage.id), col(OutboxMessage.dedupe_key)))
     ids = dict((key, message_id) for message_id, key in result)
     return [ids[row["dedupe_key"]] for row in rows]
@@ -85,7 +75,7 @@ async def forget_journal(session: AsyncSession, ids: Collection[int], worker: st
     were still its own (a row a dispatcher took over after the lease is left to it)."""
     if not ids:
         return set()
-    result = await session.exec(delete(OutboxMessage).where(  # type: ignore[call-overload]
+    result = await session.exec(delete(OutboxMessage).where(
         col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.claimed_by) == worker,
         col(OutboxMessage.status) == SENDING).returning(col(OutboxMessage.id)))
     return set(result.scalars())
@@ -101,15 +91,15 @@ async def journal_sent(session: AsyncSession, ids: Collection[int], worker: str,
     platform asks), and the chat's older sent replies deleted. Returns the ids that were still this worker's."""
     if not ids:
         return set()
-    result = await session.exec(update(OutboxMessage).where(  # type: ignore[call-overload]
+    result = await session.exec(update(OutboxMessage).where(
         col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.claimed_by) == worker,
         col(OutboxMessage.status) == SENDING).values(status=SENT, sent_at=now, lease_until=None)
         .returning(col(OutboxMessage.id), col(OutboxMessage.account_id)))
     rows = list(result)
     accounts = {account_id for _, account_id in rows}
     if accounts:
-        await session.exec(delete(OutboxMessage).where(  # type: ignore[call-overload]
-            col(OutboxMessage.account_id).in_(accounts), OutboxMessage.reason == "reply",
+        await session.exec(delete(OutboxMessage).where(
+            col(OutboxMessage.account_id).in_(accounts), col(OutboxMessage.reason) == "reply",
             col(OutboxMessage.status) == SENT, col(OutboxMessage.sent_at) < now - SENT_REPLY_KEPT))
     return {message_id for message_id, _ in rows}
 
@@ -144,14 +134,14 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
     """Take up to `limit` due rows of a channel for this worker (only those of `chat_ids`, when given, and of chats
     with a Web Push subscription with `or_push_subscribed`): pending ones, and those whose sender's lease ran out (it
     died). On PostgreSQL, rows another dispatcher is claiming are skipped, not waited for."""
-    only = col(ChatAccount.chat_id).in_(list(chat_ids)) if chat_ids is not None else true()
+    only: ColumnElement[bool] = col(ChatAccount.chat_id).in_(list(chat_ids)) if chat_ids is not None else true()
     if chat_ids is not None and or_push_subscribed:
-        only = or_(only, exists().where(WebPushSubscription.account_id == ChatAccount.id))
+        only = or_(only, exists().where(col(WebPushSubscription.account_id) == ChatAccount.id))
     # A chat some sender is sending to right now (another replica's dispatcher, a reply being sent, this dispatcher's
     # previous claim still in flight) is left to it, and so is one sent to less than a second ago: the platform's one
     # message a second per chat, and the chat's order, hold only if one sender has the chat at once.
     other = aliased(OutboxMessage)
-    being_sent = exists().where(other.account_id == OutboxMessage.account_id, _busy(other, now, worker, recent))
+    being_sent = exists().where(col(other.account_id) == OutboxMessage.account_id, _busy(other, now, worker, recent))
     claimable = _claimable(now)
     due = (select(OutboxMessage.id, OutboxMessage.account_id)
            .join(ChatAccount, col(ChatAccount.id) == OutboxMessage.account_id)
@@ -168,7 +158,7 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
         return []
     # Only rows still claimable: on SQLite the SELECT above ran before the write lock, so another process may have
     # claimed some of them meanwhile (an `ocop-bot outbox drain` beside `ocop-bot run` sent them twice).
-    claimed = await session.exec(update(OutboxMessage)  # type: ignore[call-overload]
+    claimed = await session.exec(update(OutboxMessage)
                                  .where(col(OutboxMessage.id).in_(ids), claimable)
                                  .values(status=SENDING, lease_until=now + lease, claimed_by=worker)
                                  .returning(col(OutboxMessage.id)))
@@ -180,7 +170,7 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
                               .where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.due_at),
                                                                               col(OutboxMessage.id))
                               .execution_options(populate_existing=True))
-    return list(rows)  # type: ignore[arg-type]
+    return list(rows)
 
 
 async def next_free_at(session: AsyncSession, now: datetime, recent: timedelta = timedelta(seconds=1)
@@ -190,9 +180,9 @@ async def next_free_at(session: AsyncSession, now: datetime, recent: timedelta =
     other = aliased(OutboxMessage)
     claimable = _claimable(now)
     query = (select(func.min(other.sent_at)).select_from(OutboxMessage)
-             .join(other, other.account_id == OutboxMessage.account_id)
+             .join(other, col(other.account_id) == OutboxMessage.account_id)
              .where(claimable, col(OutboxMessage.due_at) <= now, col(other.sent_at) > now - recent))
-    first = (await session.exec(query)).one()  # type: ignore[call-overload]
+    first = (await session.exec(query)).one()
     return None if first is None else aware(first) + recent
 
 
@@ -218,6 +208,7 @@ async def _chats_nobody_else_claims(session: AsyncSession, found: list[tuple[int
     would send to one chat at once. So each chat is claimed under a lock held until this transaction commits (a chat
     another claim holds is left), then looked at again in a new statement, which sees any claim committed meanwhile."""
     chats = sorted({account_id for _, account_id in found})
+    # A text() statement: SQLModel's exec() is typed for its own select() and for DML only.
     locked = set((await session.exec(  # type: ignore[call-overload]
         sql("SELECT a FROM unnest(CAST(:chats AS integer[])) AS a WHERE pg_try_advisory_xact_lock(:key, a)"),
         params={"chats": chats, "key": CLAIM_LOCKS})).scalars())
@@ -232,7 +223,7 @@ async def _chats_nobody_else_claims(session: AsyncSession, found: list[tuple[int
 async def release_claims(session: AsyncSession, worker: str) -> int:
     """Rows a dead predecessor with this worker's name claimed: pending again. (Any of them it had already
     handed to the platform when it died go out a second time; no chat platform says which.)"""
-    result = await session.exec(update(OutboxMessage)  # type: ignore[call-overload]
+    result = await session.exec(update(OutboxMessage)
                                 .where(col(OutboxMessage.claimed_by) == worker, col(OutboxMessage.status) == SENDING)
                                 .values(status=PENDING, lease_until=None))
     return int(result.rowcount or 0)
@@ -240,7 +231,7 @@ async def release_claims(session: AsyncSession, worker: str) -> int:
 
 async def finish(session: AsyncSession, message_id: int, worker: str, **values: object) -> bool:
     """Record what happened to a claimed row; False when the row is no longer this worker's (lease lost)."""
-    result = await session.exec(update(OutboxMessage)  # type: ignore[call-overload]
+    result = await session.exec(update(OutboxMessage)
                                 .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.claimed_by) == worker,
                                        col(OutboxMessage.status) == SENDING)
                                 .values(lease_until=None, **values))
@@ -261,17 +252,17 @@ async def finish_many(session: AsyncSession, worker: str, outcomes: list[tuple[i
     """Record several claimed rows' outcomes in one statement; returns the ids that were still this worker's."""
     if not outcomes:
         return set()
-    await session.exec(_FINISH_MANY, params=[  # type: ignore[call-overload]
+    await session.exec(_FINISH_MANY, params=[
         {"message_id": message_id, "worker": worker} | {f"new_{k}": v for k, v in values.items()}
         for message_id, values in outcomes])
     # Rows another dispatcher took over (after this one's lease ran out) kept their claim: they are not ours.
     ids = [message_id for message_id, _ in outcomes]
     ours = await session.exec(select(OutboxMessage.id).where(col(OutboxMessage.id).in_(ids),
                                                              OutboxMessage.claimed_by == worker))
-    return set(ours)  # type: ignore[arg-type]
+    return set(ours)
 
 
-_table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ without declaring it
 _FINISH_MANY = (update(_table)
                 .where(_table.c.id == bindparam("message_id"), _table.c.claimed_by == bindparam("worker"),
                        _table.c.status == SENDING)
@@ -279,7 +270,7 @@ _FINISH_MANY = (update(_table)
 
 
 async def mark_unreachable(session: AsyncSession, account_id: int, now: datetime) -> None:
-    await session.exec(update(ChatAccount).where(col(ChatAccount.id) == account_id)  # type: ignore[call-overload]
+    await session.exec(update(ChatAccount).where(col(ChatAccount.id) == account_id)
                        .values(unreachable_at=now))
 
 
@@ -294,6 +285,6 @@ async def latest_notice_since(session: AsyncSession, account_id: int, since: dat
 
 
 async def counts_by_status_and_reason(session: AsyncSession) -> Counter[tuple[str, str]]:
-    rows = await session.exec(select(OutboxMessage.status, OutboxMessage.reason, func.count())  # type: ignore[call-overload]
+    rows = await session.exec(select(OutboxMessage.status, OutboxMessage.reason, func.count())
                               .group_by(OutboxMessage.status, OutboxMessage.reason))
     return Counter({(status, reason): count for status, reason, count in rows})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,11 +32,11 @@ async def tax_code_taken_by_other(session: AsyncSession, tax_code: str, producer
     return row is not None and row != producer_id
 
 
-async def save_producer_profile(session: AsyncSession, account: ChatAccount, profile: dict) -> Producer:
+async def save_producer_profile(session: AsyncSession, account: ChatAccount, profile: dict[str, Any]) -> Producer:
     """Create the chat's producer from the profile answers, or update it; link it to the chat. Either leaves an
     audit event with what changed, old and new, so an officer can see who changed a record and how."""
     producer = await get_producer(session, account.producer_id)
-    values = {k: profile.get(k) for k in PROFILE_FIELDS}
+    values: dict[str, Any] = {k: profile.get(k) for k in PROFILE_FIELDS}
     chosen = commune(values["commune_code"])  # a code picked from the official list; its name goes with it
     values["commune_code"] = chosen.code if chosen else None
     if chosen is not None or "commune" in profile:

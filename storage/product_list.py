@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -84,11 +85,11 @@ async def upsert_listed_products(session: AsyncSession, existing: Existing, item
     for index, item in enumerate(items):
         producer = (existing.producers_by_tax.get(item.tax_code) if item.tax_code else None) or \
             existing.producers_by_name.get((fold(item.producer_name), item.province_code))
-        values = {"name": item.producer_name, "entity_type": item.entity_type, "tax_code": item.tax_code,
-                  "phone": item.phone, "province_code": item.province_code, "commune": item.commune,
-                  "commune_code": item.commune_code, "district": item.district}
+        values: dict[str, Any] = {"name": item.producer_name, "entity_type": item.entity_type,
+                                  "tax_code": item.tax_code, "phone": item.phone, "province_code": item.province_code,
+                                  "commune": item.commune, "commune_code": item.commune_code, "district": item.district}
         if producer is None:
-            producer = Producer(**values, verified_at=utcnow(), verified_how="import")  # type: ignore[arg-type]
+            producer = Producer(**values, verified_at=utcnow(), verified_how="import")
             session.add(producer)
         elif _apply(producer, {k: v for k, v in values.items() if v is not None or k in ("district", "commune_code")}):
             producer.updated_at = utcnow()
@@ -99,19 +100,19 @@ async def upsert_listed_products(session: AsyncSession, existing: Existing, item
         existing.producers_by_name[(fold(producer.name), producer.province_code)] = producer
         producers.append(producer)
     await session.flush()
-    existing.named |= {producer.id: producer for producer in producers}  # type: ignore[misc]
+    existing.named |= {producer.id: producer for producer in producers}
 
     products: list[Product] = []
     for index, (item, producer) in enumerate(zip(items, producers, strict=True)):
         key = (producer.id, fold(item.product_name))
-        product = existing.products.get(key)  # type: ignore[arg-type]
+        product = existing.products.get(key)
         values = {"name": item.product_name, "group_code": item.group_code, "subgroup_code": item.subgroup_code}
         if item.category_code is not None:  # a list naming only the nhóm keeps a phân nhóm chosen in the chat
             values["category_code"] = item.category_code
         if product is None:
-            product = Product(producer_id=producer.id, name_folded=key[1], **values)  # type: ignore[arg-type]
+            product = Product(producer_id=producer.id, name_folded=key[1], **values)
             session.add(product)
-            existing.products[key] = product  # type: ignore[index]
+            existing.products[key] = product
         elif _apply(product, values):
             session.add(product)
             changed[index] = True
@@ -120,13 +121,12 @@ async def upsert_listed_products(session: AsyncSession, existing: Existing, item
 
     new_certificates: list[tuple[int, Application]] = []
     for index, (item, producer, product) in enumerate(zip(items, producers, products, strict=True)):
-        certificate = existing.certificates.get((product.id, item.decision_number))  # type: ignore[arg-type]
+        certificate = existing.certificates.get((product.id, item.decision_number))
         values = {"stars": item.stars, "potential_five": item.potential_five, "score": item.score,
-                  "decision_date": item.decision_date,
-                  "valid_until": item.valid_until}
+                  "decision_date": item.decision_date, "valid_until": item.valid_until}
         if certificate is None:
             status = lifecycle.AWAITING_CENTRAL if item.potential_five else lifecycle.RECOGNISED
-            application = Application(product_id=product.id, producer_id=producer.id, kind="imported",  # type: ignore[arg-type]
+            application = Application(product_id=product.id, producer_id=producer.id, kind="imported",
                                       status=status, score=item.score, mandatory_met=True)
             session.add(application)
             new_certificates.append((index, application))
@@ -136,13 +136,13 @@ async def upsert_listed_products(session: AsyncSession, existing: Existing, item
     await session.flush()
     for index, application in new_certificates:
         item, product = items[index], products[index]
-        application.code = application_code(item.decision_date.year, application.id)  # type: ignore[arg-type]
-        certificate = Certificate(product_id=product.id, application_id=application.id,  # type: ignore[arg-type]
+        application.code = application_code(item.decision_date.year, application.id)
+        certificate = Certificate(product_id=product.id, application_id=application.id,
                                   decision_number=item.decision_number, stars=item.stars, score=item.score,
                                   potential_five=item.potential_five,
                                   decision_date=item.decision_date, valid_until=item.valid_until)
         session.add(certificate)
-        existing.certificates[(product.id, item.decision_number)] = certificate  # type: ignore[index]
+        existing.certificates[(product.id, item.decision_number)] = certificate
     await session.flush()
     created = {index for index, _ in new_certificates}
     return ["created" if i in created else "updated" if changed[i] else "unchanged" for i in range(len(items))]
@@ -177,5 +177,5 @@ async def products_for_export(session: AsyncSession, province_code: str | None) 
     applications: dict[int, Application] = {}
     for application in await session.exec(select(Application).order_by(col(Application.id))):
         applications[application.product_id] = application
-    return [ExportedProduct(producer, product, certificates.get(product.id),  # type: ignore[arg-type]
-                            applications.get(product.id)) for producer, product in rows]  # type: ignore[arg-type]
+    return [ExportedProduct(producer, product, certificates.get(product.id),
+                            applications.get(product.id)) for producer, product in rows]

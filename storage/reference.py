@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 _DIR = Path(__file__).parent / "reference"
 # A first evaluation, or the evaluation again of a product whose certificate runs out (Decision 148: 36 months).
@@ -92,16 +93,16 @@ class Reference:
             # both lists give the same kind of name, so the first wins.
             for item in everything:
                 self._index.setdefault(item.code, item)
-        item = self._index.get(code or "")
-        return item.label(lang) if item else (code or "")
+        found = self._index.get(code or "")
+        return found.label(lang) if found else (code or "")
 
 
-def _load(name: str) -> dict:
+def _load(name: str) -> dict[str, Any]:
     with open(_DIR / name, "rb") as fh:
         return tomllib.load(fh)
 
 
-def _items(rows: list[dict]) -> tuple[Item, ...]:
+def _items(rows: list[dict[str, Any]]) -> tuple[Item, ...]:
     return tuple(Item(r["code"], r["vi"], r["en"], tuple(r.get("aliases", ()))) for r in rows)
 
 

@@ -37,7 +37,7 @@ async def certificates_expiring_between(session: AsyncSession, first: date, last
     superseded = (select(newer.id).where(newer.product_id == Certificate.product_id,
                                          newer.valid_until > Certificate.valid_until,
                                          col(newer.revoked_at).is_(None)).exists())
-    rows = await session.exec(
+    rows = await session.exec(  # SQLModel's select() is typed for up to four columns; this has eight
         select(Certificate.id, Certificate.valid_until, Certificate.stars, Product.id, Product.name,  # type: ignore[call-overload]
                Producer.id, Producer.name, Producer.province_code)
         .join(Product, col(Product.id) == Certificate.product_id)
@@ -52,10 +52,11 @@ async def accounts_by_producer(session: AsyncSession, producer_ids: set[int]) ->
     found: dict[int, list[AccountRef]] = {}
     ids = sorted(producer_ids)
     for start in range(0, len(ids), 1000):
-        rows = await session.exec(select(ChatAccount.producer_id, ChatAccount.id, ChatAccount.language)  # type: ignore[call-overload]
+        rows = await session.exec(select(ChatAccount.producer_id, ChatAccount.id, ChatAccount.language)
                                   .where(col(ChatAccount.producer_id).in_(ids[start:start + 1000])))
         for producer_id, account_id, language in rows:
-            found.setdefault(producer_id, []).append(AccountRef(account_id, language))
+            if producer_id is not None:  # the query asked for these producers only
+                found.setdefault(producer_id, []).append(AccountRef(account_id, language))
     return found
 
 
@@ -66,10 +67,10 @@ async def idle_drafts(session: AsyncSession, *, idle_since: datetime, not_before
         select(ConversationState, ChatAccount).join(ChatAccount, col(ChatAccount.id) == ConversationState.account_id)
         .where(col(ConversationState.flow).in_(DRAFT_FLOWS), col(ConversationState.updated_at) <= idle_since,
                col(ConversationState.updated_at) >= not_before))
-    return list(rows)  # type: ignore[arg-type]
+    return list(rows)
 
 
 async def officers_with_accounts(session: AsyncSession, now: datetime) -> list[tuple[Officer, ChatAccount]]:
     rows = await session.exec(select(Officer, ChatAccount).join(ChatAccount, col(ChatAccount.id) == Officer.account_id)
                               .where(col(Officer.revoked_at).is_(None), reachable(now)))
-    return list(rows)  # type: ignore[arg-type]
+    return list(rows)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -54,8 +54,9 @@ async def verify_producer(session: AsyncSession, producer: Producer, *, how: str
 async def clashes_of(session: AsyncSession, producer: Producer) -> list[Producer]:
     """Other records that may be the same business: the same tax code, or the same name in the same province
     (diacritics and case aside). Verified records first."""
-    same_name = (Producer.name_folded == fold(producer.name)) & (Producer.province_code == producer.province_code)
-    same = or_(Producer.tax_code == producer.tax_code, same_name) if producer.tax_code else same_name
+    same_name = ((col(Producer.name_folded) == fold(producer.name))
+                 & (col(Producer.province_code) == producer.province_code))
+    same = or_(col(Producer.tax_code) == producer.tax_code, same_name) if producer.tax_code else same_name
     rows = await session.exec(select(Producer).where(same, Producer.id != producer.id).order_by(
         col(Producer.verified_at).is_(None), col(Producer.id)))
     return list(rows)
@@ -64,9 +65,9 @@ async def clashes_of(session: AsyncSession, producer: Producer) -> list[Producer
 async def unverified_in_province(session: AsyncSession, province_code: str | None, *, offset: int,
                                  limit: int) -> tuple[list[Producer], int]:
     """Claims still to verify, oldest first (None: every province), and how many there are in all."""
-    where = [col(Producer.verified_at).is_(None)]
+    where: list[ColumnElement[bool]] = [col(Producer.verified_at).is_(None)]
     if province_code is not None:
-        where.append(Producer.province_code == province_code)
+        where.append(col(Producer.province_code) == province_code)
     total = (await session.exec(select(func.count()).select_from(Producer).where(*where))).one()
     rows = await session.exec(select(Producer).where(*where).order_by(col(Producer.id)).offset(offset).limit(limit))
     return list(rows), total
@@ -87,7 +88,7 @@ async def merge_claim(session: AsyncSession, claim: Producer, into: Producer, *,
     and the empty claim goes (its last values stay in the audit event)."""
     assert claim.id is not None and into.id is not None and claim.id != into.id
     for table in (ChatAccount, Product, Application, EventRegistration, LinkCode):
-        await session.exec(update(table).where(table.producer_id == claim.id)  # type: ignore[call-overload]
+        await session.exec(update(table).where(col(table.producer_id) == claim.id)
                            .values(producer_id=into.id))
     await record_event(session, actor_account_id=actor_account_id, action="producer.merged", subject_type="producer",
                        subject_id=str(into.id), details={"claim": claim.id, "how": how, "claimed": {

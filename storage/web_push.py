@@ -12,7 +12,7 @@ from storage.models import ChatAccount, WebPushSubscription, utcnow
 
 async def save_subscription(session: AsyncSession, account_id: int, endpoint: str, p256dh: str, auth: str) -> None:
     """Keep a browser's subscription for this chat (the same browser subscribing again changes nothing)."""
-    await session.exec(delete(WebPushSubscription)  # type: ignore[call-overload]
+    await session.exec(delete(WebPushSubscription)
                        .where(col(WebPushSubscription.endpoint) == endpoint,
                               col(WebPushSubscription.account_id) != account_id))
     await insert_ignoring_duplicates(session, WebPushSubscription, [{
@@ -29,5 +29,5 @@ async def subscriptions_of_chat(session: AsyncSession, chat_id: str) -> list[Web
 
 async def forget_subscription(session: AsyncSession, endpoint: str) -> None:
     """The push service says the subscription is gone (the person revoked it, or the browser dropped it)."""
-    await session.exec(delete(WebPushSubscription)  # type: ignore[call-overload]
+    await session.exec(delete(WebPushSubscription)
                        .where(col(WebPushSubscription.endpoint) == endpoint))

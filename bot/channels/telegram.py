@@ -49,12 +49,15 @@ Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 _OTHER_MEDIA = {"sticker": "image/webp", "voice": "audio/ogg", "audio": "audio/mpeg", "video": "video/mp4",
                 "video_note": "video/mp4", "animation": "video/mp4"}
 
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]  # the library's defaults: no custom context types
+
 
 def build_application(token: str, base_url: str, request: BaseRequest | None = None,
-                      updates_request: BaseRequest | None = None, *, pacer: Pacer | None = None) -> Application:
+                      updates_request: BaseRequest | None = None, *, pacer: Pacer | None = None) -> TelegramApp:
     """`pacer`: the channel's one pacer, through which every call that sends goes (replies, edits, the outbox)."""
     builder = Application.builder().token(token).base_url(f"{base_url}/bot").base_file_url(f"{base_url}/file/bot")
-    builder = builder.rate_limiter(PacedCalls(pacer or Pacer(DEFAULT_RATE)))
+    # The builder's type starts with no rate-limiter arguments; PacedCalls takes {"urgent": …}.
+    builder = builder.rate_limiter(PacedCalls(pacer or Pacer(DEFAULT_RATE)))  # type: ignore[arg-type]
     if request is None:
         request, updates_request = AiohttpBotRequest(), AiohttpBotRequest(connection_pool_size=1)
     # Concurrent: one chat waiting on Telegram (a reply, a photo download) must not hold up every other chat.
@@ -94,7 +97,7 @@ class PacedCalls(BaseRateLimiter[dict[str, bool]]):
 
 
 class TelegramChannel:
-    def __init__(self, application: Application, handle: Handle, journal: Journal | None = None) -> None:
+    def __init__(self, application: TelegramApp, handle: Handle, journal: Journal | None = None) -> None:
         self.application = application
         self._handle = handle
         self._journal = journal  # where each reply's fate is written (ConversationRunner.journal("telegram"))
@@ -186,7 +189,7 @@ def to_incoming(update: Update) -> Incoming | None:
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or chat.type != ChatType.PRIVATE:
         return None
-    base = {"channel": "telegram", "chat_id": str(chat.id), "user_id": str(user.id),
+    base: dict[str, Any] = {"channel": "telegram", "chat_id": str(chat.id), "user_id": str(user.id),
             "display_name": user.full_name, "can_share_contact": True, "update_key": str(update.update_id),
             "sent_at": update.message.date if update.message is not None else None}
     # The library keeps whatever JSON type a forged webhook body carries: a field that is not text is not read.
@@ -227,7 +230,7 @@ def _incoming_file(message: Message) -> IncomingFile | None:
     return None
 
 
-async def send_reply(application: Application, chat_id: int, reply: Reply) -> None:
+async def send_reply(application: TelegramApp, chat_id: int, reply: Reply) -> None:
     """Send one reply, part by part through the channel's pacer (a reply to the person ahead of proactive traffic).
     Parts: the text's chunks, then the files, grouped as albums; a retry starts at reply.from_part. A part that fails
     raises PartlySent when earlier parts were delivered (they are not sent again), else what to do about it (an
@@ -329,7 +332,7 @@ def _rows(options: list[Option], per_row: int) -> list[list[KeyboardButton]]:
     return [[KeyboardButton(button_label(o)) for o in options[i:i + per_row]] for i in range(0, len(options), per_row)]
 
 
-def outbox_send(application: Application) -> Send:
+def outbox_send(application: TelegramApp) -> Send:
     """Sending for the dispatcher."""
 
     async def send(chat_id: str, reply: Reply) -> None:
@@ -354,7 +357,7 @@ def _seconds(exc: RetryAfter) -> float:
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
-def progress_drawer(application: Application) -> Callable[[str, str | None, str], Awaitable[str | None]]:
+def progress_drawer(application: TelegramApp) -> Callable[[str, str | None, str], Awaitable[str | None]]:
     """One message per broadcast, sent once and then edited in place."""
 
     async def draw(chat_id: str, message_id: str | None, text: str) -> str | None:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import cache, partial
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -32,7 +33,7 @@ from handlers.forms.validators import has_control_characters
 from handlers.shown import button_label, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
 from messages import t
-from storage.outbox import PUSHED, SHOWN
+from storage.statuses import PUSHED, SHOWN
 
 Handle = Callable[..., Awaitable[list[Reply]]]  # (incoming, *, follow_up=False) → replies
 Link = Callable[[Attachment], str]  # a signed address the page can fetch a file from
@@ -171,7 +172,7 @@ async def read_files(request: web.Request, max_bytes: int) -> list[tuple[str | N
     """The `file` parts of a multipart upload, each read to at most one byte past the limit (the form's own size
     check then refuses it politely). More than MAX_FILES_AT_ONCE parts: refused before anything is kept."""
     reader = await request.multipart()
-    files = []
+    files: list[tuple[str | None, str | None, bytes]] = []
     while (part := await reader.next()) is not None:
         if not isinstance(part, aiohttp.BodyPartReader) or part.name != "file":
             continue
@@ -215,7 +216,7 @@ def _incoming(body: object, chat_id: str) -> Incoming | None:
     return Incoming(channel="web", chat_id=chat_id, user_id=chat_id, text=text, choice=choice)
 
 
-def reply_json(reply: Reply, link: Link) -> dict:
+def reply_json(reply: Reply, link: Link) -> dict[str, Any]:
     # Every file (a chart, a broadcast's photo, an .ics, a dossier's PDF) as a signed address: the page shows
     # pictures inline and offers the rest for download.
     files = [{"name": a.name if a.content is None else Path(a.path).name, "mime": a.mime, "url": link(a)}

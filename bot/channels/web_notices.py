@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -29,7 +30,7 @@ class WebNotices:
     def chats(self) -> set[str]:
         return {chat for chat, pages in self._pages.items() if pages}
 
-    async def send(self, chat_id: str, payload: dict) -> None:
+    async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
         """Write one notice to every open page of the chat; NotThere when none took it."""
         pages = list(self._pages.get(chat_id, ()))
         if not pages:

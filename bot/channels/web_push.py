@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -52,7 +53,7 @@ class WebPush:
                                                   serialization.PublicFormat.UncompressedPoint)
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
-    async def push(self, chat_id: str, payload: dict) -> None:
+    async def push(self, chat_id: str, payload: dict[str, Any]) -> None:
         """Push one notice to every subscription of the chat; NotThere when it has none that took it."""
         from pywebpush import WebPusher
 
@@ -61,7 +62,8 @@ class WebPush:
         if not subscriptions:
             raise NotThere(chat_id)
         data = _fitting(payload)
-        delivered, retry, refused = False, None, None
+        delivered, refused = False, None
+        retry: Transient | RetryLater | None = None
         for subscription in subscriptions:
             endpoint = subscription.endpoint
             origin = "{0.scheme}://{0.netloc}".format(urlsplit(endpoint))
@@ -74,14 +76,14 @@ class WebPush:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 retry = Transient(type(exc).__name__)
                 continue
-            status = response.status  # type: ignore[union-attr]
+            status = response.status
             if status in (200, 201, 202):
                 delivered = True
             elif status in (404, 410):  # the person revoked it or the browser dropped it: never again
                 async with self._sessions() as session, session.begin():
                     await forget_subscription(session, endpoint)
             elif status == 429:
-                retry = RetryLater(_seconds(response.headers.get("Retry-After")))  # type: ignore[union-attr]
+                retry = RetryLater(_seconds(response.headers.get("Retry-After")))
             elif status >= 500:
                 retry = Transient(f"push service {status}")
             else:  # 400, 413, …: this notice will never be taken as it is
@@ -95,7 +97,7 @@ class WebPush:
         raise NotThere(chat_id)
 
 
-def _fitting(payload: dict) -> str:
+def _fitting(payload: dict[str, Any]) -> str:
     """The notice as JSON within what push services carry (4 KB, encrypted): a long text is cut; the page shows
     the whole of it when it next opens."""
     data = json.dumps(payload, ensure_ascii=False)

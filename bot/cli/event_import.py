@@ -35,7 +35,10 @@ def _when(value: Any, timezone: str) -> datetime:
 def parse_event(record: dict[str, Any], timezone: str) -> dict[str, Any]:
     ref = load_reference()
 
-    field, required = RowFields(record), lambda value: RowFields.required(value, 2000)
+    field = RowFields(record)
+
+    def required(value: Any) -> str:
+        return RowFields.required(value, 2000)
 
     def one_of(value: Any, choices: list[Choice], reason: str) -> str:
         found = match_choice(required(value), choices)

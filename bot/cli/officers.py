@@ -27,7 +27,7 @@ async def invite(settings: Settings, *, name: str, province: str, admin: bool, d
         officer, code = await create_invite(session, name=name.strip()[:120], province_code=code_of_province,
                                             is_admin=admin, valid_for=timedelta(days=days))
         expires = format_date(officer.code_expires_at, settings.timezone)
-    province_name = load_reference().province(code_of_province).vi  # type: ignore[union-attr]
+    province_name = load_reference().label(code_of_province, "vi")
     lines = [t(lang, "cli.invite_created", name=officer.name, province=province_name, code=code, expires=expires)]
     username = await _bot_username(settings)
     if username:

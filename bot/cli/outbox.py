@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.cli.support import database
@@ -14,6 +15,7 @@ from bot.outbox.pacer import Pacer
 from bot.outbox.scheduler import ReminderScheduler
 from bot.replicas import ReplicaHeartbeat
 from bot.settings import Settings, parse_quiet_hours
+from handlers.types import Incoming, Reply
 from messages import t
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
@@ -55,8 +57,9 @@ async def drain(settings: Settings) -> tuple[int, list[str]]:
         return 1, [t(lang, "cli.drain_no_channel")]
     engine = create_engine(settings.database_url)
     start, end = parse_quiet_hours(settings.quiet_hours) or (None, None)
-    limits = Limits(timezone=settings.timezone, chat_interval=timedelta(seconds=settings.chat_interval),
-                    **({"quiet_start": start, "quiet_end": end} if start is not None else {}))
+    limits = Limits(timezone=settings.timezone, chat_interval=timedelta(seconds=settings.chat_interval))
+    if start is not None and end is not None:
+        limits = replace(limits, quiet_start=start, quiet_end=end)
     # A drain shares the platforms' limits with any `ocop-bot run` sending meanwhile: it joins their heartbeat.
     channels: dict[str, Callable[[Settings, Pacer], contextlib.AbstractAsyncContextManager[Send]]] = {
         name: sender for name, sender in (("telegram", _telegram), ("zalo", _zalo))
@@ -106,7 +109,7 @@ async def _zalo(settings: Settings, pacer: Pacer) -> AsyncIterator[Send]:
 
     assert settings.zalo_bot_token is not None
 
-    async def nobody_writes_here(_incoming: object) -> list:  # this process only sends
+    async def nobody_writes_here(_incoming: Incoming) -> list[Reply]:  # this process only sends
         return []
 
     secret = WebIdentity(settings.data_dir, settings.web_secret.get_secret_value() if settings.web_secret else None)

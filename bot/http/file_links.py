@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote
 
 from aiohttp import web
@@ -38,8 +39,11 @@ def keep(data_dir: Path, content: bytes, extension: str) -> str:
     return write_blob(data_dir, content, extension).name
 
 
-def link_maker(public_url: str, secret: str, clock: Callable[[], float] = time.time
-               ) -> Callable[[str, str], str]:
+class LinkMaker(Protocol):
+    def __call__(self, name: str, download: str = "") -> str: ...
+
+
+def link_maker(public_url: str, secret: str, clock: Callable[[], float] = time.time) -> LinkMaker:
     """link(kept file name, name to save it under ("" for the kept name))."""
     def link(name: str, download: str = "") -> str:
         expires = int(clock()) + VALID_SECONDS

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.metrics import Metrics
 from storage import statuses
@@ -15,7 +16,7 @@ from storage.outbox import counts_by_status_and_reason
 
 
 def add_health_routes(app: web.Application, engine: Callable[[], AsyncEngine | None], metrics: Metrics,
-                      refresh: Callable[[], object]) -> None:
+                      refresh: Callable[[], Awaitable[None]]) -> None:
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})  # the process is up and serving HTTP
 
@@ -32,7 +33,7 @@ def add_health_routes(app: web.Application, engine: Callable[[], AsyncEngine | N
         return web.json_response({"status": "ready", "migration": revision})
 
     async def metrics_page(_request: web.Request) -> web.Response:
-        await refresh()  # type: ignore[misc]
+        await refresh()
         return web.Response(body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app.router.add_get("/healthz", healthz)
@@ -40,7 +41,7 @@ def add_health_routes(app: web.Application, engine: Callable[[], AsyncEngine | N
     app.router.add_get("/metrics", metrics_page)
 
 
-async def refresh_outbox_gauge(metrics: Metrics, sessions) -> None:  # type: ignore[no-untyped-def]
+async def refresh_outbox_gauge(metrics: Metrics, sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session:
         counts = await counts_by_status_and_reason(session)
     totals: dict[str, int] = {}

@@ -45,7 +45,7 @@ class BroadcastMonitor:
         reported = False
         async with self._sessions() as session, session.begin():
             for broadcast in await active_broadcasts(session, self._clock()):
-                counts = await broadcast_figures(session, broadcast.id)  # type: ignore[arg-type]
+                counts = await broadcast_figures(session, broadcast.id)
                 account = await session.get(ChatAccount, broadcast.account_id)
                 if account is None:
                     continue
@@ -58,10 +58,10 @@ class BroadcastMonitor:
                 # Web notices waiting for their page to open are reported as waiting, not awaited.
                 if counts[statuses.PENDING] + counts[statuses.SENDING] - counts["waiting"] == 0:
                     broadcast.status, broadcast.finished_at = statuses.BROADCAST_DONE, utcnow()
-                    reasons = await failure_reasons(session, broadcast.id)  # type: ignore[arg-type]
+                    reasons = await failure_reasons(session, broadcast.id)
                     text = t(lang, "broadcast.report", id=broadcast.id, **figures,
                              reasons="\n".join(f"• {reason}: {n}" for reason, n in reasons.most_common(5)) or "—")
-                    await enqueue(session, account_id=account.id, reason="broadcast.report",  # type: ignore[arg-type]
+                    await enqueue(session, account_id=account.id, reason="broadcast.report",
                                   dedupe_key=f"broadcast-report:{broadcast.id}", text=text)
                     await record_event(session, actor_account_id=None, action="broadcast.finished",
                                        subject_type="broadcast", subject_id=str(broadcast.id),

@@ -34,7 +34,7 @@ from bot.outbox.outcomes import (
     Unreachable,
 )
 from handlers.types import Attachment, Option, Reply
-from storage import outbox
+from storage import outbox, statuses
 from storage.blobs import blob_path
 from storage.chats import accounts_in_a_form
 from storage.models import ChatAccount, OutboxMessage, StoredFile
@@ -187,7 +187,7 @@ class Dispatcher:
                                                  chat_ids=chats, or_push_subscribed=pushable)
                 # A notice's options are not numbered for a chat in a form: its numbers answer the form.
                 # (A reply kept for later is the chat's own question: its numbers are the form's.)
-                busy = await accounts_in_a_form(session, [a.id for m, a in claimed  # type: ignore[misc]
+                busy = await accounts_in_a_form(session, [a.id for m, a in claimed
                                                           if m.options and m.reason != "reply"])
             by_chat: dict[str, list[tuple[OutboxMessage, ChatAccount]]] = {}
             for row in claimed:
@@ -214,11 +214,11 @@ class Dispatcher:
         assert message.id is not None
         now = self._clock()
         if account.unreachable_at is not None:
-            await self._finish(message, status=outbox.UNREACHABLE, last_error="blocked earlier")
+            await self._finish(message, status=statuses.UNREACHABLE, last_error="blocked earlier")
             return
         kind = OPTIONAL_KINDS.get(reason_kind(message.reason))
         if kind is not None and kind in (account.reminder_optouts or []):
-            await self._finish(message, status=outbox.SKIPPED, last_error="opted out")
+            await self._finish(message, status=statuses.SKIPPED, last_error="opted out")
             return
         # Notices carry their buttons on the message; a kept reply keeps the keyboard (and the rest of its shape:
         # a contact button, an upload page) it was made with.
@@ -231,37 +231,37 @@ class Dispatcher:
         parts = message.parts_sent
         try:
             try:
-                status = await send(account.chat_id, reply) or outbox.SENT
+                status = await send(account.chat_id, reply) or statuses.SENT
             except PartlySent as partial:  # keep what was delivered: the retry resumes at the part that failed
                 parts = max(parts, partial.parts)
                 raise partial.cause from partial
         except NotThere:
-            await self._finish(message, status=outbox.PENDING, parts_sent=parts)
+            await self._finish(message, status=statuses.PENDING, parts_sent=parts)
             return
         except RetryLater as exc:  # the pacer has slowed the chat, or paused the channel, already
-            await self._finish(message, status=outbox.PENDING, due_at=now + timedelta(seconds=exc.seconds),
+            await self._finish(message, status=statuses.PENDING, due_at=now + timedelta(seconds=exc.seconds),
                                last_error=str(exc), parts_sent=parts)
             return
         except Unreachable as exc:
             if self._metrics is not None:
-                self._metrics.sends.labels(outbox.UNREACHABLE).inc()
+                self._metrics.sends.labels(statuses.UNREACHABLE).inc()
             async with self._sessions() as session, session.begin():
-                if await outbox.finish(session, message.id, self.worker, status=outbox.UNREACHABLE,
+                if await outbox.finish(session, message.id, self.worker, status=statuses.UNREACHABLE,
                                        attempts=message.attempts + 1, last_error=str(exc)[:500], parts_sent=parts):
-                    await outbox.mark_unreachable(session, account.id, now)  # type: ignore[arg-type]
+                    await outbox.mark_unreachable(session, account.id, now)
             return
         except Permanent as exc:
-            await self._finish(message, status=outbox.FAILED, attempts=message.attempts + 1,
+            await self._finish(message, status=statuses.FAILED, attempts=message.attempts + 1,
                                last_error=str(exc)[:500], parts_sent=parts)
             return
         except Exception as exc:  # Transient, or anything unexpected: back off and try again
             attempts = message.attempts + 1
             if attempts >= self.limits.max_attempts:
-                await self._finish(message, status=outbox.FAILED, attempts=attempts, last_error=repr(exc)[:500],
+                await self._finish(message, status=statuses.FAILED, attempts=attempts, last_error=repr(exc)[:500],
                                    parts_sent=parts)
             else:
                 delay = self.limits.backoff_base * 2 ** (attempts - 1)
-                await self._finish(message, status=outbox.PENDING, attempts=attempts,
+                await self._finish(message, status=statuses.PENDING, attempts=attempts,
                                    due_at=now + timedelta(seconds=delay), last_error=repr(exc)[:500],
                                    parts_sent=parts)
             return

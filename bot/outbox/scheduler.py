@@ -54,7 +54,7 @@ class ReminderScheduler:
     async def _scheduled(self, attempt: int = 0) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self._running.add(task)  # type: ignore[arg-type]
+            self._running.add(task)
         try:
             await self.run_scan()
         except asyncio.CancelledError:  # shutting down mid-scan: its transaction rolls back; the next start rescans
@@ -68,7 +68,7 @@ class ReminderScheduler:
                 log.exception("reminder scan failed; it runs again at the next scheduled time")
         finally:
             if task is not None:
-                self._running.discard(task)  # type: ignore[arg-type]
+                self._running.discard(task)
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=self._zone)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from handlers.events.card import describe
 from handlers.forms import engine as forms
 from handlers.forms.matching import Choice
 from handlers.forms.navigation import yes_no_options
-from handlers.forms.steps import Kind, Step
+from handlers.forms.steps import Form, Kind, Step
 from handlers.forms.validators import Invalid, check_datetime, check_text
 from handlers.officer.access import acting_officer, sees
 from handlers.officer.workbook import append_row
@@ -29,7 +30,7 @@ def _step(id: str, kind: Kind, **kw: Any) -> Step:
     return Step(id=id, kind=kind, section="event", prompt=f"ask.{id}", label=f"field.{id}", help=f"help.{id}", **kw)
 
 
-def _when(earliest_key: str | None = None):  # type: ignore[no-untyped-def]
+def _when(earliest_key: str | None = None) -> Callable[[str, dict[str, Any]], str]:
     def parse(text: str, data: dict[str, Any]) -> str:
         earliest = datetime.fromisoformat(data[earliest_key]) if earliest_key and data.get(earliest_key) else \
             datetime.fromisoformat(data["_now"])
@@ -49,10 +50,9 @@ def _deadline(text: str, data: dict[str, Any]) -> str:
     return value
 
 
-class EventForm:
+class EventForm(Form):
     name = "event"
     sections = ("event",)
-    review_title, submit_label, cancel_prompt = "officer.review_title", "nav.confirm", "officer.cancel_confirm"
 
     def steps(self, data: dict[str, Any]) -> list[Step]:
         groups = load_reference().groups
@@ -70,9 +70,6 @@ class EventForm:
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         return {"_now": ctx.now.isoformat(), "_tz": ctx.timezone}
-
-    async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
-        return []
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
         officer = await acting_officer(ctx)  # checked again at the confirm
@@ -106,18 +103,18 @@ async def announce(session: AsyncSession, event: Event, timezone: str) -> int:
         text = t(lang, f"event.announce_{event.kind}", name=event.name,
                  start=format_when(lang, event.starts_at, timezone), place=event.place)
         options = [{"id": EventOpen(event.id).id, "label": t(lang, "event.details")}]
-        if await enqueue(session, account_id=account.id, reason=f"{event.kind}.announce",  # type: ignore[arg-type]
+        if await enqueue(session, account_id=account.id, reason=f"{event.kind}.announce",
                          dedupe_key=f"{event.kind}.announce:{event.id}:{account.id}", text=text, options=options):
             count += 1
     return count
 
 
 async def _tell_registrants(ctx: Context, event: Event, key: str, version: str) -> None:
-    for account, _ in await registrants(ctx.session, event.id):  # type: ignore[arg-type]
+    for account, _ in await registrants(ctx.session, event.id):
         lang = account.language
         text = t(lang, key, name=event.name, start=format_when(lang, event.starts_at, ctx.timezone),
                  place=event.place)
-        await enqueue(ctx.session, account_id=account.id, reason=f"{event.kind}.changed",  # type: ignore[arg-type]
+        await enqueue(ctx.session, account_id=account.id, reason=f"{event.kind}.changed",
                       dedupe_key=f"{event.kind}.{version}:{event.id}:{account.id}", text=text)
         ctx.outbox_written = True
 
@@ -134,7 +131,7 @@ async def officer_event_view(ctx: Context, event: Event) -> list[Reply]:
     officer = await acting_officer(ctx, event.province_code, not_found="event.not_found")
     if isinstance(officer, Reply):
         return [Reply(t(lang, "event.not_found"))]
-    people = await registrants(ctx.session, event.id)  # type: ignore[arg-type]
+    people = await registrants(ctx.session, event.id)
     lines = describe(ctx, event) + [t(lang, "event.registrant_count", count=len(people))]
     options = [Option(EventPeople(event.id).id, t(lang, "event.people"))]
     if event.cancelled_at is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from handlers.buttons import EventCalendar, EventJoin, EventLeave, EventList, EventOpen, EventProvince
+from handlers.buttons import EventCalendar, EventJoin, EventKind, EventLeave, EventList, EventOpen, EventProvince
 from handlers.events.admin import officer_event_view  # officers see the same event with their actions
 from handlers.events.card import describe
 from handlers.forms.matching import find_province
@@ -16,11 +16,15 @@ from storage.officers import active_officer
 from storage.producers import get_producer
 from storage.reference import load_reference
 
-KINDS = ("training", "fair")
+
+def _kind(value: object) -> EventKind:
+    """An event's kind, or a draft's, as the buttons name it (anything else reads as training)."""
+    return "fair" if value == "fair" else "training"
+
 HORIZON = timedelta(days=90)
 
 
-async def list_events(ctx: Context, state: State, kind: str) -> list[Reply]:
+async def list_events(ctx: Context, state: State, kind: EventKind) -> list[Reply]:
     """What is coming in the next 90 days for this producer's province and product groups (officers: all of
     their province's; a person not linked to a producer: all of the province they name, asked once)."""
     lang = ctx.lang
@@ -32,7 +36,7 @@ async def list_events(ctx: Context, state: State, kind: str) -> list[Reply]:
         return ask_province(ctx, state, kind)
     events = await upcoming(ctx.session, kind=kind, province_code=province, start=ctx.now, end=ctx.now + HORIZON)
     if officer is None and producer is not None:
-        groups = await producer_groups(ctx.session, producer.id)  # type: ignore[arg-type]
+        groups = await producer_groups(ctx.session, producer.id)
         events = [e for e in events if is_for(e, province, groups)]
     browsing = officer is None and producer is None
     change = (Option(EventProvince(kind).id, t(lang, "event.change_province")),) if browsing else ()
@@ -50,7 +54,7 @@ async def list_events(ctx: Context, state: State, kind: str) -> list[Reply]:
     return [Reply("\n".join(lines), options=(*options, *change), inline=True)]
 
 
-def ask_province(ctx: Context, state: State, kind: str) -> list[Reply]:
+def ask_province(ctx: Context, state: State, kind: EventKind) -> list[Reply]:
     state.data["_await"] = "browse_province"
     state.data["_browse_kind"] = kind
     return [Reply(t(ctx.lang, "event.ask_province"))]
@@ -58,7 +62,7 @@ def ask_province(ctx: Context, state: State, kind: str) -> list[Reply]:
 
 async def answer_province(ctx: Context, state: State, text: str) -> list[Reply]:
     """The province a person not linked to a producer wants to see, by name (former names and spellings too)."""
-    kind = state.data.get("_browse_kind") if state.data.get("_browse_kind") in KINDS else "training"
+    kind = _kind(state.data.get("_browse_kind"))
     province = find_province(text)
     if province is None:
         return [Reply(t(ctx.lang, "event.province_unknown"))]
@@ -79,7 +83,7 @@ async def open_event(ctx: Context, event_id: int) -> list[Reply]:
     if not await _may_see(ctx, event):
         return [Reply(t(ctx.lang, "event.not_found"))]
     lang = ctx.lang
-    row = await registration(ctx.session, event.id, ctx.account.id)  # type: ignore[arg-type]
+    row = await registration(ctx.session, event.id, ctx.account.id)
     registered = row is not None and row.cancelled_at is None
     lines = describe(ctx, event) + ([t(lang, "event.you_registered")] if registered else [])
     options = []
@@ -87,7 +91,7 @@ async def open_event(ctx: Context, event_id: int) -> list[Reply]:
         options.append(Option(EventLeave(event.id).id, t(lang, "event.leave")) if registered
                        else Option(EventJoin(event.id).id, t(lang, "event.join")))
         options.append(Option(EventCalendar(event.id).id, t(lang, "event.calendar")))
-    options.append(Option(EventList(event.kind).id, t(lang, "event.back")))
+    options.append(Option(EventList(_kind(event.kind)).id, t(lang, "event.back")))
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
 
 
@@ -95,7 +99,7 @@ async def _may_see(ctx: Context, event: Event) -> bool:
     producer = await get_producer(ctx.session, ctx.account.producer_id)
     if producer is None:  # browsing a province: all of its events
         return event.province_code == ctx.account.browse_province
-    return is_for(event, producer.province_code, await producer_groups(ctx.session, producer.id))  # type: ignore[arg-type]
+    return is_for(event, producer.province_code, await producer_groups(ctx.session, producer.id))
 
 
 async def join(ctx: Context, event_id: int) -> list[Reply]:
@@ -156,7 +160,8 @@ def _fold(line: str) -> str:
     data = line.encode()
     if len(data) <= 75:
         return line
-    parts, current = [], b""
+    parts: list[str] = []
+    current = b""
     for char in line:
         encoded = char.encode()
         if len(current) + len(encoded) > (75 if not parts else 74):

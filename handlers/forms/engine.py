@@ -285,9 +285,8 @@ async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) 
         return ask_cancel(lang, form, state)
     if command == nav.HELP:
         return ask(ctx, form, state, [Reply(t(lang, "help.review"))])
-    extra = {o.id for o in getattr(form, "extra_actions", lambda _lang: [])(lang)}
-    if inc.choice in extra:  # a form's own review button (e.g. "send a test to me")
-        return ask(ctx, form, state, await form.on_extra(ctx, state, inc.choice))  # type: ignore[attr-defined]
+    if inc.choice in {o.id for o in form.extra_actions(lang)}:  # a form's own review button ("send me a test")
+        return ask(ctx, form, state, await form.on_extra(ctx, state, inc.choice))
     return ask(ctx, form, state, [Reply(t(lang, "error.review_unknown"))])
 
 

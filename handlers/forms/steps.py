@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 from handlers.forms.matching import Choice
-from handlers.types import Context, Reply
+from handlers.types import Context, Option, Reply, State
 from messages import format_number, t
 
 REVIEW = "_review"
@@ -54,21 +55,38 @@ class Step:
     max_files: int = MAX_FILES_PER_STEP
 
 
-class Form(Protocol):
-    name: str
-    sections: tuple[str, ...]
-    # Message keys: the review's title, its confirm button, and the "really cancel?" question.
-    review_title: str
-    submit_label: str
-    cancel_prompt: str
+class Form(ABC):
+    """A form: its steps (a function of the answers so far) and what submitting does. The other hooks have
+    defaults, so a form declares only what is its own."""
 
+    name: ClassVar[str]  # the draft's flow
+    sections: ClassVar[tuple[str, ...]]
+    # Message keys: the review's title, its confirm button, and the "really cancel?" question.
+    review_title: ClassVar[str] = "officer.review_title"
+    submit_label: ClassVar[str] = "nav.confirm"
+    cancel_prompt: ClassVar[str] = "officer.cancel_confirm"
+
+    @abstractmethod
     def steps(self, data: dict[str, Any]) -> list[Step]: ...
 
-    async def initial_data(self, ctx: Context) -> dict[str, Any]: ...
-
-    async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]: ...
-
+    @abstractmethod
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]: ...
+
+    async def initial_data(self, ctx: Context) -> dict[str, Any]:
+        """A new draft's answers before the first question."""
+        return {}
+
+    async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
+        """Notes said after an answer is taken (and answers it implies)."""
+        return []
+
+    def extra_actions(self, lang: str) -> list[Option]:
+        """The review's own buttons besides submit, edit and cancel (a broadcast's "send me a test")."""
+        return []
+
+    async def on_extra(self, ctx: Context, state: State, action: str) -> list[Reply]:
+        """One of `extra_actions` was pressed on the review."""
+        return []
 
 
 def answered(step: Step, data: dict[str, Any]) -> bool:

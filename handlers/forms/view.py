@@ -93,7 +93,7 @@ def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply
     if notes is not None:  # what a form adds to its summary (e.g. a broadcast's preview and recipient count)
         lines += ["", *notes(lang, data)]
     summary = Reply("\n".join(lines), options=nav.options(lang, back=True, skip=False))
-    extra = tuple(getattr(form, "extra_actions", lambda _lang: [])(lang))
+    extra = tuple(form.extra_actions(lang))
     actions = (Option(nav.SUBMIT, t(lang, form.submit_label)), *extra, Option(nav.EDIT, t(lang, "nav.edit")),
                Option(nav.CANCEL, t(lang, "nav.cancel")))
     return [summary, Reply(t(lang, "review.question"), options=actions, inline=True)]

@@ -101,7 +101,7 @@ async def _drafts(session: AsyncSession, now: datetime, rules: ReminderRules, ad
         # Keyed by when the draft was last touched: the same pause is reminded of once.
         key = f"draft:{account.id}:{state.updated_at.isoformat(timespec='seconds')}"
         options = [{"id": Menu("register").id, "label": t(lang, "resume.continue")}]
-        if await enqueue(session, account_id=account.id, reason="draft.idle", dedupe_key=key, text=text,  # type: ignore[arg-type]
+        if await enqueue(session, account_id=account.id, reason="draft.idle", dedupe_key=key, text=text,
                          options=options):
             added["draft.idle"] += 1
 
@@ -121,7 +121,7 @@ async def _digests(session: AsyncSession, today: date, rules: ReminderRules, add
             officer.province_code, lang)
         text = t(lang, "notice.digest", count=len(mine), province=province, days=rules.digest_days,
                  lines="\n".join(lines) or t(lang, "reminder.digest_none"))
-        if await enqueue(session, account_id=account.id, reason="digest.weekly", text=text,  # type: ignore[arg-type]
+        if await enqueue(session, account_id=account.id, reason="digest.weekly", text=text,
                          dedupe_key=f"digest:{officer.id}:{week.year}-W{week.week:02d}"):
             added["digest.weekly"] += 1
 
@@ -131,17 +131,17 @@ async def _events(session: AsyncSession, today: date, now: datetime, rules: Remi
     horizon = now + timedelta(days=max(rules.event_tomorrow_days, rules.fair_deadline_days) + 2)
     for event in await upcoming(session, kind=None, province_code=None, start=now, end=horizon + timedelta(days=90)):
         if (event.starts_at.astimezone(zone).date() - today).days == rules.event_tomorrow_days:
-            for account, _ in await registrants(session, event.id):  # type: ignore[arg-type]
+            for account, _ in await registrants(session, event.id):
                 text = t(account.language, f"notice.{event.kind}_tomorrow", name=event.name, place=event.place,
                          start=format_when(account.language, event.starts_at, rules.timezone))
-                if await enqueue(session, account_id=account.id, reason=f"{event.kind}.tomorrow",  # type: ignore[arg-type]
+                if await enqueue(session, account_id=account.id, reason=f"{event.kind}.tomorrow",
                                  dedupe_key=f"{event.kind}.tomorrow:{event.id}:{account.id}", text=text):
                     added[f"{event.kind}.tomorrow"] += 1
         deadline = event.registration_deadline
         if event.kind != "fair" or deadline is None or deadline < now:
             continue
         if (deadline.astimezone(zone).date() - today).days <= rules.fair_deadline_days:
-            registered = {account.id for account, _ in await registrants(session, event.id)}  # type: ignore[arg-type]
+            registered = {account.id for account, _ in await registrants(session, event.id)}
             for account in await audience(session, event):
                 if account.id in registered:
                     continue
@@ -149,6 +149,6 @@ async def _events(session: AsyncSession, today: date, now: datetime, rules: Remi
                 text = t(lang, "notice.fair_deadline", name=event.name,
                          deadline=format_when(lang, deadline, rules.timezone))
                 options = [{"id": EventOpen(event.id).id, "label": t(lang, "event.details")}]
-                if await enqueue(session, account_id=account.id, reason="fair.deadline",  # type: ignore[arg-type]
+                if await enqueue(session, account_id=account.id, reason="fair.deadline",
                                  dedupe_key=f"fair.deadline:{event.id}:{account.id}", text=text, options=options):
                     added["fair.deadline"] += 1

@@ -224,7 +224,7 @@ async def confirm_simple(ctx: Context, state: State, answer: bool | None) -> lis
     change = await change_status(ctx.session, application, target, actor_account_id=ctx.account.id)
     await notify_producer(ctx, application, change, f"notice.{target}")
     done = Reply(t(ctx.lang, "officer.done", code=application.code, stage=t(ctx.lang, f"stage.{target}")))
-    return [done, *await open_application(ctx, application.id)]  # type: ignore[arg-type]
+    return [done, *await open_application(ctx, application.id)]
 
 
 async def _invite_reevaluation(ctx: Context, application: Application, producer: Producer) -> list[Reply]:
@@ -249,7 +249,7 @@ async def _invite_reevaluation(ctx: Context, application: Application, producer:
     else:  # a second tap sends nothing new, and says so
         done = Reply(t(lang, "officer.invited" if sent else "officer.invited_already", producer=producer.name,
                        chats=len(accounts)))
-    return [done, *await open_application(ctx, application.id)]  # type: ignore[arg-type]
+    return [done, *await open_application(ctx, application.id)]
 
 
 async def make_link_code(ctx: Context, query: str) -> list[Reply]:

@@ -12,7 +12,7 @@ from typing import Any
 from handlers.buttons import BroadcastCancel, BroadcastNew, BroadcastTest
 from handlers.forms import engine as forms
 from handlers.forms.matching import Choice
-from handlers.forms.steps import Kind, Step
+from handlers.forms.steps import Form, Kind, Step
 from handlers.forms.validators import Invalid, check_datetime, check_text
 from handlers.officer.access import acting_officer
 from handlers.types import Context, Option, Reply, State
@@ -68,7 +68,7 @@ def _at(text: str, data: dict[str, Any]) -> str:
     return check_datetime(text, timezone=data["_tz"], not_before=now, now=now).isoformat()
 
 
-class BroadcastForm:
+class BroadcastForm(Form):
     name = "broadcast"
     sections = ("broadcast",)
     review_title, submit_label, cancel_prompt = "broadcast.review_title", "broadcast.send", "officer.cancel_confirm"
@@ -132,7 +132,7 @@ class BroadcastForm:
         """Send it to the officer alone, as producers will get it; nothing else changes."""
         data = state.data
         file_id = (data.get("bc_file") or [{}])[0].get("id")
-        await enqueue(ctx.session, account_id=ctx.account.id, reason="broadcast.test",  # type: ignore[arg-type]
+        await enqueue(ctx.session, account_id=ctx.account.id, reason="broadcast.test",
                       dedupe_key=f"broadcast-test:{ctx.account.id}:{ctx.now.isoformat()}", text=data["bc_text"],
                       file_id=file_id)
         ctx.outbox_written = True
@@ -147,7 +147,7 @@ class BroadcastForm:
                       if a.unreachable_at is None]
         when = datetime.fromisoformat(data["bc_at"]) if data.get("bc_when") == "later" else ctx.now
         file_id = (data.get("bc_file") or [{}])[0].get("id")
-        broadcast = await create_broadcast(ctx.session, officer_id=officer.id, account_id=ctx.account.id,  # type: ignore[arg-type]
+        broadcast = await create_broadcast(ctx.session, officer_id=officer.id, account_id=ctx.account.id,
                                            text=data["bc_text"], file_id=file_id, audience=audience,
                                            recipients=recipients, scheduled_at=when)
         ctx.outbox_written = True
@@ -186,7 +186,7 @@ async def overview(ctx: Context) -> list[Reply]:
 
 
 async def figures_line(ctx: Context, broadcast: Broadcast) -> str:
-    counts = await broadcast_figures(ctx.session, broadcast.id)  # type: ignore[arg-type]
+    counts = await broadcast_figures(ctx.session, broadcast.id)
     lang = ctx.lang
     return t(lang, "broadcast.figures", id=broadcast.id, status=t(lang, f"broadcast.status_{broadcast.status}"),
              at=format_when(lang, broadcast.scheduled_at, ctx.timezone), sent=counts["delivered"],
@@ -213,7 +213,7 @@ async def cancel(ctx: Context, broadcast_id: int) -> list[Reply]:
         return [Reply(t(lang, "broadcast.not_found"))]
     if broadcast.status not in statuses.BROADCAST_ACTIVE:
         return [Reply(t(lang, "broadcast.not_active", id=broadcast.id))]
-    unsent = await cancel_broadcast(ctx.session, broadcast, actor_account_id=ctx.account.id)  # type: ignore[arg-type]
+    unsent = await cancel_broadcast(ctx.session, broadcast, actor_account_id=ctx.account.id)
     return [Reply(t(lang, "broadcast.cancelled", id=broadcast.id, unsent=unsent)),
             Reply(await figures_line(ctx, broadcast))]
 

@@ -53,7 +53,7 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
                subgroup=" / ".join(ref.label(code, lang) for code in (product.subgroup_code, product.category_code)
                                    if code) or "—"),
              product.description or ""]
-    documents = await list_documents(ctx.session, application.id)  # type: ignore[arg-type]
+    documents = await list_documents(ctx.session, application.id)
     lines += document_lines(lang, documents, ctx.timezone)
     attachments: list[Attachment] = []
     for document in documents:

@@ -6,13 +6,13 @@ Submitting checks the officer and the application again: a revocation between tw
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from datetime import date
 from typing import Any
 
 from handlers.buttons import Supplement
 from handlers.forms.matching import Choice
-from handlers.forms.steps import Kind, Step
+from handlers.forms.steps import Form, Kind, Step
 from handlers.forms.validators import check_date, check_score, check_text
 from handlers.notices.notify import notify_producer
 from handlers.officer.access import checked_application
@@ -33,15 +33,8 @@ def _note(text: str, _data: dict[str, Any]) -> str:
     return check_text(text, max_len=1000, allow_emoji=True)
 
 
-class _OfficerForm(ABC):
+class _OfficerForm(Form):
     sections = ("action",)
-    review_title, submit_label, cancel_prompt = "officer.review_title", "nav.confirm", "officer.cancel_confirm"
-
-    async def initial_data(self, ctx: Context) -> dict[str, Any]:
-        return {}
-
-    async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
-        return []
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
         """Check the officer and the application again, act, and say where the application is now."""
@@ -55,7 +48,7 @@ class _OfficerForm(ABC):
         except TransitionNotAllowed:
             return [Reply(t(lang, "officer.not_now", stage=t(lang, f"stage.{application.status}")))]
         done = Reply(t(lang, "officer.done", code=application.code, stage=t(lang, f"stage.{application.status}")))
-        return [done, *await open_application(ctx, application.id)]  # type: ignore[arg-type]
+        return [done, *await open_application(ctx, application.id)]
 
     @abstractmethod
     async def act(self, ctx: Context, application: Application, data: dict[str, Any]) -> None:
@@ -77,7 +70,7 @@ class RequestMoreForm(_OfficerForm):
     async def act(self, ctx: Context, application: Application, data: dict[str, Any]) -> None:
         items = list(data.get("request_items") or [])
         change = await request_more(ctx.session, application, items, data["request_note"],
-                                    actor_account_id=ctx.account.id)  # type: ignore[arg-type]
+                                    actor_account_id=ctx.account.id)
         ref = load_reference()
         await notify_producer(ctx, application, change, "notice.needs_more",
                               params=lambda lang: {"note": data["request_note"],
@@ -178,7 +171,7 @@ class ResultForm(_OfficerForm):
             ctx.session, application, mandatory_met=None if data.get("_central") else not failed,
             score=data.get("score"), note=data.get("result_note") if failed else None,
             decision_number=(data.get("decision_number") or "") if issues else "", decision_date=decision_date,
-            central_outcome=data.get("central_outcome"), actor_account_id=ctx.account.id)  # type: ignore[arg-type]
+            central_outcome=data.get("central_outcome"), actor_account_id=ctx.account.id)
         if certificate is not None:
             key = "notice.potential_five" if certificate.potential_five else \
                 "notice.stays_four" if plan.keeps_certificate else "notice.recognised"

@@ -15,7 +15,10 @@ from storage.statistics import ProvinceStatistics, province_statistics
 
 def summary(lang: str, stats: ProvinceStatistics, scope: str, timezone: str) -> str:
     ref = load_reference()
-    n = lambda value: format_number(lang, value)  # noqa: E731
+
+    def n(value: int) -> str:
+        return format_number(lang, value)
+
     lines = [t(lang, "stats.title", scope=scope),
              t(lang, "stats.recognised", total=n(sum(stats.by_stars.values())), five=n(stats.by_stars.get(5, 0)),
                four=n(stats.by_stars.get(4, 0)), three=n(stats.by_stars.get(3, 0))),

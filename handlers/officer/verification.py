@@ -55,7 +55,7 @@ async def _card(ctx: Context, producer_id: int, heading: str) -> str:
     chats = await accounts_of_producer(ctx.session, producer_id)
     state = (t(lang, "verify.verified", how=t(lang, f"verify.how.{producer.verified_how}"),
                date=format_date(aware(producer.verified_at), ctx.timezone))
-             if is_verified(producer) else t(lang, "verify.unverified"))
+             if producer.verified_at is not None else t(lang, "verify.unverified"))
     return t(lang, "verify.card", heading=heading, state=state, name=producer.name,
              entity=ref.label(producer.entity_type, lang), tax_code=producer.tax_code or "—",
              representative=producer.representative or "—", phone=producer.phone or "—",
@@ -79,7 +79,7 @@ async def open_claim(ctx: Context, producer_id: int) -> list[Reply]:
     if tax_holder is None:
         options.append(Option(ClaimAct(producer_id, "verify", 0).id, t(lang, "verify.action.verify")))
     for other in others:
-        texts.append(await _card(ctx, other.id, t(lang, "verify.heading_listed" if is_verified(other)  # type: ignore[arg-type]
+        texts.append(await _card(ctx, other.id, t(lang, "verify.heading_listed" if is_verified(other)
                                                   else "verify.heading_other_claim")))
         if is_verified(other):
             options.append(Option(ClaimAct(producer_id, "merge", other.id).id, t(lang, "verify.action.merge",
@@ -117,7 +117,7 @@ async def confirm(ctx: Context, state: State, answer: bool | None) -> list[Reply
     if is_verified(claim):
         return [Reply(t(lang, "verify.already"))]
     action, actor = pending["action"], ctx.account.id
-    accounts = await accounts_of_producer(ctx.session, claim.id)  # type: ignore[arg-type]
+    accounts = await accounts_of_producer(ctx.session, claim.id)
     if action == "verify":
         if not await verify_producer(ctx.session, claim, how="officer", actor_account_id=actor, now=ctx.now):
             return [Reply(t(lang, "verify.tax_code_held"))]

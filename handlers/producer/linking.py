@@ -27,7 +27,7 @@ async def link_by_contact(ctx: Context, inc: Incoming) -> list[Reply]:
     producer = await producer_by_phone(ctx.session, phone, verified_only=True)
     if producer is None:
         return [Reply(t(lang, "link.no_match", office=await whom_to_call(ctx)))]
-    await link_account(ctx.session, ctx.account, producer.id, how="contact")  # type: ignore[arg-type]
+    await link_account(ctx.session, ctx.account, producer.id, how="contact")
     return [Reply(t(lang, "link.done", producer=producer.name))]
 
 

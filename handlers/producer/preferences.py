@@ -43,7 +43,7 @@ async def snooze(ctx: Context, certificate_id: int, milestone: str) -> list[Repl
     if row is None:
         return [Reply(t(ctx.lang, "error.stale_button"))]
     due = ctx.now + SNOOZE_FOR
-    added = await enqueue(ctx.session, account_id=ctx.account.id, dedupe_key=f"{original}:snoozed",  # type: ignore[arg-type]
+    added = await enqueue(ctx.session, account_id=ctx.account.id, dedupe_key=f"{original}:snoozed",
                           reason="cert-expiry", text=row.text, options=[o for o in row.options
                                                                         if not isinstance(parse(o["id"]), Snooze)],
                           due_at=due)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from handlers.forms.matching import Choice, find_province, province_choices, province_key
-from handlers.forms.steps import Kind, Step
+from handlers.forms.steps import Form, Kind, ParseFn, Step
 from handlers.forms.validators import (
     Invalid,
     check_name,
@@ -97,7 +97,7 @@ async def _check_province_kept(ctx: Context, value: str, _data: dict[str, Any]) 
                                                 "office": await whom_to_call(ctx, producer.province_code)})
 
 
-def _text(max_len: int, *, allow_emoji: bool = False):  # type: ignore[no-untyped-def]
+def _text(max_len: int, *, allow_emoji: bool = False) -> ParseFn:
     return lambda text, _data: check_text(text, max_len=max_len, allow_emoji=allow_emoji)
 
 
@@ -164,10 +164,10 @@ async def profile_answers(ctx: Context) -> dict[str, Any]:
     return answers
 
 
-class RegistrationForm:
+class RegistrationForm(Form):
     name = "register"
-    kind = "new"
-    sections: tuple[str, ...] = ("profile", "product", "dossier")
+    kind: ClassVar[str] = "new"
+    sections: ClassVar[tuple[str, ...]] = ("profile", "product", "dossier")
     review_title, submit_label, cancel_prompt = "review.title", "nav.submit", "form.cancel_confirm"
 
     def steps(self, data: dict[str, Any]) -> list[Step]:

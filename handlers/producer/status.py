@@ -65,7 +65,7 @@ async def show_status(ctx: Context, state: State, page: int = 0) -> list[Reply]:
                       request_contact=t(lang, "nav.share_phone") if ctx.can_share_contact else None)]
     entries: list[tuple[Product | None, Application | None]] = [(None, None)] if draft else []
     if producer is not None:
-        entries += await list_producer_products(ctx.session, producer.id)  # type: ignore[arg-type]
+        entries += await list_producer_products(ctx.session, producer.id)
     if not entries:
         return [Reply(t(lang, "status.none"))]
     page = min(max(page, 0), len(entries) - 1)
@@ -75,7 +75,7 @@ async def show_status(ctx: Context, state: State, page: int = 0) -> list[Reply]:
                           t(lang, "status.stage", stage=t(lang, "stage.draft")),
                           t(lang, "status.next", text=t(lang, "next.draft"))])
         return [Reply(card, options=_pager(lang, page, len(entries)), inline=True)]
-    certificate = await latest_certificate(ctx.session, product.id)  # type: ignore[arg-type]
+    certificate = await latest_certificate(ctx.session, product.id)
     status = application.status if application else lifecycle.RECOGNISED
     stage = lifecycle.shown_stage(status, certificate.valid_until if certificate else None, ctx.today)
     lines = await _card(ctx, product, application, certificate, stage, page, len(entries))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.forms.steps import Step
+from handlers.forms.steps import Form, Step
 from handlers.notices.notify import notify_officers
 from handlers.producer.registration import DOC_PREFIX, document_step
 from handlers.types import Context, Reply
@@ -16,7 +16,7 @@ from storage.producers import get_producer
 from storage.reference import load_reference
 
 
-class SupplementForm:
+class SupplementForm(Form):
     name = "supplement"
     sections = ("dossier",)
     review_title, submit_label, cancel_prompt = "supplement.review_title", "nav.send", "supplement.cancel_confirm"
@@ -27,12 +27,6 @@ class SupplementForm:
         return [document_step(doc, optional=False)
                 for doc in load_reference().documents_for(data.get("_group"), data.get("_kind", "new"))
                 if doc.code in wanted]
-
-    async def initial_data(self, ctx: Context) -> dict[str, Any]:
-        return {}
-
-    async def after_answer(self, ctx: Context, step: Step, data: dict[str, Any], typed: str) -> list[Reply]:
-        return []
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
         application = await owned_application(ctx, data.get("_app"))

@@ -7,7 +7,7 @@ Create Date: 2026-11-22 22:03:39.693740
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 

@@ -7,7 +7,7 @@ Create Date: 2026-11-22 22:45:50.484782
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 
