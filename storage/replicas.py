@@ -21,7 +21,7 @@ async def beat(session: AsyncSession, worker: str, now: datetime, alive: timedel
         col(SenderReplica.seen_at) < now - 20 * alive))
     # func.count() carries no column type that SQLModel's select() overloads accept.
     count = (await session.exec(select(func.count()).select_from(SenderReplica).where(  # type: ignore[call-overload]
-        col(SenderReplica.seen_at) >= now - alive))).one()
+        col(SenderReplica.seen_at) >= now - alive))).scalar_one()
     return max(1, int(count))
 
 
