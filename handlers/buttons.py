@@ -10,8 +10,8 @@ keeps the old one in `legacy` so buttons already on people's screens still work.
 from __future__ import annotations
 
 import typing
-from dataclasses import MISSING, dataclass, fields
-from typing import ClassVar, Literal, Self
+from dataclasses import MISSING, Field, dataclass, fields
+from typing import Any, ClassVar, Literal, Self
 
 _SEP = ":"
 _INT_LIMIT = 2**31  # database ids are 32-bit: a bigger number is an altered id, refused here, not in a query
@@ -47,8 +47,7 @@ class Button:
 
     @classmethod
     def from_parts(cls, parts: list[str]) -> Self | None:
-        declared = fields(cls)
-        hints = typing.get_type_hints(cls)
+        declared, hints = _shape(cls)
         if len(parts) > len(declared):
             if not declared:
                 return None
@@ -64,6 +63,17 @@ class Button:
                 return None
             values[field.name] = value
         return cls(**values)
+
+
+_Shape = tuple[tuple[Field[Any], ...], dict[str, Any]]
+_SHAPES: dict[type[Button], _Shape] = {}
+
+
+def _shape(cls: type[Button]) -> _Shape:
+    """A button type's fields and their types, read once: ids are parsed on the path of every tap and keyboard."""
+    if cls not in _SHAPES:
+        _SHAPES[cls] = fields(cls), typing.get_type_hints(cls)
+    return _SHAPES[cls]
 
 
 class Action(Button):
@@ -93,10 +103,6 @@ def parse(value: str | None) -> Button | None:
         if cls is not None and len(parts) >= length:
             return cls.from_parts(parts[length:])
     return None
-
-
-def is_action(value: str | None) -> bool:
-    return isinstance(parse(value), Action)
 
 
 # The conversation's own buttons ---------------------------------------------------------------------------------

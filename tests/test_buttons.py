@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handlers import buttons
-from handlers.buttons import ApplicationList, Button, ClaimAct, EditStep, Nav, Snooze, StatusPage, parse
+from handlers.buttons import Action, ApplicationList, Button, ClaimAct, EditStep, Nav, Snooze, StatusPage, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 DECLARED = sorted({cls for cls in buttons._REGISTRY.values()}, key=lambda c: c.prefix)
@@ -70,8 +70,8 @@ def test_a_renamed_prefix_still_reads_the_buttons_already_sent() -> None:
 
 def test_form_buttons_are_not_actions_and_earlier_messages_buttons_are() -> None:
     """Inside a form, an Action is refused politely (it would start something else); the form's own are not."""
-    assert not buttons.is_action(Nav("back").id) and not buttons.is_action(EditStep("name").id)
-    assert buttons.is_action(StatusPage(1).id) and buttons.is_action("app:open:3")
+    assert not isinstance(parse(Nav("back").id), Action) and not isinstance(parse(EditStep("name").id), Action)
+    assert isinstance(parse(StatusPage(1).id), Action) and isinstance(parse("app:open:3"), Action)
 
 
 def test_no_button_id_is_written_out_anywhere_but_its_declaration() -> None:
