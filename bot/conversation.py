@@ -22,7 +22,6 @@ from bot.metrics import Metrics
 from bot.outbox.dispatcher import GroupCommit
 from bot.outbox.outcomes import Outcome, Unreachable
 from handlers import router
-from handlers.forms.validators import has_control_characters, without_control_characters
 from handlers.types import Attachment, Context, Incoming, Quotas, Reply, State, reply_shape
 from messages import t
 from storage import outbox, statuses
@@ -71,7 +70,6 @@ class ConversationRunner:
     async def handle(self, incoming: Incoming, *, follow_up: bool = False) -> list[Reply]:
         """The replies to send. They are returned only after the new state is committed. `follow_up`: a further
         file of one upload the person sent at once, which the flood guard already counted."""
-        incoming = _cleaned(incoming)
         key = (incoming.channel, incoming.chat_id)
         if self._flood is not None and not follow_up and not self._from_backlog(incoming):
             verdict = self._flood.check(key)
@@ -287,15 +285,3 @@ def transient_database_error(exc: DBAPIError) -> bool:
 
 class _AlreadyHandled(Exception):  # noqa: N818  (rolls the transaction back; not an error)
     pass
-
-
-def _cleaned(incoming: Incoming) -> Incoming:
-    """Control characters out of the rest of what a person sent (the text was cleaned when the message was built):
-    in a name they go. PostgreSQL refuses NUL, and none of them means anything here."""
-    file = incoming.file
-    if not has_control_characters([incoming.choice, incoming.display_name, file and file.name]):
-        return incoming  # nearly always: no copy on the path of every update
-    if file is not None and file.name:
-        file = replace(file, name=without_control_characters(file.name, ""))
-    return replace(incoming, choice=without_control_characters(incoming.choice, ""),
-                   display_name=without_control_characters(incoming.display_name, ""), file=file)

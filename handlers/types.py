@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.forms.matching import clean_text
+from handlers.forms.matching import clean_text, without_controls
 from storage.models import ChatAccount
 
 
@@ -100,9 +100,14 @@ class Incoming:
     sent_at: Any = None  # when the person sent it (aware UTC), where the platform says: a backlog is not a flood
 
     def __post_init__(self) -> None:
-        # Cleaned once, here, whatever the channel: NFC, no control characters, single spaces.
+        # Cleaned once, here, whatever the channel: the text NFC with single spaces and no control characters (Word's
+        # line break pasted into a chat is one; PostgreSQL refuses NUL); ids and names without control characters.
         if isinstance(self.text, str):
             object.__setattr__(self, "text", clean_text(self.text))
+        object.__setattr__(self, "choice", without_controls(self.choice))
+        object.__setattr__(self, "display_name", without_controls(self.display_name))
+        if self.file is not None and self.file.name:
+            object.__setattr__(self, "file", replace(self.file, name=without_controls(self.file.name)))
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,25 @@ from dataclasses import dataclass
 from storage.reference import load_reference
 from storage.text import fold
 
-__all__ = ["Choice", "clean_text", "fold", "match_choice", "parse_numbers"]
+__all__ = ["CONTROL", "Choice", "clean_text", "fold", "match_choice", "parse_numbers", "without_controls"]
 
 # Control characters become spaces (Word's line break pasted into a chat is one; PostgreSQL refuses NUL); characters
 # that are invisible go (zero-width spaces, direction marks, a byte-order mark).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
 
 
 def clean_text(raw: str) -> str:
     """NFC (some Vietnamese keyboards send decomposed letters), no control characters, single spaces."""
     text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n")
-    text = _INVISIBLE.sub("", _CONTROL.sub(" ", text))
+    text = _INVISIBLE.sub("", CONTROL.sub(" ", text))
     lines = [" ".join(line.split()) for line in text.split("\n")]
     return "\n".join(lines).strip()
+
+
+def without_controls(text: str | None) -> str | None:
+    """A button id or a name with its control characters dropped (they mean nothing there)."""
+    return CONTROL.sub("", text) if text else text
 
 
 @dataclass(frozen=True)

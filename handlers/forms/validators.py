@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers.forms.matching import CONTROL
 from storage.text import fold
 
 _MST_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
@@ -24,7 +25,6 @@ class Invalid(Exception):
 
 # C0 and C1 control characters but tab, line feed and carriage return: nobody types them, PostgreSQL refuses NUL in
 # text and JSON, and a terminal or spreadsheet may act on the others.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def has_control_characters(value: object) -> bool:
@@ -33,17 +33,13 @@ def has_control_characters(value: object) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if _CONTROL.search(item):
+            if CONTROL.search(item):
                 return True
         elif isinstance(item, dict):
             stack += [*item.keys(), *item.values()]
         elif isinstance(item, list):
             stack += item
     return False
-
-
-def without_control_characters(text: str | None, replacement: str = " ") -> str | None:
-    return _CONTROL.sub(replacement, text) if text else text
 
 
 def _has_letter(text: str) -> bool:
