@@ -16,7 +16,7 @@ from handlers.forms.matching import Choice
 from handlers.forms.navigation import yes_no_options
 from handlers.forms.steps import Form, Kind, Step
 from handlers.forms.validators import Invalid, check_datetime, check_text
-from handlers.officer.access import acting_officer, sees
+from handlers.officer.access import acting_officer, officer_with, sees
 from handlers.officer.workbook import append_row
 from handlers.types import Attachment, Context, Option, Reply, State
 from messages import format_when, t
@@ -141,14 +141,9 @@ async def officer_event_view(ctx: Context, event: Event) -> list[Reply]:
 
 
 async def _officers_event(ctx: Context, event_id: int) -> Event | Reply:
-    officer = await acting_officer(ctx)
-    if isinstance(officer, Reply):
-        return officer
-    event = await get_event(ctx.session, event_id)
-    if event is None:
-        return Reply(t(ctx.lang, "event.not_found"))
-    officer = await acting_officer(ctx, event.province_code, not_found="event.not_found")
-    return officer if isinstance(officer, Reply) else event
+    checked = await officer_with(ctx, lambda: get_event(ctx.session, event_id), lambda e: e.province_code,
+                                 not_found="event.not_found")
+    return checked if isinstance(checked, Reply) else checked[1]
 
 
 async def people(ctx: Context, event_id: int) -> list[Reply]:

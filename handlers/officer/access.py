@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from handlers.types import Context, Option, Reply
 from messages import t
@@ -10,6 +11,8 @@ from storage.applications import get_application
 from storage.models import Application, Officer, Producer
 from storage.officers import active_officer
 from storage.producers import get_producer
+
+T = TypeVar("T")
 
 
 def sees(officer: Officer, province_code: str) -> bool:
@@ -32,29 +35,33 @@ async def acting_officer(ctx: Context, province_code: str | None = None, *, not_
 Checked = tuple[Officer, Application, Producer]
 
 
-async def checked_application(ctx: Context, application_id: int | None) -> Checked | Reply:
-    """The officer, the application and its producer, or the refusal to send instead."""
+async def officer_with(ctx: Context, load: Callable[[], Awaitable[T | None]], province_of: Callable[[T], str], *,
+                       not_found: str = "officer.not_found") -> tuple[Officer, T] | Reply:
+    """The officer and a record of a province they may see, or the refusal to send instead. The record is read only
+    for an active officer; one of another province reads as not found, so nothing about it is revealed."""
     officer = await acting_officer(ctx)
     if isinstance(officer, Reply):
         return officer
-    application = await get_application(ctx.session, application_id) if application_id else None
-    producer = await get_producer(ctx.session, application.producer_id) if application else None
-    if application is None or producer is None:
-        return Reply(t(ctx.lang, "officer.not_found"))
-    officer = await acting_officer(ctx, producer.province_code)
-    return officer if isinstance(officer, Reply) else (officer, application, producer)
+    record = await load()
+    if record is None or not sees(officer, province_of(record)):
+        return Reply(t(ctx.lang, not_found))
+    return officer, record
+
+
+async def checked_application(ctx: Context, application_id: int | None) -> Checked | Reply:
+    """The officer, the application and its producer, or the refusal to send instead."""
+    async def load() -> tuple[Application, Producer] | None:
+        application = await get_application(ctx.session, application_id) if application_id else None
+        producer = await get_producer(ctx.session, application.producer_id) if application else None
+        return (application, producer) if application and producer else None
+
+    checked = await officer_with(ctx, load, lambda found: found[1].province_code)
+    return checked if isinstance(checked, Reply) else (checked[0], *checked[1])
 
 
 async def checked_producer(ctx: Context, producer_id: int | None) -> tuple[Officer, Producer] | Reply:
     """The officer and a producer of a province they may see, or the refusal to send instead."""
-    officer = await acting_officer(ctx)
-    if isinstance(officer, Reply):
-        return officer
-    producer = await get_producer(ctx.session, producer_id)
-    if producer is None:
-        return Reply(t(ctx.lang, "officer.not_found"))
-    officer = await acting_officer(ctx, producer.province_code)
-    return officer if isinstance(officer, Reply) else (officer, producer)
+    return await officer_with(ctx, lambda: get_producer(ctx.session, producer_id), lambda p: p.province_code)
 
 
 async def officer_scope(ctx: Context) -> tuple[Officer, str | None] | Reply:
