@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from storage.communes import commune, search_communes
 from storage.reference import load_reference
 from storage.text import fold
 
@@ -101,3 +102,19 @@ def province_key(name: str) -> str:
     compact = re.sub(r"[^a-z0-9]", "", fold(name))
     compact = re.sub(r"^(thanhpho|tinh|tp)(?=.{2})", "", compact)
     return compact.replace("k", "c")
+
+
+def commune_choices(province_codes: Sequence[str | None], typed: str) -> list[Choice]:
+    """The communes and wards of these provinces matching part of a name, from the official list; each named with its
+    province when there are several (names repeat across provinces). A choice's id is the commune's code."""
+    found = [c for province in province_codes for c in search_communes(province, typed)]
+    if len(province_codes) > 1:
+        ref = load_reference()
+        return [Choice(str(c.code), f"{c.name} ({ref.label(c.province_code, 'vi')})") for c in found]
+    return [Choice(str(c.code), c.name) for c in found]
+
+
+def commune_name(code: object) -> str:
+    """A commune as a person reads it: its official name, or what is stored when no commune has that code."""
+    found = commune(code) if isinstance(code, int | str) else None
+    return found.name if found else str(code)

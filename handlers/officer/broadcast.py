@@ -11,7 +11,7 @@ from typing import Any
 
 from handlers.buttons import BroadcastCancel, BroadcastNew, BroadcastTest
 from handlers.forms import engine as forms
-from handlers.forms.matching import Choice
+from handlers.forms.matching import Choice, commune_choices, commune_name
 from handlers.forms.steps import Form, Kind, Step
 from handlers.forms.validators import Invalid, check_datetime, check_text
 from handlers.officer.access import acting_officer
@@ -26,7 +26,6 @@ from storage.broadcasts import (
     create_broadcast,
     recent_broadcasts,
 )
-from storage.communes import commune, search_communes
 from storage.events import upcoming
 from storage.models import Broadcast, Officer
 from storage.officers import active_officer
@@ -49,18 +48,12 @@ def _days(text: str, _data: dict[str, Any]) -> int:
 
 
 def _search_communes(typed: str, data: dict[str, Any]) -> list[Choice]:
-    """Communes of the provinces the broadcast goes to, from the official list; named with their province when
-    an admin writes to several."""
-    ref = load_reference()
-    provinces = data.get("bc_provinces") or ([data["_province"]] if data.get("_province") else [])
-    found = [c for province in provinces for c in search_communes(province, typed)]
-    if len(provinces) > 1:
-        return [Choice(str(c.code), f"{c.name} ({ref.label(c.province_code, 'vi')})") for c in found]
-    return [Choice(str(c.code), c.name) for c in found]
+    """Communes of the provinces the broadcast goes to (an admin may write to several)."""
+    return commune_choices(data.get("bc_provinces") or ([data["_province"]] if data.get("_province") else []), typed)
 
 
 def _show_communes(_lang: str, value: list[str], _data: dict[str, Any]) -> str:
-    return ", ".join(found.name if (found := commune(code)) else str(code) for code in value)
+    return ", ".join(commune_name(code) for code in value)
 
 
 def _at(text: str, data: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from functools import cache
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from handlers.forms.matching import Choice, find_province, province_choices, province_key
+from handlers.forms.matching import Choice, commune_choices, commune_name, find_province, province_choices, province_key
 from handlers.forms.steps import Form, Kind, ParseFn, Step
 from handlers.forms.validators import (
     Invalid,
@@ -20,7 +20,6 @@ from handlers.offices import whom_to_call
 from handlers.types import Context, Reply
 from messages import t
 from storage.applications import DossierItem, get_owned_product, submissions_since, submit_application
-from storage.communes import commune, search_communes
 from storage.producers import get_producer, has_open_application, save_producer_profile, tax_code_taken_by_other
 from storage.reference import DossierDocument, Item, load_reference
 
@@ -49,12 +48,11 @@ def _province_spelled(text: str, _data: dict[str, Any]) -> str:
 
 def _search_communes(typed: str, data: dict[str, Any]) -> list[Choice]:
     """The communes and wards of the province chosen just before, matching part of a name."""
-    return [Choice(str(c.code), c.name) for c in search_communes(data.get("province_code"), typed)]
+    return commune_choices([data.get("province_code")], typed)
 
 
 def _show_commune(_lang: str, value: Any, _data: dict[str, Any]) -> str:
-    found = commune(value)
-    return found.name if found else str(value)
+    return commune_name(value)
 
 
 def _subgroup_choices(lang: str, data: dict[str, Any]) -> list[Choice]:
