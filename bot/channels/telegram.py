@@ -189,9 +189,10 @@ def to_incoming(update: Update) -> Incoming | None:
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or chat.type != ChatType.PRIVATE:
         return None
-    base: dict[str, Any] = {"channel": "telegram", "chat_id": str(chat.id), "user_id": str(user.id),
-            "display_name": user.full_name, "can_share_contact": True, "update_key": str(update.update_id),
-            "sent_at": update.message.date if update.message is not None else None}
+    base: dict[str, Any] = {
+        "channel": "telegram", "chat_id": str(chat.id), "user_id": str(user.id), "display_name": user.full_name,
+        "can_share_contact": True, "update_key": str(update.update_id),
+        "sent_at": update.message.date if update.message is not None else None}
     # The library keeps whatever JSON type a forged webhook body carries: a field that is not text is not read.
     if update.callback_query is not None:
         data = update.callback_query.data

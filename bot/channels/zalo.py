@@ -200,10 +200,11 @@ class ZaloChannel:
         event = str(update.get("event_name", ""))
         # Webhooks name the sender display_name, polled updates first_name (older payloads: name).
         name = sender.get("display_name") or sender.get("first_name") or sender.get("name")
-        base: dict[str, Any] = {"channel": "zalo", "chat_id": chat_id, "user_id": _id(sender.get("id")) or chat_id,
-                "carries_documents": False,  # Zalo delivers text and pictures only
-                "display_name": name if isinstance(name, str) else None,
-                "update_key": _id(message.get("message_id"), 128), "sent_at": _sent_at(message.get("date"))}
+        base: dict[str, Any] = {
+            "channel": "zalo", "chat_id": chat_id, "user_id": _id(sender.get("id")) or chat_id,
+            "carries_documents": False,  # Zalo delivers text and pictures only
+            "display_name": name if isinstance(name, str) else None,
+            "update_key": _id(message.get("message_id"), 128), "sent_at": _sent_at(message.get("date"))}
         if not isinstance(message.get("text"), str | None):
             message = message | {"text": None}
         if event == "message.text.received" or (message.get("text") and "image" not in event):
