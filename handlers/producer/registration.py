@@ -142,7 +142,7 @@ def document_step(doc: DossierDocument, *, optional: bool) -> Step:
     return Step(id=DOC_PREFIX + doc.code, kind=Kind.DOCUMENT, section="dossier", prompt="ask.document",
                 label="field.document", help="help.document", optional=optional,
                 prompt_params=lambda lang, _d: {"document": doc.label(lang),
-                                                "optional": t(lang, "form.optional") if optional else ""})
+                                                "optional": " " + t(lang, "form.optional") if optional else ""})
 
 
 def document_steps(group_code: str | None, kind: str = "new") -> list[Step]:
