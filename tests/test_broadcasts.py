@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlmodel import select
@@ -14,6 +14,7 @@ from bot.outbox.broadcast_progress import BroadcastMonitor
 from bot.outbox.dispatcher import Dispatcher, Limits
 from bot.outbox.outcomes import RetryLater, Transient, Unreachable
 from handlers.officer.broadcast import audience_of
+from messages import t
 from storage.broadcasts import Audience, audience_accounts, broadcast_counts, cancel_broadcast
 from storage.communes import match_commune
 from storage.events import create_event, register
@@ -113,8 +114,9 @@ async def test_compose_preview_test_and_send(make_runner: Callable, sqlite_url: 
     await officer.tap("food")
     await officer.tap("nav:done")
     await officer.tap("nav:done")  # every star rating
-    await officer.tap("nav:skip")
-    await officer.tap("nav:skip")
+    await officer.tap("nav:skip")  # no expiry filter
+    # No event is coming up: the officer is not asked to choose among none.
+    assert officer.last == t("vi", "ask.bc_when")
     await officer.tap("now")
     assert text in officer.text and "Người nhận: 2 (không liên lạc được: 0; dùng trang web: 0" in officer.text
     await officer.tap("bc:test")
@@ -240,3 +242,27 @@ async def test_a_web_reader_whose_page_is_closed_is_waiting_not_reached(make_run
     assert broadcast.status == "done" and counts == {"sent": 2, "pending": 1}  # type: ignore[union-attr]
     assert "2/3 người nhận được" in report.text and "chờ mở trang web 1" in report.text
     assert not shown
+
+
+async def test_an_upcoming_event_is_offered_as_an_audience_and_its_registrants_get_the_broadcast(
+        make_runner: Callable, sqlite_url: str) -> None:
+    runner = await make_runner(sqlite_url)
+    ids = await seed_province(runner.sessions)
+    async with runner.sessions() as session, session.begin():
+        start = datetime.now(UTC) + timedelta(days=10)
+        event = await create_event(session, {"kind": "training", "name": "Tập huấn đóng gói", "place": "Đà Lạt",
+                                             "starts_at": start, "ends_at": start + timedelta(hours=4),
+                                             "province_code": "lam-dong", "audience_groups": []},
+                                   officer_id=None, actor_account_id=None)
+        await register(session, event, await session.get(ChatAccount, ids["c"]))  # type: ignore[arg-type]
+    officer = Chat(runner, user="officer")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    await officer.tap("menu:broadcast")
+    await officer.tap("bc:new")
+    await officer.say("Nhắc lịch tập huấn")
+    for tap in ("nav:skip", "nav:skip", "nav:done", "nav:done", "nav:skip"):  # no file, no commune, group, star or
+        await officer.tap(tap)                                                # expiry filter
+    assert officer.last == t("vi", "ask.bc_event")  # asked, with the coming event to choose
+    await officer.tap(str(event.id))
+    await officer.tap("now")
+    assert "Tập huấn đóng gói" in officer.text and "Người nhận: 1" in officer.text

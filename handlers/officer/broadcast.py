@@ -82,8 +82,11 @@ class BroadcastForm(Form):
             _step("bc_stars", Kind.MULTI, choices=lambda _lang, _d: [Choice(str(n), "★" * n, (f"{n} sao", str(n)))
                                                                      for n in (3, 4, 5)]),
             _step("bc_expiring", Kind.TEXT, optional=True, parse=_days),
-            _step("bc_event", Kind.CHOICE, optional=True,
-                  choices=lambda _lang, d: [Choice(str(e["id"]), e["name"]) for e in d.get("_events", [])]),
+        ]
+        if data.get("_events"):  # with no event to choose, the question would offer nothing but "skip"
+            steps.append(_step("bc_event", Kind.CHOICE, optional=True,
+                               choices=lambda _lang, d: [Choice(str(e["id"]), e["name"]) for e in d["_events"]]))
+        steps += [
             _step("bc_when", Kind.CHOICE, choices=lambda lang, _d: [Choice("now", t(lang, "broadcast.now")),
                                                                     Choice("later", t(lang, "broadcast.later"))]),
         ]
