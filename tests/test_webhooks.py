@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,20 @@ async def test_an_update_is_answered_and_a_redelivery_is_not(hooked) -> None:  #
     await asyncio.sleep(0.2)
     texts = [m["text"] for m in api.sent()]
     assert len(texts) == 1 and texts[0].startswith("Xin chào") and "muốn làm gì" in texts[0]  # greeting + menu, once
+
+
+@pytest.mark.parametrize("ids", [{"chat": None, "from": 42}, {"chat": "42", "from": 42}, {"chat": 42, "from": None},
+                                 {"chat": True, "from": 42}, {"chat": 4.2, "from": 42}])
+async def test_an_update_with_no_usable_chat_or_sender_id_is_received_and_ignored(
+        hooked, ids: dict[str, Any], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A forged body the library parses, whose chat is not a number: no chat is kept for it and nothing is sent (the
+    reply could go nowhere), and the platform is told it was received."""
+    client, api = hooked
+    body = update(8, "/start")
+    body["message"]["chat"]["id"], body["message"]["from"]["id"] = ids["chat"], ids["from"]
+    response = await client.post("/webhook/telegram", json=body, headers={TELEGRAM_SECRET_HEADER: SECRET})
+    assert response.status < 500
+    await asyncio.sleep(0.2)
+    assert not api.sent()
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        assert db.execute("SELECT count(*) FROM chat_account").fetchone() == (0,)

@@ -189,6 +189,8 @@ def to_incoming(update: Update) -> Incoming | None:
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or chat.type != ChatType.PRIVATE:
         return None
+    if not (_is_id(chat.id) and _is_id(user.id)):  # a forged body: no chat a reply could reach, none to keep
+        return None
     base: dict[str, Any] = {
         "channel": "telegram", "chat_id": str(chat.id), "user_id": str(user.id), "display_name": user.full_name,
         "can_share_contact": True, "update_key": str(update.update_id),
@@ -206,6 +208,11 @@ def to_incoming(update: Update) -> Incoming | None:
         contact = Contact(phone=message.contact.phone_number, user_id=str(owner) if owner else None)
     text = message.text if isinstance(message.text, str) else None
     return Incoming(**base, text=text, contact=contact, file=_incoming_file(message))
+
+
+def _is_id(value: object) -> bool:
+    """Telegram's ids are integers; the library keeps whatever a forged body carries (null, text, true)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _incoming_file(message: Message) -> IncomingFile | None:
