@@ -15,6 +15,7 @@ from bot.app import RUNNER, TELEGRAM, build_app
 from bot.settings import Settings
 from storage.models import OutboxMessage
 from tests.support.fakes import FakeBotApi
+from tests.support.waiting import eventually
 from tests.support.zalo import FakeZalo, reply_to, start
 
 _ids = itertools.count(1)
@@ -66,10 +67,7 @@ async def test_a_telegram_reply_met_by_429_is_sent_later_in_order(aiohttp_client
     await say("/start")  # the welcome meets a 429: kept, not lost
     await say("/trogiup")  # asked before the welcome went out: answered after it
     assert api.busy_answers == 1 and not api.sent()  # both wait out Telegram's retry_after, in order
-    for _ in range(150):
-        await asyncio.sleep(0.05)
-        if len(api.sent()) >= 2:
-            break
+    await eventually(lambda: len(api.sent()) >= 2)
     await asyncio.sleep(0.3)  # time enough for anything sent twice to show
     texts = [m["text"] for m in api.sent()]
     assert texts[0].startswith("Xin chào") and "Tôi có thể giúp" in texts[1], texts
@@ -121,10 +119,7 @@ async def test_a_zalo_reply_met_by_a_5xx_is_sent_later(aiohttp_client: Any, tmp_
     client = await start(aiohttp_client, tmp_path, fake)
     try:
         await reply_to(fake, "/start")
-        for _ in range(150):
-            if any("Xin chào" in t for t in fake.sent()):
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: any("Xin chào" in t for t in fake.sent()))
         [(_, refused)] = [(m, b) for m, b in fake.calls if m == "sendMessage-502"]
         assert "Xin chào" in refused["text"]
         assert sum("Xin chào" in t for t in fake.sent()) == 1  # sent later, once

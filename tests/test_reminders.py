@@ -20,6 +20,7 @@ from storage.models import Application, Certificate, ChatAccount, ConversationSt
 from tests.support.fakes import PDF, Chat
 from tests.support.scans import RULES, scan_on
 from tests.support.seed import add_application, add_producer, invite
+from tests.support.waiting import eventually
 
 
 async def producer_with_certificate(sessions: async_sessionmaker[AsyncSession], decided: date,
@@ -203,10 +204,7 @@ async def test_the_scheduler_scans_at_start_up(make_runner: Callable, sqlite_url
                                   clock=lambda: datetime(2026, 12, 20, 2, 0, tzinfo=UTC))
     scheduler.start()
     try:
-        for _ in range(100):
-            if scheduler.last_run:
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: scheduler.last_run is not None)
     finally:
         await scheduler.stop()
     assert scheduler.last_run is not None and kicked == [1]
@@ -230,10 +228,7 @@ async def test_a_scan_that_fails_is_tried_again_soon(make_runner: Callable, sqli
                                   retry_after=timedelta(milliseconds=50))
     scheduler.start()
     try:
-        for _ in range(200):
-            if scheduler.last_run:
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: scheduler.last_run is not None)
     finally:
         await scheduler.stop()
     assert not failures and scheduler.last_run is not None  # the start-up scan failed twice, then ran

@@ -33,6 +33,7 @@ from storage.producers import get_producer
 from tests.support.fakes import JPEG, PDF, FakeBotApi
 from tests.support.notices import read_notice
 from tests.support.seed import add_application, invite
+from tests.support.waiting import eventually
 from tests.support.web import post_chat, token_for
 from tests.support.zalo import TOKEN as ZALO_TOKEN
 from tests.support.zalo import FakeZalo
@@ -195,12 +196,9 @@ async def received(bot: Bot, channel: str, page: Any, words: str) -> str:
     """The notice the producer got without sending anything: on the open web page, or in the chat."""
     if channel == "web":
         return (await read_notice(page, seconds=10))["text"]
-    for _ in range(200):
-        found = [text for text in bot.pushed(channel) if words in text]
-        if found:
-            return found[-1]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{channel} never received {words!r}")
+    assert await eventually(lambda: any(words in text for text in bot.pushed(channel))), \
+        f"{channel} never received {words!r}"
+    return [text for text in bot.pushed(channel) if words in text][-1]
 
 
 async def test_every_channel_registers_is_told_and_answers_by_number_across_a_restart(bot: Bot) -> None:

@@ -26,6 +26,7 @@ from storage.outbox import enqueue
 from tests.support.fakes import FakeBotApi, outcome_of
 from tests.support.notices import read_notice
 from tests.support.seed import COMPLETE_PROFILE, add_application, add_producer
+from tests.support.waiting import eventually
 from tests.support.web import chat_id_of, token_for
 from tests.support.zalo import TOKEN as ZALO_TOKEN
 from tests.support.zalo import FakeZalo
@@ -175,13 +176,9 @@ async def test_a_notice_shown_after_the_menu_takes_over_its_numbers(channels: Ch
     if page is not None:
         assert (await read_notice(page))["text"] == "Hội chợ mới"  # the open page is told without asking
         page.close()
-    for _ in range(100):  # the dispatcher sends it within a moment
-        if channel == "web" or any("Hội chợ mới" in m["text"] for m in channels.telegram_api.sent()) \
-                or any("Hội chợ mới" in text for text in channels.zalo.sent()):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        pytest.fail("the notice was not sent")
+    assert await eventually(lambda: channel == "web" or any("Hội chợ mới" in m["text"] for m in
+                                                            channels.telegram_api.sent())
+                            or any("Hội chợ mới" in text for text in channels.zalo.sent())), "the notice was not sent"
     assert (await outcome_of(channels.client.app[RUNNER].sessions, f"test:{channel}")).status in ("sent", "shown")
     listed = await say("1")  # the notice's option, not the menu's "register"
     assert FAIRS[0] in listed and "Tên sản phẩm anh/chị" not in listed
@@ -195,12 +192,9 @@ async def notify(bot: Channels, channel: str, key: str) -> None:
         await enqueue(session, account_id=account.id, dedupe_key=key, reason="test.notice", text=f"Thông báo {key}",
                       options=[{"id": "event:list:fair", "label": "Xem hội chợ"}])
     bot.client.app[RUNNER].on_outbox()  # type: ignore[misc]
-    for _ in range(100):
-        await asyncio.sleep(0.05)
-        if any(f"Thông báo {key}" in text for text in bot.zalo.sent()):
-            assert (await outcome_of(bot.client.app[RUNNER].sessions, key)).status == "sent"
-            return
-    pytest.fail("the notice was not sent")
+    assert await eventually(lambda: any(f"Thông báo {key}" in text for text in bot.zalo.sent())), \
+        "the notice was not sent"
+    assert (await outcome_of(bot.client.app[RUNNER].sessions, key)).status == "sent"
 
 
 async def test_a_notice_in_the_middle_of_a_form_leaves_the_forms_numbers_alone(channels: Channels) -> None:

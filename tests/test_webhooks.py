@@ -15,6 +15,7 @@ from bot.app import build_app
 from bot.http.webhooks import TELEGRAM_SECRET_HEADER
 from bot.settings import Settings, webhook_secret
 from tests.support.fakes import FakeBotApi
+from tests.support.waiting import eventually
 
 TOKEN = "123456:TEST-TOKEN"
 SECRET = webhook_secret(TOKEN, "telegram")
@@ -66,10 +67,7 @@ async def test_an_update_is_answered_and_a_redelivery_is_not(hooked) -> None:  #
         response = await client.post("/webhook/telegram", json=update(7, "/start"),
                                      headers={TELEGRAM_SECRET_HEADER: SECRET})
         assert response.status == 200
-    for _ in range(100):
-        if api.sent():
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: bool(api.sent()))
     await asyncio.sleep(0.2)
     texts = [m["text"] for m in api.sent()]
     assert len(texts) == 1 and texts[0].startswith("Xin chào") and "muốn làm gì" in texts[0]  # greeting + menu, once

@@ -27,6 +27,7 @@ from storage.migrate import upgrade_database
 from storage.models import ChatAccount
 from storage.outbox import enqueue
 from tests.support.fakes import EXE, JPEG, PDF, VALID_MST, outcome_of
+from tests.support.waiting import eventually
 from tests.support.zalo import TOKEN, FakeZalo, reply_to, reply_to_event, start
 
 
@@ -114,10 +115,7 @@ async def test_zalo_webhook(aiohttp_client: Any, tmp_path: Path) -> None:
             "chat": {"id": "z9", "chat_type": "PRIVATE"}}}
         response = await client.post("/webhook/zalo", json=event, headers={ZALO_SECRET_HEADER: secret})
         assert response.status == 200
-        for _ in range(100):
-            if fake.sent():
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: bool(fake.sent()))
         assert "Xin chào" in fake.sent()[0]
         async with client.app[RUNNER].sessions() as session:
             account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "z9"))).one()
@@ -175,10 +173,7 @@ async def test_proactive_messages_reach_zalo_through_the_dispatcher(aiohttp_clie
             await enqueue(session, account_id=account.id, dedupe_key="cert-expiry:1:30:z",  # type: ignore[arg-type]
                           reason="cert-expiry", text="⏰ Chứng nhận sắp hết hạn", options=[button])
         client.app[DISPATCHER].kick()
-        for _ in range(100):
-            if any("Chứng nhận sắp hết hạn" in text for text in fake.sent()):
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: any("Chứng nhận sắp hết hạn" in text for text in fake.sent()))
         [notice] = [text for text in fake.sent() if "Chứng nhận sắp hết hạn" in text]
         assert "1. 🔄 Đăng ký đánh giá lại" in notice  # the notice's button becomes a number to type
         assert (await outcome_of(client.app[RUNNER].sessions)).status == "sent"

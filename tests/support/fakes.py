@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import itertools
 import json
@@ -22,6 +21,7 @@ from bot.outbox.pacer import Pacer
 from handlers.types import Contact, Incoming, IncomingFile, Reply
 from storage.models import OutboxMessage
 from tests.support.flood_rules import CHAT_INTERVAL, CHAT_WINDOW, FloodRules
+from tests.support.waiting import eventually
 
 
 def _image(kind: str, size: tuple[int, int] = (64, 48)) -> bytes:
@@ -45,16 +45,18 @@ OTHER_MST = "0100109106"
 async def outcome_of(sessions: Any, dedupe_key: str | None = None) -> OutboxMessage:
     """The notice's outbox row (the only row that is not a reply, or the one with `dedupe_key`) once its outcome is
     committed: a platform takes a notice a moment before the row says so, and a person reads slower than that."""
-    for _ in range(100):
+    query = select(OutboxMessage).where(OutboxMessage.reason != "reply")
+    if dedupe_key is not None:
+        query = query.where(OutboxMessage.dedupe_key == dedupe_key)
+    rows: list[OutboxMessage] = []
+
+    async def settled() -> bool:
         async with sessions() as session:
-            query = select(OutboxMessage).where(OutboxMessage.reason != "reply")
-            if dedupe_key is not None:
-                query = query.where(OutboxMessage.dedupe_key == dedupe_key)
-            row = (await session.exec(query)).one()
-        if row.status != "sending":
-            return row
-        await asyncio.sleep(0.02)
-    return row
+            rows[:] = [(await session.exec(query)).one()]
+        return rows[0].status != "sending"
+
+    await eventually(settled)
+    return rows[0]
 
 
 def pacer_for_tests(rate: float = 25.0) -> Pacer:
