@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from handlers.buttons import EditOffice
+from handlers.forms import steps as ask
 from handlers.forms.matching import find_province
-from handlers.forms.steps import Form, Kind, Step
-from handlers.forms.validators import check_display_phone, check_text
+from handlers.forms.steps import Form, Step
+from handlers.forms.validators import free_text, office_phone
 from handlers.officer.access import acting_officer
 from handlers.types import Context, Option, Reply
 from messages import t
@@ -61,19 +63,17 @@ async def show(ctx: Context, typed_province: str) -> list[Reply]:
     return [Reply(text, options=(Option(EditOffice(province).id, t(lang, "office.edit")),), inline=True)]
 
 
-def _step(id: str, parse: Any) -> Step:
-    return Step(id=id, kind=Kind.TEXT, section="office", prompt=f"ask.{id}", label=f"field.{id}", help=f"help.{id}",
-                parse=parse)
+_OFFICE_STEPS = [ask.text("office_name", "office", parse=free_text(200)),
+                 ask.text("office_phone", "office", parse=office_phone),
+                 ask.text("office_address", "office", parse=free_text(300))]
 
 
 class OfficeForm(Form):
     name = "office"
     sections = ("office",)
 
-    def steps(self, data: dict[str, Any]) -> list[Step]:
-        return [_step("office_name", lambda text, _d: check_text(text, max_len=200)),
-                _step("office_phone", lambda text, _d: check_display_phone(text)),
-                _step("office_address", lambda text, _d: check_text(text, max_len=300))]
+    def steps(self, data: Mapping[str, Any]) -> list[Step]:
+        return _OFFICE_STEPS
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
         officer = await acting_officer(ctx, admin=True)  # checked again at the confirm

@@ -9,9 +9,10 @@ from typing import Any
 from handlers import buttons, commands, offices, shown
 from handlers.events import admin as event_admin
 from handlers.events import browse as events
+from handlers.forms import confirm
 from handlers.forms import engine as forms
-from handlers.forms import navigation
 from handlers.forms.matching import Choice, fold, match_choice, pick
+from handlers.forms.view import CANCEL_FORM
 from handlers.officer import applications as officer
 from handlers.officer import broadcast, dossier, statistics, verification
 from handlers.officer.results import REJECT, REQUEST_MORE, RESULT
@@ -86,20 +87,14 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return _handle_language(ctx, state, inc, text, form)
     if waiting == "resume" and form:
         return await _handle_resume(ctx, state, inc, text, form)
-    if waiting == "officer_confirm" and form is None:
-        return await officer.confirm_simple(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
     if waiting == "consent" and form is None and command is None and (inc.choice is None or inc.choice in (
             personal_data.AGREE, personal_data.DECLINE)):
         outcome = await personal_data.answer(ctx, state, inc, text)
         return outcome if isinstance(outcome, list) else await _open_registration(ctx, state, outcome[1])
-    if waiting == "data_delete" and form is None:
-        return await personal_data.confirm_delete(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
     if waiting == "browse_province" and form is None and command is None and inc.choice is None:
         return await events.answer_province(ctx, state, text)
-    if waiting == "verify_confirm" and form is None:
-        return await verification.confirm(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
-    if waiting == "event_cancel" and form is None:
-        return await event_admin.confirm_cancel(ctx, state, navigation.yes_no(inc.choice, text, ctx.lang))
+    if confirm.waiting(state) is not None and form is None:
+        return await confirm.answer(ctx, state, inc)
     if command == "help":
         office = await offices.contact_line(ctx, await offices.province_of(ctx))
         helped = Reply(commands.help_text(ctx.lang, _is_officer(ctx)) + (f"\n\n{office}" if office else ""))
@@ -117,8 +112,8 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
             # Likely the answer to the open question: kept, and applied if they choose to continue.
             state.data["_held"] = {"text": inc.text, "choice": inc.choice}
         return _ask_resume(ctx.lang, state)
-    if command == "cancel" and waiting != "cancel":
-        return forms.ask_cancel(ctx.lang, form, state)
+    if command == "cancel" and waiting != CANCEL_FORM:
+        return forms.ask_cancel(ctx, form, state)
     if command == "unknown":
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.unknown_command"))])
     # Looking things up only reads, so it may interrupt a form: answer, then ask the open question again.

@@ -47,7 +47,7 @@ def test_every_key_used_in_code_exists() -> None:
                                                   officer.INVITE_REEVALUATION)}
     used |= {f"notice.{s}" for s in (*officer.SIMPLE_ACTIONS.values(), "needs_more", "potential_five", "stays_four",
                                      "recognised", "rejected", "rejected_mandatory", "officer_supplemented")}
-    for data in ({"mandatory_met": "failed"}, {"_central": True, "central_outcome": "five", "_today": "2026-12-01"},
+    for data in ({"mandatory_met": "failed"}, {"_central": True, "central_outcome": "five"},
                  {"mandatory_met": "met", "score": 80}):  # the result form's steps and its review, each way
         used |= {key for step in FORMS["officer_result"].steps(data) for key in (step.prompt, step.label, step.help)}
     used |= {f"result.preview_{k}" for k in ("mandatory", "below", "potential", "five", "stays_four", "recognised")}

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from bot.conversation import ConversationRunner
 from handlers.commands import ACTIONS as COMMANDS
-from handlers.forms.steps import REVIEW
+from handlers.forms.steps import REVIEW, asked
 from handlers.router import FORMS
 from messages import t
 from storage.models import Application, ChatAccount, ConversationState
@@ -102,7 +102,7 @@ async def assert_state_valid(runner: ConversationRunner, user: str) -> None:
     if state.flow is None:
         return
     form = FORMS[state.flow]
-    assert state.step == REVIEW or state.step in {s.id for s in form.steps(state.data)}, (state.flow, state.step)
+    assert state.step == REVIEW or state.step in {s.id for s in asked(form, state.data)}, (state.flow, state.step)
 
 
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

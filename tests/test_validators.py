@@ -7,6 +7,7 @@ import unicodedata
 import pytest
 
 from handlers.forms.matching import Choice, clean_text, fold, match_choice
+from handlers.forms.steps import asked
 from handlers.forms.validators import Invalid, check_quantity, check_tax_code, normalize_phone
 from messages import format_date, format_number, stars
 from storage.reference import load_reference
@@ -181,9 +182,9 @@ def test_rule_classification_three_levels_asked_only_where_there_is_a_choice() -
         "Chế biến từ thịt, trứng, sữa, thủy sản, các sản phẩm từ mật ong, mật khác"]
     assert ref.label("food-fresh-produce", "vi") == "Rau, củ, quả, hạt tươi"
 
-    def asked(data: dict) -> list[str]:
-        return [s.id for s in REGISTRATION.steps(data) if s.id in ("group", "subgroup", "category")]
+    def questions(data: dict) -> list[str]:
+        return [s.id for s in asked(REGISTRATION, data) if s.id in ("group", "subgroup", "category")]
 
-    assert asked({"group": "food", "subgroup": "food-processed"}) == ["group", "subgroup", "category"]
-    assert asked({"group": "craft", "subgroup": "craft-decor"}) == ["group", "subgroup"]  # no phân nhóm there
+    assert questions({"group": "food", "subgroup": "food-processed"}) == ["group", "subgroup", "category"]
+    assert questions({"group": "craft", "subgroup": "craft-decor"}) == ["group", "subgroup"]  # no phân nhóm there
     assert category_of({"group": "craft", "subgroup": "craft-decor"}) is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,11 +11,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.buttons import EventCancel, EventEdit, EventOpen, EventPeople
 from handlers.events.card import describe
+from handlers.forms import confirm
 from handlers.forms import engine as forms
+from handlers.forms import steps as ask
+from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice
-from handlers.forms.navigation import yes_no_options
-from handlers.forms.steps import Form, Kind, Step
-from handlers.forms.validators import Invalid, check_datetime, check_text
+from handlers.forms.steps import Form, Step
+from handlers.forms.validators import Invalid, free_text, future_time
 from handlers.officer.access import acting_officer, officer_with, sees
 from handlers.officer.workbook import append_row
 from handlers.types import Attachment, Context, Option, Reply, State
@@ -25,51 +27,38 @@ from storage.models import Event
 from storage.outbox import enqueue
 from storage.reference import load_reference
 
-
-def _step(id: str, kind: Kind, **kw: Any) -> Step:
-    return Step(id=id, kind=kind, section="event", prompt=f"ask.{id}", label=f"field.{id}", help=f"help.{id}", **kw)
+SECTION = "event"
 
 
-def _when(earliest_key: str | None = None) -> Callable[[str, dict[str, Any]], str]:
-    def parse(text: str, data: dict[str, Any]) -> str:
-        earliest = datetime.fromisoformat(data[earliest_key]) if earliest_key and data.get(earliest_key) else \
-            datetime.fromisoformat(data["_now"])
-        return check_datetime(text, timezone=data["_tz"], not_before=earliest,
-                              now=datetime.fromisoformat(data["_now"])).isoformat()
-    return parse
-
-
-def _show_when(lang: str, value: str, data: dict[str, Any]) -> str:
-    return format_when(lang, datetime.fromisoformat(value), data.get("_tz", "Asia/Ho_Chi_Minh"))
-
-
-def _deadline(text: str, data: dict[str, Any]) -> str:
-    value = _when()(text, data)
-    if data.get("event_start") and value > data["event_start"]:
+def _deadline(text: str, answers: Answers) -> str:
+    """Registration closes from now on, and no later than the event starts."""
+    value: str = future_time()(text, answers)
+    if answers.get("event_start") and value > answers["event_start"]:
         raise Invalid("error.deadline_after_start")
     return value
+
+
+def _groups(answers: Answers) -> list[Choice]:
+    return [Choice(g.code, g.label(answers.lang), (g.vi, g.en)) for g in load_reference().groups]
+
+
+_EVENT_STEPS = [
+    ask.text("event_name", SECTION, parse=free_text(200)),
+    ask.text("event_place", SECTION, parse=free_text(300)),
+    ask.moment("event_start", SECTION, clears=("event_end",)),
+    ask.moment("event_end", SECTION, parse=future_time(after="event_start")),
+    ask.moment("event_deadline", SECTION, parse=_deadline, optional=True),
+    ask.text("event_description", SECTION, parse=free_text(2000, emoji=True), optional=True),
+    ask.multi("event_audience", SECTION, choices=_groups),
+]
 
 
 class EventForm(Form):
     name = "event"
     sections = ("event",)
 
-    def steps(self, data: dict[str, Any]) -> list[Step]:
-        groups = load_reference().groups
-        return [
-            _step("event_name", Kind.TEXT, parse=lambda text, _d: check_text(text, max_len=200)),
-            _step("event_place", Kind.TEXT, parse=lambda text, _d: check_text(text, max_len=300)),
-            _step("event_start", Kind.TEXT, parse=_when(), clears=("event_end",), show=_show_when),
-            _step("event_end", Kind.TEXT, parse=_when("event_start"), show=_show_when),
-            _step("event_deadline", Kind.TEXT, parse=_deadline, optional=True, show=_show_when),
-            _step("event_description", Kind.TEXT, optional=True,
-                  parse=lambda text, _d: check_text(text, max_len=2000, allow_emoji=True)),
-            _step("event_audience", Kind.MULTI,
-                  choices=lambda lang, _d: [Choice(g.code, g.label(lang), (g.vi, g.en)) for g in groups]),
-        ]
-
-    async def initial_data(self, ctx: Context) -> dict[str, Any]:
-        return {"_now": ctx.now.isoformat(), "_tz": ctx.timezone}
+    def steps(self, data: Mapping[str, Any]) -> list[Step]:
+        return _EVENT_STEPS
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
         officer = await acting_officer(ctx)  # checked again at the confirm
@@ -140,9 +129,11 @@ async def officer_event_view(ctx: Context, event: Event) -> list[Reply]:
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
 
 
-async def _officers_event(ctx: Context, event_id: int) -> Event | Reply:
-    checked = await officer_with(ctx, lambda: get_event(ctx.session, event_id), lambda e: e.province_code,
-                                 not_found="event.not_found")
+async def _officers_event(ctx: Context, event_id: int | None) -> Event | Reply:
+    async def load() -> Event | None:  # an id kept in a conversation state may be missing after an upgrade
+        return await get_event(ctx.session, event_id) if isinstance(event_id, int) else None
+
+    checked = await officer_with(ctx, load, lambda e: e.province_code, not_found="event.not_found")
     return checked if isinstance(checked, Reply) else checked[1]
 
 
@@ -187,21 +178,14 @@ async def ask_cancel(ctx: Context, state: State, event_id: int) -> list[Reply]:
     event = await _officers_event(ctx, event_id)
     if isinstance(event, Reply):
         return [event]
-    state.data["_await"] = "event_cancel"
-    state.data["_event_cancel"] = event.id
-    options = yes_no_options(ctx.lang)
-    return [Reply(t(ctx.lang, "event.cancel_confirm", name=event.name), options=options, inline=True)]
+    return [confirm.put(ctx, state, cancel_confirmed.name, t(ctx.lang, "event.cancel_confirm", name=event.name),
+                        {"event": event.id})]
 
 
-async def confirm_cancel(ctx: Context, state: State, answer: bool | None) -> list[Reply]:
-    if answer is None:
-        options = yes_no_options(ctx.lang)
-        return [Reply(t(ctx.lang, "officer.yes_or_no"), options=options, inline=True)]
-    event_id = state.data.pop("_event_cancel", None)
-    state.data.pop("_await", None)
-    if not answer:
-        return [Reply(t(ctx.lang, "event.kept"))]
-    event = await _officers_event(ctx, event_id)
+@confirm.question("event_cancel", no_key="event.kept")
+async def cancel_confirmed(ctx: Context, state: State, pending: dict[str, Any]) -> list[Reply]:
+    """Yes, cancel the event: its registrants are told."""
+    event = await _officers_event(ctx, pending.get("event"))
     if isinstance(event, Reply):
         return [event]
     await cancel_event(ctx.session, event, actor_account_id=ctx.account.id)

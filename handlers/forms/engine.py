@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.buttons import EditStep, parse
+from handlers.forms import confirm
 from handlers.forms import navigation as nav
+from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice, fold, match_choice, parse_numbers, pick
 from handlers.forms.steps import (
     MAX_FOUND,
@@ -18,6 +20,7 @@ from handlers.forms.steps import (
     Form,
     Kind,
     Step,
+    asked,
     find_step,
     label,
     next_step,
@@ -25,7 +28,7 @@ from handlers.forms.steps import (
 )
 from handlers.forms.uploads import accept_upload
 from handlers.forms.validators import Invalid
-from handlers.forms.view import ask, cancel_question, edit_menu
+from handlers.forms.view import CANCEL_FORM, ask, cancel_question, edit_menu
 from handlers.types import Context, Incoming, Reply, State
 from messages import t
 
@@ -49,7 +52,7 @@ async def handle(ctx: Context, form: Form, state: State, inc: Incoming) -> list[
     """Handle one message while the form is open."""
     lang = ctx.lang
     waiting = state.data.get("_await")
-    if waiting == "cancel":
+    if waiting == CANCEL_FORM:
         return await _handle_cancel_confirm(ctx, form, state, inc)
     if waiting == "edit":
         return _handle_edit_pick(ctx, form, state, inc)
@@ -67,7 +70,7 @@ async def handle(ctx: Context, form: Form, state: State, inc: Incoming) -> list[
             return ask(ctx, form, state, [Reply(t(lang, "form.cannot_skip"))])
         return await _store(ctx, form, state, step, None)
     if command == nav.CANCEL:
-        return ask_cancel(lang, form, state)
+        return ask_cancel(ctx, form, state)
     if command == nav.HELP:
         return ask(ctx, form, state, [Reply(t(lang, step.help))])
     try:
@@ -81,19 +84,19 @@ async def handle(ctx: Context, form: Form, state: State, inc: Incoming) -> list[
             return await _handle_search(ctx, form, state, step, inc, text, command)
         value = await _parse_answer(ctx, step, state.data, inc, text)
         if step.check:
-            await step.check(ctx, value, state.data)
+            await step.check(ctx, value, Answers.of(ctx, state.data))
     except Invalid as bad:
         return ask(ctx, form, state, [Reply(t(lang, bad.key, **bad.params))])
     return await _store(ctx, form, state, step, value, text)
 
 
 async def _parse_answer(ctx: Context, step: Step, data: dict[str, Any], inc: Incoming, text: str) -> Any:
-    lang = ctx.lang
+    answers = Answers.of(ctx, data)
     if step.kind is Kind.CHOICE:
-        choices = step_choices(lang, step, data)
+        choices = step_choices(step, answers)
         chosen = pick(inc.choice, text, choices)
         if chosen is None and text and not inc.choice and step.parse is not None:
-            return step.parse(text, data)  # other ways of writing a choice (province spellings)
+            return step.parse(text, answers)  # other ways of writing a choice (province spellings)
         if chosen is None:
             raise Invalid("error.stale_button" if inc.choice else "error.choice_unknown")
         return chosen.id
@@ -106,7 +109,7 @@ async def _parse_answer(ctx: Context, step: Step, data: dict[str, Any], inc: Inc
     if not text:
         raise Invalid("error.empty")
     assert step.parse is not None, step.id
-    return step.parse(text, data)
+    return step.parse(text, answers)
 
 
 async def _store(ctx: Context, form: Form, state: State, step: Step, value: Any, typed: str = "") -> list[Reply]:
@@ -139,7 +142,7 @@ def _enter(form: Form, state: State, step_id: str) -> None:
 
 
 def _go_back(ctx: Context, form: Form, state: State, step: Step) -> list[Reply]:
-    steps = form.steps(state.data)
+    steps = asked(form, state.data)
     index = next(i for i, s in enumerate(steps) if s.id == step.id)
     if index == 0:
         return ask(ctx, form, state, [Reply(t(ctx.lang, "form.first_question"))])
@@ -149,7 +152,7 @@ def _go_back(ctx: Context, form: Form, state: State, step: Step) -> list[Reply]:
 
 async def _handle_multi(ctx: Context, form: Form, state: State, step: Step, inc: Incoming, text: str,
                         command: str | None) -> list[Reply]:
-    choices = step_choices(ctx.lang, step, state.data)
+    choices = step_choices(step, Answers.of(ctx, state.data))
     picked: list[str] = state.data.setdefault("_pick", [])
     if command == nav.DONE:
         return await _store(ctx, form, state, step, [c.id for c in choices if c.id in picked])
@@ -193,7 +196,7 @@ async def _handle_search(ctx: Context, form: Form, state: State, step: Step, inc
     if fold(text).isdecimal() and found:
         raise Invalid("error.choice_unknown")
     assert step.search is not None, step.id
-    matches = step.search(text, state.data)
+    matches = step.search(text, Answers.of(ctx, state.data))
     if len(matches) == 1:  # taken as typed: adds, never drops what was chosen already
         return await _picked(ctx, form, state, step, matches[0], text, toggle=False)
     state.data.pop("_found", None)
@@ -239,16 +242,16 @@ async def _handle_files(ctx: Context, form: Form, state: State, step: Step, inc:
     return ask(ctx, form, state)
 
 
-def ask_cancel(lang: str, form: Form, state: State) -> list[Reply]:
-    state.data["_await"] = "cancel"
-    return [cancel_question(lang, form)]
+def ask_cancel(ctx: Context, form: Form, state: State) -> list[Reply]:
+    question = cancel_question(ctx.lang, form)
+    return [confirm.put(ctx, state, CANCEL_FORM, question.text, options=question.options)]
 
 
 async def _handle_cancel_confirm(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
-    answer = nav.yes_no(inc.choice, (inc.text or ""), ctx.lang)
+    answer = confirm.read(ctx, inc)
     if answer is None:
-        return ask_cancel(ctx.lang, form, state)
-    del state.data["_await"]
+        return ask_cancel(ctx, form, state)
+    confirm.close(state)
     if answer:
         state.flow, state.step, state.data = None, None, {}
         return [Reply(t(ctx.lang, "form.cancelled"))]
@@ -272,17 +275,17 @@ async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) 
         return replies
     if command == nav.EDIT:
         number = nav.edit_number(text)
-        steps = form.steps(state.data)
+        steps = asked(form, state.data)
         if number is not None and 1 <= number <= len(steps):
             _enter(form, state, steps[number - 1].id)
             return ask(ctx, form, state)
         state.data["_await"] = "edit"
-        return edit_menu(lang, form, state)
+        return edit_menu(ctx, form, state)
     if command == nav.BACK:
-        _enter(form, state, form.steps(state.data)[-1].id)
+        _enter(form, state, asked(form, state.data)[-1].id)
         return ask(ctx, form, state)
     if command == nav.CANCEL:
-        return ask_cancel(lang, form, state)
+        return ask_cancel(ctx, form, state)
     if command == nav.HELP:
         return ask(ctx, form, state, [Reply(t(lang, "help.review"))])
     if inc.choice in {o.id for o in form.extra_actions(lang)}:  # a form's own review button ("send me a test")
@@ -292,16 +295,16 @@ async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) 
 
 def _handle_edit_pick(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
     lang = ctx.lang
-    steps = form.steps(state.data)
+    steps = asked(form, state.data)
     text = (inc.text or "")
     command = nav.match(inc.choice, text, lang, Kind.CHOICE)
     if command in (nav.BACK, nav.CANCEL):
         del state.data["_await"]
         return ask(ctx, form, state)
-    choices = [Choice(EditStep(s.id).id, label(lang, s, state.data)) for s in steps]
+    choices = [Choice(EditStep(s.id).id, label(s, Answers.of(ctx, state.data))) for s in steps]
     chosen = pick(inc.choice, text, choices)
     if chosen is None:
-        return [Reply(t(lang, "error.choice_unknown"))] + edit_menu(lang, form, state)
+        return [Reply(t(lang, "error.choice_unknown"))] + edit_menu(ctx, form, state)
     del state.data["_await"]
     edit = parse(chosen.id)
     assert isinstance(edit, EditStep)  # the choices above are all EditStep ids

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers.forms.answers import Answers, ParseFn
 from handlers.forms.matching import CONTROL
 from storage.text import fold
 
@@ -250,3 +251,61 @@ def check_datetime(text: str, *, timezone: str, not_before: datetime, now: datet
         raise Invalid("error.datetime_too_early", {"earliest": not_before.astimezone(ZoneInfo(timezone))
                                                    .strftime("%d/%m/%Y %H:%M")})
     return local.astimezone(UTC)
+
+
+# Named validators: what a step's `parse=` takes. Each reads the typed words (and, where it must, the answers
+# so far or the update's clock) and returns the answer to keep, or raises Invalid.
+
+
+def free_text(max_len: int, *, emoji: bool = False) -> ParseFn:
+    """Any words up to `max_len` characters; emoji only where a person writes freely (a description, a note)."""
+    def parse(text: str, _answers: Answers) -> str:
+        return check_text(text, max_len=max_len, allow_emoji=emoji)
+    return parse
+
+
+def a_name(text: str, _answers: Answers) -> str:
+    """A person's, a business's or a product's name."""
+    return check_name(text)
+
+
+def tax_code(text: str, answers: Answers) -> str:
+    """A business's 10 digits (13 for a branch); a household may write its owner's 12-digit citizen number."""
+    return check_tax_code(text, household=answers.get("entity_type") == "household")
+
+
+def mobile_phone(text: str, _answers: Answers) -> str:
+    return normalize_phone(text)
+
+
+def office_phone(text: str, _answers: Answers) -> str:
+    return check_display_phone(text)
+
+
+def quantity(text: str, _answers: Answers) -> dict[str, Any]:
+    return check_quantity(text)
+
+
+def score(text: str, _answers: Answers) -> int:
+    return check_score(text)
+
+
+def day_count(text: str, _answers: Answers) -> int:
+    """A number of days ahead, up to ten years."""
+    if not text.strip().isdecimal() or not 1 <= int(text) <= 3650:
+        raise Invalid("error.days_format")
+    return int(text)
+
+
+def past_date(text: str, answers: Answers) -> str:
+    """A day up to today (a decision's date), kept as ISO."""
+    return check_date(text, latest=answers.today).isoformat()
+
+
+def future_time(after: str | None = None) -> ParseFn:
+    """A day and an hour from now on, and not before the answer `after` when there is one (an event's end comes
+    after its start), kept as ISO in UTC."""
+    def parse(text: str, answers: Answers) -> str:
+        earliest = datetime.fromisoformat(answers[after]) if after and answers.get(after) else answers.now
+        return check_datetime(text, timezone=answers.timezone, not_before=earliest, now=answers.now).isoformat()
+    return parse

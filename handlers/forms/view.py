@@ -6,19 +6,33 @@ from typing import Any
 
 from handlers.buttons import EditStep
 from handlers.forms import navigation as nav
-from handlers.forms.steps import REVIEW, Form, Kind, Step, find_step, label, next_step, render_value, step_choices
+from handlers.forms.answers import Answers
+from handlers.forms.steps import (
+    REVIEW,
+    Form,
+    Kind,
+    Step,
+    asked,
+    find_step,
+    label,
+    next_step,
+    render_value,
+    step_choices,
+)
 from handlers.types import Context, Option, Reply, State
 from messages import t
+
+CANCEL_FORM = "cancel"  # the form's "really cancel?" is waiting for its answer
 
 
 def ask(ctx: Context, form: Form, state: State, before: list[Reply] | None = None) -> list[Reply]:
     """Show again what the person is expected to answer now, after any replies in `before`."""
     replies = list(before or [])
     waiting = state.data.get("_await")
-    if waiting == "cancel":
+    if waiting == CANCEL_FORM:
         return replies + [cancel_question(ctx.lang, form)]
     if waiting == "edit":
-        return replies + edit_menu(ctx.lang, form, state)
+        return replies + edit_menu(ctx, form, state)
     if state.step == REVIEW:
         return replies + review_replies(ctx, form, state.data)
     step = find_step(form, state.data, state.step)
@@ -30,12 +44,13 @@ def ask(ctx: Context, form: Form, state: State, before: list[Reply] | None = Non
 
 def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     lang = ctx.lang
-    params = step.prompt_params(lang, state.data) if step.prompt_params else {}
+    answers = Answers.of(ctx, state.data)
+    params = step.prompt_params(answers) if step.prompt_params else {}
     # Never promise a button the channel does not draw: without a "share my phone" button the number is typed.
     prompt = step.prompt + "_typed" if step.kind is Kind.PHONE and not ctx.can_share_contact else step.prompt
     text = t(lang, prompt, **params)
     if step.id in state.data and step.kind not in (Kind.FILES, Kind.DOCUMENT, Kind.MULTI) and not step.several:
-        text += "\n" + t(lang, "form.current_value", value=render_value(lang, step, state.data))
+        text += "\n" + t(lang, "form.current_value", value=render_value(step, answers))
     options: list[Option] = []
     if step.kind in (Kind.FILES, Kind.DOCUMENT):
         uploads = state.data.get("_uploads", [])
@@ -46,7 +61,7 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
             options.append(Option(nav.PAPER, t(lang, "nav.paper")))
     elif step.kind is Kind.MULTI:
         picked = state.data.get("_pick", [])
-        for choice in step_choices(lang, step, state.data):
+        for choice in step_choices(step, answers):
             mark = "✅ " if choice.id in picked else ""
             options.append(Option(choice.id, mark + choice.label))
         options.append(Option(nav.DONE, t(lang, "nav.done")))
@@ -59,8 +74,8 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
                 text += "\n" + t(lang, "form.search_picked", names=", ".join(label for _, label in picked))
             options.append(Option(nav.DONE, t(lang, "nav.done")))
     elif step.choices:
-        options += [Option(c.id, c.label) for c in step_choices(lang, step, state.data)]
-    steps = form.steps(state.data)
+        options += [Option(c.id, c.label) for c in step_choices(step, answers)]
+    steps = asked(form, state.data)
     options += nav.options(lang, back=steps[0].id != step.id, skip=step.optional)
     contact = t(lang, "nav.share_phone") if step.kind is Kind.PHONE and ctx.can_share_contact else None
     # A free-text answer may be a number ("2" tấn, a score): there a typed number is the answer, not an option.
@@ -81,17 +96,18 @@ def cancel_question(lang: str, form: Form) -> Reply:
 def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply]:
     lang = ctx.lang
     lines = [t(lang, form.review_title)]
-    steps = form.steps(data)
+    answers = Answers.of(ctx, data)
+    steps = asked(form, data)
     for section in form.sections:
         shown = [step for step in steps if step.section == section]
         if not shown:  # a re-evaluation asks no profile question when nothing there changed
             continue
         lines += ["", t(lang, f"section.{section}")]
         # Not numbered: the actions below are, and "1" must not mean both an item and "submit".
-        lines += [f"• {label(lang, step, data)}: {render_value(lang, step, data)}" for step in shown]
-    notes = getattr(form, "review_notes", None)
-    if notes is not None:  # what a form adds to its summary (e.g. a broadcast's preview and recipient count)
-        lines += ["", *notes(lang, data)]
+        lines += [f"• {label(step, answers)}: {render_value(step, answers)}" for step in shown]
+    notes = form.review_notes(lang, data)
+    if notes:
+        lines += ["", *notes]
     summary = Reply("\n".join(lines), options=nav.options(lang, back=True, skip=False))
     extra = tuple(form.extra_actions(lang))
     actions = (Option(nav.SUBMIT, t(lang, form.submit_label)), *extra, Option(nav.EDIT, t(lang, "nav.edit")),
@@ -99,8 +115,9 @@ def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply
     return [summary, Reply(t(lang, "review.question"), options=actions, inline=True)]
 
 
-def edit_menu(lang: str, form: Form, state: State) -> list[Reply]:
-    steps = form.steps(state.data)
-    options = [Option(EditStep(s.id).id, label(lang, s, state.data), number=i) for i, s in enumerate(steps, 1)]
+def edit_menu(ctx: Context, form: Form, state: State) -> list[Reply]:
+    lang, answers = ctx.lang, Answers.of(ctx, state.data)
+    steps = asked(form, state.data)
+    options = [Option(EditStep(s.id).id, label(s, answers), number=i) for i, s in enumerate(steps, 1)]
     options += nav.options(lang, back=True, skip=False)
     return [Reply(t(lang, "review.pick_field"), options=tuple(options))]

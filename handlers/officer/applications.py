@@ -11,9 +11,9 @@ from typing import Any
 
 from handlers import code_guard
 from handlers.buttons import ApplicationList, ApplicationOpen, Reevaluate
+from handlers.forms import confirm
 from handlers.forms import engine as forms
 from handlers.forms.matching import Choice, match_choice
-from handlers.forms.navigation import yes_no_options
 from handlers.forms.validators import Invalid, normalize_phone
 from handlers.notices.notify import notify_accounts, notify_producer
 from handlers.officer.access import acting_officer, checked_application, officer_scope, page_options, sees
@@ -176,11 +176,8 @@ async def start_action(ctx: Context, state: State, application_id: int, action: 
         return [Reply(t(lang, "officer.not_now", stage=t(lang, f"stage.{application.status}")))]
     preset: dict[str, Any] = {"_app": application.id}
     if action in SIMPLE_ACTIONS or action == INVITE_REEVALUATION:
-        state.data["_await"] = "officer_confirm"
-        state.data["_officer_action"] = {"app": application.id, "action": action}
-        options = yes_no_options(lang)
-        return [Reply(t(lang, "officer.confirm", action=t(lang, f"officer.action.{action}"), code=application.code),
-                      options=options, inline=True)]
+        text = t(lang, "officer.confirm", action=t(lang, f"officer.action.{action}"), code=application.code)
+        return [confirm.put(ctx, state, action_confirmed.name, text, {"app": application.id, "action": action})]
     if action == "record_result":
         return await forms.start(ctx, RESULT, state, preset | await _result_preset(ctx, application))
     form, _ = FORM_ACTIONS[action]
@@ -203,15 +200,9 @@ async def _result_preset(ctx: Context, application: Application) -> dict[str, An
     return preset
 
 
-async def confirm_simple(ctx: Context, state: State, answer: bool | None) -> list[Reply]:
-    pending = state.data.get("_officer_action") or {}
-    if answer is None:
-        options = yes_no_options(ctx.lang)
-        return [Reply(t(ctx.lang, "officer.yes_or_no"), options=options, inline=True)]
-    state.data.pop("_await", None)
-    state.data.pop("_officer_action", None)
-    if not answer:
-        return [Reply(t(ctx.lang, "officer.not_changed"))]
+@confirm.question("officer_confirm", no_key="officer.not_changed")
+async def action_confirmed(ctx: Context, state: State, pending: dict[str, Any]) -> list[Reply]:
+    """A yes to an action without a form (approve, forward, invite to re-evaluation)."""
     checked = await checked_application(ctx, pending.get("app"))  # checked again: the officer may be revoked meanwhile
     if isinstance(checked, Reply):
         return [checked]

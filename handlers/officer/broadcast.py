@@ -6,14 +6,17 @@ reminders, and a restart in the middle neither loses nor repeats anybody.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.buttons import BroadcastCancel, BroadcastNew, BroadcastTest
 from handlers.forms import engine as forms
+from handlers.forms import steps as ask
+from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice, commune_choices, commune_name
-from handlers.forms.steps import Form, Kind, Step
-from handlers.forms.validators import Invalid, check_datetime, check_text
+from handlers.forms.steps import Form, Step
+from handlers.forms.validators import day_count, free_text
 from handlers.officer.access import acting_officer
 from handlers.types import Context, Option, Reply, State
 from messages import format_number, format_when, t
@@ -36,29 +39,53 @@ TEST = BroadcastTest().id
 MAX_TEXT = 10_000  # split at paragraphs to each channel's limit when sent
 
 
-def _step(id: str, kind: Kind, **kw: Any) -> Step:
-    return Step(id=id, kind=kind, section="broadcast", prompt=f"ask.{id}", label=f"field.{id}", help=f"help.{id}",
-                **kw)
+SECTION = "broadcast"
 
 
-def _days(text: str, _data: dict[str, Any]) -> int:
-    if not text.strip().isdecimal() or not 1 <= int(text) <= 3650:
-        raise Invalid("error.days_format")
-    return int(text)
-
-
-def _search_communes(typed: str, data: dict[str, Any]) -> list[Choice]:
+def _search_communes(typed: str, answers: Answers) -> list[Choice]:
     """Communes of the provinces the broadcast goes to (an admin may write to several)."""
-    return commune_choices(data.get("bc_provinces") or ([data["_province"]] if data.get("_province") else []), typed)
+    provinces = answers.get("bc_provinces") or ([answers["_province"]] if answers.get("_province") else [])
+    return commune_choices(provinces, typed)
 
 
-def _show_communes(_lang: str, value: list[str], _data: dict[str, Any]) -> str:
+def _show_communes(value: list[str], _answers: Answers) -> str:
     return ", ".join(commune_name(code) for code in value)
 
 
-def _at(text: str, data: dict[str, Any]) -> str:
-    now = datetime.fromisoformat(data["_now"])
-    return check_datetime(text, timezone=data["_tz"], not_before=now, now=now).isoformat()
+def _provinces(_answers: Answers) -> list[Choice]:
+    return [Choice(p.code, p.vi, p.aliases) for p in load_reference().provinces]
+
+
+def _groups(answers: Answers) -> list[Choice]:
+    return [Choice(g.code, g.label(answers.lang), (g.vi, g.en)) for g in load_reference().groups]
+
+
+def _stars(_answers: Answers) -> list[Choice]:
+    return [Choice(str(n), "★" * n, (f"{n} sao", str(n))) for n in (3, 4, 5)]
+
+
+def _events(answers: Answers) -> list[Choice]:
+    return [Choice(str(e["id"]), e["name"]) for e in answers.get("_events") or ()]
+
+
+def _when(answers: Answers) -> list[Choice]:
+    lang = answers.lang
+    return [Choice("now", t(lang, "broadcast.now")), Choice("later", t(lang, "broadcast.later"))]
+
+
+_BROADCAST_STEPS = [
+    ask.text("bc_text", SECTION, parse=free_text(MAX_TEXT, emoji=True)),
+    ask.files("bc_file", SECTION, pdf=True, max_files=1, optional=True),
+    ask.multi("bc_provinces", SECTION, choices=_provinces, when=lambda d: bool(d.get("_admin"))),
+    ask.search("bc_communes", SECTION, find=_search_communes, several=True, show=_show_communes, optional=True),
+    ask.multi("bc_groups", SECTION, choices=_groups),
+    ask.multi("bc_stars", SECTION, choices=_stars),
+    ask.text("bc_expiring", SECTION, parse=day_count, optional=True),
+    # With no event to choose, the question would offer nothing but "skip".
+    ask.choice("bc_event", SECTION, choices=_events, optional=True, when=lambda d: bool(d.get("_events"))),
+    ask.choice("bc_when", SECTION, choices=_when),
+    ask.moment("bc_at", SECTION, when=lambda d: d.get("bc_when") == "later"),
+]
 
 
 class BroadcastForm(Form):
@@ -66,41 +93,15 @@ class BroadcastForm(Form):
     sections = ("broadcast",)
     review_title, submit_label, cancel_prompt = "broadcast.review_title", "broadcast.send", "officer.cancel_confirm"
 
-    def steps(self, data: dict[str, Any]) -> list[Step]:
-        ref = load_reference()
-        steps = [_step("bc_text", Kind.TEXT, parse=lambda text, _d: check_text(text, max_len=MAX_TEXT,
-                                                                                allow_emoji=True)),
-                 _step("bc_file", Kind.FILES, optional=True, allow_pdf=True, max_files=1)]
-        if data.get("_admin"):
-            steps.append(_step("bc_provinces", Kind.MULTI,
-                               choices=lambda lang, _d: [Choice(p.code, p.vi, p.aliases) for p in ref.provinces]))
-        steps += [
-            _step("bc_communes", Kind.SEARCH, optional=True, several=True, search=_search_communes,
-                  show=_show_communes),
-            _step("bc_groups", Kind.MULTI, choices=lambda lang, _d: [Choice(g.code, g.label(lang), (g.vi, g.en))
-                                                                     for g in ref.groups]),
-            _step("bc_stars", Kind.MULTI, choices=lambda _lang, _d: [Choice(str(n), "★" * n, (f"{n} sao", str(n)))
-                                                                     for n in (3, 4, 5)]),
-            _step("bc_expiring", Kind.TEXT, optional=True, parse=_days),
-        ]
-        if data.get("_events"):  # with no event to choose, the question would offer nothing but "skip"
-            steps.append(_step("bc_event", Kind.CHOICE, optional=True,
-                               choices=lambda _lang, d: [Choice(str(e["id"]), e["name"]) for e in d["_events"]]))
-        steps += [
-            _step("bc_when", Kind.CHOICE, choices=lambda lang, _d: [Choice("now", t(lang, "broadcast.now")),
-                                                                    Choice("later", t(lang, "broadcast.later"))]),
-        ]
-        if data.get("bc_when") == "later":
-            steps.append(_step("bc_at", Kind.TEXT, parse=_at,
-                               show=lambda lang, v, d: format_when(lang, datetime.fromisoformat(v), d["_tz"])))
-        return steps
+    def steps(self, data: Mapping[str, Any]) -> list[Step]:
+        return _BROADCAST_STEPS
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         officer = await active_officer(ctx.session, ctx.account, ctx.now)
         province = officer.province_code if officer else None
         events = await upcoming(ctx.session, kind=None, province_code=None if officer and officer.is_admin
                                 else province, start=ctx.now - timedelta(days=30), end=ctx.now + timedelta(days=365))
-        return {"_now": ctx.now.isoformat(), "_tz": ctx.timezone, "_admin": bool(officer and officer.is_admin),
+        return {"_admin": bool(officer and officer.is_admin),
                 "_province": province,
                 "_events": [{"id": e.id, "name": e.name[:60]} for e in events[:20]]}
 

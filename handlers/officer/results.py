@@ -7,13 +7,16 @@ Submitting checks the officer and the application again: a revocation between tw
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from handlers.buttons import Supplement
+from handlers.forms import steps as ask
+from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice
-from handlers.forms.steps import Form, Kind, Step
-from handlers.forms.validators import check_date, check_score, check_text
+from handlers.forms.steps import Form, Step
+from handlers.forms.validators import free_text, score
 from handlers.notices.notify import notify_producer
 from handlers.officer.access import checked_application
 from handlers.officer.dossier import open_application
@@ -24,13 +27,8 @@ from storage.applications import TransitionNotAllowed, change_status, record_res
 from storage.models import Application
 from storage.reference import load_reference
 
-
-def _step(id: str, kind: Kind, **kw: Any) -> Step:
-    return Step(id=id, kind=kind, section="action", prompt=f"ask.{id}", label=f"field.{id}", help=f"help.{id}", **kw)
-
-
-def _note(text: str, _data: dict[str, Any]) -> str:
-    return check_text(text, max_len=1000, allow_emoji=True)
+SECTION = "action"
+NOTE = free_text(1000, emoji=True)
 
 
 class _OfficerForm(Form):
@@ -55,17 +53,17 @@ class _OfficerForm(Form):
         """Change the application (raising TransitionNotAllowed when it may not) and notify the producer."""
 
 
-def _document_choices(lang: str, data: dict[str, Any]) -> list[Choice]:
-    return [Choice(d.code, d.label(lang), (d.vi, d.en))
-            for d in load_reference().documents_for(data.get("_group"), data.get("_kind", "new"))]
+def _document_choices(answers: Answers) -> list[Choice]:
+    return [Choice(d.code, d.label(answers.lang), (d.vi, d.en))
+            for d in load_reference().documents_for(answers.get("_group"), answers.get("_kind", "new"))]
 
 
 class RequestMoreForm(_OfficerForm):
     name = "officer_request_more"
 
-    def steps(self, data: dict[str, Any]) -> list[Step]:
-        return [_step("request_items", Kind.MULTI, choices=_document_choices),
-                _step("request_note", Kind.TEXT, parse=_note)]
+    def steps(self, data: Mapping[str, Any]) -> list[Step]:
+        return [ask.multi("request_items", SECTION, choices=_document_choices),
+                ask.text("request_note", SECTION, parse=NOTE)]
 
     async def act(self, ctx: Context, application: Application, data: dict[str, Any]) -> None:
         items = list(data.get("request_items") or [])
@@ -81,17 +79,19 @@ class RequestMoreForm(_OfficerForm):
 MANDATORY_MET, MANDATORY_FAILED = "met", "failed"
 
 
-def _mandatory_choices(lang: str, _data: dict[str, Any]) -> list[Choice]:
+def _mandatory_choices(answers: Answers) -> list[Choice]:
+    lang = answers.lang
     return [Choice(MANDATORY_MET, t(lang, "result.mandatory_met"), ("co", "dat", "yes")),
             Choice(MANDATORY_FAILED, t(lang, "result.mandatory_failed"), ("khong", "khong dat", "no"))]
 
 
-def _central_choices(lang: str, _data: dict[str, Any]) -> list[Choice]:
+def _central_choices(answers: Answers) -> list[Choice]:
+    lang = answers.lang
     return [Choice(lifecycle.FIVE_STARS_CONFIRMED, t(lang, "result.central_five"), ("5", "5 sao", "five")),
             Choice(lifecycle.STAYS_FOUR_STARS, t(lang, "result.central_four"), ("4", "4 sao", "four"))]
 
 
-def _plan(data: dict[str, Any]) -> lifecycle.ResultPlan:
+def _plan(data: Mapping[str, Any]) -> lifecycle.ResultPlan:
     mandatory = data.get("mandatory_met")
     return lifecycle.plan_result(
         lifecycle.AWAITING_CENTRAL if data.get("_central") else lifecycle.COUNCIL_REVIEW,
@@ -100,16 +100,33 @@ def _plan(data: dict[str, Any]) -> lifecycle.ResultPlan:
         central_outcome=data.get("central_outcome"), has_certificate=bool(data.get("_valid_until")))
 
 
-def _issues_certificate(data: dict[str, Any]) -> bool:
+def _issues_certificate(data: Mapping[str, Any]) -> bool:
     plan = _plan(data)
     return plan.stars is not None and not plan.keeps_certificate
 
 
-def _decision_steps() -> list[Step]:
-    return [_step("decision_number", Kind.TEXT, parse=lambda text, _d: check_text(text, max_len=64)),
-            _step("decision_date", Kind.TEXT, parse=lambda text, d: check_date(
-                text, latest=date.fromisoformat(d["_today"])).isoformat(),
-                show=lambda _lang, value, _d: format_date(date.fromisoformat(value)))]
+def _central(data: Mapping[str, Any]) -> bool:
+    return bool(data.get("_central"))
+
+
+def _council_failed(data: Mapping[str, Any]) -> bool:
+    return not _central(data) and data.get("mandatory_met") == MANDATORY_FAILED
+
+
+def _certificate_follows(data: Mapping[str, Any]) -> bool:
+    """The decision is asked once the outcome (the central one, or the council's points) gives stars."""
+    decided = "central_outcome" in data if _central(data) else "score" in data and not _council_failed(data)
+    return decided and _issues_certificate(data)
+
+
+_RESULT_STEPS = [
+    ask.choice("central_outcome", SECTION, choices=_central_choices, when=_central),
+    ask.choice("mandatory_met", SECTION, choices=_mandatory_choices, when=lambda d: not _central(d)),
+    ask.text("score", SECTION, parse=score, when=lambda d: not _central(d)),
+    ask.text("result_note", SECTION, parse=NOTE, when=_council_failed),
+    ask.text("decision_number", SECTION, parse=free_text(64), when=_certificate_follows),
+    ask.date("decision_date", SECTION, when=_certificate_follows),
+]
 
 
 class ResultForm(_OfficerForm):
@@ -117,22 +134,8 @@ class ResultForm(_OfficerForm):
 
     name = "officer_result"
 
-    def steps(self, data: dict[str, Any]) -> list[Step]:
-        if data.get("_central"):
-            steps = [_step("central_outcome", Kind.CHOICE, choices=_central_choices)]
-            if "central_outcome" in data and _issues_certificate(data):
-                steps += _decision_steps()
-            return steps
-        steps = [_step("mandatory_met", Kind.CHOICE, choices=_mandatory_choices),
-                 _step("score", Kind.TEXT, parse=lambda text, _d: check_score(text))]
-        if data.get("mandatory_met") == MANDATORY_FAILED:
-            steps.append(_step("result_note", Kind.TEXT, parse=_note))
-        elif "score" in data and _issues_certificate(data):
-            steps += _decision_steps()
-        return steps
-
-    async def initial_data(self, ctx: Context) -> dict[str, Any]:
-        return {"_today": ctx.today.isoformat()}
+    def steps(self, data: Mapping[str, Any]) -> list[Step]:
+        return _RESULT_STEPS
 
     def review_notes(self, lang: str, data: dict[str, Any]) -> list[str]:
         """What confirming will do, before it is done: the stars, until when, and who is told."""
@@ -192,8 +195,8 @@ class ResultForm(_OfficerForm):
 class RejectForm(_OfficerForm):
     name = "officer_reject"
 
-    def steps(self, data: dict[str, Any]) -> list[Step]:
-        return [_step("reject_reason", Kind.TEXT, parse=_note)]
+    def steps(self, data: Mapping[str, Any]) -> list[Step]:
+        return [ask.text("reject_reason", SECTION, parse=NOTE)]
 
     async def act(self, ctx: Context, application: Application, data: dict[str, Any]) -> None:
         change = await change_status(ctx.session, application, lifecycle.REJECTED,

@@ -3,8 +3,10 @@ record it clashes with, to verify, merge into that record, or refuse its tax cod
 
 from __future__ import annotations
 
+from typing import Any
+
 from handlers.buttons import ClaimAct, ClaimAction, ClaimList, ClaimOpen
-from handlers.forms.navigation import yes_no_options
+from handlers.forms import confirm
 from handlers.notices.notify import notify_accounts
 from handlers.officer.access import checked_producer, officer_scope, page_options, sees
 from handlers.offices import whom_to_call
@@ -96,20 +98,15 @@ async def ask_confirm(ctx: Context, state: State, producer_id: int, action: Clai
         return [checked]
     _, producer = checked
     other = await get_producer(ctx.session, other_id) if action == "merge" else None
-    state.data["_await"] = "verify_confirm"
-    state.data["_verify"] = {"producer": producer_id, "action": action, "other": other_id}
     text = t(ctx.lang, f"verify.confirm.{action}", name=producer.name, other=other.name if other else "")
-    return [Reply(text, options=yes_no_options(ctx.lang), inline=True)]
+    payload = {"producer": producer_id, "action": action, "other": other_id}
+    return [confirm.put(ctx, state, claim_confirmed.name, text, payload)]
 
 
-async def confirm(ctx: Context, state: State, answer: bool | None) -> list[Reply]:
+@confirm.question("verify_confirm", no_key="verify.kept")
+async def claim_confirmed(ctx: Context, state: State, pending: dict[str, Any]) -> list[Reply]:
+    """A yes to verifying, merging or refusing a producer's claim."""
     lang = ctx.lang
-    if answer is None:
-        return [Reply(t(lang, "officer.yes_or_no"), options=yes_no_options(lang), inline=True)]
-    pending = state.data.pop("_verify", None) or {}
-    state.data.pop("_await", None)
-    if not answer:
-        return [Reply(t(lang, "verify.kept"))]
     checked = await checked_producer(ctx, pending.get("producer"))  # again: a revoke or another officer since
     if isinstance(checked, Reply):
         return [checked]

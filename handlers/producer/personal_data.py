@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.buttons import Consent, DeleteMyData
+from handlers.forms import confirm
 from handlers.forms.matching import Choice, match_choice
-from handlers.forms.navigation import yes_no, yes_no_options
+from handlers.forms.navigation import yes_no
 from handlers.notices.notify import notify_accounts
 from handlers.types import Context, Incoming, Option, Reply, State
 from messages import format_date, t
@@ -90,16 +91,12 @@ async def show_my_data(ctx: Context, *, in_form: bool = False) -> list[Reply]:
 
 
 def ask_delete(ctx: Context, state: State) -> list[Reply]:
-    state.data["_await"] = "data_delete"
-    return [Reply(t(ctx.lang, "mydata.delete_confirm"), options=yes_no_options(ctx.lang), inline=True)]
+    return [confirm.put(ctx, state, deletion_confirmed.name, t(ctx.lang, "mydata.delete_confirm"))]
 
 
-async def confirm_delete(ctx: Context, state: State, agreed: bool | None) -> list[Reply]:
-    if agreed is None:
-        return [Reply(t(ctx.lang, "officer.yes_or_no"), options=yes_no_options(ctx.lang), inline=True)]
-    state.data.pop("_await", None)
-    if not agreed:
-        return [Reply(t(ctx.lang, "mydata.delete_kept"))]
+@confirm.question("data_delete", no_key="mydata.delete_kept")
+async def deletion_confirmed(ctx: Context, state: State, _pending: dict[str, Any]) -> list[Reply]:
+    """Yes, delete my data: the request is recorded and the province's officers are told."""
     await record_deletion_request(ctx.session, ctx.account, ctx.now)
     producer = (await held_data(ctx.session, ctx.account)).producer
     if producer is None:

@@ -7,16 +7,17 @@ years since recognition. A step holding nothing is asked: nothing is submitted e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from functools import cache
 from typing import Any
 
+from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice
-from handlers.forms.steps import Kind, Step
+from handlers.forms.steps import Step, multi
 from handlers.producer.registration import (
     RegistrationForm,
     _fixed_steps,
-    classification_steps,
     document_steps,
     profile_answers,
 )
@@ -47,21 +48,21 @@ PRODUCT_COLUMNS = {"product_name": "name", "group": "group_code", "subgroup": "s
                    "certifications": "certifications"}
 
 
-def _change_choices(lang: str, _data: dict[str, Any]) -> list[Choice]:
-    return [Choice(item, t(lang, f"reevaluate.change.{item}")) for item in CHANGEABLE]
+def _change_choices(answers: Answers) -> list[Choice]:
+    return [Choice(item, t(answers.lang, f"reevaluate.change.{item}")) for item in CHANGEABLE]
+
+
+def _show_changes(value: list[str], answers: Answers) -> str:
+    lang = answers.lang
+    return ", ".join(t(lang, f"reevaluate.change.{item}") for item in value) or t(lang, "reevaluate.nothing_changed")
 
 
 @cache
 def _changes_step() -> Step:
-    return Step(id=CHANGES, kind=Kind.MULTI, section=CHANGES, prompt="ask.changes", label="field.changes",
-                help="help.changes", choices=_change_choices, show=_show_changes)
+    return multi(CHANGES, CHANGES, choices=_change_choices, show=_show_changes)
 
 
-def _show_changes(lang: str, value: list[str], _data: dict[str, Any]) -> str:
-    return ", ".join(t(lang, f"reevaluate.change.{item}") for item in value) or t(lang, "reevaluate.nothing_changed")
-
-
-def _reopened(data: dict[str, Any]) -> set[str]:
+def _reopened(data: Mapping[str, Any]) -> set[str]:
     return {key for item in data.get(CHANGES) or () for key in CHANGEABLE.get(item, ())}
 
 
@@ -71,10 +72,10 @@ class ReevaluationForm(RegistrationForm):
     sections = (CHANGES, "profile", "product", "dossier")
     review_title = "reevaluate.review_title"
 
-    def steps(self, data: dict[str, Any]) -> list[Step]:
+    def steps(self, data: Mapping[str, Any]) -> list[Step]:
         profile, product = _fixed_steps()
         asked = set(data.get("_missing") or ()) | _reopened(data)
-        steps = [_changes_step(), *(s for s in classification_steps(profile + product, data) if s.id in asked)]
+        steps = [_changes_step(), *(s for s in profile + product if s.id in asked)]
         return steps + (document_steps(data["group"], self.kind) if data.get("group") else [])
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
@@ -131,8 +132,7 @@ async def reevaluation_preset(ctx: Context, product_id: int) -> dict[str, Any] |
         data["yearly_output"] = {"amount": product.yearly_output, "unit": product.output_unit}
     profile, steps = _fixed_steps()
     # Whatever the record lacks (an imported producer has no address, an old product no sub-group) is asked.
-    data["_missing"] = [s.id for s in classification_steps(profile + steps, data)
-                        if not s.optional and s.id not in data]
+    data["_missing"] = [s.id for s in profile + steps if s.applies(data) and not s.optional and s.id not in data]
     data["_reeval_of"] = product.id
     certificate = await latest_certificate(ctx.session, product.id)
     if certificate is not None:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice, commune_choices, commune_name, find_province, province_choices, province_key
-from handlers.forms.steps import Form, Kind, ParseFn, Step
-from handlers.forms.validators import (
-    Invalid,
-    check_name,
-    check_quantity,
-    check_tax_code,
-    check_text,
-    normalize_phone,
-)
+from handlers.forms.steps import ChoicesFn, Form, Step, choice, document, files, multi, phone, search, text
+from handlers.forms.validators import Invalid, a_name, free_text, quantity, tax_code
 from handlers.offices import whom_to_call
 from handlers.types import Context, Reply
 from messages import t
@@ -34,11 +29,11 @@ def _choices(items: tuple[Item, ...], lang: str) -> list[Choice]:
     return [Choice(i.code, i.label(lang), (i.vi, i.en, *i.aliases)) for i in items]
 
 
-def _province_choices(lang: str, _data: dict[str, Any]) -> list[Choice]:
+def _province_choices(_answers: Answers) -> list[Choice]:
     return province_choices()
 
 
-def _province_spelled(text: str, _data: dict[str, Any]) -> str:
+def _province_spelled(text: str, _answers: Answers) -> str:
     """TPHCM, BR-VT, Kontum, Đắc Nông…: spellings the list's words do not catch."""
     found = find_province(text)
     if found is None:
@@ -46,25 +41,29 @@ def _province_spelled(text: str, _data: dict[str, Any]) -> str:
     return found
 
 
-def _search_communes(typed: str, data: dict[str, Any]) -> list[Choice]:
+def _search_communes(typed: str, answers: Answers) -> list[Choice]:
     """The communes and wards of the province chosen just before, matching part of a name."""
-    return commune_choices([data.get("province_code")], typed)
+    return commune_choices([answers.get("province_code")], typed)
 
 
-def _show_commune(_lang: str, value: Any, _data: dict[str, Any]) -> str:
+def _show_commune(value: Any, _answers: Answers) -> str:
     return commune_name(value)
 
 
-def _subgroup_choices(lang: str, data: dict[str, Any]) -> list[Choice]:
-    group = load_reference().group(data.get("group"))
-    return _choices(group.subgroups, lang) if group else []
+def _listed(items: tuple[Item, ...]) -> ChoicesFn:
+    return lambda answers: _choices(items, answers.lang)
 
 
-def _category_choices(lang: str, data: dict[str, Any]) -> list[Choice]:
-    return _choices(load_reference().categories_of(data.get("group"), data.get("subgroup")), lang)
+def _subgroup_choices(answers: Answers) -> list[Choice]:
+    group = load_reference().group(answers.get("group"))
+    return _choices(group.subgroups, answers.lang) if group else []
 
 
-def asks_category(data: dict[str, Any]) -> bool:
+def _category_choices(answers: Answers) -> list[Choice]:
+    return _choices(load_reference().categories_of(answers.get("group"), answers.get("subgroup")), answers.lang)
+
+
+def asks_category(data: Mapping[str, Any]) -> bool:
     """The phân nhóm is asked only where there is a choice: a nhóm with none or one has nothing to pick."""
     return len(load_reference().categories_of(data.get("group"), data.get("subgroup"))) > 1
 
@@ -76,16 +75,12 @@ def category_of(data: dict[str, Any]) -> str | None:
     return only[0].code if only else None
 
 
-def classification_steps(steps: list[Step], data: dict[str, Any]) -> list[Step]:
-    return [s for s in steps if s.id != "category" or asks_category(data)]
-
-
-async def _check_tax_code_free(ctx: Context, value: str, data: dict[str, Any]) -> None:
+async def _check_tax_code_free(ctx: Context, value: str, answers: Mapping[str, Any]) -> None:
     if await tax_code_taken_by_other(ctx.session, value, ctx.account.producer_id):
-        raise Invalid("error.tax_code_taken", {"office": await whom_to_call(ctx, data.get("province_code"))})
+        raise Invalid("error.tax_code_taken", {"office": await whom_to_call(ctx, answers.get("province_code"))})
 
 
-async def _check_province_kept(ctx: Context, value: str, _data: dict[str, Any]) -> None:
+async def _check_province_kept(ctx: Context, value: str, _answers: Answers) -> None:
     """A producer with an application on its way stays in its province: the officers there hold the dossier."""
     producer = await get_producer(ctx.session, ctx.account.producer_id)
     if producer is not None and producer.province_code != value and await has_open_application(ctx.session,
@@ -95,54 +90,52 @@ async def _check_province_kept(ctx: Context, value: str, _data: dict[str, Any]) 
                                                 "office": await whom_to_call(ctx, producer.province_code)})
 
 
-def _text(max_len: int, *, allow_emoji: bool = False) -> ParseFn:
-    return lambda text, _data: check_text(text, max_len=max_len, allow_emoji=allow_emoji)
-
-
-def _step(id: str, kind: Kind, section: str, **kw: Any) -> Step:
-    """A step whose message keys follow the convention ask.<id>, field.<id>, help.<id>."""
-    return Step(id=id, kind=kind, section=section, prompt=f"ask.{id}", label=f"field.{id}",
-                help=f"help.{id}", **kw)
-
-
 @cache
 def _fixed_steps() -> tuple[list[Step], list[Step]]:
     ref = load_reference()
     profile = [
-        _step("entity_type", Kind.CHOICE, "profile", choices=lambda lang, _d: _choices(ref.entity_types, lang)),
-        _step("producer_name", Kind.TEXT, "profile", parse=lambda text, _d: check_name(text)),
-        _step("tax_code", Kind.TEXT, "profile", check=_check_tax_code_free,
-              parse=lambda text, d: check_tax_code(text, household=d.get("entity_type") == "household")),
-        _step("representative", Kind.TEXT, "profile", parse=lambda text, _d: check_name(text)),
-        _step("phone", Kind.PHONE, "profile", parse=lambda text, _d: normalize_phone(text)),
-        _step("province_code", Kind.CHOICE, "profile", choices=_province_choices, parse=_province_spelled,
-              check=_check_province_kept, clears=("commune",)),
-        _step("commune", Kind.SEARCH, "profile", search=_search_communes, show=_show_commune),
-        _step("address", Kind.TEXT, "profile", parse=_text(300)),
+        choice("entity_type", "profile", choices=_listed(ref.entity_types)),
+        text("producer_name", "profile", parse=a_name),
+        text("tax_code", "profile", parse=tax_code, check=_check_tax_code_free),
+        text("representative", "profile", parse=a_name),
+        phone("phone", "profile"),
+        choice("province_code", "profile", choices=_province_choices, parse=_province_spelled,
+               check=_check_province_kept, clears=("commune",)),
+        search("commune", "profile", find=_search_communes, show=_show_commune),
+        text("address", "profile", parse=free_text(300)),
     ]
     product = [
-        _step("product_name", Kind.TEXT, "product", parse=lambda text, _d: check_name(text)),
-        _step("group", Kind.CHOICE, "product", choices=lambda lang, _d: _choices(ref.groups, lang),
-              clears=("subgroup", "category", "doc")),
-        _step("subgroup", Kind.CHOICE, "product", choices=_subgroup_choices, clears=("category",)),
-        _step("category", Kind.CHOICE, "product", choices=_category_choices),
-        _step("description", Kind.TEXT, "product", parse=_text(1000, allow_emoji=True)),
-        _step("material_origin", Kind.CHOICE, "product",
-              choices=lambda lang, _d: _choices(ref.material_origins, lang)),
-        _step("yearly_output", Kind.TEXT, "product", parse=lambda text, _d: check_quantity(text)),
-        _step("certifications", Kind.MULTI, "product",
-              choices=lambda lang, _d: _choices(ref.certifications, lang)),
-        _step("photos", Kind.FILES, "product", optional=True),
+        text("product_name", "product", parse=a_name),
+        choice("group", "product", choices=_listed(ref.groups), clears=("subgroup", "category", "doc")),
+        choice("subgroup", "product", choices=_subgroup_choices, clears=("category",)),
+        # The phân nhóm is asked only where there is a choice.
+        choice("category", "product", choices=_category_choices, when=asks_category),
+        text("description", "product", parse=free_text(1000, emoji=True)),
+        choice("material_origin", "product", choices=_listed(ref.material_origins)),
+        text("yearly_output", "product", parse=quantity),
+        multi("certifications", "product", choices=_listed(ref.certifications)),
+        files("photos", "product", optional=True),
     ]
     return profile, product
 
 
 def document_step(doc: DossierDocument, *, optional: bool) -> Step:
     """A dossier item; `optional` is the document's own unless an officer asked for it (then it is required)."""
-    return Step(id=DOC_PREFIX + doc.code, kind=Kind.DOCUMENT, section="dossier", prompt="ask.document",
-                label="field.document", help="help.document", optional=optional,
-                prompt_params=lambda lang, _d: {"document": doc.label(lang),
-                                                "optional": " " + t(lang, "form.optional") if optional else ""})
+    return document(DOC_PREFIX + doc.code, "dossier", title=doc.label, optional=optional)
+
+
+def dossier_items(steps: Iterable[Step], data: Mapping[str, Any]) -> list[DossierItem]:
+    """Each dossier step's answer as the record keeps it: skipped, handed in on paper, or the files sent."""
+    items = []
+    for step in steps:
+        value, code = data.get(step.id), step.id.removeprefix(DOC_PREFIX)
+        if value is None:
+            items.append(DossierItem(code, "skipped"))
+        elif value["delivery"] == "in_person":
+            items.append(DossierItem(code, "in_person"))
+        else:
+            items.append(DossierItem(code, "upload", tuple(f["id"] for f in value["files"])))
+    return items
 
 
 def document_steps(group_code: str | None, kind: str = "new") -> list[Step]:
@@ -168,11 +161,10 @@ class RegistrationForm(Form):
     sections: ClassVar[tuple[str, ...]] = ("profile", "product", "dossier")
     review_title, submit_label, cancel_prompt = "review.title", "nav.submit", "form.cancel_confirm"
 
-    def steps(self, data: dict[str, Any]) -> list[Step]:
+    def steps(self, data: Mapping[str, Any]) -> list[Step]:
         profile, product = _fixed_steps()
         # The dossier depends on the product group, so it is only asked once the group is known.
-        return classification_steps(profile + product, data) + \
-            (document_steps(data["group"], self.kind) if data.get("group") else [])
+        return profile + product + (document_steps(data["group"], self.kind) if data.get("group") else [])
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         """A new draft; a known producer's profile is filled in so only the product is asked."""
@@ -214,18 +206,9 @@ class RegistrationForm(Form):
             "yearly_output": output.get("amount"), "output_unit": output.get("unit"),
             "certifications": list(data.get("certifications") or []),
         }
-        dossier = [await self.photos(ctx, data)]
-        on_paper: list[str] = []
-        for step in document_steps(data["group"], self.kind):
-            value = data.get(step.id)
-            code = step.id.removeprefix(DOC_PREFIX)
-            if value is None:
-                dossier.append(DossierItem(code, "skipped"))
-            elif value["delivery"] == "in_person":
-                dossier.append(DossierItem(code, "in_person"))
-                on_paper.append(load_reference().label(code, lang))
-            else:
-                dossier.append(DossierItem(code, "upload", tuple(f["id"] for f in value["files"])))
+        documents = dossier_items(document_steps(data["group"], self.kind), data)
+        dossier = [await self.photos(ctx, data), *documents]
+        on_paper = [load_reference().label(item.doc_code, lang) for item in documents if item.delivery == "in_person"]
         previous = None
         if data.get("_reeval_of") is not None:
             previous = await get_owned_product(ctx.session, ctx.account.producer_id, data["_reeval_of"])

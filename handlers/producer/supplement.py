@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from handlers.forms.steps import Form, Step
 from handlers.notices.notify import notify_officers
-from handlers.producer.registration import DOC_PREFIX, document_step
+from handlers.producer.registration import document_step, dossier_items
 from handlers.types import Context, Reply
 from messages import t
 from storage import lifecycle
-from storage.applications import DossierItem, TransitionNotAllowed, add_documents, change_status, get_application
+from storage.applications import TransitionNotAllowed, add_documents, change_status, get_application
 from storage.models import Application, Product
 from storage.producers import get_producer
 from storage.reference import load_reference
@@ -21,7 +22,7 @@ class SupplementForm(Form):
     sections = ("dossier",)
     review_title, submit_label, cancel_prompt = "supplement.review_title", "nav.send", "supplement.cancel_confirm"
 
-    def steps(self, data: dict[str, Any]) -> list[Step]:
+    def steps(self, data: Mapping[str, Any]) -> list[Step]:
         wanted = set(data.get("_items") or ["evidence"])
         # What the officer asked for is what is missing: none of it may be skipped, optional or not.
         return [document_step(doc, optional=False)
@@ -32,16 +33,7 @@ class SupplementForm(Form):
         application = await owned_application(ctx, data.get("_app"))
         if application is None or application.status != lifecycle.NEEDS_MORE:
             return [Reply(t(ctx.lang, "supplement.not_needed"))]
-        items = []
-        for step in self.steps(data):
-            value, code = data.get(step.id), step.id.removeprefix(DOC_PREFIX)
-            if value is None:
-                items.append(DossierItem(code, "skipped"))
-            elif value["delivery"] == "in_person":
-                items.append(DossierItem(code, "in_person"))
-            else:
-                items.append(DossierItem(code, "upload", tuple(f["id"] for f in value["files"])))
-        await add_documents(ctx.session, application, items)
+        await add_documents(ctx.session, application, dossier_items(self.steps(data), data))
         application.missing_items = []
         try:
             change = await change_status(ctx.session, application, lifecycle.SUBMITTED,
