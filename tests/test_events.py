@@ -183,3 +183,18 @@ async def test_reminder_preferences_and_snooze(make_runner: Callable, sqlite_url
     async with runner.sessions() as session:
         snoozed = [m for m in await session.exec(select(OutboxMessage)) if m.dedupe_key.endswith(":snoozed")]
     assert len(snoozed) == 1 and snoozed[0].due_at == NOW + timedelta(days=7)
+
+
+async def test_a_day_typed_in_a_form_counts_from_when_it_is_typed_not_when_the_form_was_opened(
+        make_runner: Callable, sqlite_url: str, clock) -> None:
+    runner, officer = await setup(make_runner, sqlite_url, clock)
+    await officer.say("/themtaphuan")  # Friday 20/11
+    await officer.say("Tập huấn bao bì")
+    await officer.say("Nhà văn hóa xã")
+    clock.now = NOW + timedelta(days=3)  # back on Monday 23/11 to give the start
+    await officer.say("mai 8h")
+    await officer.tap(next(o for o in officer.option_ids if "continue" in o))  # "continue where I was?"
+    await officer.say("mai 16h")
+    for step in ("nav:skip", "nav:skip", "nav:done"):
+        await officer.tap(step)
+    assert "Thứ Ba, 24/11/2026, 08:00" in officer.text  # Tuesday: the day after it was typed, not Saturday
