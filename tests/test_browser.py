@@ -17,6 +17,7 @@ from bot.channels.web_push import new_private_key
 from bot.settings import Settings
 from storage.models import ChatAccount
 from storage.outbox import enqueue
+from tests.support.catalog import says
 from tests.support.fakes import JPEG, PDF, VALID_MST
 from tests.support.web import chat_id_of
 
@@ -177,7 +178,7 @@ async def test_notifications_are_offered_once_after_the_first_registration(tmp_p
             await expect(page.locator(".msg.bot")).not_to_have_count(count)
         for _ in range(12):
             last = await page.locator(".msg.bot").last.text_content() or ""
-            if "Thông tin đã đúng" in last or "kiểm tra lại" in last:
+            if says(last, "review.question") or "kiểm tra lại" in last:
                 break
             count = await page.locator(".msg.bot").count()
             await page.fill("#text", "bo qua" if await page.locator('.options button[data-id="nav:skip"]:enabled')

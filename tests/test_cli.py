@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.support.catalog import says
 from tests.support.fake_bot_api_server import FakeBotApiServer
 from tests.support.processes import ROOT, TOKEN, clean_env, free_port
 
@@ -67,7 +68,7 @@ async def test_run_serves_web_chat_and_telegram_and_never_logs_the_token(tmp_pat
                 if api.sent_texts():
                     break
                 await asyncio.sleep(0.1)
-            assert any("Xin chào" in text for text in api.sent_texts())
+            assert any(says(text, "welcome") for text in api.sent_texts())
             assert any(m == "setMyCommands" for m, _ in api.calls)
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -136,9 +137,9 @@ async def test_officer_invite_list_revoke(tmp_path: Path) -> None:
         code, out, _ = await cli("officer", "list")
         assert "Phạm Văn Đức\tĐắk Lắk\tcán bộ\tchờ dùng mã" in out and invite_code not in out
         code, out, _ = await cli("officer", "revoke", "1")
-        assert code == 0 and "Đã thu hồi" in out
+        assert code == 0 and says(out, "cli.revoked")
         code, out, _ = await cli("officer", "list")
-        assert "đã thu hồi" in out
+        assert says(out, "cli.officer_revoked")
         code, _, err = await cli("officer", "revoke", "99")
         assert code == 1 and "Không có cán bộ id 99" in err
         code, _, err = await cli("officer", "invite", "--name", "X", "--province", "Atlantis")

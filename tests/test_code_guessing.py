@@ -10,6 +10,7 @@ from sqlmodel import select
 from bot.metrics import Metrics
 from handlers import code_guard
 from storage.models import AuditEvent
+from tests.support.catalog import says
 from tests.support.fakes import Chat
 from tests.support.seed import invite
 
@@ -34,10 +35,10 @@ async def test_one_chat_guessing_waits_longer_each_time_then_is_locked_for_a_day
         await chat.say(f"/canbo {WRONG}")
         await chat.say(f"/canbo {WRONG}")
         waits.append(chat.text)
-    assert "đợi 60 giây" in waits[0] and "đợi 120 giây" in waits[1] and "tạm khóa" in waits[-1]
+    assert "đợi 60 giây" in waits[0] and "đợi 120 giây" in waits[1] and says(waits[-1], "code.locked")
     clock.advance(hours=20)
     await chat.say(f"/canbo {code}")
-    assert "tạm khóa" in chat.text
+    assert says(chat.text, "code.locked")
     clock.advance(hours=24)
     await chat.say(f"/canbo {code}")
     assert "cán bộ OCOP tỉnh Lâm Đồng" in chat.text  # a day later the right code works
@@ -57,7 +58,7 @@ async def test_rotating_chats_meet_one_shared_limit_and_every_failure_is_audited
     assert "tạm ngừng nhận mã khoảng 60 phút" in fresh.text
     officer = Chat(runner, user="real-officer")
     await officer.say(f"/canbo {code}")  # the price of the shared limit: the real officer waits too
-    assert "tạm ngừng nhận mã" in officer.text
+    assert says(officer.text, "code.busy")
     clock.advance(minutes=61)
     await officer.say(f"/canbo {code}")
     assert "cán bộ OCOP tỉnh Lâm Đồng" in officer.text

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlmodel import col, select
 
 from storage.models import Application, Certificate, ChatAccount
+from tests.support.catalog import says
 from tests.support.fakes import Chat
 from tests.support.seed import add_application, add_producer, invite
 
@@ -41,7 +42,7 @@ async def test_rule_ninety_points_recognised_by_the_province_as_four_stars_poten
                   "hiệu lực đến 20/11/2029", "Báo cho: HTX Chè Shan tuyết Tà Xùa (1 cuộc trò chuyện)"):
         assert shown in review, shown
     await officer.tap("nav:submit")
-    assert "4★ tiềm năng 5★, chờ Trung ương" in officer.text
+    assert says(officer.text, "stage.awaiting_central")
     assert f"app:open:{app_id}" in officer.option_ids or "app:act" in " ".join(officer.option_ids)
 
     await producer.say("/trangthai")
@@ -57,11 +58,11 @@ async def test_rule_ninety_points_recognised_by_the_province_as_four_stars_poten
     await officer.say("/hoso")
     await officer.tap(f"app:open:{app_id}")
     await officer.tap(f"app:act:{app_id}:record_result")
-    assert "Kết quả của Hội đồng Trung ương?" in officer.text and "mandatory" not in officer.text
+    assert says(officer.text, "ask.central_outcome") and "mandatory" not in officer.text
     await officer.say("1")
     await officer.say("781/QĐ-BNNMT")
     await officer.say("15/5/2026")  # before the province's decision is allowed: the officer types what is on paper
-    assert "★★★★★" in officer.text and "giấy 4 sao của tỉnh thôi hiệu lực" in officer.text
+    assert "★★★★★" in officer.text and says(officer.text, "result.preview_five")
     await officer.tap("nav:submit")
     await producer.say("/trangthai")
     assert "Hạng: ★★★★★" in producer.text and "781/QĐ-BNNMT" in producer.text

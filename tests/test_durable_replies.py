@@ -14,6 +14,7 @@ from telegram import Update
 from bot.app import RUNNER, TELEGRAM, build_app
 from bot.settings import Settings
 from storage.models import OutboxMessage
+from tests.support.catalog import says
 from tests.support.fakes import FakeBotApi
 from tests.support.waiting import eventually
 from tests.support.zalo import FakeZalo, reply_to, start
@@ -70,7 +71,7 @@ async def test_a_telegram_reply_met_by_429_is_sent_later_in_order(aiohttp_client
     await eventually(lambda: len(api.sent()) >= 2)
     await asyncio.sleep(0.3)  # time enough for anything sent twice to show
     texts = [m["text"] for m in api.sent()]
-    assert texts[0].startswith("Xin chào") and "Tôi có thể giúp" in texts[1], texts
+    assert texts[0].startswith("Xin chào") and says(texts[1], "help.intro"), texts
     assert len(texts) == len(set(texts)) == 3  # the help and its menu, kept as two rows; nothing twice
     menu = str(api.sent()[0].get("reply_markup"))
     assert "keyboard" in menu and "inline_keyboard" not in menu  # kept with the answer buttons it was made with
@@ -119,10 +120,10 @@ async def test_a_zalo_reply_met_by_a_5xx_is_sent_later(aiohttp_client: Any, tmp_
     client = await start(aiohttp_client, tmp_path, fake)
     try:
         await reply_to(fake, "/start")
-        await eventually(lambda: any("Xin chào" in t for t in fake.sent()))
+        await eventually(lambda: any(says(t, "welcome") for t in fake.sent()))
         [(_, refused)] = [(m, b) for m, b in fake.calls if m == "sendMessage-502"]
         assert "Xin chào" in refused["text"]
-        assert sum("Xin chào" in t for t in fake.sent()) == 1  # sent later, once
+        assert sum(says(t, "welcome") for t in fake.sent()) == 1  # sent later, once
         assert {r.status for r in await outbox_replies(client)} == {"sent"}
     finally:
         await client.close()
@@ -303,7 +304,7 @@ async def test_a_reply_on_one_replica_waits_for_the_second_another_replica_just_
     async with b.sessions() as session:  # sent replies' rows are kept only those seconds: the last one's remain
         kept = (await session.exec(select(OutboxMessage))).all()
     assert {row.status for row in kept} == {"sent"} and len({row.sent_at for row in kept}) == 1
-    assert any("Tôi có thể giúp" in row.text for row in kept)
+    assert any(says(row.text, "help.intro") for row in kept)
 
 
 class UnreadableOnceBotApi(FakeBotApi):
@@ -342,5 +343,5 @@ async def test_a_reply_met_by_an_unexpected_error_is_kept_and_the_chat_goes_on(a
         if any("Tôi có thể giúp" in m["text"] for m in api.sent()):
             break
     texts = [m["text"] for m in api.sent()]
-    assert api.garbled == 1 and any("Tôi có thể giúp" in text for text in texts), texts  # the chat goes on
+    assert api.garbled == 1 and any(says(text, "help.intro") for text in texts), texts  # the chat goes on
     assert {r.status for r in await outbox_replies(client)} == {"sent"}

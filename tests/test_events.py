@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from handlers.notices.reminders import ReminderRules, scan
 from storage.models import ChatAccount, OutboxMessage
+from tests.support.catalog import says
 from tests.support.events import NOW, add_event
 from tests.support.fakes import Chat
 from tests.support.seed import add_application, add_producer, invite
@@ -43,7 +44,7 @@ async def test_training_from_announcement_to_reminder(make_runner: Callable, db_
     await officer.say("8 giờ sáng")  # no day
     assert "ngày/tháng/năm giờ:phút" in officer.text
     await officer.say("ngày mai 8 giờ")  # understood: the end is asked next; back to give the real day
-    assert "Kết thúc lúc nào" in officer.last
+    assert says(officer.last, "ask.event_end")
     await officer.tap("nav:back")
     await officer.say("01/11/2026 08:00")
     assert "phải sau" in officer.text
@@ -72,12 +73,12 @@ async def test_training_from_announcement_to_reminder(make_runner: Callable, db_
     assert "BEGIN:VCALENDAR" in calendar and "DTSTART:20261212T010000Z" in calendar
     assert "SUMMARY:Tập huấn câu chuyện sản phẩm" in calendar
     await food.press_stale(f"event:join:{event_id}")
-    assert "đã đăng ký sự kiện này rồi" in food.text
+    assert says(food.text, "event.already_registered")
     hanoi = Chat(runner, user="hanoi-1")
     await hanoi.say("/taphuan")
     assert "Chưa có lớp tập huấn" in hanoi.text
     await hanoi.press_stale(f"event:join:{event_id}")
-    assert "Không tìm thấy sự kiện này" in hanoi.text
+    assert says(hanoi.text, "event.not_found")
 
     async with runner.sessions() as session, session.begin():
         assert await scan(session, today=date(2026, 12, 10), now=NOW, rules=ReminderRules()) == {}
@@ -114,7 +115,7 @@ async def test_fair_for_some_groups_deadline_reminder_change_and_cancel(make_run
         added = await scan(session, today=date(2026, 12, 3), now=NOW, rules=ReminderRules())
     assert added == {"fair.deadline": 1}
     await craft.say("/hoicho")
-    assert any("Còn ít ngày để đăng ký" in line for line in craft.transcript)
+    assert any(says(line, "notice.fair_deadline") for line in craft.transcript)
     event_id = int(next(o for o in craft.option_ids if o.startswith("event:open:")).rsplit(":", 1)[1])
     await craft.press_stale(f"event:join:{event_id}")
 
@@ -124,7 +125,7 @@ async def test_fair_for_some_groups_deadline_reminder_change_and_cancel(make_run
     await officer.tap("edit:event_place")
     await officer.say("Quảng trường Lâm Viên")
     await officer.tap("nav:submit")
-    assert "Đã lưu thay đổi" in officer.text
+    assert says(officer.text, "event.saved")
     await officer.press_stale(f"event:cancel:{event_id}")
     await officer.tap("nav:yes")
     assert "Đã hủy" in officer.text
@@ -140,7 +141,7 @@ async def test_fair_for_some_groups_deadline_reminder_change_and_cancel(make_run
     await craft.say("/hoicho")
     other_id = int(next(o for o in craft.option_ids if o.startswith("event:open:")).rsplit(":", 1)[1])
     await craft.press_stale(f"event:join:{other_id}")
-    assert "Đã hết hạn đăng ký" in craft.text
+    assert says(craft.text, "event.deadline_passed")
 
 
 async def test_producers_cannot_manage_events(make_runner: Callable, sqlite_url: str, clock) -> None:
@@ -149,17 +150,17 @@ async def test_producers_cannot_manage_events(make_runner: Callable, sqlite_url:
                     deadline=None)
     food = Chat(runner, user="food-1")
     await food.say("/themtaphuan")
-    assert "chỉ dành cho cán bộ OCOP" in food.text
+    assert says(food.text, "officer.not_allowed")
     for forged in ("event:people:1", "event:edit:1", "event:cancel:1"):
         await food.press_stale(forged)
-        assert "chỉ dành cho cán bộ OCOP" in food.text
+        assert says(food.text, "officer.not_allowed")
 
 
 async def test_reminder_preferences_and_snooze(make_runner: Callable, sqlite_url: str, clock) -> None:
     runner, _ = await setup(make_runner, sqlite_url, clock)
     food = Chat(runner, user="food-1")
     await food.say("/nhacnho")
-    assert "Tập huấn: đang bật" in food.text and "Nhắc hết hạn chứng nhận OCOP luôn được gửi" in food.text
+    assert "Tập huấn: đang bật" in food.text and says(food.text, "prefs.certificates")
     await food.tap("optout:training")
     assert "Tập huấn: đã tắt" in food.text
     async with runner.sessions() as session:
@@ -179,7 +180,7 @@ async def test_reminder_preferences_and_snooze(make_runner: Callable, sqlite_url
     await food.tap(snooze)
     assert "nhắc lại vào ngày 27/11/2026" in food.text
     await food.press_stale(snooze)
-    assert "đã được hẹn lại một lần rồi" in food.text
+    assert says(food.text, "prefs.snoozed_already")
     async with runner.sessions() as session:
         snoozed = [m for m in await session.exec(select(OutboxMessage)) if m.dedupe_key.endswith(":snoozed")]
     assert len(snoozed) == 1 and snoozed[0].due_at == NOW + timedelta(days=7)

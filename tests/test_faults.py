@@ -31,6 +31,7 @@ from storage.db import create_engine
 from storage.migrate import upgrade_database
 from storage.models import ChatAccount, ConversationState, OutboxMessage
 from storage.outbox import enqueue
+from tests.support.catalog import says
 from tests.support.fake_bot_api_server import FakeBotApiServer
 from tests.support.fakes import Chat, pacer_for_tests
 from tests.support.processes import ROOT, TOKEN, clean_env, free_port
@@ -67,7 +68,7 @@ async def test_an_update_waits_out_another_process_holding_the_sqlite_lock(make_
     release.set()
     await answer
     await asyncio.to_thread(holder.join)
-    assert "Tên đầy đủ" in chat.text  # answered normally once the lock was free
+    assert says(chat.text, "ask.producer_name")  # answered normally once the lock was free
     assert (await state_of(runner)).data["entity_type"] == "cooperative"
 
 
@@ -86,7 +87,7 @@ async def test_postgres_connections_killed_between_and_during_updates(make_runne
         # Between updates (a database restart while the bot idles): every pooled connection is dead.
         await admin.execute(kill_all, database)
         await chat.say("Hợp tác xã")
-        assert "Tên đầy đủ" in chat.text
+        assert says(chat.text, "ask.producer_name")
 
         # During an update: the connection dies just as the new step is being written.
         engine = runner.sessions.kw["bind"]

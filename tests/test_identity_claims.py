@@ -16,6 +16,7 @@ from bot.cli.products import import_products
 from bot.settings import Settings
 from storage.models import AuditEvent, Certificate, ChatAccount, OutboxMessage, Producer
 from storage.offices import save_office
+from tests.support.catalog import says
 from tests.support.fakes import VALID_MST, Chat
 from tests.support.flows import answer_dossier, answer_product, answer_profile
 from tests.support.lists import HEADER
@@ -53,7 +54,7 @@ async def test_a_strangers_claim_never_takes_over_the_listed_cooperative(make_ru
     await stranger.tap("nav:submit")
 
     out = await province_imports_its_list(tmp_path, db_url)
-    assert any("trùng với hồ sơ khai trong chat chưa xác minh" in line and "Hộ bà Nguyễn Thị Lan" in line
+    assert any(says(line, "cli.import_clash") and "Hộ bà Nguyễn Thị Lan" in line
                for line in out)
     assert any("/xacminh" in line for line in out)
     async with runner.sessions() as session:
@@ -93,9 +94,9 @@ async def test_a_strangers_claim_never_takes_over_the_listed_cooperative(make_ru
     await officer.say("/hoso")
     assert "Mật ong giả" in officer.text and "chưa xác minh" in officer.text
     await officer.say("/xacminh")
-    assert "Hộ bà Nguyễn Thị Lan" in officer.text and "⚠️ trùng hồ sơ của tỉnh" in officer.text
+    assert "Hộ bà Nguyễn Thị Lan" in officer.text and says(officer.text, "verify.clash_mark")
     await officer.tap(f"verify:open:{claim.id}")
-    assert "Hồ sơ khai trong chat" in officer.text and "Hồ sơ của tỉnh" in officer.text
+    assert says(officer.text, "verify.heading_claim") and says(officer.text, "verify.heading_listed")
     assert "HTX Nông sản Tân Thành" in officer.text and "Hộ bà Nguyễn Thị Lan" in officer.text
     assert f"verify:act:{claim.id}:verify:0" not in officer.option_ids  # two verified owners of one tax code: no
     async with runner.sessions() as session, session.begin():
@@ -103,9 +104,9 @@ async def test_a_strangers_claim_never_takes_over_the_listed_cooperative(make_ru
                                                    "address": "Phường Minh Xuân"}, actor_account_id=None)
     await officer.tap(f"verify:act:{claim.id}:refuse:0")
     await officer.tap("nav:yes")
-    assert "Đã bỏ mã số thuế" in officer.text
+    assert says(officer.text, "verify.done_refused")
     await stranger.say("/trangthai")
-    [refused] = [line for line in stranger.transcript if "trùng với một cơ sở khác đã được tỉnh xác minh" in line]
+    [refused] = [line for line in stranger.transcript if says(line, "notice.producer_claim_refused")]
     assert "☎️ Văn phòng OCOP: Văn phòng OCOP Tuyên Quang · ĐT 0207 3822 123" in refused  # whom to call
     async with runner.sessions() as session:
         assert (await session.get(Producer, claim.id)).tax_code is None  # type: ignore[union-attr]
@@ -156,7 +157,7 @@ async def test_the_owners_own_phone_links_on_telegram_and_a_typed_phone_does_not
     # A claim whose typed phone is somebody's: sharing that number proves nothing, only the province's record counts.
     impostor = Chat(runner, user="impostor", channel="telegram")
     await impostor.share_contact("+84911111111", owner="impostor")
-    assert "Không tìm thấy cơ sở nào có số điện thoại này" in impostor.text
+    assert says(impostor.text, "link.no_match")
     owner = Chat(runner, user="owner", channel="telegram")
     await answer_profile(owner, tax_code="0100109106")  # first a claim of their own, under another tax code
     await owner.say("/huy")
@@ -181,9 +182,9 @@ async def test_an_officer_verifies_a_claim_with_no_clash_and_the_producer_is_tol
     await officer.say("có")
     assert "Đã xác minh Hộ bà Nguyễn Thị Lan" in officer.text
     await officer.say("/xacminh")
-    assert "Không có chủ thể nào đang chờ xác minh" in officer.text
+    assert says(officer.text, "verify.list_empty")
     await producer.say("/trangthai")
-    assert any("đã được cán bộ OCOP xác minh" in line for line in producer.transcript)
+    assert any(says(line, "notice.producer_verified") for line in producer.transcript)
 
 
 @pytest.mark.parametrize("forged", ["verify:act:1:verify:0", "verify:open:1", "verify:act:1:merge:2"])
@@ -193,10 +194,10 @@ async def test_verification_buttons_check_the_officer_and_province_on_every_call
     await answer_profile(Chat(runner, user="producer"))  # a claim in Tuyên Quang
     other_province = await officer_of(runner, "lam-dong")
     await other_province.press_stale(forged)
-    assert "Không tìm thấy hồ sơ này trong phạm vi anh/chị phụ trách" in other_province.text
+    assert says(other_province.text, "officer.not_found")
     nobody = Chat(runner, user="nobody")
     await nobody.press_stale(forged)
-    assert "chỉ dành cho cán bộ OCOP" in nobody.text
+    assert says(nobody.text, "officer.not_allowed")
     async with runner.sessions() as session:
         assert (await session.get(Producer, 1)).verified_at is None  # type: ignore[union-attr]
 
@@ -247,7 +248,7 @@ async def test_a_claim_with_the_listed_name_typed_without_diacritics_is_shown_be
         listed_id, claim_id = listed.id, claim.id
     officer = await officer_of(runner, "lam-dong")
     await officer.say("/xacminh")
-    assert "htx ca phe cau dat" in officer.text and "⚠️ trùng hồ sơ của tỉnh" in officer.text
+    assert "htx ca phe cau dat" in officer.text and says(officer.text, "verify.clash_mark")
     await officer.tap(f"verify:open:{claim_id}")
     assert "HTX Cà phê Cầu Đất" in officer.text
     assert f"verify:act:{claim_id}:merge:{listed_id}" in officer.option_ids

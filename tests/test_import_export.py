@@ -12,6 +12,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from bot.cli.commands import main
+from tests.support.catalog import says
 from tests.support.lists import HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,7 +127,7 @@ def test_unusable_files_get_one_clear_line(capsys, tmp_path: Path, content: byte
     code, out, err = run(capsys, "import", "products", str(tmp_path / name))
     assert code == 1 and words in err and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "import", "products", str(tmp_path / "missing.csv"))
-    assert code == 1 and "Không có tệp" in err
+    assert code == 1 and says(err, "cli.import_no_file")
 
 
 def test_export_has_status_and_days_to_expiry(capsys, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from bot.cli.officers import new_code
 from bot.settings import Settings
 from storage.models import ChatAccount, Officer, OutboxMessage
 from storage.officers import revoke_officer
+from tests.support.catalog import says
 from tests.support.fakes import Chat
 from tests.support.flows import answer_profile
 from tests.support.seed import add_application, add_producer, invite
@@ -32,7 +33,7 @@ async def test_a_web_session_lasts_twelve_hours_then_the_page_is_a_producers_pag
     web = Chat(runner, user="web-officer")
     await web.say(f"/canbo {await invite(runner.sessions)}")
     assert "tài khoản cán bộ OCOP tỉnh Lâm Đồng" in web.text
-    assert "Phiên làm việc cán bộ trên trang web có hiệu lực đến" in web.text and "/dangxuat" in web.text
+    assert says(web.text, "officer.web_session_opened") and "/dangxuat" in web.text
     await web.say("/hoso")
     assert "Cà phê Cầu Đất" in web.text
 
@@ -41,10 +42,10 @@ async def test_a_web_session_lasts_twelve_hours_then_the_page_is_a_producers_pag
     assert "Cà phê Cầu Đất" in web.text
     clock.advance(minutes=2)  # past twelve hours
     await web.say("/hoso")
-    assert "Phiên làm việc cán bộ trên trang web đã kết thúc" in web.text
-    assert "chỉ dành cho cán bộ OCOP" in web.text and "Cà phê Cầu Đất" not in web.text
+    assert says(web.text, "officer.session_ended")
+    assert says(web.text, "officer.not_allowed") and "Cà phê Cầu Đất" not in web.text
     await web.press_stale(f"app:act:{application_id}:commune_check")  # a button from the old page
-    assert "chỉ dành cho cán bộ OCOP" in web.text
+    assert says(web.text, "officer.not_allowed")
     assert "menu:applications" not in web.option_ids and "menu:register" in web.option_ids
     await web.say("/start")
     assert "đã kết thúc" not in web.text  # told once
@@ -70,13 +71,13 @@ async def test_a_new_code_opens_a_web_session_beside_the_officers_telegram_and_s
     assert "Cà phê Cầu Đất" in phone.text
 
     await web.say(f"/canbo {code.group(1)}")  # one use only
-    assert "Mã cán bộ không đúng, đã dùng hoặc đã hết hạn" in web.text
+    assert says(web.text, "officer.bad_code")
     await web.say("/dangxuat")
-    assert "Đã đăng xuất" in web.text
+    assert says(web.text, "officer.signed_out")
     await web.press_stale(f"app:open:{application_id}")
-    assert "chỉ dành cho cán bộ OCOP" in web.text
+    assert says(web.text, "officer.not_allowed")
     await web.say("/dangxuat")
-    assert "không có phiên làm việc cán bộ nào" in web.text
+    assert says(web.text, "officer.no_session")
 
 
 async def test_revoking_ends_a_web_session_at_once_and_notices_stop_reaching_the_page(
@@ -105,7 +106,7 @@ async def test_revoking_ends_a_web_session_at_once_and_notices_stop_reaching_the
     async with runner.sessions() as session, session.begin():
         await revoke_officer(session, (await session.exec(select(Officer))).one().id)  # type: ignore[arg-type]
     await web.say("/hoso")
-    assert "chỉ dành cho cán bộ OCOP" in web.text
+    assert says(web.text, "officer.not_allowed")
 
 
 async def test_a_web_session_is_the_settings_length(make_runner: Callable, sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]

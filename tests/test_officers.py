@@ -12,6 +12,7 @@ from handlers.buttons import ApplicationList
 from messages import format_date
 from storage.models import Application, Certificate, ChatAccount, Officer, OutboxMessage
 from storage.officers import revoke_officer
+from tests.support.catalog import says
 from tests.support.fakes import PDF, Chat
 from tests.support.flows import reach_review
 from tests.support.seed import add_application, add_producer, invite
@@ -56,7 +57,7 @@ async def test_revocation_takes_effect_on_the_next_message(make_runner: Callable
     async with runner.sessions() as session, session.begin():
         await revoke_officer(session, 1)
     await officer.press_stale("hoso:list:all:0")  # a button from before the revocation (and the prefix's rename)
-    assert "chỉ dành cho cán bộ OCOP" in officer.text
+    assert says(officer.text, "officer.not_allowed")
     assert "menu:applications" not in officer.option_ids
 
 
@@ -71,9 +72,9 @@ async def test_officer_sees_and_acts_only_in_own_province(make_runner: Callable,
     await officer.say("/hoso")
     assert "Cà phê Cầu Đất" in officer.text and "Gốm Bát Tràng" not in officer.text
     await officer.press_stale(f"app:open:{foreign.id}")  # a forged button id
-    assert "Không tìm thấy hồ sơ này" in officer.text and "Bát Tràng" not in officer.text
+    assert says(officer.text, "officer.not_found") and "Bát Tràng" not in officer.text
     await officer.press_stale(f"app:act:{foreign.id}:reject")
-    assert "Không tìm thấy hồ sơ này" in officer.text
+    assert says(officer.text, "officer.not_found")
     await officer.press_stale(f"app:open:{own.id}")
     assert "Cà phê Cầu Đất" in officer.text
 
@@ -99,7 +100,7 @@ async def test_officer_filters_the_list_by_group_nhom_or_phan_nhom(make_runner: 
     await officer.say("/hoso chè")  # a nhóm
     assert "Trà Ô long" in officer.text and "Mứt hồng" not in officer.text
     await officer.tap(ApplicationList("needs_more", 0, "food-tea").id)  # a stage button keeps the group filter
-    assert "Cần bổ sung · Chè: 0" in officer.text and "Không có hồ sơ nào" in officer.text
+    assert "Cần bổ sung · Chè: 0" in officer.text and says(officer.text, "officer.list_empty")
     await officer.tap(ApplicationList("needs_more", 0).id)  # …and this one drops it
     assert "Giỏ mây tre" in officer.text
     await officer.say("/hoso rau muống xào")
@@ -114,11 +115,11 @@ async def test_producers_cannot_use_officer_buttons_or_commands(make_runner: Cal
     producer = Chat(runner, user="producer-1")
     for forged in (f"app:act:{application.id}:reject", f"app:open:{application.id}", "hoso:list:all:0"):
         await producer.press_stale(forged)
-        assert "chỉ dành cho cán bộ OCOP" in producer.text
+        assert says(producer.text, "officer.not_allowed")
     await producer.say("/hoso")
-    assert "chỉ dành cho cán bộ OCOP" in producer.text
+    assert says(producer.text, "officer.not_allowed")
     await producer.press_stale("app:act:not-a-number:reject")
-    assert "Nút này đã cũ" in producer.text
+    assert says(producer.text, "error.stale_button")
     async with runner.sessions() as session:
         assert (await session.get(Application, application.id)).status == "submitted"  # type: ignore[union-attr]
 
@@ -148,7 +149,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     await officer.say("Xin gửi phương án kinh doanh bản có chữ ký.")
     assert "Phương án / dự án sản xuất kinh doanh" in officer.text
     await officer.tap("nav:submit")
-    assert "Cần bổ sung" in officer.text
+    assert says(officer.text, "stage.needs_more")
     assert ApplicationList("needs_more", 0).id in officer.option_ids  # back on the dossier, not the main menu
 
     await producer.tap("menu:register")  # busy with another product when the officer's request arrives
@@ -157,7 +158,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     assert any("cần bổ sung: Phương án / dự án sản xuất kinh doanh" in line for line in producer.transcript)
     assert "Giấy tờ còn thiếu: Phương án / dự án sản xuất kinh doanh" in producer.text
     await producer.tap(f"supp:{app_id}")
-    assert "sau khi anh/chị xong hoặc hủy việc đang làm" in producer.text and "Tên sản phẩm" in producer.last
+    assert says(producer.text, "error.command_in_form") and "Tên sản phẩm" in producer.last
     await producer.say("/huy")
     await producer.say("có")
     await producer.press_stale(f"supp:{app_id}")
@@ -167,15 +168,15 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     assert "Hồ sơ minh chứng khác" in producer.last and "nav:skip" not in producer.option_ids
     assert "không bắt buộc" not in producer.last  # asked for by the officer: not said to be optional either
     await producer.say("bỏ qua")
-    assert "không bỏ qua được" in producer.text
+    assert says(producer.text, "form.cannot_skip")
     await producer.send_file(PDF, "application/pdf", "cau-chuyen.pdf")
     await producer.send_file(PDF, "application/pdf", "nhan.pdf")
     await producer.tap("nav:done")
     await producer.tap("nav:submit")
-    assert "Đã gửi bổ sung" in producer.text
+    assert says(producer.text, "supplement.sent")
 
     await officer.say("/hoso")
-    assert "đã được chủ thể gửi bổ sung" in officer.text
+    assert says(officer.text, "notice.officer_supplemented")
     await officer.press_stale(f"app:open:{app_id}")
     today = format_date(datetime.now(UTC), "Asia/Ho_Chi_Minh")
     dossier = officer.text
@@ -188,25 +189,25 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     await officer.press_stale(f"app:act:{app_id}:commune_check")
     await officer.tap("nav:yes")
     await officer.press_stale(f"app:act:{app_id}:commune_check")  # not twice
-    assert "thao tác này không áp dụng được" in officer.text
+    assert says(officer.text, "officer.not_now")
     await officer.press_stale(f"app:act:{app_id}:to_council")
     await officer.say("có")
     await officer.press_stale(f"app:act:{app_id}:record_result")
     await officer.say("1")  # every mandatory criterion met
     await officer.say("101")
-    assert "từ 0 đến 100" in officer.text
+    assert says(officer.text, "error.score_format")
     await officer.say("78 điểm")  # as the council's minutes write it
     await officer.say("1032/QĐ-UBND")
     await officer.say("31/12/2099")
-    assert "ở tương lai" in officer.text
+    assert says(officer.text, "error.date_future")
     await officer.say("mai")  # tomorrow: still the future
-    assert "ở tương lai" in officer.text
+    assert says(officer.text, "error.date_future")
     await officer.say("21/7/2026")
     assert "78" in officer.text and "21/07/2026" in officer.text  # the review shows the date as people write it
     for preview in ("công nhận ★★★★☆ (78 điểm)", "hiệu lực đến 21/07/2029", "Báo cho: Hộ bà Nguyễn Thị Lan"):
         assert preview in officer.text, preview  # what confirming will do, before it is done
     await officer.tap("nav:submit")
-    assert "Đã công nhận" in officer.text
+    assert says(officer.text, "stage.recognised")
 
     await producer.say("/trangthai")
     status = producer.text

@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot.cli.office_import import import_offices
 from bot.settings import Settings
 from storage.models import AuditEvent, ProvinceOffice
+from tests.support.catalog import says
 from tests.support.chats import linked_chat
 from tests.support.fakes import Chat
 from tests.support.seed import add_application, add_producer, invite
@@ -62,7 +63,7 @@ async def test_an_admin_edits_an_office_and_an_officer_may_not(make_runner: Call
     assert "Chưa có thông tin văn phòng OCOP của Lâm Đồng" in officer.text
     assert "office:edit:lam-dong" not in officer.option_ids
     await officer.press_stale("office:edit:lam-dong")
-    assert "chỉ dành cho cán bộ OCOP" in officer.text
+    assert says(officer.text, "officer.not_allowed")
 
     admin = Chat(runner, user="admin", channel="telegram")
     await admin.say(f"/canbo {await invite(runner.sessions, admin=True, name='Quản trị')}")
@@ -70,7 +71,7 @@ async def test_an_admin_edits_an_office_and_an_officer_may_not(make_runner: Call
     await admin.tap("office:edit:lam-dong")
     await admin.say("Văn phòng OCOP tỉnh Lâm Đồng")
     await admin.say("12345")
-    assert "Số điện thoại chưa đúng" in admin.text
+    assert says(admin.text, "error.phone_format")
     await admin.say("0263 3822 123")
     await admin.say("36 Trần Phú, Đà Lạt")
     await admin.tap("nav:submit")
@@ -99,17 +100,17 @@ async def test_every_contact_the_officer_message_names_the_office(make_runner: C
 
     newcomer = Chat(runner, user="newcomer")
     await newcomer.say("/lienket K7QH2M4X")
-    assert "Mã liên kết không đúng" in newcomer.text and "gõ /vanphong kèm tên tỉnh" in newcomer.text
+    assert says(newcomer.text, "link.bad_code") and says(newcomer.text, "office.find_hint")
     await newcomer.say("/dangky")
     await newcomer.agree_if_asked()
     await newcomer.say("1")
     await newcomer.say("HTX Rau sạch Đơn Dương")
     await newcomer.say("0300588569")
-    assert "thuộc một cơ sở đã được tỉnh xác minh" in newcomer.text and "/vanphong" in newcomer.text
+    assert says(newcomer.text, "error.tax_code_taken") and "/vanphong" in newcomer.text
     await newcomer.say("/huy")
 
     browser = Chat(runner, user="browser")  # not linked, but has said which province's trainings it follows
     await browser.say("/taphuan")
     await browser.say("lâm đồng")
     await browser.say("/lienket K7QH2M4X")
-    assert "Mã liên kết không đúng" in browser.text and office in browser.text
+    assert says(browser.text, "link.bad_code") and office in browser.text

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlmodel import select
 
 from storage.models import AuditEvent, ChatAccount, OutboxMessage, Producer
+from tests.support.catalog import says
 from tests.support.fakes import Chat
 from tests.support.flows import answer_dossier, answer_product, answer_profile
 from tests.support.seed import add_application, add_producer, invite
@@ -24,11 +25,11 @@ async def test_the_notice_comes_before_the_first_personal_question_and_consent_i
     chat = Chat(runner, user="lan")
     await chat.say("/start")
     await chat.tap("menu:register")
-    assert "Nghị định 13/2023/NĐ-CP" in chat.text and "/dulieu" in chat.text
+    assert says(chat.text, "consent.notice") and "/dulieu" in chat.text
     assert "loại nào" not in chat.text  # nothing personal asked yet
     assert chat.option_ids == ["consent:yes", "consent:no"]
     await chat.tap("consent:yes")
-    assert "thuộc loại nào" in chat.last  # the profile's first question
+    assert says(chat.last, "ask.entity_type")  # the profile's first question
     account = await account_of(runner, "lan")
     assert account.consented_at is not None and account.consent_version == "2026-01"
     async with runner.sessions() as session:
@@ -38,7 +39,7 @@ async def test_the_notice_comes_before_the_first_personal_question_and_consent_i
     await chat.say("/huy")
     await chat.say("có")
     await chat.tap("menu:register")  # agreed once: not asked again
-    assert "thuộc loại nào" in chat.last and "Nghị định 13" not in chat.text
+    assert says(chat.last, "ask.entity_type") and "Nghị định 13" not in chat.text
 
 
 async def test_declining_asks_nothing_and_keeps_nothing(make_runner: Callable, sqlite_url: str) -> None:
@@ -46,14 +47,14 @@ async def test_declining_asks_nothing_and_keeps_nothing(make_runner: Callable, s
     chat = Chat(runner, user="zalo-1", channel="zalo")
     await chat.say("/dangky")
     await chat.say("2")  # typed: the second line, "Không đồng ý"
-    assert "sẽ không hỏi thông tin cá nhân nào" in chat.text
+    assert says(chat.text, "consent.declined")
     assert "menu:register" in chat.option_ids  # back at the menu, free to change their mind
     assert (await account_of(runner, "zalo-1")).consented_at is None
     async with runner.sessions() as session:
         assert not (await session.exec(select(Producer))).all()
     await chat.say("dang ky")
     await chat.say("dong y")  # typed words, without diacritics
-    assert "thuộc loại nào" in chat.last
+    assert says(chat.last, "ask.entity_type")
 
 
 async def test_a_question_meanwhile_is_answered_and_the_notice_is_not_in_the_way(make_runner: Callable,
@@ -82,7 +83,7 @@ async def test_an_imported_producer_re_evaluating_is_asked_first(make_runner: Ca
         account.producer_id = producer_id
         session.add(account)
     await chat.press_stale(f"reeval:{product_id}")
-    assert "Nghị định 13/2023/NĐ-CP" in chat.text
+    assert says(chat.text, "consent.notice")
     await chat.tap("consent:yes")
     assert "Cà phê Arabica" in chat.text  # the re-evaluation it was asked for, not a blank registration
 
@@ -96,13 +97,13 @@ async def test_mydata_shows_what_is_held_and_only_ones_own(make_runner: Callable
     await lan.tap("nav:submit")
     await lan.say("/dulieu")
     text = lan.text
-    assert "Dữ liệu bot đang giữ" in text and "Hộ bà Nguyễn Thị Lan" in text and "+84912345678" in text
-    assert "Mật ong bạc hà" in text and "OCOP-" in text and "Đồng ý cho lưu dữ liệu: ngày" in text
+    assert says(text, "mydata.title") and "Hộ bà Nguyễn Thị Lan" in text and "+84912345678" in text
+    assert "Mật ong bạc hà" in text and "OCOP-" in text and says(text, "mydata.consent")
     assert "Thôn 3, đường Lê Lợi" in text and "Tuyên Quang" in text
     other = Chat(runner, user="other")
     await other.say("/mydata")
-    assert "Chưa có hồ sơ chủ thể" in other.text and "Nguyễn Thị Lan" not in other.text
-    assert "chưa đồng ý cho lưu thông tin cá nhân" in other.text
+    assert says(other.text, "mydata.no_producer") and "Nguyễn Thị Lan" not in other.text
+    assert says(other.text, "mydata.no_consent")
 
 
 async def test_a_deletion_request_reaches_the_provinces_officers(make_runner: Callable, sqlite_url: str) -> None:
@@ -117,13 +118,13 @@ async def test_a_deletion_request_reaches_the_provinces_officers(make_runner: Ca
     await lan.say("có")
     await lan.say("/dulieu")
     await lan.tap("mydata:delete")
-    assert "Giấy chứng nhận là hồ sơ công nhận chính thức" in lan.text
+    assert says(lan.text, "mydata.delete_confirm")
     await lan.tap("nav:no")
-    assert "chưa gửi yêu cầu" in lan.text
+    assert says(lan.text, "mydata.delete_kept")
     await lan.say("/dulieu")
     await lan.tap("mydata:delete")
     await lan.tap("nav:yes")
-    assert "Đã gửi yêu cầu xóa dữ liệu tới cán bộ OCOP tỉnh" in lan.text
+    assert says(lan.text, "mydata.delete_sent")
     async with runner.sessions() as session:
         rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.reason == "producer"))).all()
         officer_account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "officer"))).one()
@@ -132,7 +133,7 @@ async def test_a_deletion_request_reaches_the_provinces_officers(make_runner: Ca
     assert "Yêu cầu xóa dữ liệu cá nhân từ chủ thể Hộ bà Nguyễn Thị Lan" in rows[0].text
     assert len(events) == 1
     await lan.say("/dulieu")
-    assert "đã gửi yêu cầu xóa ngày" in lan.text and "mydata:delete" not in lan.option_ids
+    assert says(lan.text, "mydata.deletion_pending") and "mydata:delete" not in lan.option_ids
 
 
 async def test_mydata_in_the_middle_of_a_form_answers_and_asks_the_open_question_again(chat: Chat) -> None:
@@ -140,4 +141,4 @@ async def test_mydata_in_the_middle_of_a_form_answers_and_asks_the_open_question
     await chat.say("/dulieu")
     assert "Hộ bà Nguyễn Thị Lan" in chat.text and "Tên sản phẩm" in chat.last  # the form goes on
     assert "mydata:delete" not in chat.option_ids  # a button that would not work here is not offered
-    assert "gõ /dulieu lại sau khi xong hoặc hủy" in chat.text
+    assert says(chat.text, "mydata.delete_later")

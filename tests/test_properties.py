@@ -87,13 +87,30 @@ async def play(chat: Chat, actions: list[tuple[str, Any]]) -> None:
             content, mime = value
             await chat.send_file(content, mime, name="tep.bin")
         seen += chat.option_ids
-        assert chat.replies, f"no answer to {kind} {value!r}"
-        assert not UNEXPECTED & set(chat.transcript[-len(chat.replies):]), f"failed on {kind} {value!r}"
-        assert all(r.text.strip() for r in chat.replies), f"an empty reply to {kind} {value!r}"
-    await assert_state_valid(chat.runner, chat.user)
+        said = f"{kind} {value!r}"
+        invariant_every_message_gets_an_answer(chat, said)
+        invariant_no_answer_is_the_apology_for_a_failure(chat, said)
+        invariant_no_answer_is_empty(chat, said)
+    await invariant_the_stored_conversation_can_be_continued(chat.runner, chat.user)
 
 
-async def assert_state_valid(runner: ConversationRunner, user: str) -> None:
+# The invariants every walk keeps, whatever was sent.
+
+
+def invariant_every_message_gets_an_answer(chat: Chat, said: str) -> None:
+    assert chat.replies, f"no answer to {said}"
+
+
+def invariant_no_answer_is_the_apology_for_a_failure(chat: Chat, said: str) -> None:
+    assert not UNEXPECTED & set(chat.transcript[-len(chat.replies):]), f"failed on {said}"
+
+
+def invariant_no_answer_is_empty(chat: Chat, said: str) -> None:
+    assert all(r.text.strip() for r in chat.replies), f"an empty reply to {said}"
+
+
+async def invariant_the_stored_conversation_can_be_continued(runner: ConversationRunner, user: str) -> None:
+    """It is still JSON, and an open form stands at one of its own questions or at its review."""
     async with runner.sessions() as session:
         account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == user))).one()
         state = (await session.exec(select(ConversationState).where(

@@ -14,6 +14,7 @@ from messages import format_date
 from storage.lifecycle import add_months, certificate_valid_until
 from storage.models import Application, ApplicationDocument, Certificate, Producer, Product
 from storage.product_list import load_existing, upsert_listed_products
+from tests.support.catalog import says
 from tests.support.fakes import PDF, Chat
 from tests.support.seed import invite
 
@@ -49,7 +50,8 @@ async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missin
     assert "— Sắp hết hạn" in officer.text  # the dossier's stage says what the list says
     await officer.tap(f"app:act:{imported_id}:invite_reevaluation")
     await officer.tap("nav:yes")
-    assert "chưa dùng bot" in officer.text and "+84987654321" in officer.text  # nobody to tell yet: phone them
+    # Nobody to tell yet: phone them.
+    assert says(officer.text, "officer.invite_no_chat") and "+84987654321" in officer.text
     await officer.say("/malienket 0987654321")
     link_code = officer.text.split("Mã liên kết cho Hộ Nguyễn Thị Mai: ")[1].split()[0]
     producer = Chat(runner, user="mai")  # the phone browser: notices arrive with the next reply
@@ -82,11 +84,11 @@ async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missin
     # The list named the nhóm, not the phân nhóm (Decision 148's third level): that is asked too.
     assert [q.split(" ")[0] for q in asked] == ["Mã", "Họ", "Địa", "Chọn", "Mô", "Nguyên", "Sản"], asked
     assert "Phiếu đăng ký sản phẩm OCOP" in producer.last
-    while "Chụp ảnh hoặc gửi tệp PDF" in producer.last:
+    while says(producer.last, "ask.document"):
         if "Báo cáo tình hình sản xuất, kinh doanh" in producer.last:
             await producer.say("bỏ qua")
-            assert "không bỏ qua được" in producer.text
-        if "(không bắt buộc)" in producer.last:
+            assert says(producer.text, "form.cannot_skip")
+        if says(producer.last, "form.optional"):
             await producer.say("bỏ qua")
         else:
             await producer.send_file(PDF, "application/pdf")

@@ -19,6 +19,7 @@ from storage.models import (
     ProvinceOffice,
     StoredFile,
 )
+from tests.support.catalog import says
 from tests.support.fakes import EXE, JPEG, OTHER_MST, PDF, PNG, Chat
 from tests.support.flows import answer_dossier, answer_product, answer_profile, answer_until_phone, reach_review
 from tests.support.seed import add_producer
@@ -92,12 +93,12 @@ async def test_bad_tax_codes_get_specific_messages(chat: Chat) -> None:
     await chat.say("Doanh nghiệp")
     await chat.say("Công ty TNHH Hạt Ngọc")
     await chat.say("0300588568")  # last digit wrong
-    assert "gõ nhầm một chữ số" in chat.text
-    assert "Mã số thuế của cơ sở" in chat.last  # the same question again
+    assert says(chat.text, "error.tax_code_checksum")
+    assert says(chat.last, "ask.tax_code")  # the same question again
     await chat.say("12345")
     assert "chưa đúng dạng" in chat.text
     await chat.say("0100109106-001")  # a branch
-    assert "Họ và tên người đại diện" in chat.last
+    assert says(chat.last, "ask.representative")
 
 
 async def test_tax_code_of_a_verified_producer_is_refused_without_revealing_it(make_runner: Callable,
@@ -111,7 +112,7 @@ async def test_tax_code_of_a_verified_producer_is_refused_without_revealing_it(m
     await second.say("1")
     await second.say("HTX Khác")
     await second.say(OTHER_MST)
-    assert "thuộc một cơ sở đã được tỉnh xác minh" in second.text
+    assert says(second.text, "error.tax_code_taken")
     assert "Nguyễn Thị Lan" not in second.text and "0912" not in second.text
 
 
@@ -139,9 +140,9 @@ async def test_two_people_typing_one_tax_code_at_once_both_claims_wait_for_an_of
 async def test_phone_numbers(chat: Chat) -> None:
     await answer_until_phone(chat)
     await chat.say("12345")
-    assert "Số điện thoại chưa đúng" in chat.text
+    assert says(chat.text, "error.phone_format")
     await chat.say("+84 1234")
-    assert "Số điện thoại chưa đúng" in chat.text
+    assert says(chat.text, "error.phone_format")
     await chat.say("84 912.345.678")
     assert "tỉnh/thành phố" in chat.last
     await chat.tap("nav:back")
@@ -153,9 +154,9 @@ async def test_contact_must_be_the_senders_own(make_runner: Callable, sqlite_url
     await answer_until_phone(chat)
     assert chat.replies[-1].request_contact  # a "share my phone" button on Telegram
     await chat.share_contact("0987654321", owner="555")
-    assert "không phải số điện thoại của chính anh/chị" in chat.text
+    assert says(chat.text, "error.contact_not_yours")
     await chat.share_contact("0987654321", owner=None)
-    assert "không phải số điện thoại của chính anh/chị" in chat.text
+    assert says(chat.text, "error.contact_not_yours")
     await chat.share_contact("84987654321", owner="777")
     assert "tỉnh/thành phố" in chat.last
 
@@ -165,11 +166,11 @@ async def test_empty_long_and_emoji_text(chat: Chat) -> None:
     await chat.agree_if_asked()
     await chat.say("1")
     await chat.say("   ")
-    assert "chưa nhập gì" in chat.text
+    assert says(chat.text, "error.empty")
     await chat.say("x" * 5000)
     assert "5.000 ký tự" in chat.text and "200" in chat.text
     await chat.say("🍯🍯🍯")
-    assert "không dùng biểu tượng cảm xúc" in chat.text
+    assert says(chat.text, "error.no_emoji")
     await chat.say("\u0048\u0054\u0058 Ho\u0302\u0300ng Ha\u0300")  # decomposed Unicode from some keyboards
     await chat.tap("nav:back")
     assert "HTX Hồng Hà" in chat.last
@@ -179,13 +180,13 @@ async def test_choices_by_tap_number_words_and_without_diacritics(chat: Chat) ->
     await chat.say("/dangky")
     await chat.agree_if_asked()
     await chat.say("hop tac xa")
-    assert "Tên đầy đủ" in chat.last
+    assert says(chat.last, "ask.producer_name")
     await chat.tap("nav:back")
     await chat.say("4")
     await chat.tap("nav:back")
     assert "Hộ sản xuất kinh doanh" in chat.last
     await chat.say("something else")
-    assert "chưa hiểu lựa chọn" in chat.text
+    assert says(chat.text, "error.choice_unknown")
 
 
 async def test_slash_commands_inside_a_form(chat: Chat) -> None:
@@ -193,12 +194,12 @@ async def test_slash_commands_inside_a_form(chat: Chat) -> None:
     await chat.agree_if_asked()
     await chat.say("1")
     await chat.say("/quaylai")
-    assert "thuộc loại nào" in chat.last
+    assert says(chat.last, "ask.entity_type")
     await chat.say("1")
     await chat.say("/lenhla")
-    assert "không biết lệnh này" in chat.text and "Tên đầy đủ" in chat.last
+    assert says(chat.text, "error.unknown_command") and says(chat.last, "ask.producer_name")
     await chat.say("/help")
-    assert "/dangky" in chat.text and "Tên đầy đủ" in chat.last
+    assert "/dangky" in chat.text and says(chat.last, "ask.producer_name")
 
 
 async def test_back_skip_cancel_help(chat: Chat) -> None:
@@ -206,53 +207,53 @@ async def test_back_skip_cancel_help(chat: Chat) -> None:
     await chat.agree_if_asked()
     assert "nav:back" not in chat.option_ids  # nothing before the first question
     await chat.say("quay lại")
-    assert "câu hỏi đầu tiên" in chat.text
+    assert says(chat.text, "form.first_question")
     await chat.tap("nav:help")
-    assert "Hộ sản xuất kinh doanh là hộ gia đình" in chat.text and "thuộc loại nào" in chat.last
+    assert says(chat.text, "help.entity_type") and says(chat.last, "ask.entity_type")
     await chat.say("1")
     await chat.say("bo qua")  # typed skip on a required step
-    assert "không bỏ qua được" in chat.text
+    assert says(chat.text, "form.cannot_skip")
     await chat.say("HTX Tân Thành")
     await chat.tap("nav:cancel")
-    assert "có chắc muốn hủy" in chat.text
+    assert says(chat.text, "form.cancel_confirm")
     await chat.tap("nav:no")
     assert "Mã số thuế" in chat.last  # kept everything, same question
     await chat.say("/huy")
     await chat.say("/trogiup")  # help in the middle of the confirmation keeps the confirmation on screen
-    assert "có chắc muốn hủy" in chat.last
+    assert says(chat.last, "form.cancel_confirm")
     await chat.say("có")
-    assert "Đã hủy hồ sơ" in chat.text
+    assert says(chat.text, "form.cancelled")
     await chat.tap("menu:register")
     await chat.agree_if_asked()
-    assert "thuộc loại nào" in chat.last  # the draft is gone: starts over
+    assert says(chat.last, "ask.entity_type")  # the draft is gone: starts over
 
 
 async def test_files_wrong_type_and_too_big(chat: Chat) -> None:
     await answer_profile(chat)
     await chat.say("Mật ong")
     await chat.send_file(JPEG, "image/jpeg")
-    assert "cần gõ câu trả lời" in chat.text
+    assert says(chat.text, "error.file_not_expected")
     for answer in ("1", "1", "1", "Mật ong rừng nguyên chất", "1", "200 kg"):
         await chat.say(answer)
     await chat.tap("nav:done")
-    assert "Gửi ảnh sản phẩm" in chat.last
+    assert says(chat.last, "ask.photos")
     await chat.send_file(PDF, "application/pdf")
-    assert "không phải ảnh JPG hoặc PNG" in chat.text
+    assert says(chat.text, "error.file_type_photo")
     await chat.send_file(EXE, "image/jpeg")  # claims to be a photo, is not
-    assert "không phải ảnh JPG hoặc PNG" in chat.text
+    assert says(chat.text, "error.file_type_photo")
     await chat.send_file(JPEG, "image/jpeg", size=50 * 1024 * 1024)
     assert "Tệp quá lớn (tối đa 1 MB)" in chat.text
     await chat.send_file(b"\xff\xd8\xff" + b"0" * (2 * 1024 * 1024), None)  # size unknown until downloaded
-    assert "Tệp quá lớn" in chat.text
+    assert says(chat.text, "error.file_too_big")
     await chat.send_file(PNG, "image/png")
     assert "Đã nhận 1 tệp" in chat.last
     await chat.tap("nav:done")
     await chat.tap("nav:done")  # a required document with nothing sent
     assert "chưa gửi tệp nào" in chat.text
     await chat.send_file(EXE, "application/x-msdownload", "virus.exe")
-    assert "Chỉ nhận ảnh (JPG, PNG) hoặc tệp PDF" in chat.text
+    assert says(chat.text, "error.file_type_document")
     await chat.say("hello")
-    assert "gửi ảnh chụp hoặc tệp PDF" in chat.text
+    assert says(chat.text, "error.file_expected_document")
 
 
 async def test_edit_from_summary(chat: Chat) -> None:
@@ -265,7 +266,7 @@ async def test_edit_from_summary(chat: Chat) -> None:
     assert "Anh/chị kiểm tra lại hồ sơ" in chat.text  # straight back to the review
     assert "Mật ong hoa bạc hà Đồng Văn" in chat.text
     await chat.say("sửa 10")  # typed: item 10 is the product group
-    assert "thuộc nhóm nào" in chat.last
+    assert says(chat.last, "ask.group")
     await chat.tap("craft")  # a new group: its nhóm and documents are asked again
     assert "Chọn nhóm" in chat.last
     await chat.say("1")
@@ -283,7 +284,7 @@ async def test_resume_after_restart(make_runner: Callable, sqlite_url: str, cloc
     chat = Chat(await make_runner(sqlite_url))
     await answer_profile(chat)
     await chat.say("Rượu ngô men lá")
-    assert "thuộc nhóm nào" in chat.last
+    assert says(chat.last, "ask.group")
 
     # A new process on the same database file, two days later.
     clock.advance(days=2)
@@ -291,7 +292,7 @@ async def test_resume_after_restart(make_runner: Callable, sqlite_url: str, cloc
     await chat.say("xin chào")
     assert "Rượu ngô men lá" in chat.text and "Làm tiếp hay bắt đầu lại" in chat.text
     await chat.tap("resume:continue")
-    assert "thuộc nhóm nào" in chat.last
+    assert says(chat.last, "ask.group")
     await chat.tap("drink")
     await chat.say("/start")
     await chat.tap("resume:restart")
@@ -309,31 +310,31 @@ async def test_language_switch_mid_form(chat: Chat) -> None:
     assert "full name of your business" in chat.last
     await chat.say("/ngonngu")
     await chat.say("tieng viet")
-    assert "Tên đầy đủ" in chat.last
+    assert says(chat.last, "ask.producer_name")
 
 
 async def test_unknown_text_and_commands_point_to_menu(chat: Chat) -> None:
     await chat.say("alo alo 🙂")  # a first message, a greeting: welcomed, not "not understood"
-    assert "Xin chào anh/chị" in chat.text and "menu:register" in chat.option_ids
+    assert says(chat.text, "welcome") and "menu:register" in chat.option_ids
     await chat.say("Xin chào bạn!")
-    assert "Xin chào anh/chị" in chat.text
+    assert says(chat.text, "welcome")
     await chat.say("hiểu rồi, cảm ơn")  # not a greeting, not the first message
-    assert "chưa hiểu ý" in chat.text and "menu:register" in chat.option_ids
+    assert says(chat.text, "error.not_understood") and "menu:register" in chat.option_ids
     await chat.say("/lenhla")
     assert "menu:register" in chat.option_ids
     await chat.say("/trogiup")
     assert "/dangky" in chat.text
     await chat.send_file(JPEG, "image/jpeg")
-    assert "chưa có hồ sơ nào đang làm" in chat.text
+    assert says(chat.text, "error.file_outside_form")
     await chat.say("/huy")
-    assert "không có việc gì" in chat.text
+    assert says(chat.text, "cancel.nothing")
 
 
 async def test_stale_button_gets_a_polite_refusal(chat: Chat) -> None:
     await chat.say("/dangky")
     await chat.agree_if_asked()
     await chat.press_stale("ha-noi")  # a province button while the entity type is asked
-    assert "Nút này đã cũ" in chat.text and "thuộc loại nào" in chat.last
+    assert says(chat.text, "error.stale_button") and says(chat.last, "ask.entity_type")
 
 
 async def test_certifications_by_typed_numbers(chat: Chat) -> None:
@@ -343,7 +344,7 @@ async def test_certifications_by_typed_numbers(chat: Chat) -> None:
     await chat.say("1 3 8")
     assert "✅ Giấy chứng nhận ATTP" in chat.option_labels and "✅ Nhãn hiệu" in chat.option_labels
     await chat.say("xong")
-    assert "Gửi ảnh sản phẩm" in chat.last
+    assert says(chat.last, "ask.photos")
 
 
 async def test_a_failure_mid_update_loses_nothing(chat: Chat, sqlite_url: str, monkeypatch) -> None:
@@ -357,7 +358,7 @@ async def test_a_failure_mid_update_loses_nothing(chat: Chat, sqlite_url: str, m
 
     monkeypatch.setattr(RegistrationForm, "submit", broken_submit)
     await chat.tap("nav:submit")
-    assert "hệ thống vừa gặp trục trặc" in chat.text and "Traceback" not in chat.text
+    assert says(chat.text, "error.unexpected") and "Traceback" not in chat.text
     monkeypatch.undo()
     assert [p.name for p in await rows(sqlite_url, Producer)] == ["Hộ bà Nguyễn Thị Lan"]  # rolled back
     await chat.press_stale("nav:submit")  # the review is still there: submit again

@@ -17,6 +17,7 @@ from bot.outbox.scheduler import ReminderScheduler
 from handlers.notices.reminders import due_milestone, scan
 from storage.lifecycle import certificate_valid_until
 from storage.models import Application, Certificate, ChatAccount, ConversationState, OutboxMessage, Producer
+from tests.support.catalog import says
 from tests.support.fakes import PDF, Chat
 from tests.support.scans import RULES, scan_on
 from tests.support.seed import add_application, add_producer, invite
@@ -99,14 +100,14 @@ async def test_reminder_text_and_re_evaluation(make_runner: Callable, sqlite_url
     assert "Báo cáo tình hình sản xuất, kinh doanh sản phẩm trong 3 năm" in chat.last
     assert "nav:skip" not in chat.option_ids
     await chat.say("bỏ qua")
-    assert "không bỏ qua được" in chat.text.lower()  # the report is what a re-evaluation is about
+    assert says(chat.text, "form.cannot_skip")  # the report is what a re-evaluation is about
     while "nav:paper" in chat.option_ids:
         if "nav:skip" in chat.option_ids:
             await chat.tap("nav:skip")
         else:
             await chat.send_file(PDF, "application/pdf")
             await chat.tap("nav:done")
-    assert "Mật ong bạc hà" in chat.text and "Anh/chị kiểm tra lại hồ sơ đánh giá lại" in chat.text
+    assert "Mật ong bạc hà" in chat.text and says(chat.text, "reevaluate.review_title")
     assert "Đã thay đổi: Không có gì thay đổi" in chat.text
     await chat.tap("nav:submit")
     assert "OCOP-" in chat.text
@@ -177,7 +178,7 @@ async def test_officers_get_a_monday_digest_of_their_province(make_runner: Calla
     assert await scan_on(runner.sessions, monday) == {"digest.weekly": 1}
     assert await scan_on(runner.sessions, monday) == {}
     await officer.say("/hoso")
-    [digest] = [line for line in officer.transcript if "Tổng hợp tuần" in line]
+    [digest] = [line for line in officer.transcript if says(line, "notice.digest")]
     assert "Dâu tây Đà Lạt" in digest and "20/01/2027" in digest and "Mè xửng" not in digest
 
 

@@ -15,6 +15,7 @@ from handlers.officer.charts import statistics_chart
 from storage.lifecycle import add_months
 from storage.models import Certificate
 from storage.statistics import ProvinceStatistics, province_statistics
+from tests.support.catalog import says
 from tests.support.fakes import Chat
 from tests.support.seed import add_application, add_producer, invite
 
@@ -112,7 +113,7 @@ async def test_statistics_in_chat_for_officers_only(make_runner: Callable, sqlit
     assert chart.mime == "image/png" and chart.content.startswith(b"\x89PNG")  # type: ignore[union-attr]
     producer = Chat(runner, user="producer")
     await producer.say("/thongke")
-    assert "chỉ dành cho cán bộ OCOP" in producer.text
+    assert says(producer.text, "officer.not_allowed")
 
 
 def test_report_command_writes_workbook_and_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:

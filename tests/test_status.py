@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from storage.lifecycle import add_months
+from tests.support.catalog import says
 from tests.support.chats import linked_chat
 from tests.support.fakes import Chat
 from tests.support.flows import answer_profile
@@ -35,18 +36,18 @@ async def test_every_stage_is_shown_in_plain_vietnamese(make_runner: Callable, s
     chat = await linked_chat(runner, producer_id)
     await answer_profile_in_progress(chat)
     await chat.say("/trangthai")  # in the middle of a form: answered, then the open question again
-    assert "Sản phẩm thuộc nhóm nào?" in chat.last
+    assert says(chat.last, "ask.group")
     pages = [chat.text]
     while any(o.startswith("status:page:") and "Sau" in label for o, label in zip(chat.option_ids,
                                                                                    chat.option_labels, strict=True)):
         await chat.tap(next(o for o, label in zip(chat.option_ids, chat.option_labels, strict=True) if "Sau" in label))
         pages.append(chat.text)
     assert len(pages) == 10  # a draft and nine products, one at a time
-    assert "Sản phẩm thuộc nhóm nào?" in chat.last  # paging did not disturb the form
+    assert says(chat.last, "ask.group")  # paging did not disturb the form
     seen = "\n".join(pages)
     for label in (*STAGES.values(), "Nháp", "Đã công nhận", "Sắp hết hạn", "Hết hạn"):
         assert f"Giai đoạn: {label}" in seen, label
-    assert "còn " in seen and "ngày trước" in seen and "Bước tiếp theo:" in seen
+    assert "còn " in seen and "ngày trước" in seen and says(seen, "status.next")
     assert "Liên hệ: UBND Xã Lạc Dương, Lâm Đồng" in seen
 
 
@@ -75,7 +76,7 @@ async def test_contact_officers_are_named(make_runner: Callable, sqlite_url: str
 async def test_status_of_an_unknown_chat_explains_how_to_link(make_runner: Callable, sqlite_url: str) -> None:
     chat = Chat(await make_runner(sqlite_url), user="42", channel="telegram")
     await chat.say("/trangthai")
-    assert "chưa gắn với cơ sở nào" in chat.text and chat.replies[0].request_contact
+    assert says(chat.text, "status.not_linked") and chat.replies[0].request_contact
 
 
 async def test_public_lookup_shows_only_public_facts(make_runner: Callable, sqlite_url: str, clock) -> None:
@@ -97,7 +98,7 @@ async def test_public_lookup_shows_only_public_facts(make_runner: Callable, sqli
     await stranger.say(f"/tracuu {code}")
     assert "Cà phê Cầu Đất Arabica" in stranger.text
     await stranger.say("/tracuu")
-    assert "/tracuu kèm mã hồ sơ" in stranger.text
+    assert says(stranger.text, "lookup.ask")
     await stranger.say("/tracuu ' OR 1=1 --")
     assert "Không tìm thấy" in stranger.text
 
@@ -109,7 +110,7 @@ async def test_linking_by_own_contact_only(make_runner: Callable, sqlite_url: st
         await add_application(session, producer, name="Chè Shan tuyết")
     someone = Chat(runner, user="555", channel="telegram")
     await someone.share_contact("0912 000 999", owner="777")  # somebody else's contact card
-    assert "không phải số điện thoại của chính anh/chị" in someone.text
+    assert says(someone.text, "error.contact_not_yours")
     await someone.say("/trangthai")
     assert "Chè Shan tuyết" not in someone.text
     owner = Chat(runner, user="777", channel="telegram")
@@ -119,7 +120,7 @@ async def test_linking_by_own_contact_only(make_runner: Callable, sqlite_url: st
     assert "Chè Shan tuyết" in owner.text
     unknown = Chat(runner, user="888", channel="telegram")
     await unknown.share_contact("0987 111 222", owner="888")
-    assert "Không tìm thấy cơ sở nào có số điện thoại này" in unknown.text
+    assert says(unknown.text, "link.no_match")
 
 
 async def test_linking_by_one_time_code(make_runner: Callable, sqlite_url: str) -> None:
@@ -133,7 +134,7 @@ async def test_linking_by_one_time_code(make_runner: Callable, sqlite_url: str) 
     officer = Chat(runner, user="officer")
     await officer.say(f"/canbo {await invite(runner.sessions)}")
     await officer.say("/malienket 0101248141")  # a producer of another province
-    assert "Không tìm thấy cơ sở này" in officer.text
+    assert says(officer.text, "officer.link_not_found")
     await officer.say("/malienket 0100109106")
     code = officer.text.split("Mã liên kết cho HTX Mẫu: ")[1].split()[0]
     producer_chat = Chat(runner, user="producer")
@@ -145,7 +146,7 @@ async def test_linking_by_one_time_code(make_runner: Callable, sqlite_url: str) 
     await thief.say(f"/lienket {code}")
     assert "đã dùng hoặc đã hết hạn" in thief.text
     await thief.say("/malienket 0100109106")
-    assert "chỉ dành cho cán bộ OCOP" in thief.text
+    assert says(thief.text, "officer.not_allowed")
 
 
 async def test_someone_elses_tax_code_never_attaches_their_records(make_runner: Callable, sqlite_url: str) -> None:
@@ -155,6 +156,6 @@ async def test_someone_elses_tax_code_never_attaches_their_records(make_runner: 
         await add_application(session, producer, name="Sản phẩm bí mật")
     chat = Chat(runner)
     await answer_profile(chat)  # types the same tax code
-    assert any("thuộc một cơ sở đã được tỉnh xác minh" in line for line in chat.transcript)
+    assert any(says(line, "error.tax_code_taken") for line in chat.transcript)
     await chat.say("/trangthai")
     assert "Sản phẩm bí mật" not in chat.text

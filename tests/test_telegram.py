@@ -19,6 +19,7 @@ from telegram import Update
 from bot.channels.telegram import TelegramChannel
 from bot.channels.text import split_text
 from messages import t
+from tests.support.catalog import says
 from tests.support.fakes import CHAT_INTERVAL, EXE, JPEG, PDF, VALID_MST, FakeBotApi, outcome_of, telegram_app
 from tests.support.seed import invite
 from tests.support.telegram import TelegramUser, _ids
@@ -55,7 +56,7 @@ async def test_an_officer_gets_the_officers_commands_in_their_own_chat(make_runn
     try:
         officer = TelegramUser(channel, api)
         await officer.say(f"/canbo {await invite(runner.sessions)}")
-        assert "tài khoản cán bộ OCOP" in officer.text
+        assert says(officer.text, "officer.welcome")
     finally:
         await channel.stop()
     scoped = [params for endpoint, params in api.calls if endpoint == "setMyCommands" and params.get("scope")]
@@ -75,15 +76,15 @@ async def test_full_registration_on_telegram(telegram: tuple[TelegramChannel, Fa
     channel, api = telegram
     lan = TelegramUser(channel, api)
     await lan.say("/start")
-    assert "Xin chào" in lan.text
+    assert says(lan.text, "welcome")
     await lan.press("📝 Đăng ký sản phẩm OCOP")
     await lan.press("✅ Đồng ý")
     await lan.press("Hộ sản xuất kinh doanh")
     for answer in ("Hộ Lò Văn Sáng", VALID_MST, "Lò Văn Sáng"):
         await lan.say(answer)
-    assert "📱 Gửi số điện thoại của tôi" in lan.buttons
+    assert t("vi", "nav.share_phone") in lan.buttons
     await lan.share_contact("+84 912 000 111", owner=9999)  # somebody else's contact card
-    assert "không phải số điện thoại của chính anh/chị" in lan.text
+    assert says(lan.text, "error.contact_not_yours")
     await lan.share_contact("84912000111", owner=lan.user_id)
     await lan.press("Sơn La")
     for answer in ("Xã Mường Bú", "Bản Bú", "Cà phê Arabica Mường Bú"):
@@ -100,13 +101,13 @@ async def test_full_registration_on_telegram(telegram: tuple[TelegramChannel, Fa
     assert "Đã nhận 1 tệp" in lan.text
     await lan.press("✅ Xong")
     await lan.document(EXE, "application/x-msdownload", "hoso.exe")
-    assert "Chỉ nhận ảnh (JPG, PNG) hoặc tệp PDF" in lan.text
+    assert says(lan.text, "error.file_type_document")
     await lan.document(PDF, "application/pdf", "phieu.pdf", size=30 * 1024 * 1024)
-    assert "Tệp quá lớn" in lan.text
+    assert says(lan.text, "error.file_too_big")
     await lan.document(PDF, "application/pdf", "phieu.pdf")
     await lan.press("✅ Xong")
-    while "📄 Nộp trực tiếp" in lan.buttons:
-        await lan.press("⏭ Bỏ qua" if "⏭ Bỏ qua" in lan.buttons else "📄 Nộp trực tiếp")
+    while t("vi", "nav.paper") in lan.buttons:
+        await lan.press("⏭ Bỏ qua" if t("vi", "nav.skip") in lan.buttons else t("vi", "nav.paper"))
     assert "kiểm tra lại hồ sơ" in lan.text and "+84912000111" in lan.text
     await lan.press_inline("✅ Xác nhận nộp hồ sơ")
     assert re.search(r"OCOP-\d{4}-\d{6}", lan.text)
@@ -132,7 +133,7 @@ async def test_stickers_and_voice_get_an_answer(telegram: tuple[TelegramChannel,
     await lan._update({"message": lan._message(sticker={"file_id": "st", "file_unique_id": "st", "width": 1,
                                                         "height": 1, "is_animated": False, "is_video": False,
                                                         "type": "regular"})})
-    assert "cần gõ câu trả lời" in lan.text
+    assert says(lan.text, "error.file_not_expected")
 
 
 def test_long_text_is_split_at_paragraphs() -> None:
@@ -207,8 +208,8 @@ async def test_officer_decisions_reach_a_telegram_producer_through_the_outbox(ai
     await lan.say("xong")
     await lan.document(PDF, "application/pdf", "phieu.pdf")
     await lan.say("xong")
-    while "📄 Nộp trực tiếp" in lan.buttons:
-        await lan.press("⏭ Bỏ qua" if "⏭ Bỏ qua" in lan.buttons else "📄 Nộp trực tiếp")
+    while t("vi", "nav.paper") in lan.buttons:
+        await lan.press("⏭ Bỏ qua" if t("vi", "nav.skip") in lan.buttons else t("vi", "nav.paper"))
     await lan.press_inline("✅ Xác nhận nộp hồ sơ")
     lan_code = re.search(r"OCOP-\d{4}-\d{6}", lan.text).group(0)  # type: ignore[union-attr]
 

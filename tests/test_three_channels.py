@@ -30,6 +30,7 @@ from storage.events import create_event
 from storage.lifecycle import add_months
 from storage.models import ChatAccount, OutboxMessage
 from storage.producers import get_producer
+from tests.support.catalog import says
 from tests.support.fakes import JPEG, PDF, FakeBotApi
 from tests.support.notices import read_notice
 from tests.support.seed import add_application, invite
@@ -177,7 +178,7 @@ async def register(bot: Bot, channel: str) -> str:
                    "2 tấn"):
         await say(channel, answer)
     asked = await say(channel, "xong")  # no certifications: the product photos
-    assert "Gửi ảnh sản phẩm" in asked, (channel, asked)
+    assert says(asked, "ask.photos"), (channel, asked)
     assert "Đã nhận 1 tệp" in await bot.photo(channel), channel
     question = await say(channel, "xong")  # the first dossier document: the registration form, as a PDF
     assert "Phiếu đăng ký" in question, (channel, question)
@@ -257,7 +258,7 @@ async def test_every_channel_registers_is_told_and_answers_by_number_across_a_re
     await bot.restart()
     for channel in codes:
         opened = await bot.say(channel, "1")
-        assert "Quảng trường Lâm Viên" in opened and "Đăng ký tham gia" in opened, (channel, opened)
+        assert "Quảng trường Lâm Viên" in opened and says(opened, "event.join"), (channel, opened)
 
 
 def _line_number(listing: dict, code: str) -> str:

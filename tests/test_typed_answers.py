@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from storage.lifecycle import certificate_valid_until
 from storage.models import Certificate
+from tests.support.catalog import says
 from tests.support.chats import linked_chat
 from tests.support.fakes import Chat
 from tests.support.flows import answer_profile
@@ -37,7 +38,7 @@ async def test_a_typed_application_code_opens_its_status_for_its_owner_only(make
     await chat.say(code)  # type: ignore[arg-type]
     assert "Cà phê Arabica" in chat.text and "Tên sản phẩm" in chat.last
     await chat.say(f"Cà phê như hồ sơ {code} năm ngoái")
-    assert "Sản phẩm thuộc nhóm nào" in chat.last
+    assert says(chat.last, "ask.group")
 
     officer = Chat(runner, user="officer", channel="telegram")
     await officer.say(f"/canbo {await invite(runner.sessions)}")
@@ -46,7 +47,7 @@ async def test_a_typed_application_code_opens_its_status_for_its_owner_only(make
     elsewhere = Chat(runner, user="elsewhere", channel="telegram")
     await elsewhere.say(f"/canbo {await invite(runner.sessions, 'ha-noi', name='Trần B')}")
     await elsewhere.say(code)  # type: ignore[arg-type]
-    assert "Không tìm thấy hồ sơ này trong phạm vi" in elsewhere.text
+    assert says(elsewhere.text, "officer.not_found")
 
 
 async def test_lookup_pages_past_its_first_matches_and_never_marks_an_expired_product_valid(

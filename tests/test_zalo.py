@@ -26,6 +26,7 @@ from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 from storage.models import ChatAccount
 from storage.outbox import enqueue
+from tests.support.catalog import says
 from tests.support.fakes import EXE, JPEG, PDF, VALID_MST, outcome_of
 from tests.support.waiting import eventually
 from tests.support.zalo import TOKEN, FakeZalo, reply_to, reply_to_event, start
@@ -49,7 +50,7 @@ async def test_full_registration_over_zalo_by_numbers(aiohttp_client: Any, tmp_p
     try:
         assert "1. 📝 Đăng ký sản phẩm OCOP" in await reply_to(fake, "/start")
         text = await reply_to(fake, "1")  # the number shown beside "Đăng ký sản phẩm OCOP"
-        assert "Nghị định 13/2023" in text and "1. ✅ Đồng ý" in text  # the notice first, numbered too
+        assert says(text, "consent.notice") and "1. ✅ Đồng ý" in text  # the notice first, numbered too
         text = await reply_to(fake, "1")
         assert "4. Hộ sản xuất kinh doanh" in text
         await reply_to(fake, "4")
@@ -83,7 +84,7 @@ async def test_redelivery_long_text_and_groups(aiohttp_client: Any, tmp_path: Pa
         fake.say("/start", message_id="same")
         fake.say("/start", message_id="same")  # Zalo delivered it twice
         await asyncio.sleep(1.0)
-        assert sum("Xin chào" in text for text in fake.sent()) == 1
+        assert sum(says(text, "welcome") for text in fake.sent()) == 1
         await reply_to(fake, "/dangky")
         await reply_to(fake, "1")  # agrees to the notice
         await reply_to(fake, "1")
@@ -116,7 +117,7 @@ async def test_zalo_webhook(aiohttp_client: Any, tmp_path: Path) -> None:
         response = await client.post("/webhook/zalo", json=event, headers={ZALO_SECRET_HEADER: secret})
         assert response.status == 200
         await eventually(lambda: bool(fake.sent()))
-        assert "Xin chào" in fake.sent()[0]
+        assert says(fake.sent()[0], "welcome")
         async with client.app[RUNNER].sessions() as session:
             account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "z9"))).one()
             assert account.display_name == "Lan"  # webhooks name the sender display_name
@@ -178,7 +179,7 @@ async def test_proactive_messages_reach_zalo_through_the_dispatcher(aiohttp_clie
         assert "1. 🔄 Đăng ký đánh giá lại" in notice  # the notice's button becomes a number to type
         assert (await outcome_of(client.app[RUNNER].sessions)).status == "sent"
         # Typing 1 is that button (here: a product this chat does not own), not the main menu's "register".
-        assert "Không tìm thấy sản phẩm này" in await reply_to(fake, "1")
+        assert says(await reply_to(fake, "1"), "reevaluate.not_yours")
     finally:
         await client.close()
         await fake.server.close()
@@ -189,7 +190,7 @@ async def test_an_empty_long_poll_is_not_an_error(zalo_bot: Any, tmp_path: Path)
     await asyncio.sleep(2.0)  # several polls end with 408, "nothing new"
     loop = asyncio.get_running_loop()
     started = loop.time()
-    assert "Xin chào" in await reply_to(fake, "/start")
+    assert says(await reply_to(fake, "/start"), "welcome")
     # With 408 taken for a failure the poller backed off 1, 2, 4 s…: the person waited for the back-off.
     assert loop.time() - started < 1.5
     async with client.app[RUNNER].sessions() as session:
@@ -223,13 +224,13 @@ async def test_a_photo_sent_on_zalo_is_stored_like_any_upload(zalo_bot: Any, tmp
                    "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn"):
         text = await reply_to(fake, answer)
     text = await reply_to(fake, "xong")  # no certifications: now the product photos
-    assert "Gửi ảnh sản phẩm" in text
+    assert says(text, "ask.photos")
     text = await reply_to_event(fake, lambda: fake.send_photo(JPEG, field=field))
     assert "Đã nhận 1 tệp" in text
     text = await reply_to_event(fake, lambda: fake.send_photo(EXE, field=field))
     assert "JPG" in text and "Đã nhận 1 tệp" in text  # refused by its bytes; the first photo is kept
     text = await reply_to_event(fake, lambda: fake.send_photo(None, field=field))  # Zalo lost the file
-    assert "Đã nhận 1 tệp" in text and "tải" in text.lower()
+    assert "Đã nhận 1 tệp" in text and says(text, "error.file_download_failed")
     files = list((tmp_path / "data" / "files").rglob("*.jpg"))
     assert len(files) == 1 and files[0].read_bytes() == JPEG
 
@@ -238,10 +239,10 @@ async def test_a_withheld_message_gets_a_kind_answer_and_the_question_again(zalo
     fake, _client = zalo_bot
     await reply_to(fake, "/dangky")
     text = await reply_to_event(fake, fake.send_unsupported)
-    assert "không cho tôi xem" in text and "1. ✅ Đồng ý" in text  # the notice again, not the menu
+    assert says(text, "error.unreadable") and "1. ✅ Đồng ý" in text  # the notice again, not the menu
     await reply_to(fake, "1")
     text = await reply_to_event(fake, fake.send_unsupported)
-    assert "không cho tôi xem" in text and "1. Hợp tác xã" in text
+    assert says(text, "error.unreadable") and "1. Hợp tác xã" in text
     assert "JPG" not in text
 
 
@@ -250,7 +251,7 @@ async def test_zalo_prompts_promise_no_buttons(zalo_bot: Any) -> None:
     said = [await reply_to(fake, "/start"), await reply_to(fake, "/dangky")]
     for answer in ("1", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình"):
         said.append(await reply_to(fake, answer))
-    assert "Gõ số, ví dụ 0912 345 678" in said[-1]
+    assert says(said[-1], "ask.phone_typed")
     assert not [text for text in said if re.search(r"\bbấm\b|\bnút\b", text, re.IGNORECASE)], said
 
 
@@ -285,12 +286,12 @@ async def test_a_pdf_reaches_a_zalo_chat_through_a_one_time_upload_link(aiohttp_
             await say(answer)
         text = await say("bo qua")  # no product photos: the first dossier document, which may be a PDF
         link = re.search(r"https://ocop\.example\.vn(/u/\S+)", text).group(1)  # type: ignore[union-attr]
-        assert "mở liên kết này trên điện thoại" in text
+        assert says(text, "upload.link")
         page = await client.get(link)
-        assert page.status == 200 and "Gửi giấy tờ hồ sơ OCOP" in await page.text()
+        assert page.status == 200 and says(await page.text(), "api.upload_title")
         refused = await post_files(link, (PDF[:-8], "cut.pdf", "application/pdf"))  # cut off in transfer
         assert refused.status == 200 and "thiếu một phần" in (await refused.json())["text"]
-        assert "thiếu một phần" in fake.sent()[-2] or "thiếu một phần" in fake.sent()[-1]
+        assert says(fake.sent()[-2], "error.file_incomplete") or says(fake.sent()[-1], "error.file_incomplete")
         assert (await post_files(link, (PDF, "a.pdf", "application/pdf"))).status == 403  # once only
         link = re.search(r"https://ocop\.example\.vn(/u/\S+)", fake.sent()[-1]).group(1)  # type: ignore[union-attr]
         sent = await post_files(link, (PDF, "phieu-dang-ky.pdf", "application/pdf"))
