@@ -111,15 +111,12 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         await engine.dispose()
 
     async def telegram(app: web.Application) -> AsyncIterator[None]:
-        # Only with a token: the web chat alone is a complete way to try the bot.
-        if settings.telegram_bot_token is None:
-            yield
-            return
-        application = build_application(settings.telegram_bot_token.get_secret_value(),
-                                         settings.telegram_api_base_url, telegram_request, pacer=pacers["telegram"])
+        assert settings.telegram_bot_token is not None
+        token = settings.telegram_bot_token.get_secret_value()
+        application = build_application(token, settings.telegram_api_base_url, telegram_request,
+                                         pacer=pacers["telegram"])
         runner = app[RUNNER]
         channel = TelegramChannel(application, runner.handle, journal=runner.journal("telegram"))
-        token = settings.telegram_bot_token.get_secret_value()
         webhook = f"{settings.public_url}/webhook/telegram" if settings.public_url else None
         try:
             await channel.start(polling=telegram_polling, webhook_url=webhook,
@@ -133,9 +130,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
 
     async def zalo(app: web.Application) -> AsyncIterator[None]:
         # Zalo is where most producers are; it has no buttons, so options become numbered lines.
-        if settings.zalo_bot_token is None:
-            yield
-            return
+        assert settings.zalo_bot_token is not None
         token = settings.zalo_bot_token.get_secret_value()
         async with aiohttp.ClientSession() as session:
             link = attachment_linker(settings.data_dir, settings.public_url, identity.derived("files")) \
@@ -159,9 +154,6 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
 
     async def web_delivery(app: web.Application) -> AsyncIterator[None]:
         # Open pages are told over their event streams; closed ones by Web Push where the operator set a key.
-        if not settings.webchat_enabled:
-            yield
-            return
         async with aiohttp.ClientSession() as http:
             push = None
             if settings.vapid_private_key is not None:
@@ -211,7 +203,12 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         yield
         await scheduler.stop()
 
-    app.cleanup_ctx.extend([database, telegram, zalo, web_delivery, dispatch, reminders])
+    # A platform only with its token: the web chat alone is a complete way to try the bot.
+    app.cleanup_ctx.extend([database,
+                            *([telegram] if settings.telegram_bot_token is not None else []),
+                            *([zalo] if settings.zalo_bot_token is not None else []),
+                            *([web_delivery] if settings.webchat_enabled else []),
+                            dispatch, reminders])
 
     async def refresh_metrics() -> None:
         if RUNNER in app:

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import typing
 from dataclasses import MISSING, Field, dataclass, fields
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self, dataclass_transform
 
 _SEP = ":"
 _INT_LIMIT = 2**31  # database ids are 32-bit: a bigger number is an altered id, refused here, not in a query
 _REGISTRY: dict[str, type[Button]] = {}
 
 
+@dataclass_transform(frozen_default=True)
 @dataclass(frozen=True)
 class Button:
-    """A button id. Subclasses are frozen dataclasses declared with `prefix=`; their fields are int, str or a
+    """A button id. Subclasses declared with `prefix=` become frozen dataclasses; their fields are int, str or a
     Literal of strings. Only the last field may hold the separator; a field with a default may be left off the end."""
 
     prefix: ClassVar[str]
@@ -29,6 +30,7 @@ class Button:
         super().__init_subclass__(**kwargs)
         if not prefix:
             return  # an intermediate base (Action)
+        dataclass(frozen=True)(cls)
         cls.prefix = prefix
         for key in (prefix, *legacy):
             if key in _REGISTRY:
@@ -110,40 +112,34 @@ def parse(value: str | None) -> Button | None:
 NavAction = Literal["back", "skip", "cancel", "help", "done", "paper", "submit", "edit", "yes", "no"]
 
 
-@dataclass(frozen=True)
 class Nav(Button, prefix="nav"):
     """A form's navigation and yes/no answers."""
 
     action: NavAction
 
 
-@dataclass(frozen=True)
 class EditStep(Button, prefix="edit"):
     """'Change this answer' on a form's review."""
 
     step: str
 
 
-@dataclass(frozen=True)
 class Menu(Button, prefix="menu"):
     """A main-menu button; `action` is the command it does (handlers/commands.py)."""
 
     action: str
 
 
-@dataclass(frozen=True)
 class Language(Button, prefix="lang"):
     code: str
 
 
-@dataclass(frozen=True)
 class Resume(Button, prefix="resume"):
     """Coming back to a half-filled form: go on, or start over."""
 
     answer: Literal["continue", "restart"]
 
 
-@dataclass(frozen=True)
 class Consent(Button, prefix="consent"):
     """The personal-data notice's answer."""
 
@@ -152,39 +148,32 @@ class Consent(Button, prefix="consent"):
 
 # Buttons of earlier messages ------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
 class StatusPage(Action, prefix="status:page"):
     page: int
 
 
-@dataclass(frozen=True)
 class LookupMore(Action, prefix="lookup:more"):
     offset: int
 
 
-@dataclass(frozen=True)
 class Supplement(Action, prefix="supp"):
     """Send the documents an officer asked for."""
 
     application: int
 
 
-@dataclass(frozen=True)
 class Reevaluate(Action, prefix="reeval"):
     product: int
 
 
-@dataclass(frozen=True)
 class DeleteMyData(Action, prefix="mydata:delete"):
     pass
 
 
-@dataclass(frozen=True)
 class ToggleReminder(Action, prefix="optout"):
     kind: str
 
 
-@dataclass(frozen=True)
 class Snooze(Action, prefix="snooze"):
     """'Remind me in 7 days' on a certificate reminder."""
 
@@ -192,7 +181,6 @@ class Snooze(Action, prefix="snooze"):
     milestone: str
 
 
-@dataclass(frozen=True)
 class EditOffice(Action, prefix="office:edit"):
     province: str
 
@@ -200,54 +188,44 @@ class EditOffice(Action, prefix="office:edit"):
 EventKind = Literal["training", "fair"]
 
 
-@dataclass(frozen=True)
 class EventList(Action, prefix="event:list"):
     kind: EventKind
 
 
-@dataclass(frozen=True)
 class EventProvince(Action, prefix="event:province"):
     """Browse the events of another province."""
 
     kind: EventKind
 
 
-@dataclass(frozen=True)
 class EventOpen(Action, prefix="event:open"):
     event: int
 
 
-@dataclass(frozen=True)
 class EventJoin(Action, prefix="event:join"):
     event: int
 
 
-@dataclass(frozen=True)
 class EventLeave(Action, prefix="event:leave"):
     event: int
 
 
-@dataclass(frozen=True)
 class EventCalendar(Action, prefix="event:ics"):
     event: int
 
 
-@dataclass(frozen=True)
 class EventPeople(Action, prefix="event:people"):
     event: int
 
 
-@dataclass(frozen=True)
 class EventEdit(Action, prefix="event:edit"):
     event: int
 
 
-@dataclass(frozen=True)
 class EventCancel(Action, prefix="event:cancel"):
     event: int
 
 
-@dataclass(frozen=True)
 class ApplicationList(Action, prefix="apps:list", legacy=("hoso:list",)):
     """An officer's list of applications: a stage ("all" for every stage), where it starts, and a group filter."""
 
@@ -256,23 +234,19 @@ class ApplicationList(Action, prefix="apps:list", legacy=("hoso:list",)):
     group: str = ""
 
 
-@dataclass(frozen=True)
 class ApplicationOpen(Action, prefix="app:open"):
     application: int
 
 
-@dataclass(frozen=True)
 class ApplicationAct(Action, prefix="app:act"):
     application: int
     action: str
 
 
-@dataclass(frozen=True)
 class ClaimList(Action, prefix="verify:list"):
     offset: int
 
 
-@dataclass(frozen=True)
 class ClaimOpen(Action, prefix="verify:open"):
     producer: int
 
@@ -280,7 +254,6 @@ class ClaimOpen(Action, prefix="verify:open"):
 ClaimAction = Literal["verify", "refuse", "merge"]
 
 
-@dataclass(frozen=True)
 class ClaimAct(Action, prefix="verify:act"):
     """Verify, refuse, or merge with `other` (0 when there is none)."""
 
@@ -289,16 +262,13 @@ class ClaimAct(Action, prefix="verify:act"):
     other: int
 
 
-@dataclass(frozen=True)
 class BroadcastNew(Action, prefix="bc:new"):
     pass
 
 
-@dataclass(frozen=True)
 class BroadcastCancel(Action, prefix="bc:cancel"):
     broadcast: int
 
 
-@dataclass(frozen=True)
 class BroadcastTest(Button, prefix="bc:test"):
     """'Send me a test first' on a broadcast's review: a form's own button."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from handlers.buttons import EditOffice
 from handlers.forms import steps as ask
 from handlers.forms.matching import find_province
-from handlers.forms.steps import Form, Step
+from handlers.forms.steps import Form
 from handlers.forms.validators import free_text, office_phone
 from handlers.officer.access import acting_officer
 from handlers.types import Context, Option, Reply
@@ -63,17 +62,12 @@ async def show(ctx: Context, typed_province: str) -> list[Reply]:
     return [Reply(text, options=(Option(EditOffice(province).id, t(lang, "office.edit")),), inline=True)]
 
 
-_OFFICE_STEPS = [ask.text("office_name", "office", parse=free_text(200)),
-                 ask.text("office_phone", "office", parse=office_phone),
-                 ask.text("office_address", "office", parse=free_text(300))]
-
-
 class OfficeForm(Form):
     name = "office"
     sections = ("office",)
-
-    def steps(self, data: Mapping[str, Any]) -> list[Step]:
-        return _OFFICE_STEPS
+    questions = (ask.text("office_name", "office", parse=free_text(200)),
+                 ask.text("office_phone", "office", parse=office_phone),
+                 ask.text("office_address", "office", parse=free_text(300)))
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
         officer = await acting_officer(ctx, admin=True)  # checked again at the confirm

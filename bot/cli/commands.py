@@ -180,17 +180,17 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> tuple[int, li
 
 async def _products(settings: Settings, args: argparse.Namespace) -> tuple[int, list[str], list[str]]:
     from bot.cli import products as cli_products
+    from bot.cli.event_import import import_events
+    from bot.cli.office_import import import_offices
+    from bot.cli.spreadsheet import FileProblem
 
-    if args.command == "import" and args.import_what == "offices":
-        from bot.cli.office_import import import_offices
-
-        return await import_offices(settings, args.file)
-    if args.command == "import" and args.import_what == "events":
-        from bot.cli.event_import import import_events
-
-        return await import_events(settings, args.file)
     if args.command == "import":
-        return await cli_products.import_products(settings, args.file)
+        importer = {"offices": import_offices, "events": import_events}.get(args.import_what,
+                                                                            cli_products.import_products)
+        try:
+            return await importer(settings, args.file)
+        except FileProblem as problem:  # no file, an unreadable one, a missing column: nothing was written
+            return 1, [], [str(problem)]
     code, lines = await cli_products.export_products(settings, args.out, args.province)
     return (code, lines, []) if code == 0 else (code, [], lines)
 

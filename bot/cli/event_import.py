@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli.spreadsheet import FileProblem, RowFields, cell_text, error_lines, parsed_rows, province_cell, read_rows
+from bot.cli.spreadsheet import RowFields, cell_text, error_lines, parsed_rows, province_cell, read_rows, tally
 from bot.cli.support import database
 from bot.settings import Settings
 from handlers.events.admin import announce
@@ -70,12 +70,9 @@ def parse_event(record: dict[str, Any], timezone: str) -> dict[str, Any]:
 
 async def import_events(settings: Settings, path: Path) -> tuple[int, list[str], list[str]]:
     lang = settings.default_language
-    try:
-        rows = read_rows(path, lang, COLUMNS, REQUIRED)
-    except FileProblem as problem:
-        return 1, [], [str(problem)]
+    rows = read_rows(path, lang, COLUMNS, REQUIRED)
     good, errors = parsed_rows(rows, lambda record: parse_event(record, settings.timezone), lang)
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": len(errors)}
+    counts = tally(errors)
     announced = 0
     async with database(settings) as session:
         for values in good:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.cli.spreadsheet import FileProblem, RowFields, error_lines, parsed_rows, province_cell, read_rows
+from bot.cli.spreadsheet import RowFields, error_lines, parsed_rows, province_cell, read_rows, tally
 from bot.cli.support import database
 from bot.settings import Settings
 from handlers.forms.validators import check_display_phone
@@ -28,12 +28,8 @@ def parse_office(record: dict[str, Any]) -> tuple[str, dict[str, str]]:
 
 async def import_offices(settings: Settings, path: Path) -> tuple[int, list[str], list[str]]:
     lang = settings.default_language
-    try:
-        rows = read_rows(path, lang, COLUMNS, COLUMNS)
-    except FileProblem as problem:
-        return 1, [], [str(problem)]
-    good, errors = parsed_rows(rows, parse_office, lang)
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": len(errors)}
+    good, errors = parsed_rows(read_rows(path, lang, COLUMNS, COLUMNS), parse_office, lang)
+    counts = tally(errors)
     async with database(settings) as session:
         for province, values in good:
             counts[await save_office(session, province, values, actor_account_id=None)] += 1

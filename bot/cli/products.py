@@ -11,7 +11,7 @@ from openpyxl.styles import Font
 from tqdm import tqdm
 
 from bot.cli.product_import import COLUMNS, read_product_rows, validated_rows
-from bot.cli.spreadsheet import FileProblem, error_lines
+from bot.cli.spreadsheet import error_lines, tally
 from bot.cli.support import database, find_province
 from bot.settings import Settings
 from handlers.officer.workbook import append_row
@@ -27,12 +27,8 @@ BATCH = 500  # rows per round of flushes: large enough to be cheap, small enough
 async def import_products(settings: Settings, path: Path) -> tuple[int, list[str], list[str]]:
     """(exit code, lines for stdout, lines for stderr)."""
     lang = settings.default_language
-    try:
-        rows = read_product_rows(path, lang)
-    except FileProblem as problem:
-        return 1, [], [str(problem)]
-    good, errors = validated_rows(rows, lang)
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": len(errors)}
+    good, errors = validated_rows(read_product_rows(path, lang), lang)
+    counts = tally(errors)
     async with database(settings) as session:
         existing = await load_existing(session)
         with tqdm(total=len(good), desc=t(lang, "cli.import_loading"), unit="row", disable=None, leave=False) as bar:

@@ -49,6 +49,11 @@ def parsed_rows(rows: list[tuple[int, dict[str, Any]]], parse: Callable[[dict[st
     return good, errors
 
 
+def tally(errors: list[RowError]) -> dict[str, int]:
+    """The import summary's counts, before any row is written."""
+    return {"created": 0, "updated": 0, "unchanged": 0, "rejected": len(errors)}
+
+
 def error_lines(errors: list[RowError], lang: str) -> list[str]:
     return [t(lang, "cli.import_row_error", row=str(e.row), column=e.column, reason=e.reason) for e in errors]
 

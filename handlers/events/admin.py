@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +15,7 @@ from handlers.forms import engine as forms
 from handlers.forms import steps as ask
 from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice
-from handlers.forms.steps import Form, Step
+from handlers.forms.steps import Form
 from handlers.forms.validators import Invalid, free_text, future_time
 from handlers.officer.access import acting_officer, officer_with, sees
 from handlers.officer.workbook import append_row
@@ -42,7 +41,7 @@ def _groups(answers: Answers) -> list[Choice]:
     return [Choice(g.code, g.label(answers.lang), (g.vi, g.en)) for g in load_reference().groups]
 
 
-_EVENT_STEPS = [
+_EVENT_STEPS = (
     ask.text("event_name", SECTION, parse=free_text(200)),
     ask.text("event_place", SECTION, parse=free_text(300)),
     ask.moment("event_start", SECTION, clears=("event_end",)),
@@ -50,15 +49,13 @@ _EVENT_STEPS = [
     ask.moment("event_deadline", SECTION, parse=_deadline, optional=True),
     ask.text("event_description", SECTION, parse=free_text(2000, emoji=True), optional=True),
     ask.multi("event_audience", SECTION, choices=_groups),
-]
+)
 
 
 class EventForm(Form):
     name = "event"
     sections = ("event",)
-
-    def steps(self, data: Mapping[str, Any]) -> list[Step]:
-        return _EVENT_STEPS
+    questions = _EVENT_STEPS
 
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]:
         officer = await acting_officer(ctx)  # checked again at the confirm

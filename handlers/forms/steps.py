@@ -138,10 +138,13 @@ class Form(ABC):
     review_title: ClassVar[str] = "officer.review_title"
     submit_label: ClassVar[str] = "nav.confirm"
     cancel_prompt: ClassVar[str] = "officer.cancel_confirm"
+    # The questions of a form that asks the same ones every time; a form whose questions depend on what it is
+    # for (a registration's dossier, a supplement's items) overrides `steps` instead.
+    questions: ClassVar[tuple[Step, ...]] = ()
 
-    @abstractmethod
     def steps(self, data: Mapping[str, Any]) -> list[Step]:
         """Every question of the form for these answers; `when` on a step leaves it out where it does not apply."""
+        return list(self.questions)
 
     @abstractmethod
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]: ...

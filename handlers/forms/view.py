@@ -6,19 +6,9 @@ from typing import Any
 
 from handlers.buttons import EditStep
 from handlers.forms import navigation as nav
+from handlers.forms import steps
 from handlers.forms.answers import Answers
-from handlers.forms.steps import (
-    REVIEW,
-    Form,
-    Kind,
-    Step,
-    asked,
-    find_step,
-    label,
-    next_step,
-    render_value,
-    step_choices,
-)
+from handlers.forms.steps import Form, Kind, Step, label, render_value, step_choices
 from handlers.types import Context, Option, Reply, State
 from messages import t
 
@@ -33,11 +23,11 @@ def ask(ctx: Context, form: Form, state: State, before: list[Reply] | None = Non
         return replies + [cancel_question(ctx.lang, form)]
     if waiting == "edit":
         return replies + edit_menu(ctx, form, state)
-    if state.step == REVIEW:
+    if state.step == steps.REVIEW:
         return replies + review_replies(ctx, form, state.data)
-    step = find_step(form, state.data, state.step)
+    step = steps.find_step(form, state.data, state.step)
     if step is None:  # the form changed under a saved draft: go on from the first unanswered question
-        state.step = next_step(form, state.data)
+        state.step = steps.next_step(form, state.data)
         return ask(ctx, form, state, before)
     return replies + [_question(ctx, form, state, step)]
 
@@ -75,8 +65,8 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
             options.append(Option(nav.DONE, t(lang, "nav.done")))
     elif step.choices:
         options += [Option(c.id, c.label) for c in step_choices(step, answers)]
-    steps = asked(form, state.data)
-    options += nav.options(lang, back=steps[0].id != step.id, skip=step.optional)
+    questions = steps.asked(form, state.data)
+    options += nav.options(lang, back=questions[0].id != step.id, skip=step.optional)
     contact = t(lang, "nav.share_phone") if step.kind is Kind.PHONE and ctx.can_share_contact else None
     # A free-text answer may be a number ("2" tấn, a score): there a typed number is the answer, not an option.
     # A search step is numbered only while it lists what was found.
@@ -97,9 +87,9 @@ def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply
     lang = ctx.lang
     lines = [t(lang, form.review_title)]
     answers = Answers.of(ctx, data)
-    steps = asked(form, data)
+    questions = steps.asked(form, data)
     for section in form.sections:
-        shown = [step for step in steps if step.section == section]
+        shown = [step for step in questions if step.section == section]
         if not shown:  # a re-evaluation asks no profile question when nothing there changed
             continue
         lines += ["", t(lang, f"section.{section}")]
@@ -117,7 +107,7 @@ def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply
 
 def edit_menu(ctx: Context, form: Form, state: State) -> list[Reply]:
     lang, answers = ctx.lang, Answers.of(ctx, state.data)
-    steps = asked(form, state.data)
-    options = [Option(EditStep(s.id).id, label(s, answers), number=i) for i, s in enumerate(steps, 1)]
+    questions = steps.asked(form, state.data)
+    options = [Option(EditStep(s.id).id, label(s, answers), number=i) for i, s in enumerate(questions, 1)]
     options += nav.options(lang, back=True, skip=False)
     return [Reply(t(lang, "review.pick_field"), options=tuple(options))]

@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.buttons import EventOpen, Menu, Reevaluate, Snooze
+from handlers.officer.access import Scope
 from handlers.producer.preferences import SNOOZE_FOR
 from messages import format_date, format_when, stars, t
 from storage.events import audience, registrants, upcoming
 from storage.models import utcnow
 from storage.outbox import enqueue, enqueue_many, existing_keys
-from storage.reference import load_reference
 from storage.reminders import accounts_by_producer, certificates_expiring_between, idle_drafts, officers_with_accounts
 
 
@@ -117,9 +117,7 @@ async def _digests(session: AsyncSession, today: date, rules: ReminderRules, add
                  for row in mine[:rules.digest_lines]]
         if len(mine) > rules.digest_lines:
             lines.append(t(lang, "reminder.digest_more", more=len(mine) - rules.digest_lines))
-        province = t(lang, "officer.all_provinces") if officer.is_admin else load_reference().label(
-            officer.province_code, lang)
-        text = t(lang, "notice.digest", count=len(mine), province=province, days=rules.digest_days,
+        text = t(lang, "notice.digest", count=len(mine), province=Scope.of(officer, lang).label, days=rules.digest_days,
                  lines="\n".join(lines) or t(lang, "reminder.digest_none"))
         if await enqueue(session, account_id=account.id, reason="digest.weekly", text=text,
                          dedupe_key=f"digest:{officer.id}:{week.year}-W{week.week:02d}"):

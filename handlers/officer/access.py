@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from functools import wraps
+from typing import Concatenate, ParamSpec, TypeVar
 
 from handlers.types import Context, Option, Reply
 from messages import t
@@ -11,8 +13,10 @@ from storage.applications import get_application
 from storage.models import Application, Officer, Producer
 from storage.officers import active_officer
 from storage.producers import get_producer
+from storage.reference import load_reference
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def sees(officer: Officer, province_code: str) -> bool:
@@ -64,12 +68,30 @@ async def checked_producer(ctx: Context, producer_id: int | None) -> tuple[Offic
     return await officer_with(ctx, lambda: get_producer(ctx.session, producer_id), lambda p: p.province_code)
 
 
-async def officer_scope(ctx: Context) -> tuple[Officer, str | None] | Reply:
-    """The active officer and the province their lists cover (None: every province, for an admin), or the refusal."""
-    officer = await acting_officer(ctx)
-    if isinstance(officer, Reply):
-        return officer
-    return officer, None if officer.is_admin else officer.province_code
+@dataclass(frozen=True)
+class Scope:
+    """The provinces an officer's list covers: theirs, or every province (None) for an admin; named for a heading."""
+
+    province: str | None
+    label: str
+
+    @classmethod
+    def of(cls, officer: Officer, lang: str) -> Scope:
+        if officer.is_admin:
+            return cls(None, t(lang, "officer.all_provinces"))
+        return cls(officer.province_code, load_reference().label(officer.province_code, lang))
+
+
+def province_list(show: Callable[Concatenate[Context, Scope, P], Awaitable[list[Reply]]]
+                  ) -> Callable[Concatenate[Context, P], Awaitable[list[Reply]]]:
+    """A list an officer reads, checked on every call and shown for the provinces they cover."""
+    @wraps(show)
+    async def checked(ctx: Context, /, *args: P.args, **kwargs: P.kwargs) -> list[Reply]:
+        officer = await acting_officer(ctx)
+        if isinstance(officer, Reply):
+            return [officer]
+        return await show(ctx, Scope.of(officer, ctx.lang), *args, **kwargs)
+    return checked
 
 
 def page_options(lang: str, offset: int, total: int, page_size: int, page_id: Callable[[int], str]) -> list[Option]:

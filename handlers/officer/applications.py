@@ -16,7 +16,7 @@ from handlers.forms import engine as forms
 from handlers.forms.matching import Choice, match_choice
 from handlers.forms.validators import Invalid, normalize_phone
 from handlers.notices.notify import notify_accounts, notify_producer
-from handlers.officer.access import acting_officer, checked_application, officer_scope, page_options, sees
+from handlers.officer.access import Scope, acting_officer, checked_application, page_options, province_list, sees
 from handlers.officer.dossier import (
     INVITE_REEVALUATION,
     SIMPLE_ACTIONS,
@@ -82,26 +82,22 @@ async def session_ended(ctx: Context) -> list[Reply]:
     return [Reply(t(ctx.lang, "officer.session_ended"))]
 
 
-async def list_applications(ctx: Context, status: str | None, offset: int = 0, group: str | None = None
-                            ) -> list[Reply]:
+@province_list
+async def list_applications(ctx: Context, scope: Scope, status: str | None, offset: int = 0,
+                            group: str | None = None) -> list[Reply]:
     lang = ctx.lang
-    scoped = await officer_scope(ctx)
-    if isinstance(scoped, Reply):
-        return [scoped]
-    _, province = scoped
     offset = max(offset, 0)
     if status not in lifecycle.STATUSES:
         status = None  # an altered or outdated button: show all rather than fail
     ref = load_reference()
     if group is not None and group not in _classification_codes():
         group = None
-    rows, total = await list_applications_in_province(ctx.session, province, status=status, offset=offset,
+    rows, total = await list_applications_in_province(ctx.session, scope.province, status=status, offset=offset,
                                                       limit=PAGE_SIZE, group=group)
-    scope = t(lang, "officer.all_provinces") if province is None else ref.label(province, lang)
     shown = t(lang, f"stage.{status}") if status else t(lang, "officer.all_statuses")
     if group is not None:
         shown += f" · {ref.label(group, lang)}"
-    heading = t(lang, "officer.list_title", province=scope, status=shown, total=total)
+    heading = t(lang, "officer.list_title", province=scope.label, status=shown, total=total)
     lines, options = [heading], []
     today = ctx.today
     for number, application in enumerate(rows, offset + 1):

@@ -6,7 +6,6 @@ reminders, and a restart in the middle neither loses nor repeats anybody.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,7 +72,7 @@ def _when(answers: Answers) -> list[Choice]:
     return [Choice("now", t(lang, "broadcast.now")), Choice("later", t(lang, "broadcast.later"))]
 
 
-_BROADCAST_STEPS = [
+_BROADCAST_STEPS = (
     ask.text("bc_text", SECTION, parse=free_text(MAX_TEXT, emoji=True)),
     ask.files("bc_file", SECTION, pdf=True, max_files=1, optional=True),
     ask.multi("bc_provinces", SECTION, choices=_provinces, when=lambda d: bool(d.get("_admin"))),
@@ -85,16 +84,14 @@ _BROADCAST_STEPS = [
     ask.choice("bc_event", SECTION, choices=_events, optional=True, when=lambda d: bool(d.get("_events"))),
     ask.choice("bc_when", SECTION, choices=_when),
     ask.moment("bc_at", SECTION, when=lambda d: d.get("bc_when") == "later"),
-]
+)
 
 
 class BroadcastForm(Form):
     name = "broadcast"
     sections = ("broadcast",)
     review_title, submit_label, cancel_prompt = "broadcast.review_title", "broadcast.send", "officer.cancel_confirm"
-
-    def steps(self, data: Mapping[str, Any]) -> list[Step]:
-        return _BROADCAST_STEPS
+    questions = _BROADCAST_STEPS
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         officer = await active_officer(ctx.session, ctx.account, ctx.now)

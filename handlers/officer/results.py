@@ -15,7 +15,7 @@ from handlers.buttons import Supplement
 from handlers.forms import steps as ask
 from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice
-from handlers.forms.steps import Form, Step
+from handlers.forms.steps import Form
 from handlers.forms.validators import free_text, score
 from handlers.notices.notify import notify_producer
 from handlers.officer.access import checked_application
@@ -60,10 +60,8 @@ def _document_choices(answers: Answers) -> list[Choice]:
 
 class RequestMoreForm(_OfficerForm):
     name = "officer_request_more"
-
-    def steps(self, data: Mapping[str, Any]) -> list[Step]:
-        return [ask.multi("request_items", SECTION, choices=_document_choices),
-                ask.text("request_note", SECTION, parse=NOTE)]
+    questions = (ask.multi("request_items", SECTION, choices=_document_choices),
+                 ask.text("request_note", SECTION, parse=NOTE))
 
     async def act(self, ctx: Context, application: Application, data: dict[str, Any]) -> None:
         items = list(data.get("request_items") or [])
@@ -119,23 +117,21 @@ def _certificate_follows(data: Mapping[str, Any]) -> bool:
     return decided and _issues_certificate(data)
 
 
-_RESULT_STEPS = [
+_RESULT_STEPS = (
     ask.choice("central_outcome", SECTION, choices=_central_choices, when=_central),
     ask.choice("mandatory_met", SECTION, choices=_mandatory_choices, when=lambda d: not _central(d)),
     ask.text("score", SECTION, parse=score, when=lambda d: not _central(d)),
     ask.text("result_note", SECTION, parse=NOTE, when=_council_failed),
     ask.text("decision_number", SECTION, parse=free_text(64), when=_certificate_follows),
     ask.date("decision_date", SECTION, when=_certificate_follows),
-]
+)
 
 
 class ResultForm(_OfficerForm):
     """The council's record: mandatory criteria, points, and the decision; or, later, the central outcome."""
 
     name = "officer_result"
-
-    def steps(self, data: Mapping[str, Any]) -> list[Step]:
-        return _RESULT_STEPS
+    questions = _RESULT_STEPS
 
     def review_notes(self, lang: str, data: dict[str, Any]) -> list[str]:
         """What confirming will do, before it is done: the stars, until when, and who is told."""
@@ -194,9 +190,7 @@ class ResultForm(_OfficerForm):
 
 class RejectForm(_OfficerForm):
     name = "officer_reject"
-
-    def steps(self, data: Mapping[str, Any]) -> list[Step]:
-        return [ask.text("reject_reason", SECTION, parse=NOTE)]
+    questions = (ask.text("reject_reason", SECTION, parse=NOTE),)
 
     async def act(self, ctx: Context, application: Application, data: dict[str, Any]) -> None:
         change = await change_status(ctx.session, application, lifecycle.REJECTED,

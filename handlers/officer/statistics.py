@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from handlers.officer.access import officer_scope
+from handlers.officer.access import Scope, province_list
 from handlers.officer.charts import statistics_chart
 from handlers.types import Attachment, Context, Reply
 from messages import format_number, format_when, t
@@ -48,16 +48,12 @@ def subgroup_rows(lang: str, stats: ProvinceStatistics, group: str) -> list[tupl
     return sorted(rows, key=lambda row: -row[1])
 
 
-async def show(ctx: Context) -> list[Reply]:
-    lang = ctx.lang
-    scoped = await officer_scope(ctx)
-    if isinstance(scoped, Reply):
-        return [scoped]
-    _, province = scoped
-    scope = t(lang, "officer.all_provinces") if province is None else load_reference().label(province, lang)
+@province_list
+async def show(ctx: Context, scope: Scope) -> list[Reply]:
+    lang, province = ctx.lang, scope.province
     today = ctx.today
     stats = await province_statistics(ctx.session, province, today, ctx.now)
     # Drawing takes a few hundred milliseconds: off the event loop, so other chats are not kept waiting.
-    png = await asyncio.to_thread(statistics_chart, lang, stats, t(lang, "stats.chart_title", scope=scope))
-    return [Reply(summary(lang, stats, scope, ctx.timezone),
-                  attachments=(Attachment(f"thong-ke-{province or 'ca-nuoc'}.png", "image/png", scope, content=png),))]
+    png = await asyncio.to_thread(statistics_chart, lang, stats, t(lang, "stats.chart_title", scope=scope.label))
+    chart = Attachment(f"thong-ke-{province or 'ca-nuoc'}.png", "image/png", scope.label, content=png)
+    return [Reply(summary(lang, stats, scope.label, ctx.timezone), attachments=(chart,))]

@@ -8,7 +8,7 @@ from typing import Any
 from handlers.buttons import ClaimAct, ClaimAction, ClaimList, ClaimOpen
 from handlers.forms import confirm
 from handlers.notices.notify import notify_accounts
-from handlers.officer.access import checked_producer, officer_scope, page_options, sees
+from handlers.officer.access import Scope, checked_producer, page_options, province_list, sees
 from handlers.offices import whom_to_call
 from handlers.types import Context, Option, Reply, State
 from messages import format_date, t
@@ -28,16 +28,12 @@ from storage.verification import (
 PAGE_SIZE = 8
 
 
-async def list_claims(ctx: Context, offset: int = 0) -> list[Reply]:
+@province_list
+async def list_claims(ctx: Context, scope: Scope, offset: int = 0) -> list[Reply]:
     lang = ctx.lang
-    scoped = await officer_scope(ctx)
-    if isinstance(scoped, Reply):
-        return [scoped]
-    _, province = scoped
     offset = max(offset, 0)
-    rows, total = await unverified_in_province(ctx.session, province, offset=offset, limit=PAGE_SIZE)
-    scope = t(lang, "officer.all_provinces") if province is None else load_reference().label(province, lang)
-    lines, options = [t(lang, "verify.list_title", province=scope, total=total)], []
+    rows, total = await unverified_in_province(ctx.session, scope.province, offset=offset, limit=PAGE_SIZE)
+    lines, options = [t(lang, "verify.list_title", province=scope.label, total=total)], []
     for number, producer in enumerate(rows, offset + 1):
         clash = any(is_verified(other) for other in await clashes_of(ctx.session, producer))
         lines.append(t(lang, "verify.list_line", number=str(number), name=producer.name,
