@@ -115,7 +115,7 @@ async def request_more(session: AsyncSession, application: Application, items: l
 
 async def record_result(session: AsyncSession, application: Application, *, mandatory_met: bool | None,
                         score: int | None, note: str | None, decision_number: str, decision_date: date | None,
-                        actor_account_id: int, central_outcome: str | None = None
+                        actor_account_id: int | None, central_outcome: str | None = None
                         ) -> tuple[ApplicationStatusChange, Certificate | None]:
     """The council's record, applied as `lifecycle.plan_result` says; the certificate it issues, if any."""
     held = await certificate_of(session, application)

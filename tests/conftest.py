@@ -17,7 +17,8 @@ from handlers.types import Quotas
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 from tests.support.clock import Clock
-from tests.support.fakes import CHAT_INTERVAL, Chat
+from tests.support.fakes import Chat
+from tests.support.flood_rules import CHAT_INTERVAL
 
 POSTGRES_URL = os.environ.get("OCOP_TEST_POSTGRES_URL")
 

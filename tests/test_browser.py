@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -18,8 +19,12 @@ from bot.settings import Settings
 from storage.models import ChatAccount
 from storage.outbox import enqueue
 from tests.support.catalog import says
+from tests.support.checks import present
 from tests.support.fakes import JPEG, PDF, VALID_MST
 from tests.support.web import chat_id_of
+
+if TYPE_CHECKING:  # the browser tools are an optional install
+    from playwright.async_api import Browser, Page
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -42,7 +47,7 @@ async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[object]:
+async def browser() -> AsyncIterator[Browser]:
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(
             executable_path=CHROMIUM,
@@ -52,7 +57,7 @@ async def browser() -> AsyncIterator[object]:
         await browser.close()
 
 
-async def _register_first_steps(page: object, base: str) -> None:
+async def _register_first_steps(page: Page, base: str) -> None:
     expect = playwright_api.expect
     await page.goto(base)
     # The page greets by itself: it sends /start on load.
@@ -73,7 +78,7 @@ async def _register_first_steps(page: object, base: str) -> None:
     await expect(page.locator("#text")).to_have_value("")
 
 
-async def test_open_tap_type_and_read_replies(server: TestServer, browser: object) -> None:
+async def test_open_tap_type_and_read_replies(server: TestServer, browser: Browser) -> None:
     page = await browser.new_page()
     await _register_first_steps(page, str(server.make_url("/")))
     # A reload keeps the same chat (the server's identity cookie) and shows the recent conversation, the open
@@ -91,7 +96,7 @@ async def test_open_tap_type_and_read_replies(server: TestServer, browser: objec
 
 
 async def test_what_is_typed_while_the_server_is_down_is_answered_after_a_reload(server: TestServer,
-                                                                               browser: object) -> None:
+                                                                               browser: Browser) -> None:
     """The connection drops, the person types their answer anyway and reloads the page: the answer is sent when the
     server is back, once, and the next question comes."""
     expect = playwright_api.expect
@@ -107,7 +112,7 @@ async def test_what_is_typed_while_the_server_is_down_is_answered_after_a_reload
     assert await page.locator(".msg.me", has_text="HTX Tân Thành").count() == 1
 
 
-async def test_a_notice_appears_on_the_open_page_without_typing(server: TestServer, browser: object) -> None:
+async def test_a_notice_appears_on_the_open_page_without_typing(server: TestServer, browser: Browser) -> None:
     context = await browser.new_context()
     page = await context.new_page()
     await page.goto(str(server.make_url("/")))
@@ -117,16 +122,16 @@ async def test_a_notice_appears_on_the_open_page_without_typing(server: TestServ
     async with server.app[RUNNER].sessions() as session, session.begin():
         account = (await session.exec(select(ChatAccount).where(
             ChatAccount.chat_id == chat_id_of(cookie["value"])))).one()
-        await enqueue(session, account_id=account.id, dedupe_key="browser-notice", reason="app-status",  # type: ignore[arg-type]
+        await enqueue(session, account_id=account.id, dedupe_key="browser-notice", reason="app-status",
                       text="✅ Hồ sơ của anh/chị đã được công nhận 4 sao",
                       options=[{"id": "menu:status", "label": "🔎 Tra cứu hồ sơ"}])
-    server.app[RUNNER].on_outbox()  # type: ignore[misc]
+    present(server.app[RUNNER].on_outbox)()
     await playwright_api.expect(page.locator(".msg.bot").last).to_contain_text("công nhận 4 sao")
     await playwright_api.expect(page.locator('.options button[data-id="menu:status"]').last).to_be_enabled()
     await context.close()
 
 
-async def test_photos_and_a_pdf_attached_from_the_phone(server: TestServer, browser: object,
+async def test_photos_and_a_pdf_attached_from_the_phone(server: TestServer, browser: Browser,
                                                         tmp_path: Path) -> None:
     expect = playwright_api.expect
     context = await browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True)
@@ -157,7 +162,7 @@ async def test_photos_and_a_pdf_attached_from_the_phone(server: TestServer, brow
     await context.close()
 
 
-async def test_notifications_are_offered_once_after_the_first_registration(tmp_path: Path, browser: object) -> None:
+async def test_notifications_are_offered_once_after_the_first_registration(tmp_path: Path, browser: Browser) -> None:
     settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'p.db'}",
                         OCOP_DATA_DIR=str(tmp_path / "data"), OCOP_FLOOD_BURST=1000,
                         OCOP_VAPID_PRIVATE_KEY=new_private_key(), OCOP_VAPID_SUBJECT="mailto:ocop@lamdong.gov.vn")
@@ -197,7 +202,7 @@ async def test_notifications_are_offered_once_after_the_first_registration(tmp_p
         await server.close()
 
 
-async def test_phone_sized_screen(server: TestServer, browser: object) -> None:
+async def test_phone_sized_screen(server: TestServer, browser: Browser) -> None:
     context = await browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True,
                                         device_scale_factor=2)
     page = await context.new_page()

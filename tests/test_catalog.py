@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from handlers import commands
-from handlers.officer import applications as officer
+from handlers.officer import dossier as officer
 from handlers.producer import reevaluation
 from handlers.router import FORMS
 from messages import LANGUAGES, catalog, t

@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.support.catalog import says
+from tests.support.checks import present
 from tests.support.fake_bot_api_server import FakeBotApiServer
 from tests.support.processes import ROOT, TOKEN, clean_env, free_port
 
@@ -50,9 +51,9 @@ async def test_run_serves_web_chat_and_telegram_and_never_logs_the_token(tmp_pat
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         try:
-            ready = await asyncio.wait_for(proc.stdout.readline(), 30)  # type: ignore[union-attr]
+            ready = await asyncio.wait_for(present(proc.stdout).readline(), 30)
             while b"OCOP Bot" not in ready:
-                ready = await asyncio.wait_for(proc.stdout.readline(), 30)  # type: ignore[union-attr]
+                ready = await asyncio.wait_for(present(proc.stdout).readline(), 30)
             assert b"telegram" in ready and b"web" in ready
             url = f"http://127.0.0.1:{port}/api"
             async with aiohttp.ClientSession() as http:
@@ -60,7 +61,7 @@ async def test_run_serves_web_chat_and_telegram_and_never_logs_the_token(tmp_pat
                     bearer = {"Authorization": f"Bearer {(await r.json())['token']}"}
                 async with http.post(f"{url}/chat", json={"text": "/start"}, headers=bearer) as r:
                     assert r.status == 200
-                    assert "Xin chào" in (await r.json())["replies"][0]["text"]
+                    assert says((await r.json())["replies"][0]["text"], "welcome")
             api.pending_updates.append({"update_id": 1, "message": {
                 "message_id": 1, "date": int(time.time()), "text": "/start",
                 "chat": {"id": 4242, "type": "private"}, "from": {"id": 4242, "is_bot": False, "first_name": "Lan"}}})
@@ -72,7 +73,7 @@ async def test_run_serves_web_chat_and_telegram_and_never_logs_the_token(tmp_pat
             assert any(m == "setMyCommands" for m, _ in api.calls)
         finally:
             proc.send_signal(signal.SIGTERM)
-            output = (await asyncio.wait_for(proc.stdout.read(), 30)).decode()  # type: ignore[union-attr]
+            output = (await asyncio.wait_for(present(proc.stdout).read(), 30)).decode()
             await proc.wait()
         assert proc.returncode == 0, output
         assert TOKEN not in output and TOKEN.split(":")[1] not in output
@@ -141,6 +142,6 @@ async def test_officer_invite_list_revoke(tmp_path: Path) -> None:
         code, out, _ = await cli("officer", "list")
         assert says(out, "cli.officer_revoked")
         code, _, err = await cli("officer", "revoke", "99")
-        assert code == 1 and "Không có cán bộ id 99" in err
+        assert code == 1 and says(err, "cli.no_such_officer", id=99)
         code, _, err = await cli("officer", "invite", "--name", "X", "--province", "Atlantis")
         assert code == 1 and "Atlantis" in err and len(err.strip().splitlines()) == 1

@@ -27,11 +27,12 @@ from storage.reference import load_reference
 from storage.statistics import province_statistics
 from storage.text import fold
 from tests.support.catalog import says
+from tests.support.checks import present
 from tests.support.fakes import VALID_MST, Chat
 from tests.support.lists import HEADER
 from tests.support.seed import add_application, add_producer, invite
 
-BAO_LOC_1 = match_commune("lam-dong", "Phường 1 Bảo Lộc").code  # type: ignore[union-attr]
+BAO_LOC_1 = present(match_commune("lam-dong", "Phường 1 Bảo Lộc")).code
 
 
 def test_rule_provinces_and_communes_are_the_official_units_since_1_july_2025() -> None:
@@ -73,19 +74,19 @@ async def test_rule_a_commune_is_chosen_from_the_official_list_and_stored_by_cod
     assert "Đắk Nông" in chat.text and "Lâm Đồng" in chat.text  # the former province, however it was spelt
     assert "Xã/phường" in chat.last or "xã/phường" in chat.last
     await chat.say("rau muống")
-    assert "không tìm thấy “rau muống”" in chat.text
+    assert says(chat.text, "error.search_none", typed="rau muống")
     await chat.say("xa")
     assert says(chat.text, "error.search_many")
     await chat.say("dam rong")
-    dam_rong_2 = match_commune("lam-dong", "Đam Rông 2")
-    assert "Tìm thấy 4 nơi" in chat.text and str(dam_rong_2.code) in chat.option_ids  # type: ignore[union-attr]
+    dam_rong_2 = present(match_commune("lam-dong", "Đam Rông 2"))
+    assert says(chat.text, "form.search_pick", count=4) and str(dam_rong_2.code) in chat.option_ids
     await chat.say("2")  # the second of the list just shown
     assert "✔️ Xã Đam Rông 2" in chat.text  # said back: the words typed were short of the name
     assert says(chat.last, "help.address") or "địa chỉ" in chat.last.lower()
     await chat.say("Thôn 1")
     async with runner.sessions() as session:
         producer = (await session.exec(select(Producer))).one()
-    assert (producer.commune, producer.commune_code) == ("Xã Đam Rông 2", dam_rong_2.code)  # type: ignore[union-attr]
+    assert (producer.commune, producer.commune_code) == ("Xã Đam Rông 2", dam_rong_2.code)
 
     # Changing the province forgets the commune: it belongs to the old one.
     await chat.say("/huy")
@@ -110,16 +111,17 @@ async def test_import_maps_communes_to_codes_and_lists_those_it_cannot(make_runn
                                    "Thực phẩm", "", "4", "", "1/QĐ-UBND", "01/02/2025", ""],
                                   ["HTX B", "Hợp tác xã", "", "", "Đắc Nông", "Xã Đạ Sar", "Lạc Dương", "Cà phê B",
                                    "Thực phẩm", "", "3", "", "2/QĐ-UBND", "01/02/2025", ""]])
-    code, out, err = await import_products(Settings(OCOP_DATABASE_URL=sqlite_url), path)  # type: ignore[call-arg]
+    code, out, err = await import_products(Settings(OCOP_DATABASE_URL=sqlite_url), path)
     assert code == 0 and not err, (out, err)
     assert any("1 dòng ghi xã/phường không có trong danh sách chính thức" in line for line in out)
-    assert any("dòng 3: “Xã Đạ Sar” (Lâm Đồng)" in line for line in out)
+    assert any(says(line, "cli.import_unmatched_commune", row=3, commune="Xã Đạ Sar", province="Lâm Đồng")
+               for line in out)
     engine = create_engine(sqlite_url)
     async with engine.connect() as conn:
         rows = (await conn.execute(text("SELECT name, commune, commune_code FROM producer ORDER BY name"))).all()
     await engine.dispose()
-    tan_thanh = match_commune("lam-dong", "Tân Thành")
-    assert rows == [("HTX A", "Xã Tân Thành", tan_thanh.code), ("HTX B", "Xã Đạ Sar", None)]  # type: ignore[union-attr]
+    tan_thanh = present(match_commune("lam-dong", "Tân Thành"))
+    assert rows == [("HTX A", "Xã Tân Thành", tan_thanh.code), ("HTX B", "Xã Đạ Sar", None)]
 
 
 async def test_typed_communes_already_stored_are_migrated_to_codes_where_they_match(tmp_path: Path) -> None:
@@ -152,12 +154,13 @@ async def test_typed_communes_already_stored_are_migrated_to_codes_where_they_ma
                       (await conn.execute(text("SELECT data FROM conversation_state ORDER BY account_id"))).all()]
     finally:
         await engine.dispose()
-    ta_nang, tan_thanh = match_commune("lam-dong", "Tà Năng"), match_commune("tuyen-quang", "Tân Thanh")
-    assert rows == [("Xã Tà Năng", ta_nang.code),  # type: ignore[union-attr]
+    ta_nang = present(match_commune("lam-dong", "Tà Năng"))
+    tan_thanh = present(match_commune("tuyen-quang", "Tân Thanh"))
+    assert rows == [("Xã Tà Năng", ta_nang.code),
                     ("Xã Đạ Sar", None),  # merged away in 2025: kept as typed, asked at re-evaluation
-                    ("Xã Tân Thanh", tan_thanh.code), (None, None)]  # type: ignore[union-attr]
+                    ("Xã Tân Thanh", tan_thanh.code), (None, None)]
     # Drafts too: a typed commune that matches becomes its code; the others are asked again.
-    assert states == [{"province_code": "lam-dong", "commune": str(ta_nang.code), "step": 1},  # type: ignore[union-attr]
+    assert states == [{"province_code": "lam-dong", "commune": str(ta_nang.code), "step": 1},
                       {"province_code": "lam-dong"}, {"bc_text": "Tin"}]
 
 
@@ -191,23 +194,24 @@ async def test_an_officer_picks_the_broadcast_communes_from_the_list(make_runner
     await officer.say("lac duong")  # one match: picked at once
     assert "Đã chọn: Xã Lạc Dương" in officer.last
     await officer.say("bảo lộc")  # several: a numbered list
-    assert "Tìm thấy 3 nơi" in officer.text and officer.option_ids[0] == str(BAO_LOC_1)
+    assert says(officer.text, "form.search_pick", count=3) and officer.option_ids[0] == str(BAO_LOC_1)
     await officer.say("1")
     assert "Đã chọn: Xã Lạc Dương, Phường 1 Bảo Lộc" in officer.last
     await officer.say("lạc dương")  # typed again: kept, not dropped
-    assert "Đã chọn: Xã Lạc Dương, Phường 1 Bảo Lộc." in officer.last
+    assert says(officer.last, "form.search_picked", names="Xã Lạc Dương, Phường 1 Bảo Lộc")
     await officer.say("bao loc")  # what is already chosen is marked in a new search, and choosing it drops it
     assert "✅ Phường 1 Bảo Lộc" in [o.label for o in officer.replies[-1].options]
     await officer.say("1")
-    assert "Đã chọn: Xã Lạc Dương." in officer.last
+    assert says(officer.last, "form.search_picked", names="Xã Lạc Dương")
     await officer.say("p1")
     await officer.say("xong")
     for _ in range(3):  # every group, every star rating, no expiry filter (and no event to choose among none)
         await officer.tap("nav:done" if "nav:done" in officer.option_ids else "nav:skip")
     await officer.tap("now")
-    assert "Xã/phường: Xã Lạc Dương, Phường 1 Bảo Lộc" in officer.text and "Người nhận: 2" in officer.text
+    assert "Xã/phường: Xã Lạc Dương, Phường 1 Bảo Lộc" in officer.text
+    assert says(officer.text, "broadcast.count", count=2)
 
 
-def datetime_now():  # type: ignore[no-untyped-def]
+def datetime_now():
     from datetime import UTC, datetime
     return datetime(2026, 1, 1, 3, tzinfo=UTC)

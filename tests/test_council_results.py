@@ -25,7 +25,7 @@ async def _council_review(runner, name: str) -> tuple[int, Chat, Chat]:  # noqa:
     await officer.say(f"/canbo {await invite(runner.sessions)}")
     await officer.say("/hoso")
     await officer.tap(f"app:open:{application.id}")
-    return application.id, officer, Chat(runner, user="producer-1")  # type: ignore[return-value]
+    return application.id, officer, Chat(runner, user="producer-1")
 
 
 async def test_rule_ninety_points_recognised_by_the_province_as_four_stars_potential_five(
@@ -65,7 +65,7 @@ async def test_rule_ninety_points_recognised_by_the_province_as_four_stars_poten
     assert "★★★★★" in officer.text and says(officer.text, "result.preview_five")
     await officer.tap("nav:submit")
     await producer.say("/trangthai")
-    assert "Hạng: ★★★★★" in producer.text and "781/QĐ-BNNMT" in producer.text
+    assert says(producer.text, "status.stars", stars="★★★★★") and "781/QĐ-BNNMT" in producer.text
     await stranger.say("/tracuu che shan tuyet")
     assert "★★★★★" in stranger.text and "★★★★☆" not in stranger.text
     async with runner.sessions() as session:
@@ -82,12 +82,12 @@ async def test_rule_mandatory_criterion_failed_is_not_recognised_whatever_the_po
     await officer.say("85")
     await officer.say("Chưa có giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm")
     review = officer.text
-    assert "KHÔNG ĐẠT vì không đạt tiêu chí bắt buộc (85 điểm)" in review
+    assert says(review, "result.preview_mandatory", score=85)
     assert "Số quyết định" not in review  # nothing to decide: no certificate is issued
     await officer.tap("nav:submit")
     assert "Không đạt" in officer.text
     await producer.say("/trangthai")
-    assert "chưa đạt vì không đạt tiêu chí bắt buộc (85 điểm)" in producer.text
+    assert says(producer.text, "notice.rejected_mandatory", score=85)
     assert "an toàn thực phẩm" in producer.text
     async with runner.sessions() as session:
         stored = await session.get(Application, app_id)
@@ -104,11 +104,11 @@ async def test_changing_the_mandatory_answer_in_the_review_drops_the_decision(ma
     await officer.say("75")
     await officer.say("301/QĐ-UBND")
     await officer.say("hôm qua")
-    assert "công nhận ★★★★☆ (75 điểm)" in officer.text
+    assert says(officer.text, "result.preview_recognised", stars="★★★★☆", score=75)
     await officer.say("sửa 1")
     await officer.say("2")  # the minutes say a mandatory criterion failed
     await officer.say("Nhãn chưa đúng quy định")
-    assert "KHÔNG ĐẠT" in officer.text and "301/QĐ-UBND" not in officer.text
+    assert says(officer.text, "result.preview_mandatory") and "301/QĐ-UBND" not in officer.text
     await officer.tap("nav:submit")
     async with runner.sessions() as session:
         assert not (await session.exec(select(Certificate))).all()

@@ -16,6 +16,7 @@ from bot.cli.commands import main
 from bot.cli.report import write_report
 from bot.settings import Settings
 from storage.models import ChatAccount
+from tests.support.checks import present
 from tests.support.events import NOW, add_event
 from tests.support.fakes import Chat
 from tests.support.lists import HEADER
@@ -71,7 +72,7 @@ async def test_registrants_sheet_keeps_a_formula_named_producer_as_text(make_run
     await officer.press_stale(f"event:open:{event_id}")
     await officer.tap(f"event:people:{event_id}")
     [attachment] = officer.replies[0].attachments
-    sheet = load_workbook(io.BytesIO(attachment.content)).active  # type: ignore[arg-type]
+    sheet = load_workbook(io.BytesIO(present(attachment.content))).active
     assert [cell.value for cell in sheet[2]] == [LINK, "+84912000111", COMMUNE]
     assert formula_like(sheet) == [(LINK, "s"), ("+84912000111", "s"), (COMMUNE, "s")]
 

@@ -8,6 +8,8 @@ import copy
 import io
 import json
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,27 +37,28 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12)
 
-TELEGRAM_UPDATE = {"update_id": 7, "message": {
+TELEGRAM_UPDATE: dict[str, Any] = {"update_id": 7, "message": {
     "message_id": 7, "date": 1_790_000_000, "text": "/start", "chat": {"id": 42, "type": "private"},
     "from": {"id": 42, "is_bot": False, "first_name": "Lan"}}}
-ZALO_EVENT = {"event_name": "message.text.received", "message": {
+ZALO_EVENT: dict[str, Any] = {"event_name": "message.text.received", "message": {
     "message_id": "m1", "date": 1_790_000_000_000, "text": "/start", "from": {"id": "z1", "display_name": "Lan"},
     "chat": {"id": "z1", "chat_type": "PRIVATE"}}}
-WEB_BODY = {"text": "/start"}
+WEB_BODY: dict[str, Any] = {"text": "/start"}
 
 
 @st.composite
-def mutated(draw: st.DrawFn, valid: dict) -> Any:
+def mutated(draw: st.DrawFn, valid: dict[str, Any]) -> Any:
     """A real body with one part changed: a value replaced by any JSON, a key dropped, or a key added."""
     body = copy.deepcopy(valid)
-    node, path = body, []
+    node: Any = body
+    path: list[str] = []
     while isinstance(node, dict) and node and draw(st.booleans()):
         key = draw(st.sampled_from(sorted(node)))
         path.append(key)
         if not isinstance(node[key], dict):
             break
         node = node[key]
-    parent = body
+    parent: Any = body
     for key in path[:-1]:
         parent = parent[key]
     how = draw(st.sampled_from(["replace", "drop", "add"]))
@@ -76,8 +79,28 @@ raw_bodies = st.one_of(
     json_values.map(lambda v: json.dumps(v).encode()))
 
 
+@dataclass
+class Fuzzed:
+    """The bot under fuzzing, its platforms' fakes, and every error it logged."""
+
+    http: TestClient
+    api: FakeBotApi
+    zalo: FakeZalo
+    web_token: str
+    errors: list[logging.LogRecord]
+
+
+class KeptErrors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
-async def client(aiohttp_client: Any, tmp_path: Path) -> Any:
+async def client(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[Fuzzed]:
     zalo = FakeZalo()
     await zalo.server.start_server()
     api = FakeBotApi()
@@ -86,32 +109,29 @@ async def client(aiohttp_client: Any, tmp_path: Path) -> Any:
                          TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN, TELEGRAM_API_BASE_URL="http://127.0.0.1:9",
                          ZALO_BOT_TOKEN=ZALO_TOKEN, ZALO_API_BASE_URL=f"http://127.0.0.1:{zalo.server.port}",
                          OCOP_PUBLIC_URL="https://ocop.example.vn")
-    client = await aiohttp_client(build_app(settings_, telegram_request=api))
-    client.fakes = (api, zalo)
-    client.web_token = (await (await client.post("/api/session")).json())["token"]
-    client.errors = errors = []
-    handler = logging.Handler(logging.ERROR)
-    handler.emit = errors.append  # type: ignore[method-assign]
+    http = await aiohttp_client(build_app(settings_, telegram_request=api))
+    token = (await (await http.post("/api/session")).json())["token"]
+    handler = KeptErrors()
     logging.getLogger().addHandler(handler)
-    yield client
+    yield Fuzzed(http, api, zalo, token, handler.records)
     logging.getLogger().removeHandler(handler)
-    await client.close()
+    await http.close()
     await zalo.server.close()
 
 
-async def post(client: TestClient, path: str, body: Any, *, raw: bool = False) -> int:
+async def post(client: Fuzzed, path: str, body: Any, *, raw: bool = False) -> int:
     headers = {"Content-Type": "application/json",
                TELEGRAM_SECRET_HEADER: webhook_secret(TELEGRAM_TOKEN, "telegram"),
                ZALO_SECRET_HEADER: webhook_secret(ZALO_TOKEN, "zalo"),
                "Authorization": f"Bearer {client.web_token}"}
     data = io.BytesIO(body if raw else json.dumps(body, allow_nan=True).encode())
-    response = await client.post(path, data=data, headers=headers)
+    response = await client.http.post(path, data=data, headers=headers)
     await invariant_a_2xx_or_a_4xx_never_a_5xx(response, path, body)
     if path == "/api/chat" and response.status == 200:
         await invariant_an_accepted_web_message_gets_a_real_answer(response, body)
     # Replies to webhook updates go out after the webhook's answer: wait for them.
-    await client.app[TELEGRAM].settled()
-    await client.app[ZALO].settled()
+    await client.http.app[TELEGRAM].settled()
+    await client.http.app[ZALO].settled()
     await asyncio.sleep(0)
     invariant_nothing_failed_in_the_background(client)
     return response.status
@@ -129,12 +149,12 @@ async def invariant_an_accepted_web_message_gets_a_real_answer(response: Any, bo
     assert replies and not UNEXPECTED & {r["text"] for r in replies}, (repr(body)[:300], replies)
 
 
-def invariant_nothing_failed_in_the_background(client: TestClient) -> None:
+def invariant_nothing_failed_in_the_background(client: Fuzzed) -> None:
     assert not client.errors, [r.getMessage()[:300] for r in client.errors]
 
 
-async def still_answers(client: TestClient) -> None:
-    api, zalo = client.fakes
+async def still_answers(client: Fuzzed) -> None:
+    api, zalo = client.api, client.zalo
     assert await post(client, "/api/chat", {"text": "/start"}) == 200
     sent_before = len(api.sent())
     await post(client, "/webhook/telegram", TELEGRAM_UPDATE | {"update_id": 10**9})
@@ -151,34 +171,37 @@ async def still_answers(client: TestClient) -> None:
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 PATHS = ("/api/chat", "/webhook/telegram", "/webhook/zalo")
-VALID = {"/api/chat": WEB_BODY, "/webhook/telegram": TELEGRAM_UPDATE, "/webhook/zalo": ZALO_EVENT}
+VALID: dict[str, dict[str, Any]] = {"/api/chat": WEB_BODY, "/webhook/telegram": TELEGRAM_UPDATE,
+                                    "/webhook/zalo": ZALO_EVENT}
 
 
 @FUZZ
 @given(data=st.data())
-async def test_mutated_bodies_get_a_2xx_or_4xx(client: TestClient, data: st.DataObject) -> None:
+async def test_mutated_bodies_get_a_2xx_or_4xx(client: Fuzzed, data: st.DataObject) -> None:
     path = data.draw(st.sampled_from(PATHS))
     await post(client, path, data.draw(mutated(VALID[path])))
 
 
 @FUZZ
 @given(path=st.sampled_from(PATHS), body=raw_bodies)
-async def test_raw_garbage_gets_a_4xx(client: TestClient, path: str, body: bytes) -> None:
+async def test_raw_garbage_gets_a_4xx(client: Fuzzed, path: str, body: bytes) -> None:
     await post(client, path, body, raw=True)
 
 
-async def test_huge_bodies_and_wrong_types_are_refused_and_the_bot_carries_on(client: TestClient) -> None:
+async def test_huge_bodies_and_wrong_types_are_refused_and_the_bot_carries_on(client: Fuzzed) -> None:
     for path in PATHS:
         assert await post(client, path, b'{"text": "' + b"a" * 5_000_000 + b'"}', raw=True) == 413
-    for body in ({"text": ["x"]}, {"user": "u"}, {}, {"choice": {}}, {"choice": "c" * 129}, {"text": "a" * 10_001},
-                 [WEB_BODY]):
+    wrong: tuple[Any, ...] = ({"text": ["x"]}, {"user": "u"}, {}, {"choice": {}}, {"choice": "c" * 129},
+                              {"text": "a" * 10_001}, [WEB_BODY])
+    for body in wrong:
         assert await post(client, "/api/chat", body) == 400
-    for body in ({"update_id": "7"}, {"message": {}}, {"update_id": 1.5}):
-        assert await post(client, "/webhook/telegram", body) == 400
+    updates: tuple[dict[str, Any], ...] = ({"update_id": "7"}, {"message": {}}, {"update_id": 1.5})
+    for update in updates:
+        assert await post(client, "/webhook/telegram", update) == 400
     await still_answers(client)
 
 
-async def test_telegram_fields_of_the_wrong_type_are_not_read(client: TestClient) -> None:
+async def test_telegram_fields_of_the_wrong_type_are_not_read(client: Fuzzed) -> None:
     """Found by the fuzzing above: the library keeps a list where the text should be, and it reached the router."""
     message = TELEGRAM_UPDATE["message"]
     for number, change in enumerate(({"text": ["/start"]}, {"text": {"a": 1}},
@@ -187,7 +210,7 @@ async def test_telegram_fields_of_the_wrong_type_are_not_read(client: TestClient
     await still_answers(client)
 
 
-async def test_after_the_fuzzing_the_bot_still_answers(client: TestClient) -> None:
+async def test_after_the_fuzzing_the_bot_still_answers(client: Fuzzed) -> None:
     for path in PATHS:
         for body in (VALID[path], {}, {"x": None}):
             await post(client, path, body)
@@ -195,7 +218,7 @@ async def test_after_the_fuzzing_the_bot_still_answers(client: TestClient) -> No
 
 
 
-async def test_zalo_events_of_the_wrong_shape_are_ignored(client: TestClient) -> None:
+async def test_zalo_events_of_the_wrong_shape_are_ignored(client: Fuzzed) -> None:
     message = ZALO_EVENT["message"]
     for body in ({"message": {"chat": "z1", "text": "hi"}}, {"message": message | {"from": "z1"}},
                  {"message": message | {"chat": {"id": ["z1"]}}}, {"message": message | {"text": {"a": 1}}},

@@ -33,12 +33,12 @@ async def province_imports_its_list(tmp_path: Path, url: str) -> list[str]:
         csv.writer(fh).writerows([HEADER, [
             "HTX Nông sản Tân Thành", "Hợp tác xã", VALID_MST, OWNER_PHONE, "Tuyên Quang", "Xã Tân Thành", "",
             "Mật ong bạc hà Tân Thành", "Thực phẩm", "", "4", "82", "1032/QĐ-UBND", "21/07/2025", ""]])
-    code, out, err = await import_products(Settings(OCOP_DATABASE_URL=url), path)  # type: ignore[call-arg]
+    code, out, err = await import_products(Settings(OCOP_DATABASE_URL=url), path)
     assert code == 0 and not err
     return out
 
 
-async def officer_of(runner, province: str = "tuyen-quang") -> Chat:  # type: ignore[no-untyped-def]
+async def officer_of(runner, province: str = "tuyen-quang") -> Chat:
     officer = Chat(runner, user="officer", channel="telegram")
     await officer.say(f"/canbo {await invite(runner.sessions, province)}")
     return officer
@@ -81,7 +81,7 @@ async def test_a_strangers_claim_never_takes_over_the_listed_cooperative(make_ru
     assert code, officer.text
     owner = Chat(runner, user="owner")
     await owner.say(f"/lienket {code.group(1)}")
-    assert "Đã liên kết tài khoản với HTX Nông sản Tân Thành" in owner.text
+    assert says(owner.text, "link.done", producer="HTX Nông sản Tân Thành")
     await owner.say("/trangthai")
     assert "Mật ong bạc hà Tân Thành" in owner.text and "Mật ong giả" not in owner.text
     await scan_on(runner.sessions, date(2028, 7, 1))
@@ -92,7 +92,7 @@ async def test_a_strangers_claim_never_takes_over_the_listed_cooperative(make_ru
 
     # The officer sees the claim marked, beside the province's record, and refuses its tax code.
     await officer.say("/hoso")
-    assert "Mật ong giả" in officer.text and "chưa xác minh" in officer.text
+    assert "Mật ong giả" in officer.text and says(officer.text, "verify.unverified")
     await officer.say("/xacminh")
     assert "Hộ bà Nguyễn Thị Lan" in officer.text and says(officer.text, "verify.clash_mark")
     await officer.tap(f"verify:open:{claim.id}")
@@ -109,7 +109,7 @@ async def test_a_strangers_claim_never_takes_over_the_listed_cooperative(make_ru
     [refused] = [line for line in stranger.transcript if says(line, "notice.producer_claim_refused")]
     assert "☎️ Văn phòng OCOP: Văn phòng OCOP Tuyên Quang · ĐT 0207 3822 123" in refused  # whom to call
     async with runner.sessions() as session:
-        assert (await session.get(Producer, claim.id)).tax_code is None  # type: ignore[union-attr]
+        assert (await session.get(Producer, claim.id)).tax_code is None
         actions = [e.action for e in (await session.exec(select(AuditEvent))).all()]
     assert {"producer.clash", "producer.linked", "producer.claim_refused"} <= set(actions)
 
@@ -131,12 +131,12 @@ async def test_a_claim_that_was_the_owner_is_merged_by_the_officer(make_runner: 
     officer = await officer_of(runner)
     await officer.tap("menu:applications")
     await officer.tap(next(o.id for r in officer.replies for o in r.options if o.label == "Trà shan tuyết"))
-    assert "chưa xác minh" in officer.text
+    assert says(officer.text, "verify.unverified")
     await officer.tap(f"verify:open:{claim.id}")
     await officer.tap(f"verify:act:{claim.id}:merge:{listed.id}")
     assert "HTX Nông sản Tân Thành" in officer.last
     await officer.tap("nav:yes")
-    assert "Đã gộp hồ sơ khai vào HTX Nông sản Tân Thành" in officer.text
+    assert says(officer.text, "verify.done_merged", name="HTX Nông sản Tân Thành")
 
     await owner.say("/trangthai")
     assert "Mật ong bạc hà Tân Thành" in owner.text  # one product a page, the certificate first
@@ -163,7 +163,7 @@ async def test_the_owners_own_phone_links_on_telegram_and_a_typed_phone_does_not
     await owner.say("/huy")
     await owner.say("có")
     await owner.share_contact("0987654321", owner="owner")
-    assert "Đã liên kết tài khoản với HTX Chè Suối Giàng" in owner.text
+    assert says(owner.text, "link.done", producer="HTX Chè Suối Giàng")
     await owner.say("/trangthai")
     assert "Chè Shan tuyết" in owner.text
 
@@ -175,12 +175,12 @@ async def test_an_officer_verifies_a_claim_with_no_clash_and_the_producer_is_tol
     await answer_profile(producer)
     officer = await officer_of(runner)
     await officer.say("/xacminh")
-    assert "Chủ thể chưa xác minh — Tuyên Quang: 1" in officer.text
+    assert says(officer.text, "verify.list_title", province="Tuyên Quang", total=1)
     await officer.say("1")
     assert "verify:act:1:verify:0" in officer.option_ids and not any(":merge:" in o for o in officer.option_ids)
     await officer.tap("verify:act:1:verify:0")
     await officer.say("có")
-    assert "Đã xác minh Hộ bà Nguyễn Thị Lan" in officer.text
+    assert says(officer.text, "verify.done_verified", name="Hộ bà Nguyễn Thị Lan")
     await officer.say("/xacminh")
     assert says(officer.text, "verify.list_empty")
     await producer.say("/trangthai")
@@ -199,7 +199,7 @@ async def test_verification_buttons_check_the_officer_and_province_on_every_call
     await nobody.press_stale(forged)
     assert says(nobody.text, "officer.not_allowed")
     async with runner.sessions() as session:
-        assert (await session.get(Producer, 1)).verified_at is None  # type: ignore[union-attr]
+        assert (await session.get(Producer, 1)).verified_at is None
 
 
 async def test_upgrading_a_database_keeps_listed_producers_verified_and_chat_profiles_as_claims(db_url: str) -> None:

@@ -55,7 +55,7 @@ async def test_rule_score_bands_decision_148(make_runner: Callable, sqlite_url: 
         _, application = await add_application(session, producer, status="council_review")
         _, certificate = await record_result(session, application, mandatory_met=True, score=score, note=None,
                                              decision_number="15/QĐ-UBND", decision_date=date(2026, 1, 31),
-                                             actor_account_id=None)  # type: ignore[arg-type]
+                                             actor_account_id=None)
         assert application.status == status
         assert (certificate.stars if certificate else None) == stars
         if certificate:
@@ -71,7 +71,7 @@ async def test_rule_mandatory_criterion_failed_is_not_recognised_whatever_the_po
         _, application = await add_application(session, producer, status="council_review")
         _, certificate = await record_result(session, application, mandatory_met=False, score=95,
                                              note="Chưa có công bố chất lượng", decision_number="15/QĐ-UBND",
-                                             decision_date=date(2026, 1, 31), actor_account_id=None)  # type: ignore[arg-type]
+                                             decision_date=date(2026, 1, 31), actor_account_id=None)
         assert application.status == "rejected" and certificate is None
         assert application.mandatory_met is False and application.result_note == "Chưa có công bố chất lượng"
         assert application.score == 95
@@ -85,12 +85,12 @@ async def test_rule_ninety_points_is_four_stars_potential_five_until_the_centre_
         _, application = await add_application(session, producer, status="council_review")
         _, provincial = await record_result(session, application, mandatory_met=True, score=93, note=None,
                                             decision_number="15/QĐ-UBND", decision_date=date(2026, 1, 31),
-                                            actor_account_id=None)  # type: ignore[arg-type]
+                                            actor_account_id=None)
         assert application.status == "awaiting_central"
         assert provincial is not None and provincial.stars == 4 and provincial.potential_five
         _, central = await record_result(session, application, mandatory_met=None, score=None, note=None,
                                          decision_number="781/QĐ-BNNMT", decision_date=date(2026, 8, 31),
-                                         central_outcome="five", actor_account_id=None)  # type: ignore[arg-type]
+                                         central_outcome="five", actor_account_id=None)
         assert application.status == "recognised" and central is not None and central.stars == 5
         assert central.valid_until == date(2029, 8, 31) and application.score == 93
         assert provincial.revoked_at is not None  # the 4★ no longer counts anywhere
@@ -105,10 +105,10 @@ async def test_rule_centre_may_keep_four_stars_and_the_province_certificate_stan
         producer = await add_producer(session)
         _, application = await add_application(session, producer, status="council_review")
         await record_result(session, application, mandatory_met=True, score=91, note=None,
-                            decision_number="15/QĐ-UBND", decision_date=date(2026, 1, 31), actor_account_id=None)  # type: ignore[arg-type]
+                            decision_number="15/QĐ-UBND", decision_date=date(2026, 1, 31), actor_account_id=None)
         _, kept = await record_result(session, application, mandatory_met=None, score=None, note=None,
                                       decision_number="", decision_date=None, central_outcome="four",
-                                      actor_account_id=None)  # type: ignore[arg-type]
+                                      actor_account_id=None)
         assert application.status == "recognised"
         assert kept is not None and kept.stars == 4 and not kept.potential_five
         assert kept.valid_until == date(2029, 1, 31)

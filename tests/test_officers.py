@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -13,6 +12,7 @@ from messages import format_date
 from storage.models import Application, Certificate, ChatAccount, Officer, OutboxMessage
 from storage.officers import revoke_officer
 from tests.support.catalog import says
+from tests.support.checks import found
 from tests.support.fakes import PDF, Chat
 from tests.support.flows import reach_review
 from tests.support.seed import add_application, add_producer, invite
@@ -24,13 +24,13 @@ async def test_invite_code_is_single_use_expires_and_is_stored_hashed(make_runne
     code = await invite(runner.sessions)
     officer = Chat(runner, user="officer-1")
     await officer.say("/canbo SAIMA1234")
-    assert "không đúng, đã dùng hoặc đã hết hạn" in officer.text
+    assert says(officer.text, "officer.bad_code")
     await officer.say(f"/canbo {code[:5].lower()} {code[5:].lower()}")  # read over the phone, typed loosely
     assert "cán bộ OCOP tỉnh Lâm Đồng" in officer.text
     assert "menu:applications" in officer.option_ids
     other = Chat(runner, user="someone-else")
     await other.say(f"/canbo {code}")
-    assert "không đúng, đã dùng hoặc đã hết hạn" in other.text
+    assert says(other.text, "officer.bad_code")
     async with runner.sessions() as session:
         stored = (await session.exec(select(Officer))).one()
         assert code not in str(stored.model_dump().values())
@@ -44,7 +44,7 @@ async def test_invite_code_is_single_use_expires_and_is_stored_hashed(make_runne
     clock.advance(days=8)
     late_officer = Chat(runner, user="late")
     await late_officer.say(f"/canbo {late}")
-    assert "đã hết hạn" in late_officer.text
+    assert says(late_officer.text, "officer.bad_code")
 
 
 
@@ -104,7 +104,7 @@ async def test_officer_filters_the_list_by_group_nhom_or_phan_nhom(make_runner: 
     await officer.tap(ApplicationList("needs_more", 0).id)  # …and this one drops it
     assert "Giỏ mây tre" in officer.text
     await officer.say("/hoso rau muống xào")
-    assert "không tìm thấy giai đoạn hay nhóm sản phẩm nào tên “rau muống xào”" in officer.text
+    assert says(officer.text, "officer.filter_unknown", words="rau muống xào")
     assert "Mứt hồng" in officer.text and "Giỏ mây" in officer.text
 
 
@@ -121,7 +121,7 @@ async def test_producers_cannot_use_officer_buttons_or_commands(make_runner: Cal
     await producer.press_stale("app:act:not-a-number:reject")
     assert says(producer.text, "error.stale_button")
     async with runner.sessions() as session:
-        assert (await session.get(Application, application.id)).status == "submitted"  # type: ignore[union-attr]
+        assert (await session.get(Application, application.id)).status == "submitted"
 
 
 async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> None:
@@ -129,7 +129,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     producer = Chat(runner, user="producer-1")
     await reach_review(producer)
     await producer.tap("nav:submit")
-    code = re.search(r"OCOP-\d{4}-\d{6}", producer.text).group(0)  # type: ignore[union-attr]
+    code = found(r"OCOP-\d{4}-\d{6}", producer.text)
 
     officer = Chat(runner, user="officer-1")
     await officer.say(f"/canbo {await invite(runner.sessions, 'tuyen-quang')}")
@@ -155,8 +155,9 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     await producer.tap("menu:register")  # busy with another product when the officer's request arrives
     await producer.agree_if_asked()
     await producer.say("/trangthai")  # the notice arrives with the next reply on the web chat
-    assert any("cần bổ sung: Phương án / dự án sản xuất kinh doanh" in line for line in producer.transcript)
-    assert "Giấy tờ còn thiếu: Phương án / dự án sản xuất kinh doanh" in producer.text
+    assert any(says(line, "notice.needs_more") and "Phương án / dự án sản xuất kinh doanh" in line
+               for line in producer.transcript)
+    assert says(producer.text, "status.missing", items="Phương án / dự án sản xuất kinh doanh")
     await producer.tap(f"supp:{app_id}")
     assert says(producer.text, "error.command_in_form") and "Tên sản phẩm" in producer.last
     await producer.say("/huy")
@@ -166,7 +167,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     await producer.send_file(PDF, "application/pdf", "phuong-an.pdf")
     await producer.tap("nav:done")
     assert "Hồ sơ minh chứng khác" in producer.last and "nav:skip" not in producer.option_ids
-    assert "không bắt buộc" not in producer.last  # asked for by the officer: not said to be optional either
+    assert not says(producer.last, "form.optional")  # asked for by the officer: not said to be optional either
     await producer.say("bỏ qua")
     assert says(producer.text, "form.cannot_skip")
     await producer.send_file(PDF, "application/pdf", "cau-chuyen.pdf")

@@ -24,11 +24,11 @@ async def test_offices_load_from_the_shipped_template_and_show_where_people_look
                                                                                 sqlite_url: str,
                                                                                 tmp_path: Path) -> None:
     runner = await make_runner(sqlite_url)
-    settings = Settings(OCOP_DATABASE_URL=sqlite_url)  # type: ignore[call-arg]
+    settings = Settings(OCOP_DATABASE_URL=sqlite_url)
     code, out, err = await import_offices(settings, TEMPLATE)
-    assert code == 0 and not err and "2 mới, 0 cập nhật, 0 không đổi, 0 dòng bị loại" in out[0]
+    assert code == 0 and not err and says(out[0], "cli.import_summary", created=2, updated=0, unchanged=0, rejected=0)
     _, out, _ = await import_offices(settings, TEMPLATE)
-    assert "0 mới, 0 cập nhật, 2 không đổi" in out[0]
+    assert says(out[0], "cli.import_summary", created=0, updated=0, unchanged=2)
     bad = tmp_path / "bad.csv"
     with bad.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows([["Tỉnh/thành phố", "Tên văn phòng", "Điện thoại", "Địa chỉ"],
@@ -75,7 +75,7 @@ async def test_an_admin_edits_an_office_and_an_officer_may_not(make_runner: Call
     await admin.say("0263 3822 123")
     await admin.say("36 Trần Phú, Đà Lạt")
     await admin.tap("nav:submit")
-    assert "Đã lưu thông tin văn phòng OCOP của Lâm Đồng" in admin.text
+    assert says(admin.text, "office.saved", province="Lâm Đồng")
     await officer.say("/vanphong")
     assert "Văn phòng OCOP tỉnh Lâm Đồng · ĐT 0263 3822 123 · 36 Trần Phú, Đà Lạt" in officer.text
 
@@ -92,7 +92,7 @@ async def test_every_contact_the_officer_message_names_the_office(make_runner: C
     """A wrong link code, a phone on no record, a tax code already verified elsewhere: each says whom to call, or, when
     the person's province is not known yet, how to find the office."""
     runner = await make_runner(sqlite_url)
-    code, _, _ = await import_offices(Settings(OCOP_DATABASE_URL=sqlite_url), TEMPLATE)  # type: ignore[call-arg]
+    code, _, _ = await import_offices(Settings(OCOP_DATABASE_URL=sqlite_url), TEMPLATE)
     assert code == 0
     async with runner.sessions() as session, session.begin():
         await add_producer(session, tax_code="0300588569")  # verified, from the province's list

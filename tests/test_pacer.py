@@ -111,7 +111,7 @@ async def test_at_telegrams_real_limits_replies_and_a_broadcast_are_never_refuse
     send = outbox_send(application)
     loop = asyncio.get_running_loop()
     try:
-        broadcast = [asyncio.create_task(send(str(5000 + i), Reply("📣 Hội chợ", proactive=True))) for i in range(40)]
+        broadcast = [asyncio.ensure_future(send(str(5000 + i), Reply("📣 Hội chợ", proactive=True))) for i in range(40)]
         await asyncio.sleep(0.2)
         people = [TelegramUser(channel, api, user_id=100 + i) for i in range(10)]
         asked = loop.time()

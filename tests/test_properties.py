@@ -248,7 +248,7 @@ async def _new_application(runner: ConversationRunner) -> int:
     async with runner.sessions() as session, session.begin():
         producer = await add_producer(session, province_code="lam-dong", tax_code=None)
         _, application = await add_application(session, producer)
-        return application.id  # type: ignore[return-value]
+        return application.id
 
 
 async def _add_training(chat: Chat, _app_id: int | None) -> None:

@@ -32,11 +32,11 @@ async def _import_household(runner, valid_until) -> tuple[int, int]:  # noqa: AN
         await upsert_listed_products(session, await load_existing(session), [item for _, item in good])
     async with runner.sessions() as session:
         application = (await session.exec(select(Application))).one()
-        return application.id, application.product_id  # type: ignore[return-value]
+        return application.id, application.product_id
 
 
 async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missing_or_changed(
-        make_runner: Callable, sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+        make_runner: Callable, sqlite_url: str, clock) -> None:
     runner = await make_runner(sqlite_url)
     today = clock.today
     valid_until = today + timedelta(days=20)
@@ -59,11 +59,11 @@ async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missin
     await officer.press_stale(f"app:open:{imported_id}")
     await officer.tap(f"app:act:{imported_id}:invite_reevaluation")
     await officer.tap("nav:yes")
-    assert "Đã gửi lời mời đánh giá lại tới Hộ Nguyễn Thị Mai (1 tài khoản chat)" in officer.text
+    assert says(officer.text, "officer.invited", producer="Hộ Nguyễn Thị Mai", chats=1)
     assert f"app:act:{imported_id}" in " ".join(officer.option_ids)  # back on the dossier
     await officer.tap(f"app:act:{imported_id}:invite_reevaluation")
     await officer.tap("nav:yes")
-    assert "đã được gửi tới Hộ Nguyễn Thị Mai (1 tài khoản chat) trước đó" in officer.text  # not sent twice
+    assert says(officer.text, "officer.invited_already", producer="Hộ Nguyễn Thị Mai", chats=1)  # not sent twice
 
     # The producer's status advises re-evaluating and has the button; the invitation has it too.
     await producer.say("/trangthai")
@@ -72,7 +72,7 @@ async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missin
     await producer.tap(f"reeval:{product_id}")
     await producer.agree_if_asked()
     assert "Chứng nhận hiện tại: ★★★★☆ · QĐ số 1032/QĐ-UBND" in producer.text
-    assert "điều gì đã thay đổi" in producer.last
+    assert says(producer.last, "ask.changes")
     await producer.say("5")  # the output changed: typed as the number of the item
     await producer.say("xong")
     # Then only what the imported record lacks, and the output: never the name, group or sub-group again.
@@ -112,7 +112,7 @@ async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missin
     assert photo.delivery == "skipped"  # the import had no photo and none was sent: not shown as sent
 
     # The officer sees it marked as a re-evaluation with the certificate held, and decides it.
-    await officer.say(reevaluation.code)  # type: ignore[arg-type]
+    await officer.say(reevaluation.code)
     assert "🔄 Đánh giá lại · chứng nhận đang có: ★★★★☆ · QĐ số 1032/QĐ-UBND" in officer.text
     assert "Ảnh sản phẩm: bỏ qua" in officer.text
     for action in ("commune_check", "to_council"):
@@ -127,12 +127,12 @@ async def test_rule_reevaluation_of_an_imported_product_asks_only_what_is_missin
     assert newest is not None and newest.application_id == reevaluation.id
     assert newest.valid_until == certificate_valid_until(today)
     await producer.say("/trangthai")
-    assert f"Hiệu lực đến: {format_date(newest.valid_until)}" in producer.text
+    assert says(producer.text, "status.valid_until", date=format_date(newest.valid_until))
     assert f"reeval:{product_id}" not in producer.option_ids  # valid for three years again: no button
 
 
 async def test_a_product_with_an_application_on_its_way_is_not_re_evaluated_twice(
-        make_runner: Callable, sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+        make_runner: Callable, sqlite_url: str, clock) -> None:
     runner = await make_runner(sqlite_url)
     _, product_id = await _import_household(runner, clock.today + timedelta(days=20))
     officer = Chat(runner, user="officer-1")
@@ -146,7 +146,7 @@ async def test_a_product_with_an_application_on_its_way_is_not_re_evaluated_twic
                                 status="submitted", kind="reevaluation", code="OCOP-2026-000099"))
     await producer.press_stale(f"reeval:{product_id}")
     await producer.agree_if_asked()
-    assert "đang có hồ sơ OCOP-2026-000099 chờ xử lý" in producer.text
+    assert says(producer.text, "reevaluate.already_open", code="OCOP-2026-000099")
 
 
 async def test_a_re_evaluation_without_new_photos_keeps_those_of_the_last_dossier_that_had_any(
@@ -169,4 +169,4 @@ async def test_a_re_evaluation_without_new_photos_keeps_those_of_the_last_dossie
         await add_documents(session, later, [DossierItem("product-photo", "skipped")])
         product_id, expected = product.id, (files[0].id, files[1].id)
     async with runner.sessions() as session:
-        assert await latest_photos(session, product_id) == expected  # type: ignore[arg-type]
+        assert await latest_photos(session, product_id) == expected

@@ -20,6 +20,7 @@ from bot.http.webhooks import TELEGRAM_SECRET_HEADER
 from bot.logs import RedactingFormatter
 from bot.settings import Settings, webhook_secret
 from tests.support.catalog import says
+from tests.support.checks import present
 from tests.support.fake_bot_api_server import FakeBotApiServer
 from tests.support.processes import ROOT, TOKEN, clean_env, free_port
 
@@ -32,7 +33,7 @@ def update(update_id: int, text: str) -> dict:
         "from": {"id": 4242, "is_bot": False, "first_name": "Lan"}}}
 
 
-async def wait_for(condition, seconds: float = 20) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(condition, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -55,7 +56,7 @@ async def test_debug_output_holds_no_token_webhook_secret_or_database_password(t
         lines: list[str] = []
 
         async def read() -> None:
-            async for line in proc.stdout:  # type: ignore[union-attr]
+            async for line in present(proc.stdout):
                 lines.append(line.decode(errors="replace"))
 
         reader = asyncio.create_task(read())

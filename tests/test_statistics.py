@@ -16,6 +16,7 @@ from storage.lifecycle import add_months
 from storage.models import Certificate
 from storage.statistics import ProvinceStatistics, province_statistics
 from tests.support.catalog import says
+from tests.support.checks import present
 from tests.support.fakes import Chat
 from tests.support.seed import add_application, add_producer, invite
 
@@ -23,7 +24,7 @@ TODAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
 
-async def seed(sessions) -> None:  # type: ignore[no-untyped-def]
+async def seed(sessions) -> None:
     async with sessions() as session, session.begin():
         for name, commune, group, stars, days_left, status in (
                 ("A", "Xã Đạ Sar", "food", 4, 20, "recognised"), ("B", "Xã Đạ Sar", "food", 5, 60, "recognised"),
@@ -106,11 +107,12 @@ async def test_statistics_in_chat_for_officers_only(make_runner: Callable, sqlit
     await officer.say(f"/canbo {await invite(runner.sessions)}")
     await officer.tap("menu:statistics")
     text = officer.text
-    assert "Thống kê OCOP — Lâm Đồng" in text and "Sản phẩm còn hiệu lực: 3 (5★ 1 · 4★ 1 · 3★ 1)" in text
-    assert "Sắp hết hạn: 1 trong 30 ngày · 2 trong 90 ngày" in text and "Mè xửng" not in text
+    assert says(text, "stats.title", scope="Lâm Đồng")
+    assert says(text, "stats.recognised", total=3, five=1, four=1, three=1)
+    assert says(text, "stats.expiring", thirty=1, ninety=2) and "Mè xửng" not in text
     assert "• Thực phẩm: 2\n    – Thực phẩm chế biến: 2\n• Thủ công mỹ nghệ: 1\n    – chưa rõ nhóm: 1" in text
     [chart] = officer.replies[0].attachments
-    assert chart.mime == "image/png" and chart.content.startswith(b"\x89PNG")  # type: ignore[union-attr]
+    assert chart.mime == "image/png" and present(chart.content).startswith(b"\x89PNG")
     producer = Chat(runner, user="producer")
     await producer.say("/thongke")
     assert says(producer.text, "officer.not_allowed")

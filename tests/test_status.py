@@ -48,7 +48,7 @@ async def test_every_stage_is_shown_in_plain_vietnamese(make_runner: Callable, s
     for label in (*STAGES.values(), "Nháp", "Đã công nhận", "Sắp hết hạn", "Hết hạn"):
         assert f"Giai đoạn: {label}" in seen, label
     assert "còn " in seen and "ngày trước" in seen and says(seen, "status.next")
-    assert "Liên hệ: UBND Xã Lạc Dương, Lâm Đồng" in seen
+    assert says(seen, "status.contact_commune", commune="Xã Lạc Dương", province="Lâm Đồng")
 
 
 async def answer_profile_in_progress(chat: Chat) -> None:
@@ -70,7 +70,7 @@ async def test_contact_officers_are_named(make_runner: Callable, sqlite_url: str
     await officer.say(f"/canbo {await invite(runner.sessions, name='Lê Thị Hoa')}")
     chat = await linked_chat(runner, producer_id)
     await chat.tap("menu:status")
-    assert "Liên hệ: cán bộ OCOP tỉnh Lâm Đồng: Lê Thị Hoa" in chat.text
+    assert says(chat.text, "status.contact_officers", province="Lâm Đồng", names="Lê Thị Hoa")
 
 
 async def test_status_of_an_unknown_chat_explains_how_to_link(make_runner: Callable, sqlite_url: str) -> None:
@@ -115,7 +115,7 @@ async def test_linking_by_own_contact_only(make_runner: Callable, sqlite_url: st
     assert "Chè Shan tuyết" not in someone.text
     owner = Chat(runner, user="777", channel="telegram")
     await owner.share_contact("0912 000 999", owner="777")
-    assert "Đã liên kết tài khoản với HTX Mẫu" in owner.text
+    assert says(owner.text, "link.done", producer="HTX Mẫu")
     await owner.say("bao gio het han")  # a question, typed without diacritics
     assert "Chè Shan tuyết" in owner.text
     unknown = Chat(runner, user="888", channel="telegram")
@@ -139,12 +139,12 @@ async def test_linking_by_one_time_code(make_runner: Callable, sqlite_url: str) 
     code = officer.text.split("Mã liên kết cho HTX Mẫu: ")[1].split()[0]
     producer_chat = Chat(runner, user="producer")
     await producer_chat.say(f"/lienket {code}")
-    assert "Đã liên kết tài khoản với HTX Mẫu" in producer_chat.text
+    assert says(producer_chat.text, "link.done", producer="HTX Mẫu")
     await producer_chat.tap("menu:status")
     assert "Nước mắm Phú Quốc" in producer_chat.text
     thief = Chat(runner, user="thief")
     await thief.say(f"/lienket {code}")
-    assert "đã dùng hoặc đã hết hạn" in thief.text
+    assert says(thief.text, "link.bad_code")
     await thief.say("/malienket 0100109106")
     assert says(thief.text, "officer.not_allowed")
 

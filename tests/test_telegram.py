@@ -20,7 +20,9 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.text import split_text
 from messages import t
 from tests.support.catalog import says
-from tests.support.fakes import CHAT_INTERVAL, EXE, JPEG, PDF, VALID_MST, FakeBotApi, outcome_of, telegram_app
+from tests.support.checks import found
+from tests.support.fakes import EXE, JPEG, PDF, VALID_MST, FakeBotApi, outcome_of, telegram_app
+from tests.support.flood_rules import CHAT_INTERVAL
 from tests.support.seed import invite
 from tests.support.telegram import TelegramUser, _ids
 from tests.support.waiting import eventually
@@ -98,7 +100,7 @@ async def test_full_registration_on_telegram(telegram: tuple[TelegramChannel, Fa
     await lan.press("Nhãn hiệu")
     await lan.press("✅ Xong")
     await lan.photo(JPEG)
-    assert "Đã nhận 1 tệp" in lan.text
+    assert says(lan.text, "form.files_received", count=1)
     await lan.press("✅ Xong")
     await lan.document(EXE, "application/x-msdownload", "hoso.exe")
     assert says(lan.text, "error.file_type_document")
@@ -108,7 +110,7 @@ async def test_full_registration_on_telegram(telegram: tuple[TelegramChannel, Fa
     await lan.press("✅ Xong")
     while t("vi", "nav.paper") in lan.buttons:
         await lan.press("⏭ Bỏ qua" if t("vi", "nav.skip") in lan.buttons else t("vi", "nav.paper"))
-    assert "kiểm tra lại hồ sơ" in lan.text and "+84912000111" in lan.text
+    assert says(lan.text, "review.title") and "+84912000111" in lan.text
     await lan.press_inline("✅ Xác nhận nộp hồ sơ")
     assert re.search(r"OCOP-\d{4}-\d{6}", lan.text)
     assert [e for e, _ in api.calls].count("getFile") == 2  # the photo and the PDF were downloaded
@@ -211,7 +213,7 @@ async def test_officer_decisions_reach_a_telegram_producer_through_the_outbox(ai
     while t("vi", "nav.paper") in lan.buttons:
         await lan.press("⏭ Bỏ qua" if t("vi", "nav.skip") in lan.buttons else t("vi", "nav.paper"))
     await lan.press_inline("✅ Xác nhận nộp hồ sơ")
-    lan_code = re.search(r"OCOP-\d{4}-\d{6}", lan.text).group(0)  # type: ignore[union-attr]
+    lan_code = found(r"OCOP-\d{4}-\d{6}", lan.text)
 
     code = await invite(app[RUNNER].sessions, "tuyen-quang")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
@@ -15,8 +16,12 @@ from bot.channels.telegram_request import AiohttpBotRequest
 from tests.support.fakes import PDF
 
 
+class RecordingServer(TestServer):
+    received: list[tuple[str, dict]]
+
+
 @pytest.fixture
-async def api() -> TestServer:
+async def api() -> AsyncIterator[RecordingServer]:
     received: list[tuple[str, dict]] = []
 
     async def method(request: web.Request) -> web.Response:
@@ -30,14 +35,14 @@ async def api() -> TestServer:
         if name == "getMe":
             result = {"id": 1, "is_bot": True, "first_name": "OCOP", "username": "ocop_bot"}
         else:
-            result = {"message_id": 5, "date": 0, "chat": {"id": int(fields["chat_id"]), "type": "private"}}
+            result = {"message_id": 5, "date": 0, "chat": {"id": int(str(fields["chat_id"])), "type": "private"}}
         return web.json_response({"ok": True, "result": result})
 
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", method)
-    server = TestServer(app, host="127.0.0.1")
+    server = RecordingServer(app, host="127.0.0.1")
     await server.start_server()
-    server.received = received  # type: ignore[attr-defined]
+    server.received = received
     yield server
     await server.close()
 
@@ -47,17 +52,17 @@ def bot(base: str, read_timeout: float = 5.0) -> Bot:
                get_updates_request=AiohttpBotRequest(connection_pool_size=1))
 
 
-async def test_messages_and_files_reach_the_api(api: TestServer) -> None:
+async def test_messages_and_files_reach_the_api(api: RecordingServer) -> None:
     async with bot(f"http://127.0.0.1:{api.port}") as b:
         await b.send_message(42, "Xin chào 🌾", reply_markup=None)
         await b.send_document(42, PDF, filename="lich.pdf", caption="Lịch tập huấn")
-    sent = dict(api.received)  # type: ignore[attr-defined]
+    sent = dict(api.received)
     assert sent["sendMessage"]["text"] == "Xin chào 🌾" and sent["sendMessage"]["chat_id"] == "42"
     content, name, mime = sent["sendDocument"]["document"]
     assert content == PDF and name == "lich.pdf" and sent["sendDocument"]["caption"] == "Lịch tập huấn"
 
 
-async def test_a_slow_api_times_out_and_a_closed_port_is_a_network_error(api: TestServer) -> None:
+async def test_a_slow_api_times_out_and_a_closed_port_is_a_network_error(api: RecordingServer) -> None:
     async with bot(f"http://127.0.0.1:{api.port}", read_timeout=0.3) as b:
         with pytest.raises(TimedOut):
             await b.send_message(42, "slow")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
-import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 from telegram import Update
 
 from bot.app import RUNNER, TELEGRAM, build_app
@@ -31,6 +30,7 @@ from storage.lifecycle import add_months
 from storage.models import ChatAccount, OutboxMessage
 from storage.producers import get_producer
 from tests.support.catalog import says
+from tests.support.checks import found, present
 from tests.support.fakes import JPEG, PDF, FakeBotApi
 from tests.support.notices import read_notice
 from tests.support.seed import add_application, invite
@@ -102,7 +102,7 @@ class Bot:
             return await self._telegram({"document": {"file_id": "doc1", "file_unique_id": "d1", "mime_type":
                                                       "application/pdf", "file_name": "phieu-dang-ky.pdf",
                                                       "file_size": len(PDF)}})
-        link = re.search(rf"{PUBLIC}(/u/\S+)", question).group(1)  # type: ignore[union-attr]  # Zalo: the link
+        link = found(rf"{PUBLIC}(/u/\S+)", question, 1)  # Zalo: the link
         before = len(self.zalo.sent())
         assert self.client is not None
         page = await self.client.post(link, data=_form((PDF, "phieu-dang-ky.pdf", "application/pdf")))
@@ -179,18 +179,18 @@ async def register(bot: Bot, channel: str) -> str:
         await say(channel, answer)
     asked = await say(channel, "xong")  # no certifications: the product photos
     assert says(asked, "ask.photos"), (channel, asked)
-    assert "Đã nhận 1 tệp" in await bot.photo(channel), channel
+    assert says(await bot.photo(channel), "form.files_received", count=1), channel
     question = await say(channel, "xong")  # the first dossier document: the registration form, as a PDF
     assert "Phiếu đăng ký" in question, (channel, question)
-    assert "Đã nhận 1 tệp" in await bot.pdf(channel, question), channel
+    assert says(await bot.pdf(channel, question), "form.files_received", count=1), channel
     text = await say(channel, "xong")
     for _ in range(10):
-        if "kiểm tra lại hồ sơ" in text:
+        if says(text, "review.title"):
             break
         text = await say(channel, "bo qua" if "Bỏ qua" in text else "nop truc tiep")
-    assert "kiểm tra lại hồ sơ" in text, (channel, text)
+    assert says(text, "review.title"), (channel, text)
     submitted = await say(channel, "xac nhan")
-    return re.search(r"OCOP-\d{4}-\d{6}", submitted).group(0)  # type: ignore[union-attr]
+    return found(r"OCOP-\d{4}-\d{6}", submitted)
 
 
 async def received(bot: Bot, channel: str, page: Any, words: str) -> str:
@@ -222,12 +222,12 @@ async def test_every_channel_registers_is_told_and_answers_by_number_across_a_re
 
     # A certificate of each producer nears its expiry; the morning scan tells all three at once.
     async with bot.app[RUNNER].sessions() as session, session.begin():
-        accounts = (await session.exec(select(ChatAccount).where(ChatAccount.producer_id.is_not(None)))).all()  # type: ignore[union-attr]
+        accounts = (await session.exec(select(ChatAccount).where(col(ChatAccount.producer_id).is_not(None)))).all()
         today = datetime.now(UTC).date()
         decided = add_months(today + timedelta(days=20), -36)
         for account in accounts:
-            owner = await get_producer(session, account.producer_id)
-            await add_application(session, owner, name=f"Trà hoa vàng {account.channel}", status="recognised",  # type: ignore[arg-type]
+            owner = present(await get_producer(session, present(account.producer_id)))
+            await add_application(session, owner, name=f"Trà hoa vàng {account.channel}", status="recognised",
                                   decided=decided)
         start = datetime.now(UTC) + timedelta(days=10)
         await create_event(session, {"kind": "fair", "name": "Hội chợ OCOP Đà Lạt", "place": "Quảng trường Lâm Viên",
@@ -244,7 +244,7 @@ async def test_every_channel_registers_is_told_and_answers_by_number_across_a_re
     statuses: dict[str, str] = {}
     for _ in range(100):  # each outcome is committed a moment after its send
         async with bot.app[RUNNER].sessions() as session:
-            statuses = {(await session.get(ChatAccount, m.account_id)).channel: m.status  # type: ignore[union-attr]
+            statuses = {(await session.get(ChatAccount, m.account_id)).channel: m.status
                         for m in (await session.exec(select(OutboxMessage).where(
                             OutboxMessage.reason == "cert-expiry"))).all()}
         if "sending" not in statuses.values():

@@ -11,6 +11,7 @@ from handlers.forms.steps import asked
 from handlers.forms.validators import Invalid, check_quantity, check_tax_code, normalize_phone
 from messages import format_date, format_number, stars
 from storage.reference import load_reference
+from tests.support.checks import present
 
 
 @pytest.mark.parametrize("code", ["0300588569", "0100109106", "0101248141", "0100109106-001", "0100109106001",
@@ -75,14 +76,14 @@ def test_folding_and_decomposed_input() -> None:
 def test_matching_choices() -> None:
     ref = load_reference()
     entity = [Choice(i.code, i.vi, i.aliases) for i in ref.entity_types]
-    assert match_choice("ho kinh doanh", entity).id == "household"
-    assert match_choice("HTX", entity).id == "cooperative"
-    assert match_choice("2", entity).id == "cooperative-group"
+    assert present(match_choice("ho kinh doanh", entity)).id == "household"
+    assert present(match_choice("HTX", entity)).id == "cooperative"
+    assert present(match_choice("2", entity)).id == "cooperative-group"
     assert match_choice("9", entity) is None
     assert match_choice("hop tac", entity) is None  # ambiguous: Hợp tác xã or Tổ hợp tác
     provinces = [Choice(p.code, p.vi, (*p.aliases, *p.former)) for p in ref.provinces]
-    assert match_choice("sai gon", provinces).id == "ho-chi-minh"
-    assert match_choice("Bac Giang", provinces).id == "bac-ninh"
+    assert present(match_choice("sai gon", provinces)).id == "ho-chi-minh"
+    assert present(match_choice("Bac Giang", provinces)).id == "bac-ninh"
 
 
 def test_rule_dossier_documents_by_product_group() -> None:

@@ -15,6 +15,7 @@ from bot.flood import HourlyLimit
 from bot.settings import Settings
 from handlers.types import Quotas
 from storage.models import Application
+from tests.support.catalog import says
 from tests.support.fakes import JPEG, Chat
 from tests.support.flows import answer_dossier, answer_product, reach_review
 
@@ -31,7 +32,7 @@ async def test_submissions_a_day_are_limited_and_the_refused_one_waits_at_its_re
         await answer_product(chat, name=name)
         await answer_dossier(chat)
         await chat.tap("nav:submit")
-    assert "đã nộp 2 hồ sơ, là số tối đa trong một ngày" in chat.text
+    assert says(chat.text, "register.daily_limit", max=2)
     assert "Miến dong" in chat.text and any("Xác nhận nộp hồ sơ" in o for o in chat.option_labels)  # kept
     clock.advance(days=1)
     await chat.say("hồ sơ")  # a day later: asked whether to go on with the kept draft
@@ -51,7 +52,7 @@ async def test_files_a_chat_may_send_in_an_hour(make_runner: Callable, sqlite_ur
     for _ in range(3):
         await chat.send_file(JPEG, "image/jpeg")  # a photo too early: answered as any photo out of place
     await chat.send_file(JPEG, "image/jpeg")
-    assert "đã gửi 3 tệp, là số tối đa" in chat.text and "60 phút" in chat.text
+    assert says(chat.text, "error.upload_limit", max=3, minutes=60)
     clock[0] += 3601
     await chat.send_file(JPEG, "image/jpeg")
     assert "số tối đa" not in chat.text
@@ -69,11 +70,11 @@ async def test_new_web_identities_from_one_address_are_limited(aiohttp_client: A
         tokens.append((await response.json())["token"])
     refused = await client.post("/api/session")
     assert refused.status == 429 and int(refused.headers["Retry-After"]) > 3000
-    assert "quá nhiều cuộc trò chuyện mới" in (await refused.json())["error"]
+    assert says((await refused.json())["error"], "api.too_many_identities")
     assert not (await client.get("/", cookies={})).cookies  # the page opens, and asks for one later
     response = await client.post("/api/chat", json={"text": "/start"},  # a chat opened before goes on
                                  headers={"Authorization": f"Bearer {tokens[0]}"})
-    assert response.status == 200 and "Xin chào" in (await response.json())["replies"][0]["text"]
+    assert response.status == 200 and says((await response.json())["replies"][0]["text"], "welcome")
 
 
 async def test_open_drafts_of_one_producer_are_limited_over_its_chats(make_runner: Callable, sqlite_url: str) -> None:
@@ -92,7 +93,7 @@ async def test_open_drafts_of_one_producer_are_limited_over_its_chats(make_runne
         assert "Tên sản phẩm" in chat.last
         await chat.say("Mật ong")  # a draft, kept
     await c.say("/dangky")
-    assert "đang có 2 hồ sơ làm dở trên các tài khoản chat khác" in c.text
+    assert says(c.text, "register.too_many_drafts", max=2)
     assert "menu:register" in c.option_ids  # back at the menu, nothing lost or opened
     await a.say("/huy")
     await a.say("có")

@@ -17,6 +17,7 @@ from bot.channels.web_push import new_private_key
 from bot.settings import Settings
 from storage.models import ChatAccount, OutboxMessage, WebPushSubscription
 from storage.outbox import enqueue
+from tests.support.catalog import says
 from tests.support.fake_push_service import Browser, FakePushService
 from tests.support.notices import read_notice
 from tests.support.web import chat_id_of, post_chat, token_for
@@ -34,18 +35,18 @@ async def notice_for(client: TestClient, person: str, text: str) -> int:
     chat = chat_id_of(await token_for(client, person))
     async with client.app[RUNNER].sessions() as session, session.begin():
         account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == chat))).one()
-        await enqueue(session, account_id=account.id, dedupe_key=f"test:{text}", reason="app-status",  # type: ignore[arg-type]
+        await enqueue(session, account_id=account.id, dedupe_key=f"test:{text}", reason="app-status",
                       text=text, options=[{"id": "menu:status", "label": "🔎 Tra cứu hồ sơ"}])
         row = (await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"test:{text}"))).one()
-    client.app[RUNNER].on_outbox()  # type: ignore[misc]  # what the runner does after such an update commits
-    return row.id  # type: ignore[return-value]
+    client.app[RUNNER].on_outbox()  # what the runner does after such an update commits
+    return row.id
 
 
 async def status_of(client: TestClient, row_id: int, settled: str | None = None, seconds: float = 2) -> str:
     """The row's status; with `settled`, once it has become that (its outcome is committed just after the send)."""
     for _ in range(int(seconds / 0.02)):
         async with client.app[RUNNER].sessions() as session:
-            status = (await session.get(OutboxMessage, row_id)).status  # type: ignore[union-attr]
+            status = (await session.get(OutboxMessage, row_id)).status
         if settled is None or status == settled:
             break
         await asyncio.sleep(0.02)
@@ -91,7 +92,7 @@ async def test_the_identity_is_issued_by_the_server(client: TestClient) -> None:
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
     # The page's cookie works; a chosen "user" is not an identity, and a made-up token is refused.
     response = await client.post("/api/chat", json={"user": "web-somebody-else", "text": "/start"})
-    assert response.status == 200 and "Xin chào" in (await response.json())["replies"][0]["text"]
+    assert response.status == 200 and says((await response.json())["replies"][0]["text"], "welcome")
     async with client.app[RUNNER].sessions() as session:
         chats = [a.chat_id for a in await session.exec(select(ChatAccount))]
     assert chats == [chat_id_of(cookie.value)]
@@ -112,7 +113,7 @@ async def test_the_identity_survives_a_restart(aiohttp_client: Any, tmp_path: Pa
     second = await aiohttp_client(build_app(settings, run_scheduler=False))
     response = await second.post("/api/chat", json={"text": "1"}, headers={"Authorization": f"Bearer {token}"})
     # The same chat, at the same step: 1 agrees to the personal-data notice, and the next question is the first.
-    assert response.status == 200 and "thuộc loại nào" in (await response.json())["replies"][-1]["text"]
+    assert response.status == 200 and says((await response.json())["replies"][-1]["text"], "ask.entity_type")
 
 
 @pytest.fixture
@@ -155,8 +156,8 @@ async def test_a_closed_page_is_told_by_web_push(aiohttp_client: Any, tmp_path: 
         assert shortened.startswith("📣 Thông báo rất dài") and shortened.endswith("…")  # cut to fit 4 KB
 
         push_service.refusing.add("lan-phone")  # a push service that will never take this notice
-        refused = await notice_for(client, "lan", "📋 Một thông báo bị từ chối")
-        assert await status_of(client, refused, "failed", seconds=5) == "failed"
+        undeliverable = await notice_for(client, "lan", "📋 Một thông báo bị từ chối")
+        assert await status_of(client, undeliverable, "failed", seconds=5) == "failed"
         push_service.refusing.clear()
 
         push_service.live.discard("lan-phone")  # the person turned notifications off: the service says 410
@@ -201,12 +202,12 @@ async def test_a_turned_off_reminder_kind_is_skipped_for_the_web_page(client: Te
         account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == chat))).one()
         account.reminder_optouts = ["training"]
         session.add(account)
-        await enqueue(session, account_id=account.id, dedupe_key="training:1:new", reason="training.new",  # type: ignore[arg-type]
+        await enqueue(session, account_id=account.id, dedupe_key="training:1:new", reason="training.new",
                       text="📚 Tập huấn mới")
-        await enqueue(session, account_id=account.id, dedupe_key="app:1", reason="app-status",  # type: ignore[arg-type]
+        await enqueue(session, account_id=account.id, dedupe_key="app:1", reason="app-status",
                       text="📋 Hồ sơ đã được xã kiểm tra")
     page = await open_page(client, "lan")
-    client.app[RUNNER].on_outbox()  # type: ignore[misc]
+    client.app[RUNNER].on_outbox()
     assert (await read_notice(page))["text"] == "📋 Hồ sơ đã được xã kiểm tra"  # the opted-out one never shows
     async with client.app[RUNNER].sessions() as session:
         skipped = (await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == "training:1:new"))).one()

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import build_app
 from bot.settings import Settings
+from tests.support.catalog import says
 from tests.support.fakes import EXE, JPEG, PDF, PNG, VALID_MST
 from tests.support.web import post_chat, token_for
 
@@ -54,7 +55,7 @@ async def reach_photos(client: TestClient) -> list[dict]:
                    "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn"):
         await say(client, answer)
     replies = await say(client, "xong")  # no certifications: the product photos are asked for
-    assert "Gửi ảnh sản phẩm" in text(replies)
+    assert says(text(replies), "ask.photos")
     return replies
 
 
@@ -71,7 +72,7 @@ async def test_photos_several_at_once_and_bad_ones_refused_with_nothing_kept(cli
     twenty = await upload(client, *[(JPEG, f"{i}.jpg", "image/jpeg") for i in range(20)])
     assert "tối đa 10 tệp" in text(twenty) and kept(tmp_path) == []
     replies = await upload(client, (JPEG, "mat-ong.jpg", "image/jpeg"), (PNG, "nhan.png", "image/png"))
-    assert "Đã nhận 2 tệp" in text(replies) and text(replies).count("Gửi ảnh sản phẩm") == 1
+    assert says(text(replies), "form.files_received", count=2) and text(replies).count("Gửi ảnh sản phẩm") == 1
     assert len(kept(tmp_path)) == 2
 
 
@@ -80,8 +81,8 @@ async def test_a_pdf_at_a_document_step(client: TestClient, tmp_path: Path) -> N
     replies = await say(client, "bo qua")  # no product photos: the first dossier document
     assert replies[-1]["accepts"] == "document"
     replies = await upload(client, (PDF, "phieu-dang-ky.pdf", "application/pdf"))
-    assert "Đã nhận 1 tệp" in text(replies)
-    assert "thiếu một phần" in text(await upload(client, (PDF[:-8], "cut.pdf", "application/pdf")))
+    assert says(text(replies), "form.files_received", count=1)
+    assert says(text(await upload(client, (PDF[:-8], "cut.pdf", "application/pdf"))), "error.file_incomplete")
     assert [p.suffix for p in kept(tmp_path)] == [".pdf"]
 
 
@@ -118,14 +119,17 @@ async def test_a_file_with_something_after_its_end_is_refused_and_a_motion_photo
         client: TestClient, tmp_path: Path) -> None:
     await reach_photos(client)
     for polyglot in ((PNG + SCRIPT, "nhan.png", "image/png"), (PNG + b"PK\x03\x04zipped", "nhan.png", "image/png")):
-        assert "không đúng là ảnh hay PDF" in text(await upload(client, polyglot))
+        assert says(text(await upload(client, polyglot)), "error.file_not_genuine")
     assert kept(tmp_path) == []
     for count, photo in enumerate((phone_jpeg(), phone_jpeg(progressive=True)), 1):
         motion = photo + b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64  # a motion photo's video after the picture
-        assert f"Đã nhận {count} tệp" in text(await upload(client, (motion, "IMG_0001.jpg", "image/jpeg")))
+        answer = text(await upload(client, (motion, "IMG_0001.jpg", "image/jpeg")))
+        assert says(answer, "form.files_received", count=count)
     assert sorted(p.read_bytes() for p in kept(tmp_path)) == sorted((phone_jpeg(), phone_jpeg(progressive=True)))
     replies = await say(client, "xong")
     assert replies[-1]["accepts"] == "document"
-    assert "không đúng là ảnh hay PDF" in text(await upload(client, (PDF + SCRIPT, "don.pdf", "application/pdf")))
+    assert says(text(await upload(client, (PDF + SCRIPT, "don.pdf", "application/pdf"))),
+                "error.file_not_genuine")
     trailing_blanks = PDF + b"\r\n\x00\x00"  # as some scanners save them
-    assert "Đã nhận 1 tệp" in text(await upload(client, (trailing_blanks, "don.pdf", "application/pdf")))
+    assert says(text(await upload(client, (trailing_blanks, "don.pdf", "application/pdf"))),
+                "form.files_received", count=1)

@@ -27,6 +27,7 @@ from storage.migrate import upgrade_database
 from storage.models import ChatAccount
 from storage.outbox import enqueue
 from tests.support.catalog import says
+from tests.support.checks import found
 from tests.support.fakes import EXE, JPEG, PDF, VALID_MST, outcome_of
 from tests.support.waiting import eventually
 from tests.support.zalo import TOKEN, FakeZalo, reply_to, reply_to_event, start
@@ -56,8 +57,8 @@ async def test_full_registration_over_zalo_by_numbers(aiohttp_client: Any, tmp_p
         await reply_to(fake, "4")
         await reply_to(fake, "Hộ Giàng Thị Mai")
         await reply_to(fake, VALID_MST)
-        assert "Số điện thoại" in await reply_to(fake, "Giàng Thị Mai")  # asked as text: Zalo has no button
-        assert "tỉnh/thành phố" in await reply_to(fake, "0912 333 444")
+        assert says(await reply_to(fake, "Giàng Thị Mai"), "ask.phone_typed")  # asked as text: Zalo has no button
+        assert says(await reply_to(fake, "0912 333 444"), "ask.province_code")
         for answer in ("ha giang", "Xã Lũng Cú", "Thôn Séo Lủng", "Chè Shan tuyết", "1", "5", "1", "Chè cổ thụ",
                        "trong tinh", "2 tấn"):
             await reply_to(fake, answer)
@@ -66,10 +67,10 @@ async def test_full_registration_over_zalo_by_numbers(aiohttp_client: Any, tmp_p
         text = ""
         for _ in range(8):  # documents: hand in on paper, skip the optional ones
             text = await reply_to(fake, "bo qua" if "Bỏ qua" in text else "nop truc tiep")
-            if "kiểm tra lại hồ sơ" in text:
+            if says(text, "review.title"):
                 break
-        assert "kiểm tra lại hồ sơ" in text
-        number = re.search(r"(\d+)\. ✅ Xác nhận nộp hồ sơ", text).group(1)  # type: ignore[union-attr]
+        assert says(text, "review.title")
+        number = found(r"(\d+)\. ✅ Xác nhận nộp hồ sơ", text, 1)
         assert re.search(r"OCOP-\d{4}-\d{6}", await reply_to(fake, number))
         assert fake.refused == []  # the pacer kept the chat within Zalo's limits throughout
     finally:
@@ -140,7 +141,7 @@ async def test_files_reach_zalo_through_signed_links(aiohttp_client: Any, tmp_pa
         [(_, photo)] = [(m, b) for m, b in fake.calls if m == "sendPhoto"]
         assert photo["photo"].startswith("https://ocop.example.vn/files/") and photo["caption"] == "Biểu đồ"
         [text] = fake.sent()
-        ics_link = re.search(r"📎 Tập huấn: (https://\S+)", text).group(1)  # type: ignore[union-attr]
+        ics_link = found(r"📎 Tập huấn: (https://\S+)", text, 1)
         for link, body, shown in ((photo["photo"], png, "inline"),
                                   (ics_link, calendar, 'attachment; filename="ocop-training-1.ics"')):
             response = await client.get(link.removeprefix("https://ocop.example.vn"))
@@ -171,7 +172,7 @@ async def test_proactive_messages_reach_zalo_through_the_dispatcher(aiohttp_clie
         async with client.app[RUNNER].sessions() as session, session.begin():
             account = (await session.exec(select(ChatAccount).where(ChatAccount.channel == "zalo"))).one()
             button = {"id": "reeval:1", "label": "🔄 Đăng ký đánh giá lại"}
-            await enqueue(session, account_id=account.id, dedupe_key="cert-expiry:1:30:z",  # type: ignore[arg-type]
+            await enqueue(session, account_id=account.id, dedupe_key="cert-expiry:1:30:z",
                           reason="cert-expiry", text="⏰ Chứng nhận sắp hết hạn", options=[button])
         client.app[DISPATCHER].kick()
         await eventually(lambda: any("Chứng nhận sắp hết hạn" in text for text in fake.sent()))
@@ -226,11 +227,11 @@ async def test_a_photo_sent_on_zalo_is_stored_like_any_upload(zalo_bot: Any, tmp
     text = await reply_to(fake, "xong")  # no certifications: now the product photos
     assert says(text, "ask.photos")
     text = await reply_to_event(fake, lambda: fake.send_photo(JPEG, field=field))
-    assert "Đã nhận 1 tệp" in text
+    assert says(text, "form.files_received", count=1)
     text = await reply_to_event(fake, lambda: fake.send_photo(EXE, field=field))
-    assert "JPG" in text and "Đã nhận 1 tệp" in text  # refused by its bytes; the first photo is kept
+    assert "JPG" in text and says(text, "form.files_received", count=1)  # refused by its bytes; the first photo is kept
     text = await reply_to_event(fake, lambda: fake.send_photo(None, field=field))  # Zalo lost the file
-    assert "Đã nhận 1 tệp" in text and says(text, "error.file_download_failed")
+    assert says(text, "form.files_received", count=1) and says(text, "error.file_download_failed")
     files = list((tmp_path / "data" / "files").rglob("*.jpg"))
     assert len(files) == 1 and files[0].read_bytes() == JPEG
 
@@ -285,18 +286,18 @@ async def test_a_pdf_reaches_a_zalo_chat_through_a_one_time_upload_link(aiohttp_
                        "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
             await say(answer)
         text = await say("bo qua")  # no product photos: the first dossier document, which may be a PDF
-        link = re.search(r"https://ocop\.example\.vn(/u/\S+)", text).group(1)  # type: ignore[union-attr]
+        link = found(r"https://ocop\.example\.vn(/u/\S+)", text, 1)
         assert says(text, "upload.link")
         page = await client.get(link)
         assert page.status == 200 and says(await page.text(), "api.upload_title")
         refused = await post_files(link, (PDF[:-8], "cut.pdf", "application/pdf"))  # cut off in transfer
-        assert refused.status == 200 and "thiếu một phần" in (await refused.json())["text"]
+        assert refused.status == 200 and says((await refused.json())["text"], "error.file_incomplete")
         assert says(fake.sent()[-2], "error.file_incomplete") or says(fake.sent()[-1], "error.file_incomplete")
         assert (await post_files(link, (PDF, "a.pdf", "application/pdf"))).status == 403  # once only
-        link = re.search(r"https://ocop\.example\.vn(/u/\S+)", fake.sent()[-1]).group(1)  # type: ignore[union-attr]
+        link = found(r"https://ocop\.example\.vn(/u/\S+)", fake.sent()[-1], 1)
         sent = await post_files(link, (PDF, "phieu-dang-ky.pdf", "application/pdf"))
-        assert sent.status == 200 and "quay lại Zalo" in (await sent.json())["text"]
-        assert "Đã nhận 1 tệp" in fake.sent()[-1]  # the conversation goes on in Zalo
+        assert sent.status == 200 and says((await sent.json())["text"], "upload.back_to_zalo")
+        assert says(fake.sent()[-1], "form.files_received", count=1)  # the conversation goes on in Zalo
         assert [p.suffix for p in (tmp_path / "data" / "files").rglob("*.pdf")] == [".pdf"]
         assert (await client.get(link[:-4] + "0000")).status == 403  # altered
     finally:
@@ -317,7 +318,7 @@ async def test_outbox_drain_sends_with_only_zalo_configured(tmp_path: Path) -> N
             account = ChatAccount(channel="zalo", chat_id="z-drain")
             session.add(account)
             await session.flush()
-            await enqueue(session, account_id=account.id, dedupe_key="drain:1", reason="app-status",  # type: ignore[arg-type]
+            await enqueue(session, account_id=account.id, dedupe_key="drain:1", reason="app-status",
                           text="📋 Hồ sơ đã được xã kiểm tra")
         await engine.dispose()
         code, lines = await drain(settings)

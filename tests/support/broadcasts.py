@@ -11,7 +11,7 @@ from tests.support.seed import add_producer
 MORNING = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
 
-async def broadcast_to(sessions, count: int, *, officer_channel: str = "web", officer_chat: str = "officer",  # type: ignore[no-untyped-def]
+async def broadcast_to(sessions, count: int, *, officer_channel: str = "web", officer_chat: str = "officer",
                        scheduled_at: datetime = MORNING, producer: bool = False) -> tuple[int, int]:
     """An officer and a broadcast queued to `count` Telegram chats; returns (broadcast id, officer account id)."""
     async with sessions() as session, session.begin():
@@ -24,7 +24,7 @@ async def broadcast_to(sessions, count: int, *, officer_channel: str = "web", of
                           account_id=officer_account.id)
         session.add(officer)
         await session.flush()
-        broadcast = await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,  # type: ignore[arg-type]
+        broadcast = await create_broadcast(session, officer_id=officer.id, account_id=officer_account.id,
                                            text="Tin", file_id=None, audience=Audience(("lam-dong",)),
                                            recipients=accounts, scheduled_at=scheduled_at)
-        return broadcast.id, officer_account.id  # type: ignore[return-value]
+        return broadcast.id, officer_account.id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from bot.outbox.dispatcher import Dispatcher, Limits
 from handlers.types import Reply
@@ -23,7 +24,7 @@ class RecordingSender:
         self.sent.append((chat_id, reply.text))
 
 
-def dispatcher(sessions, sender, clock, *, after_round=None, **limits: object) -> Dispatcher:  # type: ignore[no-untyped-def]
-    settings = {"backoff_base": 30.0} | limits
-    return Dispatcher(sessions, {"telegram": sender}, Limits(**settings), clock=clock,  # type: ignore[arg-type]
+def dispatcher(sessions, sender, clock, *, after_round=None, **limits: Any) -> Dispatcher:
+    settings: dict[str, Any] = {"backoff_base": 30.0} | limits
+    return Dispatcher(sessions, {"telegram": sender}, Limits(**settings), clock=clock,
                       after_round=after_round)

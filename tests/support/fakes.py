@@ -138,7 +138,7 @@ class Chat:
     transcript: list[str] = field(default_factory=list)  # every reply text of the whole conversation
 
     async def _send(self, **kw: Any) -> list[Reply]:
-        base = {"channel": self.channel, "chat_id": self.user, "user_id": self.user,
+        base: dict[str, Any] = {"channel": self.channel, "chat_id": self.user, "user_id": self.user,
                 "can_share_contact": self.channel == "telegram"}
         notices = await self.receive_notices()
         self.replies = notices + await self.runner.handle(Incoming(**base | kw))

@@ -44,7 +44,7 @@ async def add_application(session: AsyncSession, producer: Producer, *, name: st
     application = Application(product_id=product.id, producer_id=producer.id, status=status)
     session.add(application)
     await session.flush()
-    application.code = application_code(2026, application.id)  # type: ignore[arg-type]
+    application.code = application_code(2026, application.id)
     if decided is not None:
         session.add(Certificate(product_id=product.id, application_id=application.id, stars=stars, score=80,
                                 decision_number="1032/QĐ-UBND", decision_date=decided,

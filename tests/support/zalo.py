@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
 from bot.settings import Settings
-from tests.support.fakes import CHAT_INTERVAL, FloodRules
+from tests.support.flood_rules import CHAT_INTERVAL, FloodRules
 
 TOKEN = "1234567890:zalo-test-token"
 
@@ -96,7 +96,7 @@ class FakeZalo:
         return [body["text"] for method, body in self.calls if method == "sendMessage"]
 
 
-async def start(aiohttp_client: Any, tmp_path: Path, fake: FakeZalo, **extra: str) -> TestClient:
+async def start(aiohttp_client: Any, tmp_path: Path, fake: FakeZalo, **extra: Any) -> TestClient:
     await fake.server.start_server()
     settings = Settings(_env_file=None, OCOP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'z.db'}",
                         OCOP_DATA_DIR=str(tmp_path / "data"), ZALO_BOT_TOKEN=TOKEN, OCOP_QUIET_HOURS="",
