@@ -91,7 +91,7 @@ class Channels:
     async def zalo_says(self, text: str) -> str:
         before = len(self.zalo.sent())
         self.zalo.say(text, chat="zalo-lan")
-        for _ in range(200):
+        for _ in range(750):  # up to 15 s on a loaded machine
             await asyncio.sleep(0.02)
             if len(self.zalo.sent()) > before and self.zalo.updates.empty():
                 await asyncio.sleep(0.1)

@@ -112,7 +112,7 @@ async def reply_to_event(fake: FakeZalo, send: Any) -> str:
     """What the bot sent back after the person's next event (a message, a photo, …)."""
     before = len(fake.sent())
     send()
-    for _ in range(200):
+    for _ in range(750):  # up to 15 s on a loaded machine; an answer ends the wait at once
         await asyncio.sleep(0.02)
         if len(fake.sent()) > before and fake.updates.empty():
             break
