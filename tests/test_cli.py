@@ -94,7 +94,8 @@ def assert_one_clear_line(result: subprocess.CompletedProcess[str], *words: str)
 
 def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"
-    assert_one_clear_line(run_cli(tmp_path, "run", OCOP_DATABASE_URL=url), "cơ sở dữ liệu")
+    port = str(free_port())  # not the default: a bot may well be running on this machine
+    assert_one_clear_line(run_cli(tmp_path, "run", OCOP_DATABASE_URL=url, OCOP_HTTP_PORT=port), "cơ sở dữ liệu")
     assert_one_clear_line(run_cli(tmp_path, "db", "upgrade", OCOP_DATABASE_URL=url), "cơ sở dữ liệu")
 
 

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from bot.cli.commands import main
 from handlers.officer.charts import statistics_chart
+from messages import t
 from storage.lifecycle import add_months
 from storage.models import Certificate
 from storage.statistics import ProvinceStatistics, province_statistics
@@ -116,6 +117,18 @@ async def test_statistics_in_chat_for_officers_only(make_runner: Callable, sqlit
     producer = Chat(runner, user="producer")
     await producer.say("/thongke")
     assert says(producer.text, "officer.not_allowed")
+
+
+async def test_an_empty_list_in_the_statistics_says_so(make_runner: Callable, sqlite_url: str, clock) -> None:
+    """A province with no recognised product yet: each heading is followed by "none yet", not by nothing."""
+    clock.now = NOW
+    runner = await make_runner(sqlite_url)
+    officer = Chat(runner, user="officer")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    await officer.say("/thongke")
+    lines = officer.replies[0].text.split("\n")
+    for heading in ("stats.by_group", "stats.by_status", "stats.top_communes"):
+        assert lines[lines.index(t("vi", heading)) + 1] == t("vi", "stats.none"), lines
 
 
 def test_report_command_writes_workbook_and_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:

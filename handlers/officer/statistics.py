@@ -22,17 +22,20 @@ def summary(lang: str, stats: ProvinceStatistics, scope: str, timezone: str) -> 
     lines = [t(lang, "stats.title", scope=scope),
              t(lang, "stats.recognised", total=n(sum(stats.by_stars.values())), five=n(stats.by_stars.get(5, 0)),
                four=n(stats.by_stars.get(4, 0)), three=n(stats.by_stars.get(3, 0))),
-             t(lang, "stats.expiring", thirty=n(stats.expiring_30), ninety=n(stats.expiring_90)),
-             t(lang, "stats.by_group")]
+             t(lang, "stats.expiring", thirty=n(stats.expiring_30), ninety=n(stats.expiring_90))]
+    def section(key: str, rows: list[str]) -> list[str]:
+        # A heading with nothing under it read as if the list had failed to load: an empty one says so.
+        return [t(lang, key), *(rows or [t(lang, "stats.none")])]
+
+    groups = []
     for code, count in sorted(stats.by_group.items(), key=lambda item: -item[1]):
-        lines.append(f"• {ref.label(code, lang)}: {n(count)}")
-        lines += [f"    – {name}: {n(number)}" for name, number in subgroup_rows(lang, stats, code)]
-    lines.append(t(lang, "stats.by_status"))
-    lines += [f"• {t(lang, f'stage.{status}')}: {n(stats.by_status[status])}" for status in STATUSES
-              if stats.by_status.get(status)]
-    lines.append(t(lang, "stats.top_communes"))
-    lines += [f"• {name}: {n(count)}" for name, count in
-              sorted(stats.by_commune.items(), key=lambda item: -item[1])[:5]]
+        groups.append(f"• {ref.label(code, lang)}: {n(count)}")
+        groups += [f"    – {name}: {n(number)}" for name, number in subgroup_rows(lang, stats, code)]
+    lines += section("stats.by_group", groups)
+    lines += section("stats.by_status", [f"• {t(lang, f'stage.{status}')}: {n(stats.by_status[status])}"
+                                         for status in STATUSES if stats.by_status.get(status)])
+    communes = sorted(stats.by_commune.items(), key=lambda item: -item[1])[:5]
+    lines += section("stats.top_communes", [f"• {name}: {n(count)}" for name, count in communes])
     if stats.registrations:
         lines.append(t(lang, "stats.events"))
         lines += [f"• {name} ({format_when(lang, start, timezone)}): {n(count)}"
