@@ -228,6 +228,21 @@ async def test_back_skip_cancel_help(chat: Chat) -> None:
     assert says(chat.last, "ask.entity_type")  # the draft is gone: starts over
 
 
+async def test_an_answer_typed_at_the_cancel_question_goes_on_with_the_form(chat: Chat) -> None:
+    """Seen over Zalo: "5" (the list's "Hủy") typed by mistake, then the answer to the form. Only a yes cancels; words
+    are the form's answer, and a number that is neither choice is asked about plainly."""
+    await chat.say("/dangky")
+    await chat.agree_if_asked()
+    await chat.tap("nav:cancel")
+    assert says(chat.last, "form.cancel_confirm")
+    await chat.say("7")
+    assert says(chat.text, "nav.yes_or_no") and says(chat.last, "form.cancel_confirm")
+    await chat.say("hop tac xa")
+    assert says(chat.last, "ask.producer_name")  # taken as the answer to the open question, not lost
+    await chat.say("HTX Dược liệu Đồng Văn")
+    assert says(chat.last, "ask.tax_code")
+
+
 async def test_files_wrong_type_and_too_big(chat: Chat) -> None:
     await answer_profile(chat)
     await chat.say("Mật ong")

@@ -249,8 +249,13 @@ def ask_cancel(ctx: Context, form: Form, state: State) -> list[Reply]:
 
 async def _handle_cancel_confirm(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
     answer = confirm.read(ctx, inc)
+    if answer is None and inc.choice is None and not (inc.text or "").strip().isdigit():
+        # Words or a file, neither yes nor no: the person is answering the form (a "cancel" pressed or typed by
+        # mistake). Only a yes cancels, so the form takes what was sent instead of asking "cancel?" again.
+        confirm.close(state)
+        return await handle(ctx, form, state, inc)
     if answer is None:
-        return ask_cancel(ctx, form, state)
+        return [Reply(t(ctx.lang, "nav.yes_or_no")), *ask_cancel(ctx, form, state)]
     confirm.close(state)
     if answer:
         state.flow, state.step, state.data = None, None, {}
