@@ -60,6 +60,17 @@ async def answer_profile_in_progress(chat: Chat) -> None:
     await chat.tap("nav:no")
 
 
+async def test_status_asked_in_the_middle_of_a_first_registration_keeps_to_the_form(make_runner: Callable,
+                                                                                    sqlite_url: str) -> None:
+    """Seen over Telegram: /trangthai at the product name said "choose Register to start" to someone registering."""
+    chat = Chat(await make_runner(sqlite_url))
+    await answer_profile(chat)
+    assert says(chat.last, "ask.product_name")
+    await chat.say("/trangthai")
+    assert says(chat.text, "status.none_in_form") and not says(chat.text, "status.none")
+    assert says(chat.last, "ask.product_name")  # the open question again, nothing lost
+
+
 async def test_contact_officers_are_named(make_runner: Callable, sqlite_url: str) -> None:
     runner = await make_runner(sqlite_url)
     async with runner.sessions() as session, session.begin():

@@ -66,8 +66,8 @@ async def show_status(ctx: Context, state: State, page: int = 0) -> list[Reply]:
     entries: list[tuple[Product | None, Application | None]] = [(None, None)] if draft else []
     if producer is not None:
         entries += await list_producer_products(ctx.session, producer.id)
-    if not entries:
-        return [Reply(t(lang, "status.none"))]
+    if not entries:  # in a form, "choose register to start" would send them away from the one they are filling in
+        return [Reply(t(lang, "status.none_in_form" if state.flow in DRAFT_FLOWS else "status.none"))]
     page = min(max(page, 0), len(entries) - 1)
     product, application = entries[page]
     if product is None:
