@@ -36,8 +36,8 @@ def _words(command: str) -> set[str]:
     return _WORDS[command] | labels
 
 
-def options(lang: str, *, back: bool, skip: bool) -> tuple[Option, ...]:
-    shown = ([BACK] if back else []) + ([SKIP] if skip else []) + [CANCEL, HELP]
+def options(lang: str, *, back: bool, skip: bool, cancel: bool = True) -> tuple[Option, ...]:
+    shown = ([BACK] if back else []) + ([SKIP] if skip else []) + ([CANCEL] if cancel else []) + [HELP]
     return tuple(Option(c, t(lang, _LABEL_KEYS[c])) for c in shown)
 
 

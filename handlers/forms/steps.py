@@ -7,7 +7,7 @@ asked only after some answers."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date as Date
 from datetime import datetime
@@ -142,9 +142,9 @@ class Form(ABC):
     # for (a registration's dossier, a supplement's items) overrides `steps` instead.
     questions: ClassVar[tuple[Step, ...]] = ()
 
-    def steps(self, data: Mapping[str, Any]) -> list[Step]:
+    def steps(self, data: Mapping[str, Any]) -> Sequence[Step]:
         """Every question of the form for these answers; `when` on a step leaves it out where it does not apply."""
-        return list(self.questions)
+        return self.questions
 
     @abstractmethod
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]: ...

@@ -99,8 +99,7 @@ def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply
     if notes:
         lines += ["", *notes]
     # "Cancel" is among the review's actions below: offered once, not in both lists (Zalo showed "Hủy" twice).
-    summary = Reply("\n".join(lines), options=tuple(o for o in nav.options(lang, back=True, skip=False)
-                                                   if o.id != nav.CANCEL))
+    summary = Reply("\n".join(lines), options=nav.options(lang, back=True, skip=False, cancel=False))
     extra = tuple(form.extra_actions(lang))
     actions = (Option(nav.SUBMIT, t(lang, form.submit_label)), *extra, Option(nav.EDIT, t(lang, "nav.edit")),
                Option(nav.CANCEL, t(lang, "nav.cancel")))

@@ -23,6 +23,7 @@ def summary(lang: str, stats: ProvinceStatistics, scope: str, timezone: str) -> 
              t(lang, "stats.recognised", total=n(sum(stats.by_stars.values())), five=n(stats.by_stars.get(5, 0)),
                four=n(stats.by_stars.get(4, 0)), three=n(stats.by_stars.get(3, 0))),
              t(lang, "stats.expiring", thirty=n(stats.expiring_30), ninety=n(stats.expiring_90))]
+
     def section(key: str, rows: list[str]) -> list[str]:
         # A heading with nothing under it read as if the list had failed to load: an empty one says so.
         return [t(lang, key), *(rows or [t(lang, "stats.none")])]
