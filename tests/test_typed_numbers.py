@@ -5,7 +5,6 @@ One app serves all three channels (the real wiring); a restart is a new app on t
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,7 +30,7 @@ from tests.support.seed import COMPLETE_PROFILE, add_application, add_producer
 from tests.support.waiting import eventually
 from tests.support.web import chat_id_of, token_for
 from tests.support.zalo import TOKEN as ZALO_TOKEN
-from tests.support.zalo import FakeZalo
+from tests.support.zalo import FakeZalo, reply_to_event
 
 _ids = itertools.count(1)
 FAIRS = ("Hội chợ OCOP Đà Lạt", "Hội chợ nông sản Bảo Lộc")
@@ -89,14 +88,7 @@ class Channels:
         return "\n".join([m["text"] for m in sent] + buttons)
 
     async def zalo_says(self, text: str) -> str:
-        before = len(self.zalo.sent())
-        self.zalo.say(text, chat="zalo-lan")
-        for _ in range(750):  # up to 15 s on a loaded machine
-            await asyncio.sleep(0.02)
-            if len(self.zalo.sent()) > before and self.zalo.updates.empty():
-                await asyncio.sleep(0.1)
-                break
-        return "\n".join(self.zalo.sent()[before:])
+        return await reply_to_event(self.zalo, lambda: self.zalo.say(text, chat="zalo-lan"))
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,10 +110,13 @@ async def reply_to(fake: FakeZalo, text: str) -> str:
     return await reply_to_event(fake, lambda: fake.say(text))
 
 
-async def reply_to_event(fake: FakeZalo, send: Any) -> str:
-    """What the bot sent back after the person's next event (a message, a photo, …)."""
+async def reply_to_event(fake: FakeZalo, send: Callable[[], object]) -> str:
+    """What the bot sent back after the person's next event (a message, a photo, …), polled or posted to the
+    webhook (`send` may be a coroutine function)."""
     before = len(fake.sent())
-    send()
+    sent = send()
+    if inspect.isawaitable(sent):
+        await sent
     for _ in range(750):  # up to 15 s on a loaded machine; an answer ends the wait at once
         await asyncio.sleep(0.02)
         if len(fake.sent()) > before and fake.updates.empty():
