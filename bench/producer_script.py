@@ -64,6 +64,7 @@ def registration(chat: int, tax_code: str, api: OfflineBotApi) -> Iterator[dict[
     yield text(chat, "Cà phê Arabica Mường Bú")
     yield text(chat, "Thực phẩm")
     yield text(chat, "Cà phê, ca cao")
+    yield text(chat, "Cà phê")
     yield text(chat, "Cà phê Arabica trồng dưới tán rừng, chế biến ướt")
     yield text(chat, "Trong tỉnh")
     yield text(chat, "12 tấn")

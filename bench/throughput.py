@@ -73,6 +73,7 @@ async def drive(application: Application, api: OfflineBotApi, *, producers: int,
 async def ours(workdir: Path, db: Path, producers: int, concurrency: int, latency: float) -> dict[str, Any]:
     from bot.channels.telegram import TelegramChannel, build_application
     from bot.conversation import ConversationRunner
+    from bot.outbox.pacer import Pacer
     from storage.db import create_engine, create_sessionmaker
 
     url = f"sqlite+aiosqlite:///{db}"
@@ -80,7 +81,11 @@ async def ours(workdir: Path, db: Path, producers: int, concurrency: int, latenc
     runner = ConversationRunner(create_sessionmaker(engine), data_dir=workdir / "data", max_upload_bytes=10 << 20,
                                 default_language="vi")
     api = OfflineBotApi(latency)
-    channel = TelegramChannel(build_application(TOKEN, BASE_URL, api), runner.handle)
+    # Paced as the stock bot is (not at all): the bench measures the bot's own cost, not Telegram's limits. Replies
+    # are journaled as `ocop-bot run` does: a row per reply, marked sent once Telegram took it.
+    pacer = Pacer(1e9, per_chat_interval=0)
+    channel = TelegramChannel(build_application(TOKEN, BASE_URL, api, pacer=pacer), runner.handle,
+                              journal=runner.journal("telegram"))
     await channel.start(polling=False)
     try:
         result = await drive(channel.application, api, producers=producers, concurrency=concurrency,

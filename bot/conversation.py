@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import logging
 import time
 import uuid
 import weakref
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,12 +23,14 @@ from bot.metrics import Metrics
 from bot.outbox.dispatcher import GroupCommit
 from bot.outbox.outcomes import Outcome, Unreachable
 from handlers import router
+from handlers.forms.uploads import DOCUMENT_TYPES
 from handlers.types import Attachment, Context, Incoming, Quotas, Reply, State, reply_shape
 from messages import t
 from storage import outbox, statuses
 from storage.blobs import save_file, stored_file_at
 from storage.chats import first_time_seen, open_chat, save_state, touch_account
 from storage.outbox import account_id_of, forget_journal, journal_replies, journal_sent, keep_replies
+from storage.writer import NotSaved, Transactions, off_the_loop
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ class ConversationRunner:
                  flood: FloodGuard | None = None, worker: str | None = None, quotas: Quotas | None = None,
                  uploads: HourlyLimit | None = None) -> None:
         self._sessions = sessions
+        self._transactions = Transactions(sessions)
         self._quotas = quotas or Quotas()
         self._uploads = uploads
         # The name journal rows are claimed under: this process's alone (the app uses host:port), so its
@@ -88,7 +92,11 @@ class ConversationRunner:
         started = time.perf_counter()
         try:
             async with lock:
-                return await self._handle_in_transaction(incoming)
+                return await self._handle_in_transaction(await _downloaded(incoming, self._max_upload_bytes))
+        except NotSaved:
+            log.warning("a %s update was not saved (its group's commit failed); the person is asked to send it again",
+                        incoming.channel)
+            return [Reply(t(self._language(key), "error.not_saved"))]
         except Exception:
             log.exception("update failed for a %s chat; state left at its last committed step", incoming.channel)
             return [Reply(t(self._default_language, "error.unexpected"))]
@@ -112,8 +120,7 @@ class ConversationRunner:
         """At start-up, before any update: replies a killed predecessor of this process had not sent go to the
         dispatcher now rather than after their lease. (One it had handed to the platform just before it died goes
         out a second time: no chat platform says which were delivered.)"""
-        async with self._sessions() as session, session.begin():
-            return await outbox.release_claims(session, self._journal_worker)
+        return await self._transactions.run(lambda session: outbox.release_claims(session, self._journal_worker))
 
     async def sent(self, channel: str, reply: Reply) -> None:
         """The platform took it: its journal rows have done their job (grouped with other replies' in one commit)."""
@@ -132,9 +139,8 @@ class ConversationRunner:
         now = self._clock()
         values = {"status": status, "attempts": 1, "due_at": now, "sent_at": None, "last_error": repr(outcome)[:500],
                   "parts_sent": 0}
-        async with self._sessions() as session, session.begin():
-            await outbox.finish_many(session, self._journal_worker,
-                                     [(row, values) for reply in replies for row in reply.journal_rows])
+        rows = [(row, values) for reply in replies for row in reply.journal_rows]
+        await self._transactions.run(lambda session: outbox.finish_many(session, self._journal_worker, rows))
 
     async def keep(self, channel: str, chat_id: str, replies: list[Reply], *, wait_seconds: float = 1.0) -> None:
         """Replies the platform did not take now (429, 5xx, a timeout) are kept and sent by the dispatcher when it
@@ -145,13 +151,16 @@ class ConversationRunner:
             return
         self._count(channel, "kept", len(replies))
         due = self._clock() + timedelta(seconds=wait_seconds)
-        async with self._sessions() as session, session.begin():
+
+        async def keep_them(session: AsyncSession) -> None:
             await forget_journal(session, [row for reply in replies for row in reply.journal_rows],
                                  self._journal_worker)
             account = await account_id_of(session, channel, chat_id)
             if account is not None:
                 await keep_replies(session, account, [row | {"due_at": due} for rows in
                                                       await self._reply_rows(session, replies) for row in rows])
+
+        await self._transactions.run(keep_them)
         if self.on_outbox is not None:
             self.on_outbox()
 
@@ -179,7 +188,7 @@ class ConversationRunner:
             return known  # an upload kept already (a dossier's files): not read again
         content = attachment.content
         if content is None:
-            content = await asyncio.to_thread(Path(attachment.path).read_bytes)
+            content = await off_the_loop(Path(attachment.path).read_bytes)
         stored = await save_file(session, self._data_dir, content, attachment.mime, attachment.name)
         assert stored.id is not None
         return stored.id
@@ -223,47 +232,86 @@ class ConversationRunner:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _transaction(self, incoming: Incoming) -> list[Reply]:
-        async with self._sessions() as session, session.begin():
-            # Reads first and writes last: on SQLite the write lock is then held only for the end of the update,
-            # not while the handler works (or downloads a photo), so chats do not queue behind each other.
-            now = self._clock()
-            opened = await open_chat(session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
-                                     display_name=incoming.display_name, default_language=self._default_language,
-                                     update_key=incoming.update_key, now=now)
-            account, row, replies_waiting = opened.account, opened.state, opened.replies_waiting
-            if opened.handled:
-                return []  # delivered twice (webhook retry, two replicas): answered the first time
-            # A deep copy: mutating the loaded JSON in place would make SQLAlchemy think nothing changed.
-            state = State(flow=row.flow, step=row.step, data=copy.deepcopy(row.data or {}),
-                          updated_at=row.updated_at if row.version else None)
-            ctx = Context(session=session, account=account, data_dir=self._data_dir,
-                          max_upload_bytes=self._max_upload_bytes, now=now,
-                          can_share_contact=incoming.can_share_contact, timezone=self._timezone,
-                          carries_documents=incoming.carries_documents, quotas=self._quotas)
-            result = await router.handle(ctx, state, incoming)
-            if self._flood is not None:
-                self._flood.remember_language((incoming.channel, incoming.chat_id), account.language)
-            await save_state(session, row, flow=result.state.flow, step=result.state.step,
-                             data=result.state.data, now=ctx.now)
-            touch_account(session, account)
-            if incoming.update_key and not await first_time_seen(session, incoming.channel, incoming.update_key):
-                raise _AlreadyHandled  # another replica handled this very update meanwhile: undo ours
-            if replies_waiting and result.replies:
-                # Earlier replies still wait for the platform: these queue behind them, so the chat reads in order.
-                await keep_replies(session, account.id,
-                                   [row for rows in await self._reply_rows(session, result.replies) for row in rows])
-                ctx.outbox_written, result.replies = True, []
-            elif result.replies and incoming.channel in self._journaled:
-                result.replies = await self._journaled_replies(session, account.id, result.replies)
+        stepped = await self._transactions.run(functools.partial(self._step, incoming))
+        if stepped.handled:
+            return []
+        ctx, replies = stepped.ctx, stepped.replies
+        if self._flood is not None:
+            self._flood.remember_language((incoming.channel, incoming.chat_id), ctx.account.language)
         if ctx.outbox_written and self.on_outbox is not None:
             self.on_outbox()
-        if opened.last_sent_at is not None and result.replies and self.on_chat_written is not None:
+        if stepped.last_sent_at is not None and replies and self.on_chat_written is not None:
             # Another sender (a replica, a dispatcher) wrote to this chat a moment ago: these replies wait their turn.
-            self.on_chat_written(incoming.channel, incoming.chat_id, (now - opened.last_sent_at).total_seconds())
+            self.on_chat_written(incoming.channel, incoming.chat_id,
+                                 (ctx.now - stepped.last_sent_at).total_seconds())
         if self._metrics is not None:
             for kind in ctx.code_failures:
                 self._metrics.code_failures.labels(kind).inc()
-        return result.replies
+        return replies
+
+    async def _step(self, incoming: Incoming, session: AsyncSession) -> _Stepped:
+        """The update's whole transaction: read the chat, run the handler, write. On SQLite it runs in the writer
+        thread and must not wait on anything but the database (storage.writer)."""
+        now = self._clock()
+        opened = await open_chat(session, incoming.channel, incoming.chat_id, user_id=incoming.user_id,
+                                 display_name=incoming.display_name, default_language=self._default_language,
+                                 update_key=incoming.update_key, now=now)
+        account, row, replies_waiting = opened.account, opened.state, opened.replies_waiting
+        ctx = Context(session=session, account=account, data_dir=self._data_dir,
+                      max_upload_bytes=self._max_upload_bytes, now=now,
+                      can_share_contact=incoming.can_share_contact, timezone=self._timezone,
+                      carries_documents=incoming.carries_documents, quotas=self._quotas)
+        if opened.handled:
+            return _Stepped(ctx, [], None, handled=True)  # delivered twice (webhook retry, two replicas)
+        # A deep copy: mutating the loaded JSON in place would make SQLAlchemy think nothing changed.
+        state = State(flow=row.flow, step=row.step, data=copy.deepcopy(row.data or {}),
+                      updated_at=row.updated_at if row.version else None)
+        result = await router.handle(ctx, state, incoming)
+        await save_state(session, row, flow=result.state.flow, step=result.state.step,
+                         data=result.state.data, now=ctx.now)
+        touch_account(session, account)
+        if incoming.update_key and not await first_time_seen(session, incoming.channel, incoming.update_key):
+            raise _AlreadyHandled  # another replica handled this very update meanwhile: undo ours
+        if replies_waiting and result.replies:
+            # Earlier replies still wait for the platform: these queue behind them, so the chat reads in order.
+            await keep_replies(session, account.id,
+                               [row for rows in await self._reply_rows(session, result.replies) for row in rows])
+            ctx.outbox_written, result.replies = True, []
+        elif result.replies and incoming.channel in self._journaled:
+            result.replies = await self._journaled_replies(session, account.id, result.replies)
+        return _Stepped(ctx, result.replies, opened.last_sent_at)
+
+
+@dataclass(frozen=True)
+class _Stepped:
+    ctx: Context
+    replies: list[Reply]
+    last_sent_at: datetime | None
+    handled: bool = False
+
+
+async def _downloaded(incoming: Incoming, max_bytes: int) -> Incoming:
+    """The update with its file already fetched: the transaction may not wait on the network. A file the platform
+    says is too big or of a type no question takes is left for the handler to refuse without downloading it; a
+    download that fails is refused by the handler as before ("could not fetch your file")."""
+    file = incoming.file
+    if file is None or (file.size is not None and file.size > max_bytes) or (
+            file.mime is not None and file.mime not in DOCUMENT_TYPES):
+        return incoming
+    try:
+        content = await file.read()
+    except Exception as exc:  # noqa: BLE001  (the handler says so at the step that wanted the file)
+        failure = exc
+
+        async def refuse() -> bytes:
+            raise failure
+
+        return replace(incoming, file=replace(file, read=refuse))
+
+    async def fetched() -> bytes:
+        return content
+
+    return replace(incoming, file=replace(file, read=fetched))
 
 
 BACKLOG_AFTER = timedelta(seconds=30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.util import await_only
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.writer import SqliteWriter, attach_writer
 
 
 def is_sqlite(url: str) -> bool:
@@ -41,39 +44,39 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    _queue_sqlite_writers(engine)
+    if database and database != ":memory:":  # an in-memory database is one connection's: no second one to write on
+        _queue_behind_writer(engine, attach_writer(engine, database))
     return engine
 
 
-def _queue_sqlite_writers(engine: AsyncEngine) -> None:
+def _queue_behind_writer(engine: AsyncEngine, writer: SqliteWriter) -> None:
     """SQLite has one writer at a time, and a writer that finds the lock taken sleeps in steps of up to a
-    second (its busy handler), unfairly: under a burst some updates waited a second or more. So this process's
-    writers queue on a fair asyncio.Lock from their first write statement until their connection goes back
-    to the pool (after the commit). Reads never wait, and the lock is not held while an update is still
-    reading or downloading a photo. Other processes (CLI commands) still meet SQLite's own lock."""
-    lock = asyncio.Lock()
+    second (its busy handler), unfairly. So this engine's pooled connections, before their first write
+    statement, queue in the writer thread's own queue (storage.writer), and the thread stands aside until
+    their transaction ends (the connection goes back to the pool). Reads never wait. Other processes (CLI
+    commands) still meet SQLite's own lock."""
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _before_write(conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]  # DBAPI objects: untyped
         if conn.info.get(_WRITING) or statement.lstrip()[:6].upper() not in _WRITES:
             return
-        await_only(_acquire(lock))  # we are inside SQLAlchemy's greenlet: this awaits on the event loop
-        conn.info[_WRITING] = True
+        # We are inside SQLAlchemy's greenlet: this awaits on the event loop.
+        conn.info[_WRITING] = await_only(_turn(writer))
 
     @event.listens_for(engine.sync_engine.pool, "checkin")
     def _after_commit(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]  # DBAPI objects: untyped
-        if record is not None and record.info.pop(_WRITING, False):
-            lock.release()
+        if record is not None and (finished := record.info.pop(_WRITING, None)) is not None:
+            finished.set()
 
 
-_WRITING = "ocop_holds_write_lock"
+_WRITING = "ocop_holds_write_turn"
 _WRITES = {"INSERT", "UPDATE", "DELETE", "REPLAC"}
 
 
-async def _acquire(lock: asyncio.Lock) -> None:
+async def _turn(writer: SqliteWriter) -> threading.Event:
     try:
         async with asyncio.timeout(30):  # as long as SQLite's own busy timeout
-            await lock.acquire()
+            return await writer.turn()
     except TimeoutError:
         raise sqlite3.OperationalError("database is locked (waited 30 s for this process's other writers)") from None
 
@@ -93,7 +96,12 @@ DialectInsert = Callable[[Any], postgresql.Insert] | Callable[[Any], sqlite.Inse
 
 def dialect_insert(session: AsyncSession) -> DialectInsert:
     """The INSERT that knows ON CONFLICT for this session's database."""
-    return postgresql.insert if session.bind and session.bind.dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert if on_postgresql(session) else sqlite.insert
+
+
+def on_postgresql(session: AsyncSession) -> bool:
+    # The sync session's bind: in the SQLite writer that is a Connection the async session does not know of.
+    return session.sync_session.get_bind().dialect.name == "postgresql"
 
 
 async def insert_ignoring_duplicates(session: AsyncSession, model: type[SQLModel], rows: list[dict[str, Any]],

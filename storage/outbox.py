@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import aware, insert_ignoring_duplicates
+from storage.db import aware, insert_ignoring_duplicates, on_postgresql
 from storage.models import ChatAccount, OutboxMessage, WebPushSubscription, utcnow
 from storage.statuses import DELIVERED, PENDING, SENDING, SENT
 
@@ -151,7 +151,7 @@ async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: da
                      col(OutboxMessage.id)).limit(limit)
            .with_for_update(skip_locked=True, of=OutboxMessage))
     found = list(await session.exec(due))
-    if found and session.bind and session.bind.dialect.name == "postgresql":
+    if found and on_postgresql(session):
         found = await _chats_nobody_else_claims(session, found, now, worker, recent)
     ids = [message_id for message_id, _ in found]
     if not ids:

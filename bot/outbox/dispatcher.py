@@ -12,6 +12,7 @@ their lease runs out, then any dispatcher takes them again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,7 @@ from storage import outbox, statuses
 from storage.blobs import blob_path
 from storage.chats import accounts_in_a_form
 from storage.models import ChatAccount, OutboxMessage, StoredFile
+from storage.writer import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +295,7 @@ class GroupCommit:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  write: Callable[[AsyncSession, list[tuple[int, dict[str, object]]]], Awaitable[set[int]]]) -> None:
-        self._sessions = sessions
+        self._transactions = Transactions(sessions)
         self._write = write
         self._queue: list[tuple[int, dict[str, object], asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -310,12 +312,14 @@ class GroupCommit:
             self._writer = asyncio.create_task(self._write_all())
         return await done
 
+    async def _write_rows(self, rows: list[tuple[int, dict[str, object]]], session: AsyncSession) -> set[int]:
+        return await self._write(session, rows)
+
     async def _write_all(self) -> None:
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                async with self._sessions() as session, session.begin():
-                    kept = await self._write(session, [(i, v) for i, v, _ in batch])
+                kept = await self._transactions.run(functools.partial(self._write_rows, [(i, v) for i, v, _ in batch]))
             except Exception as exc:  # the senders see it; their rows stay claimable after the lease
                 for _, _, done in batch:
                     if not done.done():

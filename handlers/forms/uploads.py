@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from handlers.forms.validators import Invalid
 from handlers.types import Context, IncomingFile
 from storage.blobs import INCOMPLETE, checked_content, save_file, sniff_mime
+from storage.writer import off_the_loop
 
 IMAGE_TYPES = {"image/jpeg", "image/png"}
 DOCUMENT_TYPES = IMAGE_TYPES | {"application/pdf"}
@@ -32,7 +32,7 @@ async def accept_upload(ctx: Context, file: IncomingFile, *, allow_pdf: bool) ->
     real = sniff_mime(content)
     if real not in allowed:
         raise Invalid(wrong_type)
-    kept = await asyncio.to_thread(checked_content, content, real)
+    kept = await off_the_loop(checked_content, content, real)
     if isinstance(kept, str):
         raise Invalid("error.file_incomplete" if kept == INCOMPLETE else "error.file_not_genuine")
     content = kept

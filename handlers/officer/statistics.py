@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from handlers.officer.access import Scope, province_list
 from handlers.officer.charts import statistics_chart
 from handlers.types import Attachment, Context, Reply
@@ -11,6 +9,7 @@ from messages import format_number, format_when, t
 from storage.lifecycle import STATUSES
 from storage.reference import load_reference
 from storage.statistics import ProvinceStatistics, province_statistics
+from storage.writer import off_the_loop
 
 
 def summary(lang: str, stats: ProvinceStatistics, scope: str, timezone: str) -> str:
@@ -58,6 +57,6 @@ async def show(ctx: Context, scope: Scope) -> list[Reply]:
     today = ctx.today
     stats = await province_statistics(ctx.session, province, today, ctx.now)
     # Drawing takes a few hundred milliseconds: off the event loop, so other chats are not kept waiting.
-    png = await asyncio.to_thread(statistics_chart, lang, stats, t(lang, "stats.chart_title", scope=scope.label))
+    png = await off_the_loop(statistics_chart, lang, stats, t(lang, "stats.chart_title", scope=scope.label))
     chart = Attachment(f"thong-ke-{province or 'ca-nuoc'}.png", "image/png", scope.label, content=png)
     return [Reply(summary(lang, stats, scope.label, ctx.timezone), attachments=(chart,))]
