@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, CursorResult, Executable, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -97,6 +97,18 @@ DialectInsert = Callable[[Any], postgresql.Insert] | Callable[[Any], sqlite.Inse
 def dialect_insert(session: AsyncSession) -> DialectInsert:
     """The INSERT that knows ON CONFLICT for this session's database."""
     return postgresql.insert if on_postgresql(session) else sqlite.insert
+
+
+async def core(session: AsyncSession, statement: Executable,
+               params: dict[str, Any] | list[dict[str, Any]] | None = None) -> CursorResult[Any]:
+    """A Core statement on the session's own connection (same transaction), without the ORM's per-statement work:
+    for the statements every update runs. A list of params is one executemany (cached, unlike multi-row VALUES)."""
+    sync = session.sync_session
+    bind = sync.get_bind()
+    if isinstance(bind, Connection) and not bind.dialect.is_async:  # the SQLite writer: we are on its thread
+        return sync.connection().execute(statement, params)
+    connection = await session.connection()
+    return await connection.execute(statement, params)
 
 
 def on_postgresql(session: AsyncSession) -> bool:

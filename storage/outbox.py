@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, delete, exists, func, insert, or_, true, update
+from sqlalchemy import ColumnElement, Insert, bindparam, case, delete, exists, func, insert, or_, true, update
 from sqlalchemy import text as sql
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import aware, insert_ignoring_duplicates, on_postgresql
+from storage.db import aware, core, insert_ignoring_duplicates, on_postgresql
 from storage.models import ChatAccount, OutboxMessage, WebPushSubscription, utcnow
 from storage.statuses import DELIVERED, PENDING, SENDING, SENT
 
@@ -64,10 +65,15 @@ async def journal_replies(session: AsyncSession, account_id: int, rows: list[dic
     no dispatcher takes them while it sends) until `now + lease`. Returns their ids in the order of `rows`."""
     values = [{"account_id": account_id, "reason": "reply", "status": SENDING, "due_at": now, "attempts": 0,
                "created_at": now, "claimed_by": worker, "lease_until": now + lease} | row for row in rows]
-    result = await session.exec(insert(OutboxMessage).values(values)
-                                .returning(col(OutboxMessage.id), col(OutboxMessage.dedupe_key)))
-    ids = dict((key, message_id) for message_id, key in result)
-    return [ids[row["dedupe_key"]] for row in rows]
+    result = await core(session, _journal_statement(), values)
+    return [message_id for message_id, in result]
+
+
+@cache
+def _journal_statement() -> Insert:
+    # Built once, run as one executemany: a multi-row VALUES was compiled anew for every update.
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ without declaring it
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 async def forget_journal(session: AsyncSession, ids: Collection[int], worker: str) -> set[int]:
