@@ -8,6 +8,7 @@ import os
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -315,16 +316,24 @@ async def _load(attachment: Attachment) -> tuple[bytes, str, str, bool] | None:
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
     """Answers as a reply keyboard (tapping sends the label); confirm/edit actions inline."""
-    if reply.inline:
+    return _keyboard(reply.inline, reply.options, reply.request_contact)
+
+
+@lru_cache(maxsize=2048)
+def _keyboard(inline: bool, options: tuple[Option, ...],
+              request_contact: str | None) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    # Built once per set of buttons: a form's question shows the same ones to everybody. PTB's markups are frozen
+    # once made, so one object may go out in many replies.
+    if inline:
         return InlineKeyboardMarkup([[InlineKeyboardButton(button_label(o), callback_data=o.id)]
-                                     for o in reply.options])
-    if not reply.options and not reply.request_contact:
+                                     for o in options])
+    if not options and not request_contact:
         return None
     rows: list[list[KeyboardButton]] = []
-    if reply.request_contact:
-        rows.append([KeyboardButton(reply.request_contact, request_contact=True)])
-    answers = [o for o in reply.options if not _is_navigation(o)]
-    navigation = [o for o in reply.options if o not in answers]
+    if request_contact:
+        rows.append([KeyboardButton(request_contact, request_contact=True)])
+    answers = [o for o in options if not _is_navigation(o)]
+    navigation = [o for o in options if o not in answers]
     rows += _rows(answers, per_row=2 if all(len(o.label) <= 18 for o in answers) else 1)
     rows += _rows(navigation, per_row=2)
     return ReplyKeyboardMarkup(rows, resize_keyboard=True)

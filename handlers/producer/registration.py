@@ -138,7 +138,9 @@ def dossier_items(steps: Iterable[Step], data: Mapping[str, Any]) -> list[Dossie
     return items
 
 
+@cache
 def document_steps(group_code: str | None, kind: str = "new") -> list[Step]:
+    """Built once per group and kind (they were rebuilt several times an update); callers copy, never change it."""
     return [document_step(doc, optional=doc.optional) for doc in load_reference().documents_for(group_code, kind)]
 
 
