@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from handlers import buttons, commands, offices, shown
 from handlers.events import admin as event_admin
 from handlers.events import browse as events
@@ -39,8 +41,12 @@ FORMS: dict[str, forms.Form] = {f.name: f for f in (REGISTRATION, REEVALUATION, 
 async def handle(ctx: Context, state: State, inc: Incoming) -> Result:
     inc = await _typed_choice(ctx, state, inc)
     replies = await officer.session_ended(ctx) + await _route(ctx, state, inc)
-    if state.flow is None and "_await" not in state.data and not (replies and replies[-1].options):
-        replies.append(menu(ctx))  # a finished or cancelled form ends at the menu, never a dead end
+    if state.flow is None and "_await" not in state.data:
+        # A finished or cancelled form ends at the menu, never a dead end.
+        if replies and replies[-1].after_commit is not None:
+            replies[-1] = _then_menu(replies[-1], menu(ctx))  # the read decides: a list asks, statistics do not
+        elif not (replies and replies[-1].options):
+            replies.append(menu(ctx))
     shown.remember(state, replies, ctx.now)
     return Result(replies=replies, state=state)
 
@@ -318,6 +324,17 @@ def _is_officer(ctx: Context) -> bool:
 def _menu_choices(ctx: Context) -> list[Choice]:
     return [Choice(c.button, t(ctx.lang, f"menu.{c.action}"), commands.button_words(c))
             for c in commands.menu_buttons(_is_officer(ctx))]
+
+
+def _then_menu(later: Reply, menu_reply: Reply) -> Reply:
+    """A reply made after the commit, followed by the menu unless what it makes asks a question itself."""
+    read = later.after_commit
+    assert read is not None
+
+    async def made(session: AsyncSession) -> list[Reply]:
+        replies = await read(session)
+        return replies if replies and replies[-1].options else [*replies, menu_reply]
+    return replace(later, after_commit=made)
 
 
 def menu(ctx: Context) -> Reply:

@@ -56,6 +56,10 @@ class Reply:
     # The outbox rows this reply was written to with the step (Telegram, Zalo): marked sent once the platform takes
     # it, so a process killed before that sends it after its restart.
     journal_rows: tuple[int, ...] = ()
+    # A slow read (statistics, an export) that makes this reply once the step is committed, on a connection of its
+    # own, so it holds up no other chat's writes: its replies take this one's place. They carry no options, as what
+    # the chat was shown is committed with the step already.
+    after_commit: Callable[[AsyncSession], Awaitable[list[Reply]]] | None = None
 
 
 # What a reply kept in the outbox must remember besides its text, buttons and files, to be sent again as it was made.
@@ -81,6 +85,9 @@ class IncomingFile:
     size: int | None
     name: str | None
     read: Callable[[], Awaitable[bytes]]  # downloads the content; called only after the checks pass
+    # storage.blobs.checked_content's verdict on what read() gives, made before the update's transaction (decoding a
+    # photo takes a while, and nobody's writes should wait for it); None when it was not made.
+    checked: bytes | str | None = None
 
 
 @dataclass(frozen=True)

@@ -87,8 +87,11 @@ def _jpeg_end(content: bytes) -> int | None:
             return None
         at += 2 + int.from_bytes(content[at + 2:at + 4], "big")
         if marker == 0xDA:  # SOS: entropy-coded data follows, up to the next real marker
-            while at + 1 < len(content) and not (content[at] == 0xFF and content[at + 1] not in _IN_SCAN):
+            # bytes.find, not a loop over every byte in Python: a phone photo's scan is megabytes.
+            while (at := content.find(b"\xff", at)) != -1 and at + 1 < len(content) and content[at + 1] in _IN_SCAN:
                 at += 1
+            if at == -1:
+                return None
     return None
 
 

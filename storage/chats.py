@@ -142,6 +142,12 @@ def _save_statement() -> UpdateBase:
         version=bindparam("version"), updated_at=bindparam("updated_at", type_=table.c.updated_at.type))
 
 
+async def state_of(session: AsyncSession, account_id: int) -> ConversationState | None:
+    """The chat's state row as committed (not locked: for a short write after the update's own transaction)."""
+    query = select(ConversationState).where(ConversationState.account_id == account_id)
+    return (await session.exec(query.execution_options(populate_existing=True))).first()
+
+
 async def accounts_in_a_form(session: AsyncSession, account_ids: list[int]) -> set[int]:
     """Which of these chats are in the middle of a form (or answering one of its questions) right now."""
     if not account_ids:

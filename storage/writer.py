@@ -23,6 +23,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, event
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,6 +39,10 @@ class WaitedInTransaction(RuntimeError):
     Do that before the transaction: while it waits, nobody else in the process can write."""
 
 
+class ChangedInRead(RuntimeError):
+    """A read (Transactions.read) changed objects of its session: that would be lost, so it fails loudly."""
+
+
 class NotSaved(RuntimeError):
     """The transaction's group could not be committed: nothing of it was kept (the caller may try again)."""
 
@@ -47,7 +52,7 @@ class Transactions:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        engine = sessions.kw.get("bind")
+        engine = getattr(sessions, "kw", {}).get("bind")  # a test's stand-in for a sessionmaker has no kw
         self._writer = writer_for(engine) if isinstance(engine, AsyncEngine) else None
 
     @property
@@ -57,8 +62,33 @@ class Transactions:
     async def run(self, work: Work[T]) -> T:
         if self._writer is not None:
             return await self._writer.run(work)
-        async with self._sessions() as session, session.begin():
-            return await work(session)
+        return await self._on_a_live_connection(work, write=True)
+
+    async def read(self, work: Work[T]) -> T:
+        """A read that may be slow (statistics, an export) on a pooled connection of its own, never in the writer:
+        under WAL it reads the last committed state while writes go on. A change it makes fails loudly."""
+        return await self._on_a_live_connection(work, write=False)
+
+    async def _on_a_live_connection(self, work: Work[T], *, write: bool) -> T:
+        for attempt in range(2):
+            try:
+                async with self._sessions() as session:
+                    if not write:
+                        result = await work(session)
+                        if session.new or session.dirty or session.deleted:
+                            raise ChangedInRead("a read after the step changed what it read; changes belong in the "
+                                                "step")
+                        return result
+                    async with session.begin():
+                        return await work(session)
+            except DBAPIError as exc:
+                # A connection that died while it idled in the pool (a database restart): SQLAlchemy has marked
+                # every pooled connection of before as stale, so one more try gets a fresh one. This replaces a
+                # ping on every checkout, a round trip per transaction.
+                if not exc.connection_invalidated or attempt:
+                    raise
+                log.info("a pooled database connection had died; running the transaction again on a new one")
+        raise AssertionError("unreachable: the second try returns or raises")
 
 
 async def off_the_loop(function: Callable[..., T], *args: Any) -> T:
@@ -88,6 +118,9 @@ _WRITERS: weakref.WeakKeyDictionary[Any, SqliteWriter] = weakref.WeakKeyDictiona
 class _Job:
     work: Work[Any]
     done: asyncio.Future[Any]
+
+
+_Result = tuple[_Job, Any, BaseException | None]  # a job, its value, or the error to raise instead
 
 
 @dataclass
@@ -165,9 +198,11 @@ class SqliteWriter:
                             waiting = more
                             break
                         batch.append(more)
-                    if _commit_together(connection, batch):
-                        self.commits += 1
+                    committed = _commit_together(connection, batch)
+                    if committed is not None:
+                        self.commits += 1  # counted before anyone hears of it
                         self.committed += len(batch)
+                        _settle(committed)
         except BaseException:
             log.exception("the SQLite writer stopped")
             raise
@@ -204,13 +239,15 @@ def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute(f"PRAGMA {pragma}")
 
 
-def _commit_together(connection: Connection, batch: list[_Job]) -> bool:
-    results: list[tuple[_Job, Any, BaseException | None]] = []
+def _commit_together(connection: Connection, batch: list[_Job]) -> list[_Result] | None:
+    """Runs the batch under one COMMIT: each job's result to hand out, or None when it was not committed (the
+    jobs are told so here)."""
+    results: list[_Result] = []
     try:
         transaction = connection.begin()
     except Exception as exc:  # the database is locked elsewhere for over 30 s, or gone
         _settle([(job, None, _not_saved(exc)) for job in batch])
-        return False
+        return None
     for job in batch:
         try:
             results.append((job, _run_in_savepoint(connection, job.work), None))
@@ -224,9 +261,8 @@ def _commit_together(connection: Connection, batch: list[_Job]) -> bool:
             transaction.rollback()
         _roll_back_what_is_left(connection)
         _settle([(job, None, _not_saved(exc)) for job, _, _ in results])
-        return False
-    _settle(results)
-    return True
+        return None
+    return results
 
 
 def _roll_back_what_is_left(connection: Connection) -> None:
@@ -275,8 +311,8 @@ def run_without_waiting(awaitable: Awaitable[T]) -> T:
     raise WaitedInTransaction(f"a write transaction waited on {awaited!r}; do that before the transaction")
 
 
-def _settle(results: list[tuple[_Job, Any, BaseException | None]]) -> None:
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Any, BaseException | None]]] = {}
+def _settle(results: list[_Result]) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Result]] = {}
     for result in results:
         by_loop.setdefault(result[0].done.get_loop(), []).append(result)
     for loop, settled in by_loop.items():
@@ -284,7 +320,7 @@ def _settle(results: list[tuple[_Job, Any, BaseException | None]]) -> None:
             loop.call_soon_threadsafe(_settle_on_loop, settled)
 
 
-def _settle_on_loop(results: list[tuple[_Job, Any, BaseException | None]]) -> None:
+def _settle_on_loop(results: list[_Result]) -> None:
     for job, value, error in results:
         if job.done.done():
             continue

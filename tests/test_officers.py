@@ -84,6 +84,26 @@ async def test_officer_sees_and_acts_only_in_own_province(make_runner: Callable,
     assert "Cà phê Cầu Đất" in admin.text and "Gốm Bát Tràng" in admin.text
 
 
+async def test_a_number_typed_after_the_list_opens_that_application(make_runner: Callable, sqlite_url: str) -> None:
+    """The list is read after the step is committed (so counting a province holds up no one's writes); what it
+    showed still joins the step, so a typed "2" means its second item, after a restart too."""
+    runner = await make_runner(sqlite_url)
+    async with runner.sessions() as session, session.begin():
+        producer = await add_producer(session)
+        await add_application(session, producer, name="Cà phê Cầu Đất")
+        await add_application(session, producer, name="Mứt hồng Đà Lạt")
+    officer = Chat(runner, user="officer-1", channel="zalo")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    await officer.say("/hoso")
+    assert officer.text.index("Mứt hồng Đà Lạt") < officer.text.index("Cà phê Cầu Đất")  # newest first
+    restarted = Chat(await make_runner(sqlite_url), user="officer-1", channel="zalo")
+    await restarted.say("2")
+    assert "Cà phê Cầu Đất" in restarted.replies[0].text and "Mứt hồng" not in restarted.replies[0].text
+    await restarted.say("/thongke")  # statistics end at the menu: "1" is now the menu's first item, not a list's
+    await restarted.say("1")
+    assert not says(restarted.text, "error.choice_unknown")
+
+
 async def test_officer_filters_the_list_by_group_nhom_or_phan_nhom(make_runner: Callable, sqlite_url: str) -> None:
     runner = await make_runner(sqlite_url)
     async with runner.sessions() as session, session.begin():

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.cli.commands import main
 from handlers.officer.charts import statistics_chart
 from messages import t
 from storage.lifecycle import add_months
-from storage.models import Certificate
+from storage.models import Certificate, OutboxMessage
 from storage.statistics import ProvinceStatistics, province_statistics
 from tests.support.catalog import says
 from tests.support.checks import present
@@ -117,6 +121,61 @@ async def test_statistics_in_chat_for_officers_only(make_runner: Callable, sqlit
     producer = Chat(runner, user="producer")
     await producer.say("/thongke")
     assert says(producer.text, "officer.not_allowed")
+
+
+async def test_a_chart_being_drawn_holds_up_no_one_elses_answer(make_runner: Callable, sqlite_url: str, clock,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting and drawing come after the officer's step is committed, on a read connection of their own: a
+    producer who writes meanwhile is answered at once, not after the chart (on SQLite, every write of the process
+    goes through one writer)."""
+    clock.now = NOW
+    runner = await make_runner(sqlite_url)
+    await seed(runner.sessions)
+    officer = Chat(runner, user="officer")
+    await officer.say(f"/canbo {await invite(runner.sessions)}")
+    drawing, may_finish = threading.Event(), threading.Event()
+
+    def slow_chart(*args: Any) -> bytes:
+        drawing.set()
+        assert may_finish.wait(20)
+        return statistics_chart(*args)
+
+    monkeypatch.setattr("handlers.officer.statistics.statistics_chart", slow_chart)
+    asking = asyncio.create_task(officer.say("/thongke"))
+    assert await asyncio.to_thread(drawing.wait, 10)
+    producer = Chat(runner, user="producer")
+    await asyncio.wait_for(producer.say("xin chào"), 10)
+    assert producer.replies and not asking.done()  # answered while the officer's chart is still being drawn
+    may_finish.set()
+    await asyncio.wait_for(asking, 20)
+    assert says(officer.replies[0].text, "stats.title", scope="Lâm Đồng")
+    assert officer.replies[0].attachments[0].mime == "image/png"
+    assert officer.replies[-1].options  # and the menu after it, as before
+
+
+async def test_statistics_made_after_the_step_are_journaled_like_any_reply(make_runner: Callable, sqlite_url: str,
+                                                                          clock) -> None:
+    """On Telegram every reply is written to the outbox before it is sent, so a process killed before sending it
+    sends it after its restart: the statistics too, though they are made after the step's commit."""
+    clock.now = NOW
+    runner = (await make_runner(sqlite_url)).journal("telegram")
+    await seed(runner.sessions)
+    officer = Chat(runner, user="officer", channel="telegram")
+    for reply in await officer.say(f"/canbo {await invite(runner.sessions)}"):
+        await runner.sent("telegram", reply)  # the platform took them (else the next replies queue behind them)
+    await officer.say("/thongke")
+    assert says(officer.replies[0].text, "stats.title", scope="Lâm Đồng")
+    assert all(reply.journal_rows for reply in officer.replies)
+    async with runner.sessions() as session:
+        journaled = (await session.exec(select(OutboxMessage).where(
+            col(OutboxMessage.id).in_(officer.replies[0].journal_rows)))).all()
+    assert [row.text for row in journaled] == [officer.replies[0].text] and journaled[0].file_id is not None
+    # Those were not sent yet: asked again, the new statistics queue behind them, in order, rather than overtake.
+    assert await officer.say("/thongke") == []
+    async with runner.sessions() as session:
+        queued = (await session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending")
+                                     .order_by(col(OutboxMessage.id)))).all()
+    assert says(queued[0].text, "stats.title", scope="Lâm Đồng") and queued[0].file_id is not None
 
 
 async def test_an_empty_list_in_the_statistics_says_so(make_runner: Callable, sqlite_url: str, clock) -> None:

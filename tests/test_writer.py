@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.conversation import ConversationRunner
 from storage.db import create_engine, create_sessionmaker
-from storage.writer import NotSaved, SqliteWriter, Transactions, WaitedInTransaction, writer_for
+from storage.models import ChatAccount
+from storage.writer import ChangedInRead, NotSaved, SqliteWriter, Transactions, WaitedInTransaction, writer_for
 from tests.support.catalog import says
 from tests.support.checks import present
-from tests.support.fakes import Chat
+from tests.support.fakes import JPEG, Chat
 
 
 @pytest.fixture
@@ -225,3 +227,40 @@ async def test_a_handler_that_would_wait_inside_the_transaction_is_refused_and_l
         await chat.say("xin chào")
     assert says(chat.last, "error.unexpected")
     assert "WaitedInTransaction" in caplog.text
+
+
+async def test_a_read_that_changes_what_it_read_fails_loudly(engine: AsyncEngine) -> None:
+    """Reads after the step (statistics, lists) run on a connection of their own and are never committed: a change
+    made there would silently vanish, so it is refused."""
+    transactions = Transactions(create_sessionmaker(engine))
+    assert await transactions.read(lambda session: asyncio.sleep(0, "read")) == "read"  # a read may wait freely
+
+    async def change(session: AsyncSession) -> None:
+        session.add(ChatAccount(channel="web", chat_id="x", role="producer", language="vi"))
+
+    with pytest.raises(ChangedInRead):
+        await transactions.read(change)
+
+
+async def test_a_photo_being_checked_holds_up_no_one_elses_answer(make_runner: Callable, sqlite_url: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decoding a sent photo to its end takes a while on a phone-sized picture: it happens before the update's
+    transaction, so another person writing meanwhile is answered at once."""
+    from storage.blobs import checked_content
+
+    runner = await make_runner(sqlite_url)
+    checking, may_finish = threading.Event(), threading.Event()
+
+    def slow_check(content: bytes, mime: str) -> bytes | str:
+        checking.set()
+        assert may_finish.wait(20)
+        return checked_content(content, mime)
+
+    monkeypatch.setattr("bot.conversation.checked_content", slow_check)
+    sending = asyncio.create_task(Chat(runner, user="with-photo").send_file(JPEG, "image/jpeg"))
+    assert await asyncio.to_thread(checking.wait, 10)
+    other = Chat(runner, user="other")
+    await asyncio.wait_for(other.say("xin chào"), 10)
+    assert other.replies and not sending.done()
+    may_finish.set()
+    assert await asyncio.wait_for(sending, 20)  # and the photo's sender is answered too

@@ -17,7 +17,7 @@ from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice
 from handlers.forms.steps import Form
 from handlers.forms.validators import Invalid, free_text, future_time
-from handlers.officer.access import acting_officer, officer_with, sees
+from handlers.officer.access import acting_officer, after_commit, officer_with, sees
 from handlers.officer.workbook import append_row
 from handlers.types import Attachment, Context, Option, Reply, State
 from messages import format_when, t
@@ -25,6 +25,7 @@ from storage.events import audience, cancel_event, create_event, get_event, regi
 from storage.models import Event
 from storage.outbox import enqueue
 from storage.reference import load_reference
+from storage.writer import off_the_loop
 
 SECTION = "event"
 
@@ -139,8 +140,14 @@ async def people(ctx: Context, event_id: int) -> list[Reply]:
     event = await _officers_event(ctx, event_id)
     if isinstance(event, Reply):
         return [event]
+    # A big fair's list and its workbook take a while: made once the step is committed, on a read connection.
+    return [after_commit(ctx, _people, event)]
+
+
+async def _people(ctx: Context, event: Event) -> list[Reply]:
+    assert event.id is not None
     lang = ctx.lang
-    rows = await registrants(ctx.session, event_id)
+    rows = await registrants(ctx.session, event.id)
     lines = [t(lang, "event.people_title", name=event.name, count=len(rows))]
     from openpyxl import Workbook  # only officers exporting registrants need it; not loaded at start-up
 
@@ -153,7 +160,7 @@ async def people(ctx: Context, event_id: int) -> list[Reply]:
         lines.append(f"{number}. {name} · {phone or '—'}")
         append_row(sheet, [name, phone, producer.commune if producer else ""])
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    await off_the_loop(workbook.save, buffer)
     attachment = Attachment(f"dang-ky-{event.kind}-{event.id}.xlsx",
                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", event.name,
                             content=buffer.getvalue())

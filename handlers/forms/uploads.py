@@ -32,7 +32,7 @@ async def accept_upload(ctx: Context, file: IncomingFile, *, allow_pdf: bool) ->
     real = sniff_mime(content)
     if real not in allowed:
         raise Invalid(wrong_type)
-    kept = await off_the_loop(checked_content, content, real)
+    kept = file.checked if file.checked is not None else await off_the_loop(checked_content, content, real)
     if isinstance(kept, str):
         raise Invalid("error.file_incomplete" if kept == INCOMPLETE else "error.file_not_genuine")
     content = kept

@@ -54,8 +54,7 @@ def subgroup_rows(lang: str, stats: ProvinceStatistics, group: str) -> list[tupl
 @province_list
 async def show(ctx: Context, scope: Scope) -> list[Reply]:
     lang, province = ctx.lang, scope.province
-    today = ctx.today
-    stats = await province_statistics(ctx.session, province, today, ctx.now)
+    stats = await province_statistics(ctx.session, province, ctx.today, ctx.now)
     # Drawing takes a few hundred milliseconds: off the event loop, so other chats are not kept waiting.
     png = await off_the_loop(statistics_chart, lang, stats, t(lang, "stats.chart_title", scope=scope.label))
     chart = Attachment(f"thong-ke-{province or 'ca-nuoc'}.png", "image/png", scope.label, content=png)
