@@ -70,13 +70,12 @@ async def drive(application: Application, api: OfflineBotApi, *, producers: int,
             "registrations_completed": finished, "registrations": producers}
 
 
-async def ours(workdir: Path, db: Path, producers: int, concurrency: int, latency: float) -> dict[str, Any]:
+async def ours(workdir: Path, url: str, producers: int, concurrency: int, latency: float) -> dict[str, Any]:
     from bot.channels.telegram import TelegramChannel, build_application
     from bot.conversation import ConversationRunner
     from bot.outbox.pacer import Pacer
     from storage.db import create_engine, create_sessionmaker
 
-    url = f"sqlite+aiosqlite:///{db}"
     engine = create_engine(url)
     runner = ConversationRunner(create_sessionmaker(engine), data_dir=workdir / "data", max_upload_bytes=10 << 20,
                                 default_language="vi")
@@ -120,7 +119,8 @@ async def stock(workdir: Path, db_producers: int, producers: int, concurrency: i
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db-producers", type=int, default=1000)
-    parser.add_argument("--mode", choices=("ours", "stock-every-update", "stock-on-flush"), default="ours")
+    parser.add_argument("--mode", choices=("ours", "ours-postgres", "stock-every-update", "stock-on-flush"),
+                        default="ours")
     parser.add_argument("--producers", type=int, default=300, help="people registering during the run")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seeded", type=Path, help="a database already seeded with --db-producers (copied)")
@@ -135,7 +135,18 @@ def main() -> None:
             else:
                 asyncio.run(seed(f"sqlite+aiosqlite:///{db}", args.db_producers))
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            result = asyncio.run(ours(workdir, db, args.producers, args.concurrency, args.api_latency_ms / 1000))
+            result = asyncio.run(ours(workdir, f"sqlite+aiosqlite:///{db}", args.producers, args.concurrency,
+                                      args.api_latency_ms / 1000))
+        elif args.mode == "ours-postgres":  # a database of its own on OCOP_TEST_POSTGRES_URL's server, dropped after
+            from bench.mixed import drop_database, fresh_database
+
+            name, url = asyncio.run(fresh_database())
+            try:
+                asyncio.run(seed(url, args.db_producers))
+                rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                result = asyncio.run(ours(workdir, url, args.producers, args.concurrency, args.api_latency_ms / 1000))
+            finally:
+                asyncio.run(drop_database(name))
         else:
             warnings.filterwarnings("ignore", message="If 'per_message=False'")  # PTB's advice for other bots
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -11,6 +11,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
@@ -40,6 +41,7 @@ from storage.chats import get_or_create_chat_account
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
 from storage.web_push import save_subscription
+from storage.writer import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -256,11 +258,13 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         async def handle(incoming: Incoming, *, follow_up: bool = False) -> list[Reply]:
             return await app[RUNNER].handle(incoming, follow_up=follow_up)
         async def save_push(chat_id: str, endpoint: str, p256dh: str, auth: str) -> None:
-            async with app[RUNNER].sessions() as session, session.begin():
+            async def save(session: AsyncSession) -> None:
                 account = await get_or_create_chat_account(session, "web", chat_id, user_id=chat_id,
                                                            display_name=None,
                                                            default_language=settings.default_language)
                 await save_subscription(session, account.id, endpoint, p256dh, auth)
+
+            await Transactions(app[RUNNER].sessions).run(save)
 
         add_webchat_routes(app, handle, settings.default_language, identity, notices, file_link,
                            settings.max_upload_bytes, push=lambda: pushers[0] if pushers else None,

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.outbox.pacer import Pacer
 from storage import replicas
+from storage.writer import Transactions
 
 log = logging.getLogger(__name__)
 EVERY = 2.0  # seconds between beats: how long the others take to notice a replica that joined
@@ -32,8 +33,8 @@ class ReplicaHeartbeat:
         self._task: asyncio.Task[None] | None = None
 
     async def beat(self) -> int:
-        async with self._sessions() as session, session.begin():
-            alive = await replicas.beat(session, self._worker, self._clock(), ALIVE)
+        now = self._clock()
+        alive = await Transactions(self._sessions).run(lambda session: replicas.beat(session, self._worker, now, ALIVE))
         if self._pacers and self._pacers[0].replicas != alive:
             log.info("%d replicas share each chat platform's limit", alive)
         for pacer in self._pacers:
@@ -55,8 +56,7 @@ class ReplicaHeartbeat:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         with contextlib.suppress(Exception):  # a database already gone: the others stop counting it after ALIVE
-            async with self._sessions() as session, session.begin():
-                await replicas.leave(session, self._worker)
+            await Transactions(self._sessions).run(lambda session: replicas.leave(session, self._worker))
 
     async def _run(self, *, release_after_first_look: bool) -> None:
         await asyncio.sleep(FIRST_LOOK)

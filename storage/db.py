@@ -27,7 +27,9 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str) -> AsyncEngine:
     if not is_sqlite(url):
-        return create_async_engine(url, pool_pre_ping=True)
+        # No ping per checkout (a round trip per transaction): a connection found dead is handled where it is used
+        # (Transactions.run tries once more, the conversation runner retries an update).
+        return create_async_engine(url)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ from handlers.shown import question_index
 from handlers.types import Incoming, Reply
 from messages import t
 from storage.chats import first_time_seen
+from storage.writer import Transactions
 
 VALID_SECONDS = 24 * 3600
 CHANNEL = "upload-link"  # where used nonces are recorded (processed_update)
@@ -85,9 +86,8 @@ def add_upload_link_routes(app: web.Application, links: UploadLinks, *, handle: 
             return _answer(400, t(language, "api.bad_upload"))
         if not files:
             return _answer(400, t(language, "api.bad_upload"))
-        async with sessions()() as session, session.begin():
-            if not await first_time_seen(session, CHANNEL, nonce):
-                return _answer(403, t(language, "upload.used"))
+        if not await Transactions(sessions()).run(lambda session: first_time_seen(session, CHANNEL, nonce)):
+            return _answer(403, t(language, "upload.used"))
         answered = await answer_files(handle, files, Incoming(channel="zalo", chat_id=chat_id, user_id=chat_id,
                                                               carries_documents=False))
         await send_back(chat_id, answered)  # the conversation goes on in Zalo

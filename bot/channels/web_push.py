@@ -8,6 +8,7 @@ when Web Push is configured: most deployments need neither at start-up.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from typing import Any
@@ -19,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.outbox.outcomes import NotThere, Permanent, RetryLater, Transient
 from storage.web_push import forget_subscription, subscriptions_of_chat
+from storage.writer import Transactions
 
 TTL_SECONDS = 3 * 24 * 3600  # a push service keeps a notice this long for a phone that is off
 MAX_PAYLOAD = 3000  # bytes before encryption: push services refuse more than 4096 after it
@@ -80,8 +82,7 @@ class WebPush:
             if status in (200, 201, 202):
                 delivered = True
             elif status in (404, 410):  # the person revoked it or the browser dropped it: never again
-                async with self._sessions() as session, session.begin():
-                    await forget_subscription(session, endpoint)
+                await Transactions(self._sessions).run(functools.partial(_forget, endpoint))
             elif status == 429:
                 retry = RetryLater(_seconds(response.headers.get("Retry-After")))
             elif status >= 500:
@@ -122,3 +123,7 @@ def acceptable_endpoint(endpoint: object) -> bool:
         return False
     parts = urlsplit(endpoint)
     return parts.scheme == "https" and bool(parts.hostname)
+
+
+async def _forget(endpoint: str, session: AsyncSession) -> None:
+    await forget_subscription(session, endpoint)

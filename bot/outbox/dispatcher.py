@@ -81,6 +81,7 @@ class Dispatcher:
                  metrics: Metrics | None = None, worker: str | None = None,
                  reachable: dict[str, Reachable] | None = None, pushable: frozenset[str] = frozenset()) -> None:
         self._sessions = sessions
+        self._transactions = Transactions(sessions)
         self._senders = senders
         self._reachable = reachable or {}
         self._pushable = pushable  # channels whose chats with a push subscription are reachable anywhere
@@ -113,9 +114,8 @@ class Dispatcher:
 
     async def _run(self, poll_seconds: float) -> None:
         try:
-            async with self._sessions() as session, session.begin():
-                if taken := await outbox.release_claims(session, self.worker):
-                    log.warning("took back %s outbox rows claimed by this instance before it last stopped", taken)
+            if taken := await self._transactions.run(lambda session: outbox.release_claims(session, self.worker)):
+                log.warning("took back %s outbox rows claimed by this instance before it last stopped", taken)
         except Exception:  # the rows will be taken when their lease runs out instead
             log.exception("could not take back this instance's earlier claims")
         # Rounds overlap: more rows are claimed as soon as half of those in flight are done, so one chat waiting
@@ -149,8 +149,8 @@ class Dispatcher:
             if handled:
                 waits = 0
                 continue
-            async with self._sessions() as session:
-                free_at = await outbox.next_free_at(session, self._clock(), self.limits.chat_interval)
+            free_at = await self._transactions.read(functools.partial(
+                _next_free_at, self._clock(), self.limits.chat_interval))
             if free_at is None or waits >= 3:  # nothing held back (or a clock that does not move, in a test)
                 break
             waits += 1  # due rows of chats another sender wrote to a moment ago: their turn comes within a second
@@ -182,15 +182,8 @@ class Dispatcher:
             pushable = channel in self._pushable
             if chats is not None and not chats and not pushable:
                 continue  # no page of this channel is open here: its notices wait where they are
-            async with self._sessions() as session, session.begin():
-                claimed = await outbox.claim_due(session, channel=channel, worker=self.worker, now=now,
-                                                 lease=self.limits.lease, limit=self.limits.batch - in_flight,
-                                                 recent=self.limits.chat_interval,
-                                                 chat_ids=chats, or_push_subscribed=pushable)
-                # A notice's options are not numbered for a chat in a form: its numbers answer the form.
-                # (A reply kept for later is the chat's own question: its numbers are the form's.)
-                busy = await accounts_in_a_form(session, [a.id for m, a in claimed
-                                                          if m.options and m.reason != "reply"])
+            claimed, busy = await self._transactions.run(functools.partial(
+                self._claim, channel, now, self.limits.batch - in_flight, chats, pushable))
             by_chat: dict[str, list[tuple[OutboxMessage, ChatAccount]]] = {}
             for row in claimed:
                 by_chat.setdefault(row[1].chat_id, []).append(row)
@@ -199,6 +192,16 @@ class Dispatcher:
             claimed_rows += len(claimed)
             started |= {asyncio.create_task(self._send_chat(channel, send, rows, busy)) for rows in by_chat.values()}
         return started, claimed_rows
+
+    async def _claim(self, channel: str, now: datetime, limit: int, chats: set[str] | None, pushable: bool,
+                     session: AsyncSession) -> tuple[list[tuple[OutboxMessage, ChatAccount]], set[int]]:
+        claimed = await outbox.claim_due(session, channel=channel, worker=self.worker, now=now,
+                                         lease=self.limits.lease, limit=limit, recent=self.limits.chat_interval,
+                                         chat_ids=chats, or_push_subscribed=pushable)
+        # A notice's options are not numbered for a chat in a form: its numbers answer the form.
+        # (A reply kept for later is the chat's own question: its numbers are the form's.)
+        busy = await accounts_in_a_form(session, [a.id for m, a in claimed if m.options and m.reason != "reply"])
+        return claimed, busy
 
     async def _send_chat(self, channel: str, send: Send, rows: list[tuple[OutboxMessage, ChatAccount]],
                          busy: set[int]) -> None:
@@ -247,10 +250,15 @@ class Dispatcher:
         except Unreachable as exc:
             if self._metrics is not None:
                 self._metrics.sends.labels(statuses.UNREACHABLE).inc()
-            async with self._sessions() as session, session.begin():
+            error = str(exc)[:500]
+
+            async def unreachable(session: AsyncSession) -> None:
+                assert message.id is not None
                 if await outbox.finish(session, message.id, self.worker, status=statuses.UNREACHABLE,
-                                       attempts=message.attempts + 1, last_error=str(exc)[:500], parts_sent=parts):
+                                       attempts=message.attempts + 1, last_error=error, parts_sent=parts):
                     await outbox.mark_unreachable(session, account.id, now)
+
+            await self._transactions.run(unreachable)
             return
         except Permanent as exc:
             await self._finish(message, status=statuses.FAILED, attempts=message.attempts + 1,
@@ -273,8 +281,7 @@ class Dispatcher:
     async def _attachment(self, file_id: int | None) -> tuple[Attachment, ...]:
         if file_id is None or self._data_dir is None:
             return ()
-        async with self._sessions() as session:
-            stored = await session.get(StoredFile, file_id)
+        stored = await self._transactions.read(lambda session: session.get(StoredFile, file_id))
         if stored is None:
             return ()
         path = blob_path(self._data_dir, stored.sha256, stored.mime)
@@ -285,6 +292,10 @@ class Dispatcher:
             self._metrics.sends.labels(str(values.get("status", "?"))).inc()
         if not await self._outcomes.record(message, values):
             log.warning("outbox row %s was taken over by another dispatcher before it finished", message.id)
+
+
+async def _next_free_at(now: datetime, interval: timedelta, session: AsyncSession) -> datetime | None:
+    return await outbox.next_free_at(session, now, interval)
 
 
 class GroupCommit:

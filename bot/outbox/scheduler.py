@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.notices.reminders import ReminderRules, scan
+from storage.writer import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ class ReminderScheduler:
         """Enqueue what is due as of `as_of` (default: today in OCOP_TIMEZONE). Safe to run any number of times."""
         now = self._clock()
         today = as_of or now.astimezone(self._zone).date()
-        async with self._sessions() as session, session.begin():
-            added = await scan(session, today=today, now=now, rules=self._rules)
+        added = await Transactions(self._sessions).run(
+            lambda session: scan(session, today=today, now=now, rules=self._rules))
         self.last_run = now
         log.info("reminder scan for %s added %s", today.isoformat(), dict(added) or "nothing")
         if added and self._on_added is not None:
