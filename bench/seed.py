@@ -6,7 +6,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from storage.db import create_engine
 from storage.lifecycle import RECOGNISED, SUBMITTED, certificate_valid_until
@@ -74,6 +74,11 @@ async def seed(url: str, producers: int, *, today: date | None = None, chat_base
                 "id": i, "product_id": i, "application_id": i, "score": 75, "stars": 4,
                 "decision_number": f"{i}/QĐ-UBND", "decision_date": decided[i],
                 "valid_until": certificate_valid_until(decided[i]), "created_at": now} for i in certified])
+        if engine.dialect.name == "postgresql":
+            for table in ("producer", "chat_account", "product", "application", "certificate"):
+                # The seed writes its own ids: move each sequence past them, as a real import would.
+                await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                        f"(SELECT coalesce(max(id), 1) FROM {table}))"))
     await engine.dispose()
 
 
