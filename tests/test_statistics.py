@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
