@@ -279,17 +279,19 @@ class ConversationRunner:
             # A slow read follows once this step is committed (_read_after_commit); its replies are stored then.
             return _Stepped(ctx, result.replies, opened.last_sent_at, replies_waiting=replies_waiting,
                             version=row.version + 1)
-        replies = await self._store_replies(session, incoming.channel, account.id, result.replies, replies_waiting)
-        ctx.outbox_written |= replies_waiting and bool(result.replies)
+        replies = await self._store_replies(session, ctx, incoming.channel, result.replies, replies_waiting)
         return _Stepped(ctx, replies, opened.last_sent_at)
 
-    async def _store_replies(self, session: AsyncSession, channel: str, account_id: int, replies: list[Reply],
+    async def _store_replies(self, session: AsyncSession, ctx: Context, channel: str, replies: list[Reply],
                              replies_waiting: bool) -> list[Reply]:
         """The replies as they are to be sent now: journaled with the step, or, when earlier replies still wait for
         the platform, queued behind them in the outbox (none to send now), so the chat reads in order."""
+        account_id = ctx.account.id
+        assert account_id is not None
         if replies_waiting and replies:
             await keep_replies(session, account_id,
                                [row for rows in await self._reply_rows(session, replies) for row in rows])
+            ctx.outbox_written = True
             return []
         if replies and channel in self._journaled:
             return await self._journaled_replies(session, account_id, replies)
@@ -308,24 +310,20 @@ class ConversationRunner:
             except Exception:  # the step is committed: this answer alone failed
                 log.exception("a read after the step failed for a %s chat", incoming.channel)
                 replies.append(Reply(t(stepped.ctx.lang, "error.unexpected")))
-        account_id = stepped.ctx.account.id
-        assert account_id is not None
+        ctx = stepped.ctx
 
         async def store(session: AsyncSession) -> list[Reply]:
             # What the chat now has on screen to answer (a list's items, by number) joins the committed step,
             # unless a later update of the chat has moved it on meanwhile.
-            await _remember_shown(session, account_id, stepped.version, replies, stepped.ctx.now)
-            return await self._store_replies(session, incoming.channel, account_id, replies,
-                                             stepped.replies_waiting)
+            assert ctx.account.id is not None
+            await _remember_shown(session, ctx.account.id, stepped.version, replies, ctx.now)
+            return await self._store_replies(session, ctx, incoming.channel, replies, stepped.replies_waiting)
 
         try:
-            stored = await self._transactions.run(store)
+            return await self._transactions.run(store)
         except Exception:  # noqa: BLE001  (not journaled: sent all the same, only not again after a crash)
             log.exception("could not journal the replies of a read for a %s chat", incoming.channel)
             return replies
-        if stepped.replies_waiting and replies and self.on_outbox is not None:
-            self.on_outbox()
-        return stored
 
 
 @dataclass(frozen=True)
@@ -345,12 +343,10 @@ async def _remember_shown(session: AsyncSession, account_id: int, version: int, 
     row = await state_of(session, account_id)
     if row is None or row.version != version:
         return
-    data = dict(row.data or {})
-    now_shown = State(data={})
-    shown.remember(now_shown, replies, now)
-    if data.get(shown.SHOWN) != now_shown.data[shown.SHOWN]:
-        data[shown.SHOWN] = now_shown.data[shown.SHOWN]
-        await save_state(session, row, flow=row.flow, step=row.step, data=data, now=row.updated_at)
+    on_screen = shown.record(replies, now)
+    if (row.data or {}).get(shown.SHOWN) != on_screen:
+        await save_state(session, row, flow=row.flow, step=row.step, data={**(row.data or {}), shown.SHOWN: on_screen},
+                         now=row.updated_at)
 
 
 async def _downloaded(incoming: Incoming, max_bytes: int) -> Incoming:

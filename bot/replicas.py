@@ -26,7 +26,7 @@ ALIVE = timedelta(seconds=3 * EVERY)  # a replica silent this long no longer tak
 class ReplicaHeartbeat:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], worker: str, pacers: Iterable[Pacer], *,
                  clock: Callable[[], datetime] | None = None) -> None:
-        self._sessions = sessions
+        self._transactions = Transactions(sessions)
         self._worker = worker
         self._pacers = list(pacers)
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -34,7 +34,7 @@ class ReplicaHeartbeat:
 
     async def beat(self) -> int:
         now = self._clock()
-        alive = await Transactions(self._sessions).run(lambda session: replicas.beat(session, self._worker, now, ALIVE))
+        alive = await self._transactions.run(lambda session: replicas.beat(session, self._worker, now, ALIVE))
         if self._pacers and self._pacers[0].replicas != alive:
             log.info("%d replicas share each chat platform's limit", alive)
         for pacer in self._pacers:
@@ -56,7 +56,7 @@ class ReplicaHeartbeat:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         with contextlib.suppress(Exception):  # a database already gone: the others stop counting it after ALIVE
-            await Transactions(self._sessions).run(lambda session: replicas.leave(session, self._worker))
+            await self._transactions.run(lambda session: replicas.leave(session, self._worker))
 
     async def _run(self, *, release_after_first_look: bool) -> None:
         await asyncio.sleep(FIRST_LOOK)

@@ -45,8 +45,13 @@ def button_label(option: Option) -> str:
 
 def remember(state: State, replies: list[Reply], now: datetime) -> None:
     """Keep, with the step being committed, what the person now has on screen to answer."""
+    state.data[SHOWN] = record(replies, now)
+
+
+def record(replies: list[Reply], now: datetime) -> dict[str, Any]:
+    """What the person has on screen to answer once these replies are shown: the question's options."""
     index = question_index(replies)
-    state.data[SHOWN] = _record(replies[index] if index >= 0 else None, now)
+    return _record(replies[index] if index >= 0 else None, now)
 
 
 def _record(reply: Reply | None, now: datetime) -> dict[str, Any]:

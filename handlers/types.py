@@ -56,9 +56,9 @@ class Reply:
     # The outbox rows this reply was written to with the step (Telegram, Zalo): marked sent once the platform takes
     # it, so a process killed before that sends it after its restart.
     journal_rows: tuple[int, ...] = ()
-    # A slow read (statistics, an export) that makes this reply once the step is committed, on a connection of its
-    # own, so it holds up no other chat's writes: its replies take this one's place. They carry no options, as what
-    # the chat was shown is committed with the step already.
+    # A slow read (a list, statistics, an export) that makes this reply once the step is committed, on a connection
+    # of its own, so it holds up no other chat's writes: its replies take this one's place, and what they show (a
+    # list's items) is then written into the state the step committed (bot/conversation.py).
     after_commit: Callable[[AsyncSession], Awaitable[list[Reply]]] | None = None
 
 

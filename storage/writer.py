@@ -67,20 +67,19 @@ class Transactions:
     async def read(self, work: Work[T]) -> T:
         """A read that may be slow (statistics, an export) on a pooled connection of its own, never in the writer:
         under WAL it reads the last committed state while writes go on. A change it makes fails loudly."""
-        return await self._on_a_live_connection(work, write=False)
+        async def unchanged(session: AsyncSession) -> T:
+            result = await work(session)
+            if session.new or session.dirty or session.deleted:
+                raise ChangedInRead("a read after the step changed what it read; changes belong in the step")
+            return result
+
+        return await self._on_a_live_connection(unchanged, write=False)
 
     async def _on_a_live_connection(self, work: Work[T], *, write: bool) -> T:
         for attempt in range(2):
             try:
-                async with self._sessions() as session:
-                    if not write:
-                        result = await work(session)
-                        if session.new or session.dirty or session.deleted:
-                            raise ChangedInRead("a read after the step changed what it read; changes belong in the "
-                                                "step")
-                        return result
-                    async with session.begin():
-                        return await work(session)
+                async with self._sessions() as session, (session.begin() if write else contextlib.nullcontext()):
+                    return await work(session)
             except DBAPIError as exc:
                 # A connection that died while it idled in the pool (a database restart): SQLAlchemy has marked
                 # every pooled connection of before as stale, so one more try gets a fresh one. This replaces a

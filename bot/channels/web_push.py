@@ -44,6 +44,7 @@ class WebPush:
         self._vapid = Vapid02.from_string(private_key)
         self._subject = subject
         self._sessions = sessions
+        self._transactions = Transactions(sessions)
         self._http = http
 
     @property
@@ -82,7 +83,7 @@ class WebPush:
             if status in (200, 201, 202):
                 delivered = True
             elif status in (404, 410):  # the person revoked it or the browser dropped it: never again
-                await Transactions(self._sessions).run(functools.partial(_forget, endpoint))
+                await self._transactions.run(functools.partial(_forget, endpoint))
             elif status == 429:
                 retry = RetryLater(_seconds(response.headers.get("Retry-After")))
             elif status >= 500:

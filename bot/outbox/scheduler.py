@@ -26,7 +26,7 @@ class ReminderScheduler:
                  scan_at: time, on_added: Callable[[], None] | None = None,
                  clock: Callable[[], datetime] | None = None, retry_after: timedelta = timedelta(minutes=5),
                  retries: int = 12) -> None:
-        self._sessions = sessions
+        self._transactions = Transactions(sessions)
         self._rules = rules
         self._zone = ZoneInfo(timezone)
         self._scan_at = scan_at
@@ -44,8 +44,7 @@ class ReminderScheduler:
         """Enqueue what is due as of `as_of` (default: today in OCOP_TIMEZONE). Safe to run any number of times."""
         now = self._clock()
         today = as_of or now.astimezone(self._zone).date()
-        added = await Transactions(self._sessions).run(
-            lambda session: scan(session, today=today, now=now, rules=self._rules))
+        added = await self._transactions.run(lambda session: scan(session, today=today, now=now, rules=self._rules))
         self.last_run = now
         log.info("reminder scan for %s added %s", today.isoformat(), dict(added) or "nothing")
         if added and self._on_added is not None:
