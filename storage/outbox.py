@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Insert, bindparam, case, delete, exists, func, insert, or_, true, update
 from sqlalchemy import text as sql
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -97,17 +98,28 @@ async def journal_sent(session: AsyncSession, ids: Collection[int], worker: str,
     platform asks), and the chat's older sent replies deleted. Returns the ids that were still this worker's."""
     if not ids:
         return set()
-    result = await session.exec(update(OutboxMessage).where(
-        col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.claimed_by) == worker,
-        col(OutboxMessage.status) == SENDING).values(status=SENT, sent_at=now, lease_until=None)
-        .returning(col(OutboxMessage.id), col(OutboxMessage.account_id)))
-    rows = list(result)
-    accounts = {account_id for _, account_id in rows}
+    mark, forget = _sent_statements()
+    rows = (await core(session, mark, {"ids": list(ids), "worker": worker, "now": now})).all()
+    accounts = {row.account_id for row in rows}
     if accounts:
-        await session.exec(delete(OutboxMessage).where(
-            col(OutboxMessage.account_id).in_(accounts), col(OutboxMessage.reason) == "reply",
-            col(OutboxMessage.status) == SENT, col(OutboxMessage.sent_at) < now - SENT_REPLY_KEPT))
-    return {message_id for message_id, _ in rows}
+        await core(session, forget, {"accounts": list(accounts), "before": now - SENT_REPLY_KEPT})
+    return {row.id for row in rows}
+
+
+@cache
+def _sent_statements() -> tuple[UpdateBase, UpdateBase]:
+    # Core, built once: this runs for every reply sent, and the ORM's bulk-update path cost a third of the
+    # writer's time per update for two statements.
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ without declaring it
+    at = table.c.sent_at.type
+    mark = (update(table).where(table.c.id.in_(bindparam("ids", expanding=True)),
+                                table.c.claimed_by == bindparam("worker"), table.c.status == SENDING)
+            .values(status=SENT, sent_at=bindparam("now", type_=at), lease_until=None)
+            .returning(table.c.id, table.c.account_id))
+    forget = delete(table).where(table.c.account_id.in_(bindparam("accounts", expanding=True)),
+                                 table.c.reason == "reply", table.c.status == SENT,
+                                 table.c.sent_at < bindparam("before", type_=at))
+    return mark, forget
 
 
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, object]]) -> int:
