@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, exists, false, func, update
+from sqlalchemy import Select, bindparam, exists, false, func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import statuses
-from storage.db import DialectInsert, aware, core, dialect_insert, insert_ignoring_duplicates
+from storage.db import DialectInsert, as_loaded, aware, core, dialect_insert, insert_ignoring_duplicates
 from storage.models import ChatAccount, ConversationState, OutboxMessage, ProcessedUpdate, utcnow
 
 
@@ -96,35 +97,43 @@ async def open_chat(session: AsyncSession, channel: str, chat_id: str, *, user_i
     params = {"channel": channel, "chat_id": chat_id, "since": since} | (
         {"update_key": update_key[:128]} if update_key else {})
     query = _open_statement(with_key=update_key is not None)
-    row = (await session.exec(query, params=params)).first()
+    row = (await core(session, query, params)).first()
     if row is None:  # the chat's first message
         account = await get_or_create_chat_account(session, channel, chat_id, user_id=user_id,
                                                    display_name=display_name, default_language=default_language)
         state = await load_state_for_update(session, account.id)
         handled = update_key is not None and await already_handled(session, channel, update_key)
         return OpenChat(account, state, handled, False, None)
-    return OpenChat(row[0], row[1], bool(row[2]), bool(row[3]), aware(row[4]) if row[4] is not None else None)
+    accounts, states = len(_ACCOUNT.columns), len(_STATE.columns)
+    account = as_loaded(session, ChatAccount, row[:accounts])
+    state = as_loaded(session, ConversationState, row[accounts:accounts + states])
+    handled, waiting, last_sent = row[accounts + states:]
+    return OpenChat(account, state, bool(handled), bool(waiting), aware(last_sent) if last_sent is not None else None)
+
+
+_ACCOUNT = ChatAccount.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__ without declaring it
+_STATE = ConversationState.__table__  # type: ignore[attr-defined]
 
 
 @cache
-def _open_statement(*, with_key: bool) -> Any:  # a five-column select: beyond what SQLModel types
+def _open_statement(*, with_key: bool) -> Select[Any]:
     """The chat's account, its locked state and what the update needs to know of its messages, built once with bind
-    parameters (building it anew was a good part of every update's cost)."""
+    parameters (building it anew was a good part of every update's cost); Core, the rows made into instances by
+    as_loaded."""
     seen = (exists().where(col(ProcessedUpdate.channel) == bindparam("channel"),
                            col(ProcessedUpdate.update_key) == bindparam("update_key"))
             if with_key else false())
-    waiting = exists().where(col(OutboxMessage.account_id) == ChatAccount.id, col(OutboxMessage.reason) == "reply",
+    waiting = exists().where(col(OutboxMessage.account_id) == _ACCOUNT.c.id, col(OutboxMessage.reason) == "reply",
                              col(OutboxMessage.status).in_((statuses.PENDING, statuses.SENDING)))
-    last_sent = (select(func.max(OutboxMessage.sent_at)).where(
-        OutboxMessage.account_id == ChatAccount.id,
+    last_sent = (sa_select(func.max(OutboxMessage.sent_at)).where(
+        col(OutboxMessage.account_id) == _ACCOUNT.c.id,
         col(OutboxMessage.sent_at) > bindparam("since", type_=OutboxMessage.__table__.c.sent_at.type))  # type: ignore[attr-defined]
                  .scalar_subquery())
-    # SQLModel's select() is typed for up to four columns; this one has five.
-    return (select(ChatAccount, ConversationState, seen.label("seen"), waiting.label("waiting"),  # type: ignore[call-overload]
-                   last_sent.label("last_sent"))
-            .join(ConversationState, col(ConversationState.account_id) == ChatAccount.id)
-            .where(ChatAccount.channel == bindparam("channel"), ChatAccount.chat_id == bindparam("chat_id"))
-            .with_for_update(of=ConversationState).execution_options(populate_existing=True))
+    return (sa_select(*_ACCOUNT.columns, *_STATE.columns, seen.label("seen"), waiting.label("waiting"),
+                      last_sent.label("last_sent"))
+            .join_from(_ACCOUNT, _STATE, _STATE.c.account_id == _ACCOUNT.c.id)
+            .where(_ACCOUNT.c.channel == bindparam("channel"), _ACCOUNT.c.chat_id == bindparam("chat_id"))
+            .with_for_update(of=_STATE))
 
 
 async def save_state(session: AsyncSession, state: ConversationState, *, flow: str | None,

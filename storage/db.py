@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, CursorResult, Executable, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.util import await_only
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -111,6 +114,22 @@ async def core(session: AsyncSession, statement: Executable,
         return sync.connection().execute(statement, params)
     connection = await session.connection()
     return await connection.execute(statement, params)
+
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def as_loaded(session: AsyncSession, model: type[M], values: Sequence[Any]) -> M:
+    """A row read by a Core statement (the table's columns, in order) as the model instance the ORM would have
+    loaded: persistent in the session, its changes flushed as UPDATEs. An ORM select costs about 100 µs more per
+    row in building the object, and the update path reads two rows every time."""
+    mapper = sa_inspect(model)
+    instance = mapper.class_manager.new_instance()
+    for column, value in zip(mapper.local_table.columns, values, strict=True):
+        set_committed_value(instance, column.key, value)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return cast(M, instance)
 
 
 def on_postgresql(session: AsyncSession) -> bool:
