@@ -280,16 +280,24 @@ def _not_saved(exc: Exception) -> NotSaved:
 
 
 def _run_in_savepoint(connection: Connection, work: Work[T]) -> T:
-    # The session joins the group's transaction through a SAVEPOINT: its commit releases it, its rollback (an
-    # error) undoes this transaction alone.
-    sync = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    # Each job in a SAVEPOINT of the group's transaction: released when it ends, rolled back to (undoing this job
+    # alone) when it fails. The savepoint is plain SQL and the session only joins the group's transaction
+    # ("rollback_only": it never commits it, and is closed, not rolled back): SQLAlchemy's own nested transaction
+    # cost the writer about 0.3 ms per job in building and tracking it.
+    connection.exec_driver_sql("SAVEPOINT job")
+    sync = Session(bind=connection, join_transaction_mode="rollback_only", expire_on_commit=False)
     # AsyncSession builds its sync session by calling sync_session_class: this one hands over the bound session.
     session = AsyncSession(sync_session_class=cast(type[Session], lambda **_: sync))
     try:
-        with sync.begin():
-            return run_without_waiting(work(session))
+        result = run_without_waiting(work(session))
+        sync.flush()
+    except BaseException:
+        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT job")
+        raise
     finally:
+        connection.exec_driver_sql("RELEASE SAVEPOINT job")
         sync.close()
+    return result
 
 
 def run_without_waiting(awaitable: Awaitable[T]) -> T:
