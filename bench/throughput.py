@@ -31,7 +31,7 @@ TOKEN = "123456:BENCH-TOKEN"
 
 
 async def drive(application: Application, api: OfflineBotApi, *, producers: int, concurrency: int,
-                after_update: Callable[[], Awaitable[None]] | None = None,
+                after_update: Callable[[Update], Awaitable[None]] | None = None,
                 check: Callable[[int], bool] | None = None) -> dict[str, Any]:
     """`producers` people register at once, `concurrency` at a time; each waits for the bot's answer before the
     next step, as a person does. Returns throughput and latency."""
@@ -54,7 +54,7 @@ async def drive(application: Application, api: OfflineBotApi, *, producers: int,
                 # decides how many run at once (ours: 64; the stock default: one at a time).
                 await application.update_processor.process_update(update, application.process_update(update))
                 if after_update is not None:
-                    await after_update()
+                    await after_update(update)
                 latencies.append(time.perf_counter() - started)
             done.append(chat)
 
@@ -96,7 +96,8 @@ async def ours(workdir: Path, url: str, producers: int, concurrency: int, latenc
 
 
 async def stock(workdir: Path, db_producers: int, producers: int, concurrency: int, latency: float, *,
-                every_update: bool) -> dict[str, Any]:
+                every_update: bool = False, floor: bool = False) -> dict[str, Any]:
+    from bench.durable_floor import FloorWriter
     from bench.stock_form import build_stock_application, prefill_pickle
 
     path = workdir / "stock.pickle"
@@ -105,12 +106,20 @@ async def stock(workdir: Path, db_producers: int, producers: int, concurrency: i
     application = build_stock_application(TOKEN, BASE_URL, api, path, on_flush=not every_update)
     await application.initialize()
     await application.start()
+    writer = FloorWriter(workdir / "floor.db") if floor else None
+    after_update: Callable[[Update], Awaitable[None]] | None = None
+    if every_update:  # persistence is flushed after each update, so a crash loses nothing
+        async def after_update(_update: Update) -> None:
+            await application.update_persistence()
+    elif writer is not None:  # the chat's answers committed after each update, commits shared (durable_floor)
+        async def after_update(update: Update) -> None:
+            await writer.save(application, update)
     try:
-        # "Written on every update": persistence is flushed after each update, so a crash loses nothing.
         result = await drive(application, api, producers=producers, concurrency=concurrency,
-                             after_update=application.update_persistence if every_update else None,
-                             check=api.registered.__contains__)
+                             after_update=after_update, check=api.registered.__contains__)
     finally:
+        if writer is not None:
+            writer.close()
         await application.stop()
         await application.shutdown()
     return result
@@ -119,7 +128,8 @@ async def stock(workdir: Path, db_producers: int, producers: int, concurrency: i
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db-producers", type=int, default=1000)
-    parser.add_argument("--mode", choices=("ours", "ours-postgres", "stock-every-update", "stock-on-flush"),
+    parser.add_argument("--mode", choices=("ours", "ours-postgres", "stock-every-update", "stock-on-flush",
+                                           "stock-durable-floor"),
                         default="ours")
     parser.add_argument("--producers", type=int, default=300, help="people registering during the run")
     parser.add_argument("--concurrency", type=int, default=16)
@@ -151,7 +161,8 @@ def main() -> None:
             warnings.filterwarnings("ignore", message="If 'per_message=False'")  # PTB's advice for other bots
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             result = asyncio.run(stock(workdir, args.db_producers, args.producers, args.concurrency,
-                                       args.api_latency_ms / 1000, every_update=args.mode == "stock-every-update"))
+                                       args.api_latency_ms / 1000, every_update=args.mode == "stock-every-update",
+                                       floor=args.mode == "stock-durable-floor"))
     result |= {"mode": args.mode, "db_producers": args.db_producers, "concurrency": args.concurrency,
                "api_latency_ms": args.api_latency_ms,
                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
