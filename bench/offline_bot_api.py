@@ -6,6 +6,7 @@ import asyncio
 import io
 import itertools
 import json
+from collections import Counter
 from typing import Any
 
 from PIL import Image
@@ -35,6 +36,7 @@ class OfflineBotApi(BaseRequest):
         self.last_markup: dict[int, dict[str, Any]] = {}
         self.last_text: dict[int, str] = {}
         self.registered: set[int] = set()  # chats that were told their application code
+        self.calls: Counter[str] = Counter()  # Bot API methods called, by name
 
     @property
     def read_timeout(self) -> float:
@@ -52,6 +54,7 @@ class OfflineBotApi(BaseRequest):
         if "/file/bot" in url:
             return 200, FILES[url.rsplit("/", 1)[1].split("-", 1)[0]]
         endpoint = url.rsplit("/", 1)[1]
+        self.calls[endpoint] += 1
         params = request_data.parameters if request_data else {}
         result: Any = True
         if endpoint == "sendMessage":

@@ -6,7 +6,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
 from storage.db import create_engine
 from storage.lifecycle import RECOGNISED, SUBMITTED, certificate_valid_until
@@ -16,6 +16,9 @@ from storage.models import (
     Certificate,
     ChatAccount,
     ConversationState,
+    Event,
+    EventRegistration,
+    Officer,
     Producer,
     Product,
 )
@@ -81,6 +84,37 @@ async def seed(url: str, producers: int, *, today: date | None = None, chat_base
                                         f"(SELECT coalesce(max(id), 1) FROM {table}))"))
     await engine.dispose()
 
+
+async def seed_officers(url: str, officers: int, *, registrants: int = 300,
+                        chat_base: int = 800_000_000) -> list[tuple[int, int]]:
+    """`officers` officers, one per province in turn, each with a fair in their province that up to `registrants` of
+    its seeded producers signed up for. Returns (officer chat id, fair id) pairs."""
+    now = datetime.now(UTC)
+    engine = create_engine(url)
+    out: list[tuple[int, int]] = []
+    async with engine.begin() as conn:
+        for k in range(officers):
+            province = PROVINCES[k % len(PROVINCES)]
+            account = (await conn.execute(insert(ChatAccount).returning(ChatAccount.id), [{  # type: ignore[arg-type]
+                "channel": "telegram", "chat_id": str(chat_base + k), "user_id": str(chat_base + k),
+                "display_name": "Cán bộ", "role": "officer", "language": "vi", "created_at": now,
+                "last_seen_at": now, "reminder_optouts": []}])).scalar_one()
+            await conn.execute(insert(Officer), [{
+                "name": f"Cán bộ {k}", "province_code": province, "code_hash": f"bench-{k}",
+                "code_expires_at": now, "code_used_at": now, "account_id": account, "created_at": now}])
+            fair = (await conn.execute(insert(Event).returning(Event.id), [{  # type: ignore[arg-type]
+                "kind": "fair", "name": f"Hội chợ OCOP {province}", "place": "Nhà văn hoá tỉnh",
+                "starts_at": now + timedelta(days=30), "ends_at": now + timedelta(days=33),
+                "province_code": province, "audience_groups": [], "created_at": now, "updated_at": now}])).scalar_one()
+            people = (await conn.execute(select(ChatAccount.id, ChatAccount.producer_id).join(
+                Producer, Producer.id == ChatAccount.producer_id).where(  # type: ignore[arg-type]
+                Producer.province_code == province).limit(registrants))).all()
+            if people:
+                await conn.execute(insert(EventRegistration), [
+                    {"event_id": fair, "account_id": a, "producer_id": p, "registered_at": now} for a, p in people])
+            out.append((chat_base + k, fair))
+    await engine.dispose()
+    return out
 
 
 def main() -> None:

@@ -24,15 +24,17 @@ from telegram import Update
 from telegram.ext import Application
 
 from bench.offline_bot_api import BASE_URL, OfflineBotApi
-from bench.producer_script import registration
-from bench.seed import seed, valid_tax_codes
+from bench.producer_script import callback, registration, text
+from bench.seed import seed, seed_officers, valid_tax_codes
+from handlers.buttons import EventPeople
 
 TOKEN = "123456:BENCH-TOKEN"
 
 
 async def drive(application: Application, api: OfflineBotApi, *, producers: int, concurrency: int,
                 after_update: Callable[[Update], Awaitable[None]] | None = None,
-                check: Callable[[int], bool] | None = None) -> dict[str, Any]:
+                check: Callable[[int], bool] | None = None,
+                officers: list[tuple[int, int]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
     """`producers` people register at once, `concurrency` at a time; each waits for the bot's answer before the
     next step, as a person does. Returns throughput and latency."""
     codes = valid_tax_codes(300_000_000)
@@ -58,8 +60,25 @@ async def drive(application: Application, api: OfflineBotApi, *, producers: int,
                 latencies.append(time.perf_counter() - started)
             done.append(chat)
 
+    finished_people = asyncio.Event()
+    officer_latencies: list[float] = []
+
+    async def officer(chat: int, fair: int) -> None:
+        """Asks for the province's statistics (a chart drawn), then the fair's registrants (a workbook), again
+        and again while the producers register, each time waiting for the answer as a person does."""
+        while not finished_people.is_set():
+            for payload in (text(chat, "/thongke"), callback(chat, EventPeople(fair).id)):
+                update = Update.de_json(payload, application.bot)
+                asked = time.perf_counter()
+                await application.update_processor.process_update(update, application.process_update(update))
+                officer_latencies.append(time.perf_counter() - asked)
+
+    async def people() -> None:
+        await asyncio.gather(*(person() for _ in range(concurrency)))
+        finished_people.set()
+
     started, cpu_started = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(person() for _ in range(concurrency)))
+    await asyncio.gather(people(), *(officer(chat, fair) for chat, fair in officers))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finished = sum(1 for chat in done if check is None or check(chat))
     latencies.sort()
@@ -67,10 +86,15 @@ async def drive(application: Application, api: OfflineBotApi, *, producers: int,
             "p50_ms": round(statistics.median(latencies) * 1000, 2),
             "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
             "cpu_ms_per_update": round(cpu / len(latencies) * 1000, 2),
-            "registrations_completed": finished, "registrations": producers}
+            "registrations_completed": finished, "registrations": producers} | ({
+                "officers": len(officers), "officer_requests": len(officer_latencies),
+                "officer_p50_ms": round(statistics.median(officer_latencies) * 1000, 1),
+                "officer_max_ms": round(max(officer_latencies) * 1000, 1),
+                "officer_files_sent": api.calls["sendPhoto"] + api.calls["sendDocument"]} if officer_latencies else {})
 
 
-async def ours(workdir: Path, url: str, producers: int, concurrency: int, latency: float) -> dict[str, Any]:
+async def ours(workdir: Path, url: str, producers: int, concurrency: int, latency: float,
+               officers: list[tuple[int, int]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
     from bot.channels.telegram import TelegramChannel, build_application
     from bot.conversation import ConversationRunner
     from bot.outbox.pacer import Pacer
@@ -88,7 +112,7 @@ async def ours(workdir: Path, url: str, producers: int, concurrency: int, latenc
     await channel.start(polling=False)
     try:
         result = await drive(channel.application, api, producers=producers, concurrency=concurrency,
-                             check=api.registered.__contains__)
+                             check=api.registered.__contains__, officers=officers)
     finally:
         await channel.stop()
         await engine.dispose()
@@ -134,6 +158,8 @@ def main() -> None:
     parser.add_argument("--producers", type=int, default=300, help="people registering during the run")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seeded", type=Path, help="a database already seeded with --db-producers (copied)")
+    parser.add_argument("--officers", type=int, default=0,
+                        help="officers asking for statistics and a fair's registrants all the while (ours modes)")
     parser.add_argument("--api-latency-ms", type=float, default=0.0, help="how long Telegram takes per reply")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ocop-bench-") as tmp:
@@ -144,17 +170,20 @@ def main() -> None:
                 shutil.copy(args.seeded, db)
             else:
                 asyncio.run(seed(f"sqlite+aiosqlite:///{db}", args.db_producers))
+            officers = asyncio.run(seed_officers(f"sqlite+aiosqlite:///{db}", args.officers))
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             result = asyncio.run(ours(workdir, f"sqlite+aiosqlite:///{db}", args.producers, args.concurrency,
-                                      args.api_latency_ms / 1000))
+                                      args.api_latency_ms / 1000, officers))
         elif args.mode == "ours-postgres":  # a database of its own on OCOP_TEST_POSTGRES_URL's server, dropped after
             from bench.mixed import drop_database, fresh_database
 
             name, url = asyncio.run(fresh_database())
             try:
                 asyncio.run(seed(url, args.db_producers))
+                officers = asyncio.run(seed_officers(url, args.officers))
                 rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                result = asyncio.run(ours(workdir, url, args.producers, args.concurrency, args.api_latency_ms / 1000))
+                result = asyncio.run(ours(workdir, url, args.producers, args.concurrency, args.api_latency_ms / 1000,
+                                          officers))
             finally:
                 asyncio.run(drop_database(name))
         else:
@@ -164,6 +193,7 @@ def main() -> None:
                                        args.api_latency_ms / 1000, every_update=args.mode == "stock-every-update",
                                        floor=args.mode == "stock-durable-floor"))
     result |= {"mode": args.mode, "db_producers": args.db_producers, "concurrency": args.concurrency,
+               "officers": args.officers,
                "api_latency_ms": args.api_latency_ms,
                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                "rss_before_run_mb": round(rss_before / 1024)}

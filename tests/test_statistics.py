@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,7 +13,8 @@ from openpyxl import load_workbook
 from sqlmodel import col, select
 
 from bot.cli.commands import main
-from handlers.officer.charts import statistics_chart
+from handlers.officer import charts
+from handlers.officer.charts import drawn, statistics_chart
 from messages import t
 from storage.lifecycle import add_months
 from storage.models import Certificate, OutboxMessage
@@ -103,6 +103,20 @@ def test_chart_renders_vietnamese_labels(tmp_path: Path) -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
 
 
+async def test_a_chart_is_still_drawn_when_the_drawing_process_has_died() -> None:
+    """Charts are drawn in a worker process (they held up every chat when drawn in a thread). If that process is
+    killed (out of memory, an operator), the officer still gets the chart, and the next one gets a new worker."""
+    stats = ProvinceStatistics(by_stars={4: 2}, by_group={"food": 2}, by_subgroup={}, by_commune={"Xã Đạ Sar": 2},
+                               by_status={"recognised": 2}, expiring_30=0, expiring_90=0, registrations=[])
+    first = await drawn("vi", stats, "Thống kê OCOP — Lâm Đồng")
+    for process in list(charts._drawer()._processes.values()):  # noqa: SLF001 - the only way to reach the worker
+        process.kill()
+        process.join()
+    again = await drawn("vi", stats, "Thống kê OCOP — Lâm Đồng")
+    after = await drawn("vi", stats, "Thống kê OCOP — Lâm Đồng")
+    assert first.startswith(b"\x89PNG") and again.startswith(b"\x89PNG") and after.startswith(b"\x89PNG")
+
+
 async def test_statistics_in_chat_for_officers_only(make_runner: Callable, sqlite_url: str, clock) -> None:
     clock.now = NOW
     runner = await make_runner(sqlite_url)
@@ -132,16 +146,16 @@ async def test_a_chart_being_drawn_holds_up_no_one_elses_answer(make_runner: Cal
     await seed(runner.sessions)
     officer = Chat(runner, user="officer")
     await officer.say(f"/canbo {await invite(runner.sessions)}")
-    drawing, may_finish = threading.Event(), threading.Event()
+    drawing, may_finish = asyncio.Event(), asyncio.Event()
 
-    def slow_chart(*args: Any) -> bytes:
+    async def slow_chart(*args: Any) -> bytes:
         drawing.set()
-        assert may_finish.wait(20)
-        return statistics_chart(*args)
+        await asyncio.wait_for(may_finish.wait(), 20)
+        return await drawn(*args)
 
-    monkeypatch.setattr("handlers.officer.statistics.statistics_chart", slow_chart)
+    monkeypatch.setattr("handlers.officer.statistics.drawn", slow_chart)
     asking = asyncio.create_task(officer.say("/thongke"))
-    assert await asyncio.to_thread(drawing.wait, 10)
+    await asyncio.wait_for(drawing.wait(), 10)
     producer = Chat(runner, user="producer")
     await asyncio.wait_for(producer.say("xin chào"), 10)
     assert producer.replies and not asking.done()  # answered while the officer's chart is still being drawn

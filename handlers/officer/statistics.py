@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from handlers.officer.access import Scope, province_list
-from handlers.officer.charts import statistics_chart
+from handlers.officer.charts import drawn
 from handlers.types import Attachment, Context, Reply
 from messages import format_number, format_when, t
 from storage.lifecycle import STATUSES
 from storage.reference import load_reference
 from storage.statistics import ProvinceStatistics, province_statistics
-from storage.writer import off_the_loop
 
 
 def summary(lang: str, stats: ProvinceStatistics, scope: str, timezone: str) -> str:
@@ -55,7 +54,6 @@ def subgroup_rows(lang: str, stats: ProvinceStatistics, group: str) -> list[tupl
 async def show(ctx: Context, scope: Scope) -> list[Reply]:
     lang, province = ctx.lang, scope.province
     stats = await province_statistics(ctx.session, province, ctx.today, ctx.now)
-    # Drawing takes a few hundred milliseconds: off the event loop, so other chats are not kept waiting.
-    png = await off_the_loop(statistics_chart, lang, stats, t(lang, "stats.chart_title", scope=scope.label))
+    png = await drawn(lang, stats, t(lang, "stats.chart_title", scope=scope.label))
     chart = Attachment(f"thong-ke-{province or 'ca-nuoc'}.png", "image/png", scope.label, content=png)
     return [Reply(summary(lang, stats, scope.label, ctx.timezone), attachments=(chart,))]
