@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,33 +38,42 @@ async def province_statistics(session: AsyncSession, province_code: str | None, 
 
     # Each product counts once, by the newest certificate still in force: a re-evaluated product holds its old
     # certificate until it runs out, and the province's 4★ is revoked when the centre grants 5★.
-    # SQLModel's select() is typed for up to four columns; these two have more.
-    ranked = (select(Certificate.product_id, Certificate.stars, Certificate.valid_until,  # type: ignore[call-overload]
-                     func.row_number().over(partition_by=col(Certificate.product_id),
-                                            order_by=(col(Certificate.decision_date).desc(),
-                                                      col(Certificate.id).desc())).label("newest"))
-              .where(col(Certificate.revoked_at).is_(None), col(Certificate.valid_until) >= today).subquery())
-    held = (select(ranked.c.stars, ranked.c.valid_until, Product.group_code,  # type: ignore[call-overload]
-                   Producer.commune, Product.subgroup_code, Producer.commune_code, Producer.province_code)
-            .join(Product, col(Product.id) == ranked.c.product_id)
-            .join(Producer, col(Producer.id) == Product.producer_id).where(ranked.c.newest == 1))
-    products = list(await session.exec(scoped(held)))
-    by_stars = Counter(stars for stars, *_ in products)
-    by_group = Counter(group for _, _, group, *_ in products)
-    by_subgroup = Counter((group, subgroup) for _, _, group, _, subgroup, *_ in products)
-    # By the official code: its name, with the province when every province is counted (names repeat across
-    # provinces). An old name no commune of today matches counts under its text.
-    by_code = Counter((code, province, text) if code is None else (code, province, None)
-                      for *_, text, _, code, province in products)
+    # Ranked within the province (not across the country, then narrowed) and counted by the database, grouped by
+    # what the breakdowns need: at 100k producers, fetching every certificate's row to count it in Python took
+    # 0.2 s of CPU for a province and 0.65 s for the country, in the process that answers every chat.
+    # SQLModel's select() is typed for up to four columns; these have more.
+    ranked = scoped(select(Certificate.stars, Certificate.valid_until, Product.group_code,  # type: ignore[call-overload]
+                           Product.subgroup_code, Producer.commune, Producer.commune_code, Producer.province_code,
+                           func.row_number().over(partition_by=col(Certificate.product_id),
+                                                  order_by=(col(Certificate.decision_date).desc(),
+                                                            col(Certificate.id).desc())).label("newest"))
+                    .join(Product, col(Product.id) == Certificate.product_id)
+                    .join(Producer, col(Producer.id) == Product.producer_id)
+                    .where(col(Certificate.revoked_at).is_(None), col(Certificate.valid_until) >= today)).subquery()
+    keys = (ranked.c.stars, ranked.c.group_code, ranked.c.subgroup_code, ranked.c.commune, ranked.c.commune_code,
+            ranked.c.province_code)
+    held = (select(*keys, func.count(),  # type: ignore[call-overload]
+                   func.sum(case((ranked.c.valid_until <= today + timedelta(days=30), 1), else_=0)),
+                   func.sum(case((ranked.c.valid_until <= today + timedelta(days=90), 1), else_=0)))
+            .where(ranked.c.newest == 1).group_by(*keys))
+    groups = list(await session.exec(held))
+    by_stars, by_group, by_subgroup = Counter[int](), Counter[str](), Counter[tuple[str, str | None]]()
+    by_code = Counter[tuple[str | None, str, str | None]]()
+    expiring_30 = expiring_90 = 0
+    for stars, group, subgroup, text, code, province, count, soon, later in groups:
+        by_stars[stars] += count
+        by_group[group] += count
+        by_subgroup[group, subgroup] += count
+        # By the official code: its name, with the province when every province is counted (names repeat across
+        # provinces). An old name no commune of today matches counts under its text.
+        by_code[(code, province, text) if code is None else (code, province, None)] += count
+        expiring_30, expiring_90 = expiring_30 + int(soon or 0), expiring_90 + int(later or 0)
     by_commune = Counter[str]()
     for (code, province, text), count in by_code.items():
         name = found.name if (found := commune(code)) else (text or "—")
         by_commune[name if province_code is not None else f"{name} ({ref.label(province, 'vi')})"] += count
     statuses = select(Application.status, func.count()).join(Producer, col(Producer.id) == Application.producer_id)
     by_status: dict[str, int] = dict(list(await session.exec(scoped(statuses).group_by(col(Application.status)))))
-
-    def expiring(days: int) -> int:
-        return sum(1 for _, valid_until, *_ in products if valid_until <= today + timedelta(days=days))
 
     events = select(Event.name, Event.starts_at, func.count(col(EventRegistration.id))).outerjoin(
         EventRegistration, (col(EventRegistration.event_id) == Event.id) & col(EventRegistration.cancelled_at).is_(None)
@@ -76,5 +85,5 @@ async def province_statistics(session: AsyncSession, province_code: str | None, 
                                         .order_by(col(Event.starts_at)))]
     return ProvinceStatistics(by_stars=by_stars, by_group=by_group, by_subgroup=by_subgroup, by_commune=by_commune,
                               by_status=by_status,
-                              expiring_30=expiring(30), expiring_90=expiring(90),
+                              expiring_30=expiring_30, expiring_90=expiring_90,
                               registrations=registrations)
