@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import shutil
@@ -34,7 +35,8 @@ TOKEN = "123456:BENCH-TOKEN"
 async def drive(application: Application, api: OfflineBotApi, *, producers: int, concurrency: int,
                 after_update: Callable[[Update], Awaitable[None]] | None = None,
                 check: Callable[[int], bool] | None = None,
-                officers: list[tuple[int, int]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+                officers: list[tuple[int, int]] = (),  # type: ignore[assignment]
+                officer_pause: float = 0.0) -> dict[str, Any]:
     """`producers` people register at once, `concurrency` at a time; each waits for the bot's answer before the
     next step, as a person does. Returns throughput and latency."""
     codes = valid_tax_codes(300_000_000)
@@ -65,21 +67,24 @@ async def drive(application: Application, api: OfflineBotApi, *, producers: int,
 
     async def officer(chat: int, fair: int) -> None:
         """Asks for the province's statistics (a chart drawn), then the fair's registrants (a workbook), again
-        and again while the producers register, each time waiting for the answer as a person does."""
+        and again while the producers register, each time waiting for the answer (and `officer_pause` seconds more)
+        as a person does."""
         while not finished_people.is_set():
             for payload in (text(chat, "/thongke"), callback(chat, EventPeople(fair).id)):
                 update = Update.de_json(payload, application.bot)
                 asked = time.perf_counter()
                 await application.update_processor.process_update(update, application.process_update(update))
                 officer_latencies.append(time.perf_counter() - asked)
+                with contextlib.suppress(TimeoutError):  # reading what came, before asking again
+                    await asyncio.wait_for(finished_people.wait(), officer_pause)
 
-    async def people() -> None:
+    async def people() -> tuple[float, float]:
         await asyncio.gather(*(person() for _ in range(concurrency)))
         finished_people.set()
+        return time.perf_counter() - started, time.process_time() - cpu_started
 
     started, cpu_started = time.perf_counter(), time.process_time()
-    await asyncio.gather(people(), *(officer(chat, fair) for chat, fair in officers))
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    (elapsed, cpu), *_ = await asyncio.gather(people(), *(officer(chat, fair) for chat, fair in officers))
     finished = sum(1 for chat in done if check is None or check(chat))
     latencies.sort()
     return {"updates": len(latencies), "seconds": round(elapsed, 2), "updates_per_s": round(len(latencies) / elapsed),
@@ -94,7 +99,8 @@ async def drive(application: Application, api: OfflineBotApi, *, producers: int,
 
 
 async def ours(workdir: Path, url: str, producers: int, concurrency: int, latency: float,
-               officers: list[tuple[int, int]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+               officers: list[tuple[int, int]] = (),  # type: ignore[assignment]
+               officer_pause: float = 0.0) -> dict[str, Any]:
     from bot.channels.telegram import TelegramChannel, build_application
     from bot.conversation import ConversationRunner
     from bot.outbox.pacer import Pacer
@@ -112,7 +118,8 @@ async def ours(workdir: Path, url: str, producers: int, concurrency: int, latenc
     await channel.start(polling=False)
     try:
         result = await drive(channel.application, api, producers=producers, concurrency=concurrency,
-                             check=api.registered.__contains__, officers=officers)
+                             check=api.registered.__contains__, officers=officers,
+                             officer_pause=officer_pause)
     finally:
         await channel.stop()
         await engine.dispose()
@@ -160,6 +167,8 @@ def main() -> None:
     parser.add_argument("--seeded", type=Path, help="a database already seeded with --db-producers (copied)")
     parser.add_argument("--officers", type=int, default=0,
                         help="officers asking for statistics and a fair's registrants all the while (ours modes)")
+    parser.add_argument("--officer-pause-s", type=float, default=0.0,
+                        help="how long an officer reads an answer before asking again")
     parser.add_argument("--api-latency-ms", type=float, default=0.0, help="how long Telegram takes per reply")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ocop-bench-") as tmp:
@@ -173,7 +182,7 @@ def main() -> None:
             officers = asyncio.run(seed_officers(f"sqlite+aiosqlite:///{db}", args.officers))
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             result = asyncio.run(ours(workdir, f"sqlite+aiosqlite:///{db}", args.producers, args.concurrency,
-                                      args.api_latency_ms / 1000, officers))
+                                      args.api_latency_ms / 1000, officers, args.officer_pause_s))
         elif args.mode == "ours-postgres":  # a database of its own on OCOP_TEST_POSTGRES_URL's server, dropped after
             from bench.mixed import drop_database, fresh_database
 
@@ -183,7 +192,7 @@ def main() -> None:
                 officers = asyncio.run(seed_officers(url, args.officers))
                 rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                 result = asyncio.run(ours(workdir, url, args.producers, args.concurrency, args.api_latency_ms / 1000,
-                                          officers))
+                                          officers, args.officer_pause_s))
             finally:
                 asyncio.run(drop_database(name))
         else:
@@ -193,7 +202,7 @@ def main() -> None:
                                        args.api_latency_ms / 1000, every_update=args.mode == "stock-every-update",
                                        floor=args.mode == "stock-durable-floor"))
     result |= {"mode": args.mode, "db_producers": args.db_producers, "concurrency": args.concurrency,
-               "officers": args.officers,
+               "officers": args.officers, "officer_pause_s": args.officer_pause_s,
                "api_latency_ms": args.api_latency_ms,
                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                "rss_before_run_mb": round(rss_before / 1024)}

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlmodel import col, select
 
 from bot.cli.commands import main
-from handlers.officer import charts
+from handlers import worker
 from handlers.officer.charts import drawn, statistics_chart
 from messages import t
 from storage.lifecycle import add_months
@@ -109,7 +109,7 @@ async def test_a_chart_is_still_drawn_when_the_drawing_process_has_died() -> Non
     stats = ProvinceStatistics(by_stars={4: 2}, by_group={"food": 2}, by_subgroup={}, by_commune={"Xã Đạ Sar": 2},
                                by_status={"recognised": 2}, expiring_30=0, expiring_90=0, registrations=[])
     first = await drawn("vi", stats, "Thống kê OCOP — Lâm Đồng")
-    for process in list(charts._drawer()._processes.values()):  # noqa: SLF001 - the only way to reach the worker
+    for process in list(worker._worker()._processes.values()):  # noqa: SLF001 - the only way to reach the worker
         process.kill()
         process.join()
     again = await drawn("vi", stats, "Thống kê OCOP — Lâm Đồng")

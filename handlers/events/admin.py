@@ -20,12 +20,12 @@ from handlers.forms.validators import Invalid, free_text, future_time
 from handlers.officer.access import acting_officer, after_commit, officer_with, sees
 from handlers.officer.workbook import append_row
 from handlers.types import Attachment, Context, Option, Reply, State
+from handlers.worker import in_worker
 from messages import format_when, t
 from storage.events import audience, cancel_event, create_event, get_event, registrants, update_event
 from storage.models import Event
 from storage.outbox import enqueue
 from storage.reference import load_reference
-from storage.writer import off_the_loop
 
 SECTION = "event"
 
@@ -149,22 +149,30 @@ async def _people(ctx: Context, event: Event) -> list[Reply]:
     lang = ctx.lang
     rows = await registrants(ctx.session, event.id)
     lines = [t(lang, "event.people_title", name=event.name, count=len(rows))]
-    from openpyxl import Workbook  # only officers exporting registrants need it; not loaded at start-up
-
-    workbook = Workbook()
-    sheet = workbook.active
-    append_row(sheet, [t(lang, "column.producer_name"), t(lang, "column.phone"), t(lang, "column.commune")])
+    table: list[list[Any]] = [[t(lang, "column.producer_name"), t(lang, "column.phone"), t(lang, "column.commune")]]
     for number, (account, producer) in enumerate(rows, 1):
         name = producer.name if producer else (account.display_name or account.chat_id)
         phone = producer.phone if producer else ""
         lines.append(f"{number}. {name} · {phone or '—'}")
-        append_row(sheet, [name, phone, producer.commune if producer else ""])
-    buffer = io.BytesIO()
-    await off_the_loop(workbook.save, buffer)
+        table.append([name, phone, producer.commune if producer else ""])
+    content = await in_worker(spreadsheet, table)  # openpyxl's import and a big fair's rows: not on this process
     attachment = Attachment(f"dang-ky-{event.kind}-{event.id}.xlsx",
                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", event.name,
-                            content=buffer.getvalue())
+                            content=content)
     return [Reply("\n".join(lines), attachments=(attachment,) if rows else ())]
+
+
+def spreadsheet(table: list[list[Any]]) -> bytes:
+    """An .xlsx of these rows (the first: the headings), made in the worker process."""
+    from openpyxl import Workbook  # only officers exporting registrants need it; not loaded at start-up
+
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in table:
+        append_row(sheet, row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 async def edit(ctx: Context, state: State, event_id: int) -> list[Reply]:

@@ -3,13 +3,9 @@ so charts can be drawn in a worker thread. DejaVu Sans, which matplotlib ships, 
 
 from __future__ import annotations
 
-import asyncio
 import io
-import multiprocessing
-import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
+from handlers.worker import in_worker
 from messages import t
 from storage.reference import load_reference
 from storage.statistics import ProvinceStatistics
@@ -18,37 +14,9 @@ _GREEN = "#2e7d32"
 
 
 async def drawn(lang: str, stats: ProvinceStatistics, title: str) -> bytes:
-    """The chart, drawn in a worker process of its own. Drawing takes 0.2-0.3 s of CPU; in a thread it held
-    Python's lock in long stretches and every chat's step waited behind it (two officers asking for statistics
-    over and over cut the producers' throughput to a third); a process draws on the other core."""
-    loop = asyncio.get_running_loop()
-    try:
-        return await loop.run_in_executor(_drawer(), statistics_chart, lang, stats, title)
-    except BrokenProcessPool:  # the worker died (killed, out of memory): this one in a thread, a new worker next
-        _forget_drawer()
-        return await asyncio.to_thread(statistics_chart, lang, stats, title)
-
-
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _drawer() -> ProcessPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            # Spawned, not forked: a fork of a process running threads (the SQLite writer, asyncio's) may inherit
-            # a lock held by one of them. Started at the first chart, so start-up stays quick.
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        return _pool
-
-
-def _forget_drawer() -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is not None:
-            _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+    """The chart, drawn in the worker process (handlers.worker): 0.2-0.3 s of CPU that, in a thread, held up every
+    chat (two officers asking for statistics over and over cut the producers' throughput to a third)."""
+    return await in_worker(statistics_chart, lang, stats, title)
 
 
 def statistics_chart(lang: str, stats: ProvinceStatistics, title: str) -> bytes:
