@@ -82,7 +82,7 @@ async def run(db: Path, recipients: int, rate: float, p429: float, p5xx: float, 
         await application.initialize()
         limits = Limits(quiet_start=clock_time(0), quiet_end=clock_time(0), backoff_base=0.5,
                         max_attempts=8, lease=timedelta(seconds=30))
-        dispatcher = Dispatcher(sessions, {"telegram": outbox_send(application)}, limits, concurrency=64)
+        dispatcher = Dispatcher(sessions, {"telegram": outbox_send(application)}, limits)
         started, cpu_started = time.perf_counter(), time.process_time()
         dispatcher.start(poll_seconds=0.2)
         while True:

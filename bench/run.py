@@ -28,7 +28,11 @@ NOTES = Path(__file__).with_name("NOTES.md")
 def run(module: str, *args: object) -> dict[str, Any]:
     command = [sys.executable, "-m", module, *map(str, args)]
     print("$", " ".join(["python", "-m", module, *map(str, args)]), flush=True)
-    out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        print(done.stderr[-4000:], file=sys.stderr, flush=True)
+        done.check_returncode()
+    out = done.stdout
     result = json.loads(out.strip().splitlines()[-1])
     print("  ", json.dumps(result, ensure_ascii=False), flush=True)
     # The command to rerun it alone: a --seeded database is a temporary copy the module can make itself.
@@ -74,6 +78,14 @@ def main() -> None:
                   "--producers", people, "--concurrency", 16) for n in (1_000, 100_000)],
             *[run("bench.throughput", "--mode", "stock-on-flush", "--db-producers", n, "--producers", people,
                   "--concurrency", 16) for n in (1_000, 100_000)],
+            # The stock form plus the least a durable bot writes: what a target relative to the stock form can ask.
+            *[run("bench.throughput", "--mode", "stock-durable-floor", "--db-producers", n, "--producers", people,
+                  "--concurrency", 16) for n in (1_000, 100_000)],
+            # Two officers asking for statistics (a chart) and a fair's registrants (a workbook) back to back.
+            *[run("bench.throughput", "--mode", "ours", "--db-producers", n, "--seeded", seeded[n],
+                  "--producers", people, "--concurrency", 16, "--officers", 2) for n in (1_000, 100_000)],
+            run("bench.throughput", "--mode", "ours-postgres", "--db-producers", 1_000, "--producers", people // 3,
+                "--concurrency", 16),
             run("bench.throughput", "--mode", "stock-every-update", "--db-producers", 1_000, "--producers",
                 10 if q else 50, "--concurrency", 16),
             # With Telegram taking 50 ms per reply, as over a real network: who waits for whom.
@@ -99,6 +111,7 @@ def main() -> None:
                             for kill in ((), ("--kill",))]
         results["reminders"] = run("bench.reminder_scan", "--producers", 5_000 if q else 100_000,
                                    "--seeded", seeded[100_000])
+        results["profile"] = run("bench.profile", "--producers", 20 if q else 60)
     results["startup"] = run("bench.startup", "--runs", 2 if q else 5)
     seconds, when = time.perf_counter() - started, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     RAW.write_text(json.dumps({"results": results, "seconds": seconds, "quick": q, "when": when,
@@ -113,23 +126,42 @@ def render(r: dict[str, Any], seconds: float, *, quick: bool, when: str, on: str
            f"{seconds / 60:.0f} min; the raw figures are in `docs/benchmarks.json`.", f"Machine: {on}.", "",
            "Each line is one process; its command reruns it alone. Timing goals are measured here, never asserted "
            "in tests. Shared virtual machines vary: run twice before reading much into a 10% difference.", ""]
-    out += ["## 1. Update throughput (full registrations through PTB's update processor and `process_update`, SQLite)",
+    out += ["## 1. Update throughput (full registrations through PTB's update processor and `process_update`)",
             "",
             "People register at the same time, each waiting for the bot's answer before the next step; the Bot API "
             "is answered in-process (bench/offline_bot_api.py), so this is the bot's own cost. ‘Durable’: each step "
-            "is committed before the reply is sent.", "",
-            "| setup | durable | producers in DB | at once | Telegram latency ms | updates | updates/s | p50 ms "
-            "| p99 ms | CPU ms/update | peak RSS MB | registrations done |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    names = {"ours": "OCOP Bot", "stock-on-flush": "PTB ConversationHandler + PicklePersistence(on_flush=True)",
+            "is committed before the reply is sent. ‘× stock’: updates/s over the stock non-durable form's at the "
+            "same size, at once and latency, in this run. Officers: each asks for statistics (a chart is drawn) and "
+            "a fair's registrants (a workbook is made) over and over while the producers register; their median "
+            "answer time follows the updates/s.", "",
+            "| setup | durable | producers in DB | at once | officers | Telegram latency ms | updates | updates/s "
+            "| × stock | p50 ms | p99 ms | CPU ms/update | peak RSS MB | registrations done |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    names = {"ours": "OCOP Bot, SQLite", "ours-postgres": "OCOP Bot, PostgreSQL",
+             "stock-on-flush": "PTB ConversationHandler + PicklePersistence(on_flush=True)",
+             "stock-durable-floor": "the same + each update's replies and id group-committed (durable floor)",
              "stock-every-update": "PTB ConversationHandler + PicklePersistence, flushed every update"}
+    stock = {(t["db_producers"], t["concurrency"], t.get("api_latency_ms", 0)): t["updates_per_s"]
+             for t in r["throughput"] if t["mode"] == "stock-on-flush"}
     for t in r["throughput"]:
         durable = "yes" if t["mode"] != "stock-on-flush" else "no"
-        out.append(f"| {names[t['mode']]} | {durable} | {t['db_producers']:,} | {t['concurrency']} "
+        peer = stock.get((t["db_producers"], t["concurrency"], t.get("api_latency_ms", 0)))
+        ratio = f"{t['updates_per_s'] / peer:.2f}×" if peer else "—"
+        officers = (f"{t['officers']} (p50 {t['officer_p50_ms']} ms)" if t.get("officer_requests")
+                    else str(t.get("officers", 0)))
+        out.append(f"| {names[t['mode']]} | {durable} | {t['db_producers']:,} | {t['concurrency']} | {officers} "
                    f"| {t.get('api_latency_ms', 0):g} | {t['updates']:,} "
-                   f"| **{t['updates_per_s']:,}** | {t['p50_ms']} | {t['p99_ms']} | {t['cpu_ms_per_update']} "
-                   f"| {t['peak_rss_mb']} | {t['registrations_completed']}/{t['registrations']} |")
+                   f"| **{t['updates_per_s']:,}** | {ratio} | {t['p50_ms']} | {t['p99_ms']} "
+                   f"| {t['cpu_ms_per_update']} | {t['peak_rss_mb']} "
+                   f"| {t['registrations_completed']}/{t['registrations']} |")
     out += ["", "Commands:", ""] + [f"- `{t['command']}`" for t in r["throughput"]]
+    if r.get("profile"):
+        p = r["profile"]
+        out += ["", f"Where an update's CPU goes (yappi, CPU clock, every thread; {p['producers']} registrations, "
+                f"{p['updates']:,} updates; yappi slows the run about fivefold, so read the shares): each package's "
+                "own code, not what it calls.", "", "| package | share of CPU |", "|---|---|"]
+        out += [f"| {name} | {share}% |" for name, share in p["shares_percent"].items()]
+        out += ["", f"Command: `{p['command']}`"]
     out += ["", "## 2. Broadcast through the outbox dispatcher (fake Bot API in another process)", "",
             "The fake refuses with 429 any call over its limit within a sliding second (overall, and per chat "
             "where given), besides the injected 429s and 5xx.", "",

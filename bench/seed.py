@@ -82,6 +82,10 @@ async def seed(url: str, producers: int, *, today: date | None = None, chat_base
                 # The seed writes its own ids: move each sequence past them, as a real import would.
                 await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                         f"(SELECT coalesce(max(id), 1) FROM {table}))"))
+    if engine.dialect.name == "sqlite":
+        # Everything into the main file: a bench copies that file alone (`--seeded`).
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     await engine.dispose()
 
 
