@@ -23,6 +23,7 @@ test: venv
 
 # Every benchmark in bench/, each in its own process; rewrites docs/benchmarks.md (about 15 minutes).
 bench: venv
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.run
 
 lint: venv
