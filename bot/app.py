@@ -141,7 +141,9 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
                                   app[RUNNER].handle, session,
                                   link=link,
                                   upload_link=upload_links.make if upload_links else None,
-                                  journal=app[RUNNER].journal("zalo"))
+                                  journal=app[RUNNER].journal("zalo"), lang=settings.default_language)
+            if not settings.public_url:
+                log.warning(t(settings.default_language, "cli.zalo_without_public_url"))
             webhook = f"{settings.public_url}/webhook/zalo" if settings.public_url else None
             try:
                 await channel.start(webhook_url=webhook, secret=webhook_secret(token, "zalo"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import re
 import time
 from datetime import UTC, datetime
@@ -124,6 +125,23 @@ async def test_zalo_webhook(aiohttp_client: Any, tmp_path: Path) -> None:
             account = (await session.exec(select(ChatAccount).where(ChatAccount.chat_id == "z9"))).one()
             assert account.display_name == "Lan"  # webhooks name the sender display_name
         assert not [m for m, _ in fake.calls if m == "deleteWebhook"]
+    finally:
+        await client.close()
+        await fake.server.close()
+
+
+async def test_without_a_public_address_a_file_on_zalo_says_where_to_see_it_and_the_operator_is_told(
+        aiohttp_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeZalo()
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        client = await start(aiohttp_client, tmp_path, fake)
+    try:
+        assert any("OCOP_PUBLIC_URL" in r.getMessage() for r in caplog.records if r.name == "bot.app")
+        await client.app[ZALO].send("z1", Reply("Thống kê", attachments=(
+            Attachment("thong-ke.png", "image/png", "Biểu đồ", content=b"\x89PNG\r\n\x1a\n" + b"c" * 100),)))
+        assert not [m for m, _ in fake.calls if m == "sendPhoto"]  # Zalo fetches photos by address: there is none
+        [text] = fake.sent()
+        assert "📎 Biểu đồ: tệp này chưa gửi qua Zalo được" in text and "trang web chat" in text
     finally:
         await client.close()
         await fake.server.close()

@@ -22,6 +22,7 @@ from bot.replies import Journal, answer_after_commit, send_in_order
 from handlers.forms.validators import has_control_characters
 from handlers.shown import numbered, question_index
 from handlers.types import Attachment, Incoming, IncomingFile, Reply
+from messages import DEFAULT_LANGUAGE, t
 
 log = logging.getLogger(__name__)
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
@@ -99,9 +100,10 @@ class ZaloChannel:
     def __init__(self, client: ZaloClient, handle: Handle, session: aiohttp.ClientSession, *,
                  link: Callable[[Attachment], str] | None = None,
                  upload_link: Callable[[str], str] | None = None,
-                 journal: Journal | None = None) -> None:
+                 journal: Journal | None = None, lang: str = DEFAULT_LANGUAGE) -> None:
         self.client = client
         self._link = link  # signed file links; None when there is no public address to link to
+        self._lang = lang  # a reply does not carry its chat's language: what the channel says itself is in this
         self._upload_link = upload_link  # a page to send a PDF from; None without a public address
         self._journal = journal  # where each reply's fate is written (ConversationRunner.journal("zalo"))
         self._handle = handle
@@ -239,8 +241,8 @@ class ZaloChannel:
         photos: list[tuple[Attachment, str]] = []
         for attachment in reply.attachments:
             url = self._link(attachment) if self._link is not None else None
-            if url is None:  # no public address: say what there is
-                text += f"\n📎 {attachment.name}"
+            if url is None:  # no public address: Zalo fetches files by address, so say where to see it instead
+                text += "\n" + t(self._lang, "upload.file_not_sent", name=attachment.name)
             elif attachment.mime.startswith("image/"):
                 photos.append((attachment, url))
             else:
