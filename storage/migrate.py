@@ -13,6 +13,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 _SCRIPTS = Path(__file__).parent / "migrations"
+# The lock replicas starting together take around the migrations (PostgreSQL; the first key is ours alone, see
+# storage.outbox.CLAIM_LOCKS for the other).
+MIGRATION_LOCK = (0x0C0C, 1)
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -26,6 +29,11 @@ def alembic_config(connection: Connection) -> Config:
 async def upgrade_database(engine: AsyncEngine) -> None:
     if engine.dialect.name != "sqlite":
         async with engine.begin() as conn:
+            # Replicas started together would each find the database empty and create the same tables: all but one
+            # failed on a unique violation. The first to get the lock migrates; the rest wait for its commit, then
+            # read the new revision and have nothing to do. Held until this transaction ends.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"),
+                               {"a": MIGRATION_LOCK[0], "b": MIGRATION_LOCK[1]})
             await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
         return
     async with engine.connect() as conn:
@@ -34,6 +42,9 @@ async def upgrade_database(engine: AsyncEngine) -> None:
         await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         await conn.commit()
         try:
+            # The write lock before alembic reads the revision: two processes migrating at once would both find
+            # the database empty (the second then waits on the lock and creates tables that exist).
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
             await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
             broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
             if broken:
@@ -43,6 +54,22 @@ async def upgrade_database(engine: AsyncEngine) -> None:
             await conn.rollback()
             await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
             await conn.commit()
+
+
+async def new_revision(engine: AsyncEngine, message: str) -> Path:
+    """Write the next migration from what the models hold that the database (brought to head first) does not;
+    returns its file, to read and finish by hand (data moves, SQLite batch details) before it is committed."""
+    await upgrade_database(engine)
+    async with engine.connect() as conn:
+        def write(sync_conn: Connection) -> Path:
+            cfg = alembic_config(sync_conn)
+            cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+            head = ScriptDirectory.from_config(cfg).get_current_head()
+            rev_id = f"{int(head or 0) + 1:04d}"  # revisions are numbered in order: 0019, 0020, ...
+            script = command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
+            assert script is not None and not isinstance(script, list)
+            return Path(script.path)
+        return await conn.run_sync(write)
 
 
 async def migration_state(engine: AsyncEngine) -> tuple[str | None, str | None]:

@@ -92,12 +92,34 @@ async def _upgrade(settings: Settings) -> int:
     return 0
 
 
+async def _revision(settings: Settings, message: str) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import create_engine
+    from storage.migrate import new_revision
+
+    engine = create_engine(settings.database_url)
+    try:
+        path = await new_revision(engine, message)
+    except (OSError, SQLAlchemyError) as exc:
+        _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
+        return 1
+    finally:
+        await engine.dispose()
+    _say(t(settings.default_language, "cli.revision_written", path=str(path)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ocop-bot", description="OCOP Bot: Telegram and web chat for OCOP producers.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start every configured channel and the HTTP server")
     db = commands.add_parser("db", help="database maintenance")
-    db.add_subparsers(dest="db_command", required=True).add_parser("upgrade", help="apply pending migrations")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply pending migrations")
+    revision = db_commands.add_parser("revision", help="write the next migration from the models (developers; "
+                                                       "see docs/operations.md)")
+    revision.add_argument("message", help='what it changes, e.g. "fair booth numbers"')
     officer = commands.add_parser("officer", help="officer accounts").add_subparsers(dest="officer_command",
                                                                                      required=True)
     invite = officer.add_parser("invite", help="print a one-time code that makes a chat an officer account")
@@ -143,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return asyncio.run(_run(settings))
     if args.command == "db":
+        if args.db_command == "revision":
+            return asyncio.run(_revision(settings, args.message))
         return asyncio.run(_upgrade(settings))
     if args.command in ("import", "export"):
         return _report(settings, _products(settings, args))
