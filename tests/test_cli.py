@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import aiohttp
@@ -146,3 +147,11 @@ async def test_officer_invite_list_revoke(tmp_path: Path) -> None:
         assert code == 1 and says(err, "cli.no_such_officer", id=99)
         code, _, err = await cli("officer", "invite", "--name", "X", "--province", "Atlantis")
         assert code == 1 and "Atlantis" in err and len(err.strip().splitlines()) == 1
+
+
+def test_version_is_the_released_one() -> None:
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "--version"], capture_output=True, text=True,
+                            timeout=60, env=clean_env(PYTHONPATH=ROOT))
+    project = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    released = tomllib.loads(project.read_text(encoding="utf-8"))["project"]["version"]
+    assert result.returncode == 0 and result.stdout.strip() == f"ocop-bot {released}"

@@ -4,7 +4,6 @@ starting together migrate once."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import storage.migrate
 import storage.models  # noqa: F401  (registers the tables)
 from storage.db import create_engine
 from storage.migrate import migration_state, new_revision, upgrade_database
+from tests.support.processes import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,9 +36,9 @@ async def test_migrations_match_the_models(db_url: str) -> None:
 
 async def test_replicas_started_together_all_migrate_an_empty_database(db_url: str, tmp_path: Path) -> None:
     """Four `ocop-bot db upgrade` at once (replicas starting together): each ends well and the schema is whole."""
-    env = os.environ | {"OCOP_DATABASE_URL": db_url, "OCOP_DATA_DIR": str(tmp_path / "data")}
+    env = clean_env(OCOP_DATABASE_URL=db_url, OCOP_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
     started = [await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "db", "upgrade", cwd=tmp_path,
-                                                    env=env | {"PYTHONPATH": str(ROOT)},
+                                                    env=env,
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
                for _ in range(4)]
     outcomes = [(await p.wait(), (await p.stderr.read()).decode()) for p in started if p.stderr is not None]
@@ -81,7 +81,7 @@ async def test_alembics_own_command_line_reads_the_bots_database(tmp_path: Path)
     finally:
         await engine.dispose()
     shown = await asyncio.create_subprocess_exec(sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"),
-                                                 "current", cwd=tmp_path, env=os.environ | {"OCOP_DATABASE_URL": url},
+                                                 "current", cwd=tmp_path, env=clean_env(OCOP_DATABASE_URL=url),
                                                  stdout=asyncio.subprocess.PIPE)
     out, _ = await shown.communicate()
     assert shown.returncode == 0 and out.decode().split() == [str(head), "(head)"]

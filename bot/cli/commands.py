@@ -9,6 +9,7 @@ import socket
 import sys
 from collections.abc import Coroutine
 from datetime import date
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,7 @@ async def _revision(settings: Settings, message: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ocop-bot", description="OCOP Bot: Telegram and web chat for OCOP producers.")
+    parser.add_argument("--version", action="version", version=f"ocop-bot {version('ocop-bot')}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start every configured channel and the HTTP server")
     db = commands.add_parser("db", help="database maintenance")
