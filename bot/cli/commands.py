@@ -111,6 +111,28 @@ async def _revision(settings: Settings, message: str) -> int:
     return 0
 
 
+def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli.backup import BackupError, backup, restore
+
+    lang = settings.default_language
+    try:
+        if args.command == "backup":
+            kind = backup(settings, args.out)
+            _say(t(lang, "cli.backup_written", path=str(args.out)))
+        else:
+            kind = restore(settings, args.archive, replace=args.replace)
+            _say(t(lang, "cli.restore_done", path=str(args.archive)))
+    except BackupError as exc:
+        _complain(t(lang, exc.key, **exc.values))
+        return 1
+    except OSError as exc:
+        _complain(t(lang, "cli.backup_failed", problem=f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")))
+        return 1
+    if kind == "postgresql":
+        _say(t(lang, "cli.backup_postgres"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ocop-bot", description="OCOP Bot: Telegram and web chat for OCOP producers.")
     parser.add_argument("--version", action="version", version=f"ocop-bot {version('ocop-bot')}")
@@ -151,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     report = commands.add_parser("report", help="statistics as an xlsx workbook and a PNG chart")
     report.add_argument("--province", help="one province (default: all)")
     report.add_argument("out_dir", type=Path)
+    backup_cmd = commands.add_parser("backup", help="the database and the data directory in one archive, safe while "
+                                                    "the bot runs (PostgreSQL: the files only; see docs/operations.md)")
+    backup_cmd.add_argument("out", type=Path, help="the archive to write, e.g. /var/backups/ocop-2026-12-06.tar.gz")
+    restore_cmd = commands.add_parser("restore", help="put a backup back (stop the bot first)")
+    restore_cmd.add_argument("archive", type=Path)
+    restore_cmd.add_argument("--replace", action="store_true", help="overwrite the existing database")
     commands.add_parser("webpush-key", help="print a new OCOP_VAPID_PRIVATE_KEY line for .env (Web Push)")
     commands.add_parser("demo-data", help="load a clearly marked sample province (Lâm Đồng, names end in (DEMO))")
     reminders = commands.add_parser("reminders", help="reminders").add_subparsers(dest="reminders_what", required=True)
@@ -172,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_upgrade(settings))
     if args.command in ("import", "export"):
         return _report(settings, _products(settings, args))
+    if args.command in ("backup", "restore"):
+        return _backup_or_restore(settings, args)
     if args.command == "report":
         from bot.cli.report import write_report
 
