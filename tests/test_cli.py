@@ -63,6 +63,12 @@ async def test_run_serves_web_chat_and_telegram_and_never_logs_the_token(tmp_pat
                 async with http.post(f"{url}/chat", json={"text": "/start"}, headers=bearer) as r:
                     assert r.status == 200
                     assert says((await r.json())["replies"][0]["text"], "welcome")
+                # Links that open a producer's documents or send files as them: the access log keeps their keys out.
+                site = f"http://127.0.0.1:{port}"
+                async with http.get(f"{site}/files/{'a' * 64}.pdf?exp=1&n=giay.pdf&sig=SIGNATURE-KEY") as r:
+                    assert r.status in (403, 404)
+                async with http.get(f"{site}/u/UPLOAD-LINK-KEY", headers={"Referer": f"{site}/u/UPLOAD-LINK-KEY"}):
+                    pass
             api.pending_updates.append({"update_id": 1, "message": {
                 "message_id": 1, "date": int(time.time()), "text": "/start",
                 "chat": {"id": 4242, "type": "private"}, "from": {"id": 4242, "is_bot": False, "first_name": "Lan"}}})
@@ -78,6 +84,8 @@ async def test_run_serves_web_chat_and_telegram_and_never_logs_the_token(tmp_pat
             await proc.wait()
         assert proc.returncode == 0, output
         assert TOKEN not in output and TOKEN.split(":")[1] not in output
+        assert "SIGNATURE-KEY" not in output and "UPLOAD-LINK-KEY" not in output
+        assert '"GET /files/' in output and "n=giay.pdf&sig=***" in output and '"GET /u/***' in output
         assert "Traceback" not in output
 
 

@@ -45,6 +45,7 @@ def load_settings() -> Settings:
 
 async def _run(settings: Settings) -> int:
     from bot.app import StartupError, build_app, channel_names
+    from bot.http.access_log import AccessLog
 
     lang = settings.default_language
     try:
@@ -54,7 +55,7 @@ async def _run(settings: Settings) -> int:
         _complain(t(lang, "cli.port_failed", host=settings.http_host, port=str(settings.http_port),
                     problem=exc.strerror or str(exc)))
         return 1
-    runner = web.AppRunner(build_app(settings))
+    runner = web.AppRunner(build_app(settings), access_log_class=AccessLog)
     try:
         await runner.setup()  # runs the cleanup contexts: database and migrations, Telegram, reminders
         await web.SockSite(runner, sock).start()
