@@ -134,7 +134,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
         # Zalo is where most producers are; it has no buttons, so options become numbered lines.
         assert settings.zalo_bot_token is not None
         token = settings.zalo_bot_token.get_secret_value()
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(trust_env=True) as session:  # HTTPS_PROXY/NO_PROXY, as for Telegram
             link = attachment_linker(settings.data_dir, settings.public_url, identity.derived("files")) \
                 if settings.public_url else None
             channel = ZaloChannel(ZaloClient(token, settings.zalo_api_base_url, session, pacers["zalo"]),
@@ -158,7 +158,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
 
     async def web_delivery(app: web.Application) -> AsyncIterator[None]:
         # Open pages are told over their event streams; closed ones by Web Push where the operator set a key.
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(trust_env=True) as http:  # push services, through the proxy if set
             push = None
             if settings.vapid_private_key is not None:
                 push = WebPush(settings.vapid_private_key.get_secret_value(), settings.vapid_subject,

@@ -115,6 +115,6 @@ async def _zalo(settings: Settings, pacer: Pacer) -> AsyncIterator[Send]:
     secret = WebIdentity(settings.data_dir, settings.web_secret.get_secret_value() if settings.web_secret else None)
     link = attachment_linker(settings.data_dir, settings.public_url, secret.derived("files")) \
         if settings.public_url else None
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(trust_env=True) as http:  # the proxy variables, as `ocop-bot run`
         client = ZaloClient(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_base_url, http, pacer)
         yield zalo_outbox_send(ZaloChannel(client, nobody_writes_here, http, link=link))
