@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import platform
 import re
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +158,12 @@ async def test_health_readiness_and_metrics(client: TestClient) -> None:
     assert 'ocop_updates_total{channel="web"} 3.0' in metrics
     assert 'ocop_handler_seconds_count{channel="web"} 3.0' in metrics
     assert 'ocop_outbox_messages{status="pending"} 0.0' in metrics
+    # What any exporter gives (memory, CPU, the runtime), which release runs, and no `_created` twin per counter.
+    for series in ("process_resident_memory_bytes ", "process_cpu_seconds_total ", "python_info{",
+                   "python_gc_objects_collected_total{", f'ocop_build_info{{python="{platform.python_version()}",'
+                   f'version="{version("ocop-bot")}"}} 1.0'):
+        assert series in metrics, series
+    assert "_created" not in metrics
 
     async with client.app[RUNNER].sessions() as session, session.begin():  # as if a newer release's migration
         await session.exec(text("UPDATE alembic_version SET version_num = '0005'"))
