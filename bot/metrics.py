@@ -19,7 +19,7 @@ from prometheus_client import (
 
 # Every counter would carry a second `_created` series (the time it was made), which alert rules never use and
 # which doubles what is scraped and stored.
-disable_created_metrics()  # type: ignore[no-untyped-call]  (untyped upstream)
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class Metrics:
