@@ -29,3 +29,20 @@ def test_the_systemd_unit_verifies_and_is_hardened(tmp_path: Path) -> None:
     instance.write_text(here, encoding="utf-8")
     result = subprocess.run([analyze, "verify", str(instance)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_the_alert_rules_load_and_fire_on_what_they_describe() -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must check the alert rules: .ci/run installs Debian's prometheus package (promtool)")
+        pytest.skip("promtool is not installed (apt-get install prometheus)")
+    rules = ROOT / "deploy" / "prometheus"
+    for command in (["check", "rules", "ocop-bot-alerts.yml"], ["test", "rules", "ocop-bot-alerts.test.yml"]):
+        result = subprocess.run([promtool, *command], cwd=rules, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+    written = (rules / "ocop-bot-alerts.yml").read_text(encoding="utf-8")
+    runbooks = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    for alert in ("OcopDailyScanLate", "OcopSendsFailing", "OcopOutboxBacklogGrowing", "OcopNotReady",
+                  "OcopRepliesFailing"):
+        assert f"alert: {alert}\n" in written and f"### {alert}\n" in runbooks  # each alert has its runbook
