@@ -163,3 +163,15 @@ def test_version_is_the_released_one() -> None:
     project = Path(__file__).resolve().parents[1] / "pyproject.toml"
     released = tomllib.loads(project.read_text(encoding="utf-8"))["project"]["version"]
     assert result.returncode == 0 and result.stdout.strip() == f"ocop-bot {released}"
+
+
+def test_help_is_in_the_operators_language(tmp_path: Path) -> None:
+    for lang in ("vi", "en"):
+        shown = run_cli(tmp_path, "--help", OCOP_DEFAULT_LANGUAGE=lang)
+        assert shown.returncode == 0, shown.stderr
+        assert says(shown.stdout.replace("\n", " "), "cli.help.description", lang=lang)
+        backup = run_cli(tmp_path, "backup", "--help", OCOP_DEFAULT_LANGUAGE=lang)
+        assert says(" ".join(backup.stdout.split()), "cli.help.backup_out", lang=lang)
+    # A setting the bot would refuse does not hide the help: it comes in the default language.
+    shown = run_cli(tmp_path, "--help", OCOP_DEFAULT_LANGUAGE="fr")
+    assert shown.returncode == 0 and says(shown.stdout.replace("\n", " "), "cli.help.run")

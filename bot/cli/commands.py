@@ -134,61 +134,70 @@ def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ocop-bot", description="OCOP Bot: Telegram and web chat for OCOP producers.")
-    parser.add_argument("--version", action="version", version=f"ocop-bot {version('ocop-bot')}")
+def operator_language() -> str:
+    """The language the operator set (OCOP_DEFAULT_LANGUAGE, in the environment or .env), for the help; help is
+    asked for when something is wrong, so a setting the bot would refuse falls back to the default."""
+    try:
+        return Settings().default_language
+    except ValidationError:
+        return DEFAULT_LANGUAGE
+
+
+def parser_in(lang: str) -> argparse.ArgumentParser:
+    def h(key: str) -> str:
+        return t(lang, f"cli.help.{key}")
+
+    parser = argparse.ArgumentParser(prog="ocop-bot", description=h("description"))
+    parser.add_argument("--version", action="version", version=f"ocop-bot {version('ocop-bot')}", help=h("version"))
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="start every configured channel and the HTTP server")
-    db = commands.add_parser("db", help="database maintenance")
+    commands.add_parser("run", help=h("run"))
+    db = commands.add_parser("db", help=h("db"))
     db_commands = db.add_subparsers(dest="db_command", required=True)
-    db_commands.add_parser("upgrade", help="apply pending migrations")
-    revision = db_commands.add_parser("revision", help="write the next migration from the models (developers; "
-                                                       "see docs/operations.md)")
-    revision.add_argument("message", help='what it changes, e.g. "fair booth numbers"')
-    officer = commands.add_parser("officer", help="officer accounts").add_subparsers(dest="officer_command",
+    db_commands.add_parser("upgrade", help=h("db_upgrade"))
+    revision = db_commands.add_parser("revision", help=h("db_revision"))
+    revision.add_argument("message", help=h("revision_message"))
+    officer = commands.add_parser("officer", help=h("officer")).add_subparsers(dest="officer_command",
+                                                                               required=True)
+    invite = officer.add_parser("invite", help=h("officer_invite"))
+    invite.add_argument("--name", required=True, help=h("invite_name"))
+    invite.add_argument("--province", required=True, help=h("invite_province"))
+    invite.add_argument("--admin", action="store_true", help=h("invite_admin"))
+    invite.add_argument("--days", type=int, default=7, help=h("invite_days"))
+    officer.add_parser("list", help=h("officer_list"))
+    revoke = officer.add_parser("revoke", help=h("officer_revoke"))
+    revoke.add_argument("officer_id", type=int, help=h("officer_id"))
+    fresh = officer.add_parser("code", help=h("officer_code"))
+    fresh.add_argument("officer_id", type=int, help=h("officer_id"))
+    fresh.add_argument("--hours", type=int, default=24, help=h("code_hours"))
+    importing = commands.add_parser("import", help=h("import")).add_subparsers(dest="import_what", required=True)
+    for what in ("products", "events", "offices"):
+        importing.add_parser(what, help=h(f"import_{what}")).add_argument("file", type=Path, help=h("import_file"))
+    exporting = commands.add_parser("export", help=h("export")).add_subparsers(dest="export_what", required=True)
+    products_out = exporting.add_parser("products", help=h("export_products"))
+    products_out.add_argument("out", type=Path, help=h("export_out"))
+    products_out.add_argument("--province", help=h("only_province"))
+    report = commands.add_parser("report", help=h("report"))
+    report.add_argument("--province", help=h("only_province"))
+    report.add_argument("out_dir", type=Path, help=h("report_out_dir"))
+    backup_cmd = commands.add_parser("backup", help=h("backup"))
+    backup_cmd.add_argument("out", type=Path, help=h("backup_out"))
+    restore_cmd = commands.add_parser("restore", help=h("restore"))
+    restore_cmd.add_argument("archive", type=Path, help=h("restore_archive"))
+    restore_cmd.add_argument("--replace", action="store_true", help=h("restore_replace"))
+    commands.add_parser("webpush-key", help=h("webpush_key"))
+    commands.add_parser("demo-data", help=h("demo_data"))
+    reminders = commands.add_parser("reminders", help=h("reminders")).add_subparsers(dest="reminders_what",
                                                                                      required=True)
-    invite = officer.add_parser("invite", help="print a one-time code that makes a chat an officer account")
-    invite.add_argument("--name", required=True)
-    invite.add_argument("--province", required=True, help='e.g. "Lâm Đồng" (diacritics optional)')
-    invite.add_argument("--admin", action="store_true", help="may see every province")
-    invite.add_argument("--days", type=int, default=7, help="days before the code expires (default 7)")
-    officer.add_parser("list", help="every officer and whether the code was used")
-    revoke = officer.add_parser("revoke", help="take the officer rights away and end web sessions (at once)")
-    revoke.add_argument("officer_id", type=int)
-    fresh = officer.add_parser("code", help="a new one-time code for an invited officer: to sign in on the web "
-                                            "chat, or on a new phone")
-    fresh.add_argument("officer_id", type=int)
-    fresh.add_argument("--hours", type=int, default=24, help="hours before the code expires (default 24)")
-    importing = commands.add_parser("import", help="load data").add_subparsers(dest="import_what", required=True)
-    products_in = importing.add_parser("products", help="the province's OCOP list (xlsx or csv; see docs/templates)")
-    products_in.add_argument("file", type=Path)
-    events_in = importing.add_parser("events", help="trainings and fairs (xlsx or csv; see docs/templates)")
-    events_in.add_argument("file", type=Path)
-    offices_in = importing.add_parser("offices", help="each province's OCOP office contact (xlsx or csv; see "
-                                                      "docs/templates)")
-    offices_in.add_argument("file", type=Path)
-    exporting = commands.add_parser("export", help="write data").add_subparsers(dest="export_what", required=True)
-    products_out = exporting.add_parser("products", help="OCOP products with status and days to expiry (xlsx)")
-    products_out.add_argument("out", type=Path)
-    products_out.add_argument("--province", help="only this province (default: all)")
-    report = commands.add_parser("report", help="statistics as an xlsx workbook and a PNG chart")
-    report.add_argument("--province", help="one province (default: all)")
-    report.add_argument("out_dir", type=Path)
-    backup_cmd = commands.add_parser("backup", help="the database and the data directory in one archive, safe while "
-                                                    "the bot runs (PostgreSQL: the files only; see docs/operations.md)")
-    backup_cmd.add_argument("out", type=Path, help="the archive to write, e.g. /var/backups/ocop-2026-12-06.tar.gz")
-    restore_cmd = commands.add_parser("restore", help="put a backup back (stop the bot first)")
-    restore_cmd.add_argument("archive", type=Path)
-    restore_cmd.add_argument("--replace", action="store_true", help="overwrite the existing database")
-    commands.add_parser("webpush-key", help="print a new OCOP_VAPID_PRIVATE_KEY line for .env (Web Push)")
-    commands.add_parser("demo-data", help="load a clearly marked sample province (Lâm Đồng, names end in (DEMO))")
-    reminders = commands.add_parser("reminders", help="reminders").add_subparsers(dest="reminders_what", required=True)
-    scan = reminders.add_parser("scan", help="enqueue the reminders due (default: today in OCOP_TIMEZONE)")
-    scan.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD")
-    outbox_cmd = commands.add_parser("outbox", help="proactive messages").add_subparsers(dest="outbox_what",
-                                                                                          required=True)
-    outbox_cmd.add_parser("status", help="messages by status and reason")
-    outbox_cmd.add_parser("drain", help="send what is due now, then exit")
+    scan = reminders.add_parser("scan", help=h("reminders_scan"))
+    scan.add_argument("--as-of", type=date.fromisoformat, help=h("as_of"))
+    outbox_cmd = commands.add_parser("outbox", help=h("outbox")).add_subparsers(dest="outbox_what", required=True)
+    outbox_cmd.add_parser("status", help=h("outbox_status"))
+    outbox_cmd.add_parser("drain", help=h("outbox_drain"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = parser_in(operator_language())
     args = parser.parse_args(argv)
 
     settings = load_settings()
