@@ -12,6 +12,7 @@ before that COMMIT. A failed COMMIT fails the whole group with `NotSaved`: nothi
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import queue
@@ -113,6 +114,15 @@ def attach_writer(engine: AsyncEngine, database: str) -> SqliteWriter:
 _WRITERS: weakref.WeakKeyDictionary[Any, SqliteWriter] = weakref.WeakKeyDictionary()
 
 
+@atexit.register
+def _finish_writers() -> None:
+    """A writer thread is a daemon: at exit it would be stopped with its connection open, leaving the last commits in
+    the -wal file beside the database. Ended here, its connection closes, and the last connection to close moves
+    the WAL into the database file, so the file left behind (and any plain copy of it) holds everything."""
+    for writer in list(_WRITERS.values()):
+        writer.finish()
+
+
 @dataclass
 class _Job:
     work: Work[Any]
@@ -120,6 +130,13 @@ class _Job:
 
 
 _Result = tuple[_Job, Any, BaseException | None]  # a job, its value, or the error to raise instead
+
+
+class _Stop:
+    """Asks the writer thread to end now, after what was queued before it."""
+
+
+_STOP = _Stop()
 
 
 @dataclass
@@ -140,7 +157,7 @@ class SqliteWriter:
 
     def __init__(self, database: str) -> None:
         self._database = database
-        self._queue: queue.SimpleQueue[_Job | _Turn] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Job | _Turn | _Stop] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.commits = 0  # groups committed, and the transactions in them: for tests and the metrics
@@ -163,6 +180,15 @@ class SqliteWriter:
             raise
         return turn.finished
 
+    def finish(self, timeout: float = 5.0) -> None:
+        """End the thread now rather than after its idle second, and wait for it (its connection closes)."""
+        with self._lock:
+            thread = self._thread
+            if thread is None:
+                return
+            self._queue.put(_STOP)
+        thread.join(timeout)
+
     def _put(self, item: _Job | _Turn) -> None:
         with self._lock:
             self._queue.put(item)
@@ -178,11 +204,11 @@ class SqliteWriter:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         try:
             with engine.connect() as connection:
-                waiting: _Job | _Turn | None = None
+                waiting: _Job | _Turn | _Stop | None = None
                 while True:
                     item = waiting or self._next()
                     waiting = None
-                    if item is None:
+                    if item is None or isinstance(item, _Stop):
                         return
                     if isinstance(item, _Turn):
                         _stand_aside(item, self.TURN_SECONDS)
@@ -193,7 +219,7 @@ class SqliteWriter:
                             more = self._queue.get_nowait()
                         except queue.Empty:
                             break
-                        if isinstance(more, _Turn):
+                        if isinstance(more, _Turn | _Stop):
                             waiting = more
                             break
                         batch.append(more)
@@ -209,7 +235,7 @@ class SqliteWriter:
             engine.dispose()
             self._after_error()
 
-    def _next(self) -> _Job | _Turn | None:
+    def _next(self) -> _Job | _Turn | _Stop | None:
         try:
             return self._queue.get(timeout=self.IDLE_SECONDS)
         except queue.Empty:
