@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
+from storage.db import is_sqlite
 
 MANIFEST = "ocop-backup.json"
 DATABASE = "database.sqlite3"
@@ -35,17 +36,16 @@ class BackupError(Exception):
 
 
 def sqlite_path(settings: Settings) -> Path | None:
-    url = make_url(settings.database_url)
-    return Path(url.database).resolve() if url.get_backend_name() == "sqlite" and url.database else None
+    database = make_url(settings.database_url).database if is_sqlite(settings.database_url) else None
+    return Path(database).resolve() if database else None
 
 
 def _skipped(path: Path, database: Path | None) -> bool:
     """The live database and its journals are copied by the backup API, never as files; a `.part` is an upload
     still being written (renamed into place when whole)."""
-    if database is not None and path.resolve().name.startswith(database.name) \
-            and path.resolve().parent == database.parent:
-        return True
-    return path.suffix == ".part"
+    real = path.resolve()
+    return path.suffix == ".part" or (database is not None and real.parent == database.parent
+                                      and real.name.startswith(database.name))
 
 
 def backup(settings: Settings, out: Path) -> str:
@@ -92,7 +92,7 @@ def restore(settings: Settings, archive_path: Path, *, replace: bool) -> str:
     """Put an archive back: the SQLite database (when the archive and the settings both have one) and every file.
     Refuses to overwrite an existing database unless `replace`. Returns the archive's database kind."""
     if not archive_path.is_file():
-        raise BackupError("cli.restore_unreadable", path=str(archive_path), problem="?")
+        raise BackupError("cli.restore_missing", path=str(archive_path))
     try:
         with tarfile.open(archive_path, "r:*") as archive:
             return _restore_from(archive, settings, archive_path, replace=replace)

@@ -117,4 +117,5 @@ async def _zalo(settings: Settings, pacer: Pacer) -> AsyncIterator[Send]:
         if settings.public_url else None
     async with aiohttp.ClientSession(trust_env=True) as http:  # the proxy variables, as `ocop-bot run`
         client = ZaloClient(settings.zalo_bot_token.get_secret_value(), settings.zalo_api_base_url, http, pacer)
-        yield zalo_outbox_send(ZaloChannel(client, nobody_writes_here, http, link=link))
+        yield zalo_outbox_send(ZaloChannel(client, nobody_writes_here, http, link=link,
+                                           lang=settings.default_language))
