@@ -76,39 +76,27 @@ async def _run(settings: Settings) -> int:
         sock.close()
 
 
-async def _upgrade(settings: Settings) -> int:
+async def _migrate(settings: Settings, revision_message: str | None = None) -> int:
+    """`db upgrade`, or with a message `db revision` (which upgrades first): one line when the database fails."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.db import create_engine
-    from storage.migrate import upgrade_database
+    from storage.migrate import new_revision, upgrade_database
 
     engine = create_engine(settings.database_url)
     try:
-        await upgrade_database(engine)
+        if revision_message is None:
+            await upgrade_database(engine)
+            done = t(settings.default_language, "cli.migrated")
+        else:
+            path = await new_revision(engine, revision_message)
+            done = t(settings.default_language, "cli.revision_written", path=str(path))
     except (OSError, SQLAlchemyError) as exc:
         _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
         return 1
     finally:
         await engine.dispose()
-    _say(t(settings.default_language, "cli.migrated"))
-    return 0
-
-
-async def _revision(settings: Settings, message: str) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from storage.db import create_engine
-    from storage.migrate import new_revision
-
-    engine = create_engine(settings.database_url)
-    try:
-        path = await new_revision(engine, message)
-    except (OSError, SQLAlchemyError) as exc:
-        _complain(t(settings.default_language, "cli.db_failed", problem=str(exc).strip().splitlines()[0]))
-        return 1
-    finally:
-        await engine.dispose()
-    _say(t(settings.default_language, "cli.revision_written", path=str(path)))
+    _say(done)
     return 0
 
 
@@ -205,9 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return asyncio.run(_run(settings))
     if args.command == "db":
-        if args.db_command == "revision":
-            return asyncio.run(_revision(settings, args.message))
-        return asyncio.run(_upgrade(settings))
+        return asyncio.run(_migrate(settings, args.message if args.db_command == "revision" else None))
     if args.command in ("import", "export"):
         return _report(settings, _products(settings, args))
     if args.command in ("backup", "restore"):
