@@ -7,6 +7,7 @@ import io
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,7 +26,17 @@ def sniff_mime(content: bytes) -> str | None:
         return "image/jpeg"
     if content.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
+    if content[4:8] == b"ftyp" and content[8:12] in HEIF_BRANDS:
+        return "image/heic"
     return None
+
+
+# An iPhone's photo saved as a file (HEIF/HEIC, its default since iOS 11); AVIF is the same container.
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
+HEIF_TYPES = {"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence", "image/avif"}
+# The longest side a kept photo may have: an officer zooming on a label still reads its small print at 2560 px,
+# and a phone's 12-megapixel photo (4032 px, 3-5 MB) costs every officer's download several times that.
+PHOTO_LONG_SIDE = 2560
 
 
 INCOMPLETE, NOT_GENUINE = "incomplete", "not_genuine"
@@ -35,8 +46,10 @@ def checked_content(content: bytes, mime: str) -> bytes | str:
     """The bytes to keep of an upload whose first bytes say `mime`, or why it is refused: INCOMPLETE (cut off in
     transfer: a photo that does not decode to its end, a PDF without its %%EOF in the last kilobyte) or NOT_GENUINE
     (something after the file's own end: a PDF or PNG carrying a script). A JPEG keeps only the photo: phones put
-    a motion photo's video or further pictures after its end, and those are the person's, not an attack. Decoding
-    a photo takes a moment: call it in a worker thread."""
+    a motion photo's video or further pictures after its end, and those are the person's, not an attack. A photo
+    taken sideways (EXIF orientation) is kept upright and a large one at PHOTO_LONG_SIDE (re-encoded, which also
+    drops its EXIF: the camera's GPS position is nobody's business). Decoding a photo takes a moment: call it in a
+    worker thread."""
     if mime == "application/pdf":
         if b"%%EOF" not in content[-1024:]:
             return INCOMPLETE
@@ -48,6 +61,7 @@ def checked_content(content: bytes, mime: str) -> bytes | str:
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # a "photo" of billions of pixels
             with Image.open(io.BytesIO(content)) as image:
                 image.load()
+                upright = _upright_and_sized(image, mime)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError):
         return INCOMPLETE
     end = _png_end(content) if mime == "image/png" else _jpeg_end(content)
@@ -55,7 +69,27 @@ def checked_content(content: bytes, mime: str) -> bytes | str:
         return INCOMPLETE
     if mime == "image/png" and end < len(content):
         return NOT_GENUINE
-    return content[:end]
+    return upright if upright is not None else content[:end]
+
+
+def _upright_and_sized(image: Any, mime: str) -> bytes | None:
+    """The photo turned as its EXIF orientation says and fitted in PHOTO_LONG_SIDE, or None when it is both already
+    (then its own bytes are kept, untouched)."""
+    from PIL import Image, ImageOps
+
+    if image.getexif().get(ORIENTATION, 1) == 1 and max(image.size) <= PHOTO_LONG_SIDE:
+        return None
+    picture = ImageOps.exif_transpose(image)
+    picture.thumbnail((PHOTO_LONG_SIDE, PHOTO_LONG_SIDE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    if mime == "image/jpeg":
+        picture.convert("RGB").save(out, "JPEG", quality=88, optimize=True)
+    else:
+        picture.save(out, "PNG")
+    return out.getvalue()
+
+
+ORIENTATION = 0x0112  # the EXIF tag
 
 
 def _png_end(content: bytes) -> int | None:

@@ -11,6 +11,8 @@ import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.channels.bodies import MAX_DOWNLOAD, read_capped
+
 _DEFAULTS = {"read": 5.0, "write": 5.0, "connect": 5.0, "pool": 1.0}
 MEDIA_TOTAL_SECONDS = 60.0  # an upload has no write timeout in aiohttp: bound the whole request instead
 
@@ -58,7 +60,7 @@ class AiohttpBotRequest(BaseRequest):
                 data = request_data.json_parameters
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as response:
-                return response.status, await response.read()
+                return response.status, await read_capped(response.content, MAX_DOWNLOAD)
         except TimeoutError as exc:
             raise TimedOut from exc
         except aiohttp.ClientError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.channels.bodies import MAX_DOWNLOAD, read_capped
 from bot.channels.chat_order import CONCURRENT_UPDATES, ChatOrder
 from bot.channels.text import merged, split_text
 from bot.outbox.outcomes import Outcome, PartlySent, Permanent, RetryLater, Send, Transient
@@ -27,7 +28,6 @@ from messages import DEFAULT_LANGUAGE, t
 log = logging.getLogger(__name__)
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 MAX_TEXT = 2000
-MAX_DOWNLOAD = 21 * 1024 * 1024  # above OCOP_MAX_UPLOAD_MB's ceiling of 20
 NO_UPDATES = 408  # getUpdates' answer when its long poll ended with nothing new: not an error
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 DEFAULT_RETRY_AFTER = 1.0  # seconds, for a 429 that does not say
@@ -228,8 +228,8 @@ class ZaloChannel:
             async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=30)) as response:
                 if response.status != 200:  # an error page is not the picture: ask for it again
                     raise ZaloError(response.status, "the picture could not be fetched")
-                # Read at most a little past the largest upload: the size check that follows refuses it.
-                return await response.content.read(MAX_DOWNLOAD)
+                # To the end, or a little past the largest upload: the size check that follows refuses it.
+                return await read_capped(response.content, MAX_DOWNLOAD)
         return read
 
     def _calls(self, chat_id: str, reply: Reply, *, question: bool) -> tuple[list[tuple[str, dict[str, Any]]], int,

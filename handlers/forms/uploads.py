@@ -6,7 +6,7 @@ from typing import Any
 
 from handlers.forms.validators import Invalid
 from handlers.types import Context, IncomingFile
-from storage.blobs import INCOMPLETE, checked_content, save_file, sniff_mime
+from storage.blobs import HEIF_TYPES, INCOMPLETE, checked_content, save_file, sniff_mime
 from storage.writer import off_the_loop
 
 IMAGE_TYPES = {"image/jpeg", "image/png"}
@@ -19,6 +19,8 @@ async def accept_upload(ctx: Context, file: IncomingFile, *, allow_pdf: bool) ->
     allowed = DOCUMENT_TYPES if allow_pdf else IMAGE_TYPES
     wrong_type = "error.file_type_document" if allow_pdf else "error.file_type_photo"
     limit_mb = ctx.max_upload_bytes // (1024 * 1024)
+    if file.mime in HEIF_TYPES:  # an iPhone's photo sent as a file: say how to send it so that it can be read
+        raise Invalid("error.file_heic")
     if file.mime is not None and file.mime not in allowed:
         raise Invalid(wrong_type)
     if file.size is not None and file.size > ctx.max_upload_bytes:
@@ -30,6 +32,8 @@ async def accept_upload(ctx: Context, file: IncomingFile, *, allow_pdf: bool) ->
     if len(content) > ctx.max_upload_bytes:
         raise Invalid("error.file_too_big", {"max_mb": limit_mb})
     real = sniff_mime(content)
+    if real in HEIF_TYPES:
+        raise Invalid("error.file_heic")
     if real not in allowed:
         raise Invalid(wrong_type)
     kept = file.checked if file.checked is not None else await off_the_loop(checked_content, content, real)

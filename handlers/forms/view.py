@@ -73,7 +73,9 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     free_text = step.kind in (Kind.TEXT, Kind.PHONE) or (step.kind is Kind.SEARCH and not state.data.get("_found"))
     accepts = ("document" if step.kind is Kind.DOCUMENT or step.allow_pdf else "photo") \
         if step.kind in (Kind.FILES, Kind.DOCUMENT) else None
-    hint = t(lang, "upload.link", url="{url}") if accepts == "document" and not ctx.carries_documents else None
+    # Zalo carries no PDF and may refuse a large photo: every file step offers the upload page there.
+    hint = t(lang, "upload.link" if accepts == "document" else "upload.link_photo", url="{url}") \
+        if accepts is not None and not ctx.carries_documents else None
     return Reply(text=text, options=tuple(options), request_contact=contact, numbered=not free_text, accepts=accepts,
                  upload_hint=hint)
 

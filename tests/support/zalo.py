@@ -14,7 +14,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
-from bot.settings import Settings
+from bot.channels.zalo import ZALO_SECRET_HEADER
+from bot.settings import Settings, webhook_secret
+from tests.support.files import serve_in_chunks
 from tests.support.flood_rules import CHAT_INTERVAL, FloodRules
 
 TOKEN = "1234567890:zalo-test-token"
@@ -70,9 +72,14 @@ class FakeZalo:
             return web.json_response({"ok": True, "result": {"url": self.webhook, "updated_at": 1_749_538_250_568}})
         return web.json_response({"ok": True, "result": {"message_id": str(next(self._ids))}})
 
-    async def _photo(self, request: web.Request) -> web.Response:
-        content = self.photos.get(request.match_info["name"])
-        return web.Response(body=content) if content is not None else web.Response(status=404)
+    async def _photo(self, request: web.Request) -> web.StreamResponse:
+        """The picture from Zalo's file servers, in chunks as over a real network (every other one without a length,
+        as a CDN may send it)."""
+        name = request.match_info["name"]
+        content = self.photos.get(name)
+        if content is None:
+            return web.Response(status=404)
+        return await serve_in_chunks(request, content, length=int(name[1:].split(".")[0]) % 2 == 0)
 
     def say(self, text: str, chat: str = "zalo-user-1", message_id: str | None = None) -> None:
         self.updates.put_nowait({"event_name": "message.text.received", "message": {
@@ -127,3 +134,13 @@ async def reply_to_event(fake: FakeZalo, send: Callable[[], object]) -> str:
         count = len(fake.sent())
         await asyncio.sleep(3 * CHAT_INTERVAL)
     return "\n".join(fake.sent()[before:])
+
+
+async def pump_webhook(fake: FakeZalo, client: TestClient) -> None:
+    """Deliver the person's events as Zalo does once a webhook is set (OCOP_PUBLIC_URL): each POSTed to the bot with
+    the secret header, one after another. Run it as a task for the test's length."""
+    secret = webhook_secret(TOKEN, "zalo")
+    while True:
+        update = await fake.updates.get()
+        response = await client.post("/webhook/zalo", json=update, headers={ZALO_SECRET_HEADER: secret})
+        assert response.status == 200, await response.text()
