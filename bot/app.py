@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import AsyncIterator
-from datetime import time, timedelta
+from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
@@ -34,7 +34,7 @@ from bot.outbox.outcomes import Send
 from bot.outbox.pacer import Pacer
 from bot.outbox.scheduler import ReminderScheduler
 from bot.replicas import ReplicaHeartbeat
-from bot.settings import Settings, parse_quiet_hours, webhook_secret
+from bot.settings import Settings, webhook_secret
 from handlers.types import Incoming, Quotas, Reply
 from messages import t
 from storage.chats import get_or_create_chat_account
@@ -101,7 +101,7 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
                                                        open_drafts=settings.max_open_drafts,
                                                        officer_web_session=timedelta(
                                                            hours=settings.officer_web_session_hours)),
-                                         uploads=HourlyLimit(settings.max_uploads_per_hour))
+                                         uploads=HourlyLimit(settings.max_uploads_per_hour), quiet=settings.quiet)
         await app[RUNNER].take_back_journal()  # before any channel takes an update
 
         def written_to(channel: str, chat_id: str, seconds_ago: float) -> None:
@@ -174,8 +174,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
             yield
             return
         runner = app[RUNNER]
-        start, end = parse_quiet_hours(settings.quiet_hours) or (time(0), time(0))
-        limits = Limits(quiet_start=start, quiet_end=end, timezone=settings.timezone,
+        quiet = settings.quiet
+        limits = Limits(quiet_start=quiet.start, quiet_end=quiet.end, timezone=settings.timezone,
                         chat_interval=timedelta(seconds=settings.chat_interval))
         monitor = BroadcastMonitor(runner.sessions, progress)
         # Replicas share each platform's limit: every pacer runs at the configured rate divided among them.

@@ -23,6 +23,7 @@ from bot.outbox.dispatcher import GroupCommit
 from bot.outbox.outcomes import Outcome, Unreachable
 from handlers import router, shown
 from handlers.forms.uploads import DOCUMENT_TYPES
+from handlers.notices.quiet import QuietHours
 from handlers.types import Attachment, Context, Incoming, Quotas, Reply, State, reply_shape
 from messages import t
 from storage import outbox, statuses
@@ -39,8 +40,9 @@ class ConversationRunner:
                  default_language: str, timezone: str = "Asia/Ho_Chi_Minh",
                  clock: Callable[[], datetime] | None = None, metrics: Metrics | None = None,
                  flood: FloodGuard | None = None, worker: str | None = None, quotas: Quotas | None = None,
-                 uploads: HourlyLimit | None = None) -> None:
+                 uploads: HourlyLimit | None = None, quiet: QuietHours | None = None) -> None:
         self._sessions = sessions
+        self._quiet = quiet
         self._transactions = Transactions(sessions)
         self._quotas = quotas or Quotas()
         self._uploads = uploads
@@ -261,7 +263,7 @@ class ConversationRunner:
         ctx = Context(session=session, account=account, data_dir=self._data_dir,
                       max_upload_bytes=self._max_upload_bytes, now=now,
                       can_share_contact=incoming.can_share_contact, timezone=self._timezone,
-                      carries_documents=incoming.carries_documents, quotas=self._quotas)
+                      carries_documents=incoming.carries_documents, quotas=self._quotas, quiet=self._quiet)
         if opened.handled:
             return _Stepped(ctx, [], None, handled=True)  # delivered twice (webhook retry, two replicas)
         # The loaded JSON itself, not a copy: the state is written by save_state's UPDATE, not by the ORM noticing a

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from handlers.notices.quiet import QuietHours
 from handlers.notices.reminders import ReminderRules
 from messages import LANGUAGES
 
@@ -146,6 +147,11 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def quiet(self) -> QuietHours:
+        start, end = parse_quiet_hours(self.quiet_hours) or (time(0), time(0))
+        return QuietHours(start, end, self.timezone)
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line: the tokens, the webhook secrets made from them, the web

@@ -140,6 +140,12 @@ class Resume(Button, prefix="resume"):
     answer: Literal["continue", "restart"]
 
 
+class Meant(Button, prefix="meant"):
+    """Words mid-form that ask for the status and could also be the answer: which was meant."""
+
+    answer: Literal["status", "answer"]
+
+
 class Consent(Button, prefix="consent"):
     """The personal-data notice's answer."""
 

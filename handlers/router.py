@@ -18,7 +18,7 @@ from handlers.forms.view import CANCEL_FORM
 from handlers.officer import applications as officer
 from handlers.officer import broadcast, dossier, statistics, verification
 from handlers.officer.results import REJECT, REQUEST_MORE, RESULT
-from handlers.producer import linking, personal_data, preferences, reevaluation, status
+from handlers.producer import asides, linking, personal_data, preferences, reevaluation, status
 from handlers.producer.reevaluation import REEVALUATION, reevaluation_preset
 from handlers.producer.registration import REGISTRATION
 from handlers.producer.supplement import SUPPLEMENT, start_supplement
@@ -57,13 +57,14 @@ async def _typed_choice(ctx: Context, state: State, inc: Incoming) -> Incoming:
         return inc  # a tap carries its option already; a command is a command; a long text is an answer
     seen = state.data.get(shown.SHOWN)
     at = shown.shown_at(state)
-    if state.flow is None and "_await" not in state.data and at is not None:
+    idle = state.flow is None and "_await" not in state.data
+    if idle and at is not None:
         # Idle, a notice that arrived after the last reply is what is on screen; in a form its numbers
         # would not change what the form's mean (the notice was drawn without numbers).
         notice = await latest_notice_since(ctx.session, ctx.account.id, at)
         if notice is not None:
             seen = shown.notice_record(notice)
-    picked = shown.typed_choice(inc, seen)
+    picked = shown.typed_choice(inc, seen, loose=idle)
     return replace(inc, choice=picked, text=None) if picked else inc
 
 
@@ -122,6 +123,10 @@ async def _route(ctx: Context, state: State, inc: Incoming) -> list[Reply]:
         return forms.ask_cancel(ctx, form, state)
     if command == "unknown":
         return forms.ask(ctx, form, state, [Reply(t(ctx.lang, "error.unknown_command"))])
+    if waiting == asides.MEANT and (meant := await asides.answer_meant(ctx, form, state, inc)) is not None:
+        return meant
+    if command is None and not _is_officer(ctx) and (aside := await asides.answer_aside(ctx, form, state, inc)):
+        return aside
     # Looking things up only reads, so it may interrupt a form: answer, then ask the open question again.
     pressed = buttons.parse(inc.choice)
     if command == "status" or isinstance(pressed, buttons.StatusPage):
@@ -206,6 +211,11 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return await _show_code(ctx, state, code)
     if command is None and status.is_status_question(text):
         return await status.show_status(ctx, state)
+    if command is None and text.isdecimal() and len(text) <= 3:
+        # A number that picks nothing open (typed after a notice, or past the list's end): the list it can pick from.
+        return [Reply(t(lang, "error.number_without_list", number=text)), menu(ctx)]
+    if command is None and fold(text) in _MENU_WORDS:
+        return [menu(ctx)]
     if command is None and (state.updated_at is None or _is_greeting(text)):
         # A first message, or a "xin chào": a welcome, not "I did not understand".
         return [Reply(t(lang, "welcome")), menu(ctx)]
@@ -213,6 +223,7 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
 
 
 _GREETINGS = {"chao", "alo", "hello", "hi", "hey"}
+_MENU_WORDS = {"menu", "ve menu", "trang chu", "man hinh chinh", "main menu", "home"}
 
 
 def _is_greeting(text: str) -> bool:

@@ -78,8 +78,10 @@ def shown_at(state: State) -> datetime | None:
         return None
 
 
-def typed_choice(inc: Incoming, shown: dict[str, Any] | None) -> str | None:
-    """The option a typed number or typed option words pick among `shown`; None when the text picks none."""
+def typed_choice(inc: Incoming, shown: dict[str, Any] | None, *, loose: bool = False) -> str | None:
+    """The option a typed number or typed option words pick among `shown`; None when the text picks none. `loose`
+    (a card on screen, no form open) also takes words found in one option's label alone: "dang ky" on a training's
+    card is its "✅ Đăng ký tham gia", not the main menu's product registration."""
     if inc.choice or not inc.text or inc.file is not None or inc.contact is not None or not isinstance(shown, dict):
         return None
     text = inc.text
@@ -89,5 +91,9 @@ def typed_choice(inc: Incoming, shown: dict[str, Any] | None) -> str | None:
     numbers, words = shown.get("numbers") or {}, shown.get("words") or {}
     if folded.isdecimal():
         return numbers.get(str(int(folded))) if len(folded) < 6 else None
-    return words.get(folded)
+    if folded in words or not loose or len(folded.replace(" ", "")) < 3:
+        return words.get(folded)
+    typed = set(folded.split())
+    ids = {id for label, id in words.items() if typed <= set(label.split())}
+    return ids.pop() if len(ids) == 1 else None
 

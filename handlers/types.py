@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.forms.matching import clean_text, without_controls
+from handlers.notices.quiet import QuietHours
 from storage.models import ChatAccount
 
 
@@ -141,6 +142,7 @@ class Context:
     outbox_written: bool = False  # set when the update queued messages for other people
     code_failures: list[str] = field(default_factory=list)  # wrong one-time codes typed, by kind: for metrics
     quotas: Quotas = field(default_factory=Quotas)
+    quiet: QuietHours | None = None  # OCOP_QUIET_HOURS: to tell an officer when a producer will read what they did
 
     @property
     def lang(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -17,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import aware, core, insert_ignoring_duplicates, on_postgresql
-from storage.models import ChatAccount, OutboxMessage, WebPushSubscription, utcnow
+from storage.models import ChatAccount, ConversationState, OutboxMessage, WebPushSubscription, utcnow
 from storage.statuses import DELIVERED, PENDING, SENDING, SENT
 
 
@@ -145,16 +146,33 @@ async def existing_keys(session: AsyncSession, keys: list[str]) -> set[str]:
     return found
 
 
+@dataclass(frozen=True)
+class QuietClaim:
+    """What may go in quiet hours: rows of these reasons, to an open page (`chat_ids`) or to a person who wrote to
+    the bot since `awake_since`; replies always."""
+
+    reasons: Collection[str]
+    awake_since: datetime
+
+
 async def claim_due(session: AsyncSession, *, channel: str, worker: str, now: datetime, lease: timedelta,
                     limit: int, chat_ids: Collection[str] | None = None,
-                    or_push_subscribed: bool = False, recent: timedelta = timedelta(seconds=1)
-                    ) -> list[tuple[OutboxMessage, ChatAccount]]:
+                    or_push_subscribed: bool = False, recent: timedelta = timedelta(seconds=1),
+                    quiet: QuietClaim | None = None) -> list[tuple[OutboxMessage, ChatAccount]]:
     """Take up to `limit` due rows of a channel for this worker (only those of `chat_ids`, when given, and of chats
-    with a Web Push subscription with `or_push_subscribed`): pending ones, and those whose sender's lease ran out (it
-    died). On PostgreSQL, rows another dispatcher is claiming are skipped, not waited for."""
-    only: ColumnElement[bool] = col(ChatAccount.chat_id).in_(list(chat_ids)) if chat_ids is not None else true()
+    with a Web Push subscription with `or_push_subscribed`; only what `quiet` lets go, when given): pending ones, and
+    those whose sender's lease ran out (it died). On PostgreSQL, rows another dispatcher is claiming are skipped, not
+    waited for."""
+    open_page: ColumnElement[bool] = col(ChatAccount.chat_id).in_(list(chat_ids)) if chat_ids is not None else true()
+    only = open_page
     if chat_ids is not None and or_push_subscribed:
         only = or_(only, exists().where(col(WebPushSubscription.account_id) == ChatAccount.id))
+    if quiet is not None:
+        awake = exists().where(col(ConversationState.account_id) == ChatAccount.id,
+                               col(ConversationState.updated_at) >= quiet.awake_since)
+        reached_now = or_(open_page, awake) if chat_ids is not None else awake
+        only = only & or_(col(OutboxMessage.reason) == "reply",
+                          col(OutboxMessage.reason).in_(list(quiet.reasons)) & reached_now)
     # A chat some sender is sending to right now (another replica's dispatcher, a reply being sent, this dispatcher's
     # previous claim still in flight) is left to it, and so is one sent to less than a second ago: the platform's one
     # message a second per chat, and the chat's order, hold only if one sender has the chat at once.

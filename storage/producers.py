@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import lifecycle
 from storage.audit import record_event
 from storage.communes import commune
-from storage.models import Application, ChatAccount, Producer, utcnow
+from storage.db import aware
+from storage.models import Application, ChatAccount, ConversationState, Producer, utcnow
 
 PROFILE_FIELDS = ("entity_type", "name", "tax_code", "representative", "phone", "province_code",
                   "commune_code", "address")
@@ -70,6 +73,15 @@ async def has_open_application(session: AsyncSession, producer_id: int) -> bool:
 
 async def accounts_of_producer(session: AsyncSession, producer_id: int) -> list[ChatAccount]:
     return list(await session.exec(select(ChatAccount).where(ChatAccount.producer_id == producer_id)))
+
+
+async def last_written_by_producer(session: AsyncSession, producer_id: int) -> datetime | None:
+    """When any chat of the producer last wrote to the bot (its conversation's last step)."""
+    query = (select(func.max(ConversationState.updated_at))
+             .join(ChatAccount, col(ChatAccount.id) == ConversationState.account_id)
+             .where(ChatAccount.producer_id == producer_id))
+    last = (await session.exec(query)).one()
+    return aware(last) if last is not None else None
 
 
 async def get_producer_by_tax_code(session: AsyncSession, tax_code: str) -> Producer | None:

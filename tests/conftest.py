@@ -5,6 +5,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -13,9 +14,11 @@ from sqlalchemy.engine import make_url
 from bot.conversation import ConversationRunner
 from bot.flood import FloodGuard, HourlyLimit
 from bot.metrics import Metrics
+from handlers.notices.quiet import QuietHours
 from handlers.types import Quotas
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
+from tests.support.channels import Channels, producer_on_three_channels
 from tests.support.clock import Clock
 from tests.support.fakes import Chat
 from tests.support.flood_rules import CHAT_INTERVAL
@@ -84,13 +87,13 @@ async def make_runner(tmp_path: Path, clock: Clock) -> AsyncIterator[Callable]:
 
     async def make(url: str, max_upload_mb: int = 1, flood: FloodGuard | None = None,
                    metrics: Metrics | None = None, quotas: Quotas | None = None,
-                   uploads: HourlyLimit | None = None) -> ConversationRunner:
+                   uploads: HourlyLimit | None = None, quiet: QuietHours | None = None) -> ConversationRunner:
         engine = create_engine(url)
         engines.append(engine)
         await upgrade_database(engine)
         return ConversationRunner(create_sessionmaker(engine), data_dir=tmp_path / "data",
                                   max_upload_bytes=max_upload_mb * 1024 * 1024, default_language="vi", clock=clock,
-                                  flood=flood, metrics=metrics, quotas=quotas, uploads=uploads)
+                                  flood=flood, metrics=metrics, quotas=quotas, uploads=uploads, quiet=quiet)
 
     yield make
     for engine in engines:
@@ -100,3 +103,9 @@ async def make_runner(tmp_path: Path, clock: Clock) -> AsyncIterator[Callable]:
 @pytest.fixture
 async def chat(make_runner: Callable, sqlite_url: str) -> Chat:
     return Chat(await make_runner(sqlite_url))
+
+
+@pytest.fixture
+async def channels(tmp_path: Path, aiohttp_client: Any) -> AsyncIterator[Channels]:
+    async for bot in producer_on_three_channels(tmp_path, aiohttp_client):
+        yield bot

@@ -17,7 +17,7 @@ from bot.outbox.dispatcher import Dispatcher, Limits
 from bot.outbox.outcomes import Permanent, RetryLater, Transient, Unreachable
 from handlers.types import Reply
 from storage import outbox
-from storage.models import ChatAccount, OutboxMessage
+from storage.models import ChatAccount, ConversationState, OutboxMessage
 from tests.support.checks import present
 from tests.support.clock import Clock
 from tests.support.dispatching import RecordingSender, dispatcher
@@ -145,6 +145,29 @@ async def test_quiet_hours_hold_messages_until_morning(make_runner: Callable, sq
     assert await worker.drain() == 0
     clock.now = datetime(2026, 11, 23, 0, 1, tzinfo=UTC)  # 07:01
     assert await worker.drain() == 1 and len(sender.sent) == 1
+
+
+async def test_in_quiet_hours_an_answer_reaches_an_awake_person_and_the_rest_waits(make_runner: Callable,
+                                                                                    db_url: str) -> None:
+    """05:45: a supplement request to a producer who wrote 20 minutes ago goes now; to one asleep, and every
+    reminder, it waits for 07:00; a reply to a person's own message always goes."""
+    sessions = (await make_runner(db_url)).sessions
+    dawn = datetime(2026, 11, 22, 22, 45, tzinfo=UTC)  # 05:45 in Vietnam
+    awake, asleep = await add_accounts(sessions, 2)
+    async with sessions() as session, session.begin():
+        session.add(ConversationState(account_id=awake, updated_at=dawn - timedelta(minutes=20)))
+        session.add(ConversationState(account_id=asleep, updated_at=dawn - timedelta(hours=5)))
+    await enqueue(sessions, [awake, asleep], reason="application.status", now=dawn)
+    await enqueue(sessions, [awake], reason="cert-expiry", now=dawn)
+    await enqueue(sessions, [asleep], reason="reply", now=dawn)
+    sender, clock = RecordingSender(), Clock(dawn)
+    worker = dispatcher(sessions, sender, clock, quiet_start=time(21), quiet_end=time(7))
+    assert await worker.drain() == 2
+    sent = {(r.account_id, r.reason) for r in await rows(sessions) if r.status == "sent"}
+    assert sent == {(awake, "application.status"), (asleep, "reply")}
+    clock.now = datetime(2026, 11, 23, 0, 1, tzinfo=UTC)  # 07:01
+    assert await worker.drain() == 2
+    assert {r.status for r in await rows(sessions)} == {"sent"}
 
 
 async def test_opt_outs_skip_optional_reminders_only(make_runner: Callable, sqlite_url: str) -> None:

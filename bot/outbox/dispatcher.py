@@ -1,12 +1,12 @@
 """The outbox dispatcher: claims due rows, sends them within each channel's limits, keeps every outcome.
 
-Rules, in one place: the channel's pacer (bot/outbox/pacer.py) spaces every call, replies to people first; a 429 retries
-the row after retry_after without counting it as a failure (the pacer decides whether it slows the chat or the
-whole channel); network
-errors and 5xx retry with exponential backoff up to max_attempts, then the row is failed with its reason; 403
-marks the chat unreachable and nothing more is sent to it; quiet hours hold everything until morning; a
-person's opt-outs turn rows of that kind into 'skipped'. A sender that dies leaves its rows 'sending' until
-their lease runs out, then any dispatcher takes them again.
+Rules, in one place: the channel's pacer (bot/outbox/pacer.py) spaces every call, replies to people first; a 429
+retries the row after retry_after without counting it as a failure (the pacer decides whether it slows the chat or
+the whole channel); network errors and 5xx retry with exponential backoff up to max_attempts, then the row is failed
+with its reason; 403 marks the chat unreachable and nothing more is sent to it; quiet hours hold until morning all
+but answers to what an awake person did (handlers/notices/quiet.py); a person's opt-outs turn rows of that kind into
+'skipped'. A sender that dies leaves its rows 'sending' until their lease runs out, then any dispatcher takes them
+again.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,6 +33,7 @@ from bot.outbox.outcomes import (
     Send,
     Unreachable,
 )
+from handlers.notices.quiet import AWAKE, PROMPTED, QuietHours
 from handlers.types import Attachment, Option, Reply
 from storage import outbox, statuses
 from storage.blobs import blob_path
@@ -65,13 +65,12 @@ class Limits:
     batch: int = 50
     chat_interval: timedelta = timedelta(seconds=1)  # OCOP_CHAT_INTERVAL: another sender's chat waits this long
 
+    @property
+    def quiet(self) -> QuietHours:
+        return QuietHours(self.quiet_start, self.quiet_end, self.timezone)
+
     def in_quiet_hours(self, now: datetime) -> bool:
-        local = now.astimezone(ZoneInfo(self.timezone)).time()
-        if self.quiet_start == self.quiet_end:
-            return False
-        if self.quiet_start < self.quiet_end:
-            return self.quiet_start <= local < self.quiet_end
-        return local >= self.quiet_start or local < self.quiet_end
+        return self.quiet.holds(now)
 
 
 class Dispatcher:
@@ -170,8 +169,8 @@ class Dispatcher:
         task a chat, its rows in order. A chat already being sent to is not claimed again (`claim_due`). Returns the
         tasks and how many rows they send."""
         now = self._clock()
-        if self.limits.in_quiet_hours(now):
-            return set(), 0
+        # In quiet hours only answers to what a person did go, to a person awake (handlers.notices.quiet).
+        awake_since = now - AWAKE if self.limits.in_quiet_hours(now) else None
         started: set[asyncio.Task[None]] = set()
         claimed_rows = 0
         for channel, send in self._senders.items():
@@ -183,7 +182,7 @@ class Dispatcher:
             if chats is not None and not chats and not pushable:
                 continue  # no page of this channel is open here: its notices wait where they are
             claimed, busy = await self._transactions.run(functools.partial(
-                self._claim, channel, now, self.limits.batch - in_flight, chats, pushable))
+                self._claim, channel, now, self.limits.batch - in_flight, chats, pushable, awake_since))
             by_chat: dict[str, list[tuple[OutboxMessage, ChatAccount]]] = {}
             for row in claimed:
                 by_chat.setdefault(row[1].chat_id, []).append(row)
@@ -194,10 +193,12 @@ class Dispatcher:
         return started, claimed_rows
 
     async def _claim(self, channel: str, now: datetime, limit: int, chats: set[str] | None, pushable: bool,
+                     awake_since: datetime | None,
                      session: AsyncSession) -> tuple[list[tuple[OutboxMessage, ChatAccount]], set[int]]:
+        quiet = outbox.QuietClaim(PROMPTED, awake_since) if awake_since is not None else None
         claimed = await outbox.claim_due(session, channel=channel, worker=self.worker, now=now,
                                          lease=self.limits.lease, limit=limit, recent=self.limits.chat_interval,
-                                         chat_ids=chats, or_push_subscribed=pushable)
+                                         chat_ids=chats, or_push_subscribed=pushable, quiet=quiet)
         # A notice's options are not numbered for a chat in a form: its numbers answer the form.
         # (A reply kept for later is the chat's own question: its numbers are the form's.)
         busy = await accounts_in_a_form(session, [a.id for m, a in claimed if m.options and m.reason != "reply"])

@@ -249,6 +249,8 @@ def ask_cancel(ctx: Context, form: Form, state: State) -> list[Reply]:
 
 async def _handle_cancel_confirm(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
     answer = confirm.read(ctx, inc)
+    if inc.choice is None and nav.match(None, inc.text or "", ctx.lang, "") == nav.CANCEL:
+        answer = True  # "thôi", "hủy" again: they do want to stop
     if answer is None and inc.choice is None and not (inc.text or "").strip().isdigit():
         # Words or a file, neither yes nor no: the person is answering the form (a "cancel" pressed or typed by
         # mistake). Only a yes cancels, so the form takes what was sent instead of asking "cancel?" again.

@@ -18,8 +18,11 @@ YES, NO = Nav("yes").id, Nav("no").id
 _WORDS: dict[str, set[str]] = {
     BACK: {"quay lai", "tro lai", "lui", "lui lai", "back", "go back", "quaylai"},
     SKIP: {"bo qua", "skip", "boqua", "khong co", "bo"},
-    CANCEL: {"huy", "huy bo", "cancel", "thoat", "stop"},
-    HELP: {"tro giup", "giup", "help", "huong dan", "trogiup", "giup do"},
+    # "thôi" (enough), "menu": a person leaving the form, never a product's name.
+    CANCEL: {"huy", "huy bo", "cancel", "thoat", "stop", "thoi", "thoi khong lam nua", "khong lam nua", "dung lai",
+             "huy dang ky", "huy ho so", "menu", "ve menu", "trang chu", "quit", "exit"},
+    HELP: {"tro giup", "giup", "help", "huong dan", "trogiup", "giup do", "giup toi", "giup voi", "khong hieu",
+           "toi khong hieu", "huong dan toi", "lam sao", "lam the nao"},
     DONE: {"xong", "done", "hoan tat", "finish", "xong roi", "het"},
     PAPER: {"nop truc tiep", "nop giay", "in person", "paper", "on paper", "nop ban giay"},
     SUBMIT: {"xac nhan", "nop", "nop ho so", "xac nhan nop", "submit", "confirm", "gui ho so", "gui", "gui di", "send"},

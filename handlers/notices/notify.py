@@ -6,12 +6,26 @@ from collections.abc import Callable
 from typing import Any
 
 from handlers.buttons import ApplicationOpen
+from handlers.notices.quiet import AWAKE
 from handlers.types import Context
 from messages import t
 from storage.models import Application, ApplicationStatusChange, ChatAccount, Product
 from storage.officers import officer_accounts_to_notify
 from storage.outbox import enqueue
-from storage.producers import accounts_of_producer
+from storage.producers import accounts_of_producer, last_written_by_producer
+
+
+async def when_told(ctx: Context, producer_id: int, *, who: str = "producer") -> str:
+    """The sentence telling whoever caused a notice to the producer when it arrives: at once, or — in quiet hours,
+    for a producer who has not written to the bot in the last hour — when the quiet hours end."""
+    quiet = ctx.quiet
+    if quiet is None or not quiet.holds(ctx.now):
+        return t(ctx.lang, f"told.{who}_now")
+    last = await last_written_by_producer(ctx.session, producer_id)
+    if last is not None and last >= ctx.now - AWAKE:
+        return t(ctx.lang, f"told.{who}_now")
+    at, day = quiet.until(ctx.now)
+    return t(ctx.lang, f"told.{who}_at", time=at, day=day, quiet=quiet.shown())
 
 
 async def notify_producer(ctx: Context, application: Application, change: ApplicationStatusChange, key: str,

@@ -15,7 +15,7 @@ from handlers.forms import confirm
 from handlers.forms import engine as forms
 from handlers.forms.matching import Choice, match_choice
 from handlers.forms.validators import Invalid, normalize_phone
-from handlers.notices.notify import notify_accounts, notify_producer
+from handlers.notices.notify import notify_accounts, notify_producer, when_told
 from handlers.officer.access import Scope, acting_officer, checked_application, page_options, province_list, sees
 from handlers.officer.dossier import (
     INVITE_REEVALUATION,
@@ -210,7 +210,8 @@ async def action_confirmed(ctx: Context, state: State, pending: dict[str, Any]) 
         return [Reply(t(ctx.lang, "officer.not_now", stage=t(ctx.lang, f"stage.{application.status}")))]
     change = await change_status(ctx.session, application, target, actor_account_id=ctx.account.id)
     await notify_producer(ctx, application, change, f"notice.{target}")
-    done = Reply(t(ctx.lang, "officer.done", code=application.code, stage=t(ctx.lang, f"stage.{target}")))
+    done = Reply(t(ctx.lang, "officer.done", code=application.code, stage=t(ctx.lang, f"stage.{target}"),
+                   told=await when_told(ctx, application.producer_id)))
     return [done, *await open_application(ctx, application.id)]
 
 

@@ -17,7 +17,7 @@ from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice
 from handlers.forms.steps import Form
 from handlers.forms.validators import free_text, score
-from handlers.notices.notify import notify_producer
+from handlers.notices.notify import notify_producer, when_told
 from handlers.officer.access import checked_application
 from handlers.officer.dossier import open_application
 from handlers.types import Context, Reply
@@ -45,7 +45,8 @@ class _OfficerForm(Form):
             await self.act(ctx, application, data)
         except TransitionNotAllowed:
             return [Reply(t(lang, "officer.not_now", stage=t(lang, f"stage.{application.status}")))]
-        done = Reply(t(lang, "officer.done", code=application.code, stage=t(lang, f"stage.{application.status}")))
+        done = Reply(t(lang, "officer.done", code=application.code, stage=t(lang, f"stage.{application.status}"),
+                       told=await when_told(ctx, application.producer_id)))
         return [done, *await open_application(ctx, application.id)]
 
     @abstractmethod

@@ -7,7 +7,7 @@ from typing import Any
 
 from handlers.buttons import ClaimAct, ClaimAction, ClaimList, ClaimOpen
 from handlers.forms import confirm
-from handlers.notices.notify import notify_accounts
+from handlers.notices.notify import notify_accounts, when_told
 from handlers.officer.access import Scope, checked_producer, page_options, province_list, sees
 from handlers.offices import whom_to_call
 from handlers.types import Context, Option, Reply, State
@@ -115,14 +115,14 @@ async def claim_confirmed(ctx: Context, state: State, pending: dict[str, Any]) -
         if not await verify_producer(ctx.session, claim, how="officer", actor_account_id=actor, now=ctx.now):
             return [Reply(t(lang, "verify.tax_code_held"))]
         await notify_accounts(ctx, accounts, "notice.producer_verified", f"verified:{claim.id}", name=claim.name)
-        return [Reply(t(lang, "verify.done_verified", name=claim.name))]
+        return [Reply(t(lang, "verify.done_verified", name=claim.name, told=await when_told(ctx, claim.id)))]
     if action == "merge":
         listed = await get_producer(ctx.session, pending.get("other"))
         if listed is None or not is_verified(listed) or not sees(officer, listed.province_code):
             return [Reply(t(lang, "officer.not_found"))]
         await merge_claim(ctx.session, claim, listed, actor_account_id=actor, how="officer")
         await notify_accounts(ctx, accounts, "notice.producer_merged", f"merged:{claim.id}", name=listed.name)
-        return [Reply(t(lang, "verify.done_merged", name=listed.name))]
+        return [Reply(t(lang, "verify.done_merged", name=listed.name, told=await when_told(ctx, claim.id)))]
     await drop_claimed_tax_code(ctx.session, claim, actor_account_id=actor)
     for account in accounts:  # each in its own language, with the office the person can call
         await notify_accounts(ctx, [account], "notice.producer_claim_refused", f"claim-refused:{claim.id}",
