@@ -22,8 +22,7 @@ from tests.support.chats import linked_chat
 from tests.support.fakes import Chat
 from tests.support.notices import read_notice
 from tests.support.seed import COMPLETE_PROFILE, add_application, add_producer, invite
-from tests.support.web import chat_id_of, post_chat, token_for
-from tests.test_web_live import open_page, status_of
+from tests.support.web import chat_id_of, open_page, post_chat, status_of, token_for
 
 DAWN = datetime(2026, 12, 8, 22, 45, tzinfo=UTC)  # 05:45 on 9/12 in Vietnam
 QUIET = QuietHours(time(21), time(7))

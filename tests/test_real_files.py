@@ -34,8 +34,8 @@ from tests.support.files import (
     fixture,
     serve_in_chunks,
 )
+from tests.support.uploads import reach_photos, say, text, upload
 from tests.support.zalo import FakeZalo, pump_webhook, reply_to, reply_to_event, start
-from tests.test_web_upload import reach_photos, say, text, upload
 
 ANSWERS_TO_PHOTOS = ("đồng ý", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong",
                      "lac duong", "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong")

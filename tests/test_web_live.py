@@ -20,7 +20,7 @@ from storage.outbox import enqueue
 from tests.support.catalog import says
 from tests.support.fake_push_service import Browser, FakePushService
 from tests.support.notices import read_notice
-from tests.support.web import chat_id_of, post_chat, token_for
+from tests.support.web import chat_id_of, open_page, post_chat, status_of, token_for
 
 
 @pytest.fixture
@@ -40,24 +40,6 @@ async def notice_for(client: TestClient, person: str, text: str) -> int:
         row = (await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"test:{text}"))).one()
     client.app[RUNNER].on_outbox()  # what the runner does after such an update commits
     return row.id
-
-
-async def status_of(client: TestClient, row_id: int, settled: str | None = None, seconds: float = 2) -> str:
-    """The row's status; with `settled`, once it has become that (its outcome is committed just after the send)."""
-    for _ in range(int(seconds / 0.02)):
-        async with client.app[RUNNER].sessions() as session:
-            status = (await session.get(OutboxMessage, row_id)).status
-        if settled is None or status == settled:
-            break
-        await asyncio.sleep(0.02)
-    return status
-
-
-async def open_page(client: TestClient, person: str) -> Any:
-    token = await token_for(client, person)
-    response = await client.get("/api/events", headers={"Authorization": f"Bearer {token}"})
-    assert response.status == 200 and response.headers["Content-Type"] == "text/event-stream"
-    return response
 
 
 async def test_an_open_page_is_told_at_once_without_sending_anything(client: TestClient) -> None:

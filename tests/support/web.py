@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
+
+from bot.app import RUNNER
+from storage.models import OutboxMessage
 
 _tokens: weakref.WeakKeyDictionary[TestClient, dict[str, str]] = weakref.WeakKeyDictionary()
 
@@ -30,3 +34,21 @@ async def post_chat(client: TestClient, person: str, body: Any = None, **kw: Any
     if body is None:
         return await client.post("/api/chat", headers=headers, **kw)
     return await client.post("/api/chat", json=body, headers=headers, **kw)
+
+
+async def status_of(client: TestClient, row_id: int, settled: str | None = None, seconds: float = 2) -> str:
+    """The row's status; with `settled`, once it has become that (its outcome is committed just after the send)."""
+    for _ in range(int(seconds / 0.02)):
+        async with client.app[RUNNER].sessions() as session:
+            status = (await session.get(OutboxMessage, row_id)).status
+        if settled is None or status == settled:
+            break
+        await asyncio.sleep(0.02)
+    return status
+
+
+async def open_page(client: TestClient, person: str) -> Any:
+    token = await token_for(client, person)
+    response = await client.get("/api/events", headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 200 and response.headers["Content-Type"] == "text/event-stream"
+    return response
