@@ -40,7 +40,7 @@ from messages import t
 from storage.chats import get_or_create_chat_account
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_database
-from storage.web_push import save_subscription
+from storage.web_push import forget_subscription_of_chat, save_subscription
 from storage.writer import Transactions
 
 log = logging.getLogger(__name__)
@@ -57,13 +57,14 @@ ZALO = web.AppKey("zalo", ZaloChannel)
 SCHEDULER = web.AppKey("scheduler", ReminderScheduler)
 METRICS = web.AppKey("metrics", Metrics)
 ENGINE = web.AppKey("engine", AsyncEngine)
+NOTICES = web.AppKey("notices", WebNotices)
 
 
 def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None,
               telegram_polling: bool = True, run_scheduler: bool = True,
               push_http: aiohttp.ClientSession | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
-    notices = WebNotices()  # the web pages open on this process, told of notices at once
+    notices = app[NOTICES] = WebNotices()  # the web pages open on this process, told of notices at once
     # One server secret signs web identities and, derived from it, the links to kept files (web page and Zalo).
     identity = WebIdentity(settings.data_dir, settings.web_secret.get_secret_value() if settings.web_secret else None,
                            secure_cookie=bool(settings.public_url))  # https: the cookie never travels in clear
@@ -101,7 +102,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
                                                        open_drafts=settings.max_open_drafts,
                                                        officer_web_session=timedelta(
                                                            hours=settings.officer_web_session_hours)),
-                                         uploads=HourlyLimit(settings.max_uploads_per_hour), quiet=settings.quiet)
+                                         uploads=HourlyLimit(settings.max_uploads_per_hour), quiet=settings.quiet,
+                                         answer_days=settings.answer_days)
         await app[RUNNER].take_back_journal()  # before any channel takes an update
 
         def written_to(channel: str, chat_id: str, seconds_ago: float) -> None:
@@ -268,9 +270,14 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
 
             await Transactions(app[RUNNER].sessions).run(save)
 
+        async def forget_push(chat_id: str, endpoint: str) -> None:
+            await Transactions(app[RUNNER].sessions).run(
+                lambda session: forget_subscription_of_chat(session, chat_id, endpoint))
+
         add_webchat_routes(app, handle, settings.default_language, identity, notices, file_link,
                            settings.max_upload_bytes, push=lambda: pushers[0] if pushers else None,
-                           save_push=save_push, identities=HourlyLimit(settings.max_web_identities_per_hour))
+                           save_push=save_push, forget_push=forget_push,
+                           identities=HourlyLimit(settings.max_web_identities_per_hour))
 
         async def end_streams(_app: web.Application) -> None:
             notices.close()  # open pages reconnect to whichever server answers next

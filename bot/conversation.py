@@ -40,9 +40,9 @@ class ConversationRunner:
                  default_language: str, timezone: str = "Asia/Ho_Chi_Minh",
                  clock: Callable[[], datetime] | None = None, metrics: Metrics | None = None,
                  flood: FloodGuard | None = None, worker: str | None = None, quotas: Quotas | None = None,
-                 uploads: HourlyLimit | None = None, quiet: QuietHours | None = None) -> None:
+                 uploads: HourlyLimit | None = None, quiet: QuietHours | None = None, answer_days: int = 15) -> None:
         self._sessions = sessions
-        self._quiet = quiet
+        self._quiet, self._answer_days = quiet, answer_days
         self._transactions = Transactions(sessions)
         self._quotas = quotas or Quotas()
         self._uploads = uploads
@@ -263,7 +263,8 @@ class ConversationRunner:
         ctx = Context(session=session, account=account, data_dir=self._data_dir,
                       max_upload_bytes=self._max_upload_bytes, now=now,
                       can_share_contact=incoming.can_share_contact, timezone=self._timezone,
-                      carries_documents=incoming.carries_documents, quotas=self._quotas, quiet=self._quiet)
+                      carries_documents=incoming.carries_documents, quotas=self._quotas, quiet=self._quiet,
+                      answer_days=self._answer_days)
         if opened.handled:
             return _Stepped(ctx, [], None, handled=True)  # delivered twice (webhook retry, two replicas)
         # The loaded JSON itself, not a copy: the state is written by save_state's UPDATE, not by the ORM noticing a

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_web_identities_per_hour: int = Field(120, ge=1, le=100_000, alias="OCOP_MAX_WEB_IDENTITIES_PER_HOUR")
     # How long an officer's sign-in on the web chat lasts (a browser may be shared); Telegram and Zalo need none.
     officer_web_session_hours: int = Field(12, ge=1, le=720, alias="OCOP_OFFICER_WEB_SESSION_HOURS")
+    # The province's usual days from a submission to its first answer: the date a producer's receipt promises.
+    answer_days: int = Field(15, ge=1, le=365, alias="OCOP_ANSWER_DAYS")
     log_level: str = Field("INFO", alias="OCOP_LOG_LEVEL")
     send_rate: float = Field(25.0, gt=0, le=1000, alias="OCOP_SEND_RATE")  # calls/s per chat platform (Telegram ≈ 30)
     chat_interval: float = Field(1.0, ge=0, le=60, alias="OCOP_CHAT_INTERVAL")  # seconds between calls to one chat
@@ -147,6 +149,15 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def page_url(self) -> str:
+        """Where a person opens the web chat: the public address when there is one, else the address the bot listens
+        on (all interfaces are reached at 127.0.0.1 from this machine)."""
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/"
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.http_port}/"
 
     @property
     def quiet(self) -> QuietHours:

@@ -41,6 +41,9 @@ TABLE: tuple[Command, ...] = (
     Command("trainings", "taphuan", "trainings", in_menu=True, words=("tap huan", "training")),
     Command("fairs", "hoicho", "fairs", in_menu=True, words=("hoi cho", "fair")),
     Command("reminders", "nhacnho", "reminders"),
+    # A producer's /thongbao means this too (an officer's is the broadcast): see the router.
+    Command("notifications", "nhanthongbao", "notifications",
+            words=("nhan thong bao", "bat thong bao", "tat thong bao", "thong bao tren dien thoai")),
     Command("link", "lienket", "link", telegram_menu=False, args=True),
     Command("office", "vanphong", "office"),
     Command("mydata", "dulieu", "mydata"),

@@ -11,7 +11,7 @@ from handlers.forms.steps import Form
 from handlers.forms.validators import free_text, office_phone
 from handlers.officer.access import acting_officer
 from handlers.types import Context, Option, Reply
-from messages import t
+from messages import format_phone, t
 from storage.officers import active_officer
 from storage.offices import get_office, save_office
 from storage.producers import get_producer
@@ -31,7 +31,8 @@ async def contact_line(ctx: Context, province_code: str | None, lang: str | None
     office = await get_office(ctx.session, province_code)
     if office is None:
         return None
-    return t(lang or ctx.lang, "office.contact", name=office.name, phone=office.phone, address=office.address)
+    return t(lang or ctx.lang, "office.contact", name=office.name, phone=format_phone(office.phone),
+             address=office.address)
 
 
 async def whom_to_call(ctx: Context, province_code: str | None = None, lang: str | None = None) -> str:

@@ -197,6 +197,8 @@ async def _idle(ctx: Context, state: State, inc: Incoming, text: str, command: s
         return await event_admin.start_new(ctx, state, "training" if command == "add_training" else "fair")
     if command == "reminders":
         return preferences.show(ctx)
+    if command == "notifications" or (command == "broadcast" and not _is_officer(ctx)):
+        return preferences.notifications(ctx)  # "thông báo" is a producer's notifications, an officer's broadcast
     if command == "broadcast":
         return await broadcast.overview(ctx)
     if command == "statistics":

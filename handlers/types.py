@@ -50,6 +50,8 @@ class Reply:
     # For a channel that cannot carry a PDF: the sentence offering an upload page, "{url}" left for the adapter.
     upload_hint: str | None = None
     invite_notifications: bool = False  # a good moment for a web page to offer notifications (after registering)
+    receipt: bool = False  # something to keep (a submission's receipt): the web page keeps it on screen, saveable
+    push_settings: bool = False  # the web page shows whether its notifications are on, to turn them on or off
     from_part: int = 0  # a retry of a multi-part message: the parts before this one were delivered already
     proactive: bool = False  # not an answer to what the person just did (a reminder, a broadcast): replies go first
     # The chat became an officer's: a channel with a command menu (Telegram) lists the officer's commands there.
@@ -64,7 +66,7 @@ class Reply:
 
 
 # What a reply kept in the outbox must remember besides its text, buttons and files, to be sent again as it was made.
-SHAPE = ("request_contact", "numbered", "accepts", "upload_hint", "invite_notifications")
+SHAPE = ("request_contact", "numbered", "accepts", "upload_hint", "invite_notifications", "receipt", "push_settings")
 
 
 def reply_shape(reply: Reply) -> dict[str, Any] | None:
@@ -143,6 +145,7 @@ class Context:
     code_failures: list[str] = field(default_factory=list)  # wrong one-time codes typed, by kind: for metrics
     quotas: Quotas = field(default_factory=Quotas)
     quiet: QuietHours | None = None  # OCOP_QUIET_HOURS: to tell an officer when a producer will read what they did
+    answer_days: int = 15  # OCOP_ANSWER_DAYS: the province's usual time to a first answer, promised on a receipt
 
     @property
     def lang(self) -> str:

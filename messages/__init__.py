@@ -56,6 +56,25 @@ def format_date(value: date | datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
     return value.strftime("%d/%m/%Y")
 
 
+def format_phone(phone: str | None) -> str:
+    """A Vietnamese number as people write it: +84912345678 → 0912 345 678, +842633822456 → 0263 3822 456 (a
+    landline's area code, then its number in two groups); "—" for none. Anything else is shown as it was stored."""
+    if not phone:
+        return "—"
+    digits = phone.replace(" ", "").replace(".", "").replace("-", "")
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    if not digits.isdecimal() or not digits.startswith("0"):
+        return phone
+    if len(digits) == 10 and digits[1] != "2":  # a mobile: 0912 345 678
+        return f"{digits[:4]} {digits[4:7]} {digits[7:]}"
+    if len(digits) == 11 and digits[:3] in ("024", "028"):  # Hà Nội, Hồ Chí Minh City: 024/028 and 8 digits
+        return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    if len(digits) == 11 and digits[1] == "2":  # another province's landline: 02xx and 7 digits
+        return f"{digits[:4]} {digits[4:8]} {digits[8:]}"
+    return phone
+
+
 def stars(count: int) -> str:
     return "★" * count + "☆" * (5 - count)
 

@@ -31,3 +31,11 @@ async def forget_subscription(session: AsyncSession, endpoint: str) -> None:
     """The push service says the subscription is gone (the person revoked it, or the browser dropped it)."""
     await session.exec(delete(WebPushSubscription)
                        .where(col(WebPushSubscription.endpoint) == endpoint))
+
+
+async def forget_subscription_of_chat(session: AsyncSession, chat_id: str, endpoint: str) -> None:
+    """The person turned notifications off on this page: its browser's subscription, if it is this chat's, goes."""
+    own = select(WebPushSubscription.id).join(ChatAccount, col(ChatAccount.id) == WebPushSubscription.account_id) \
+        .where(ChatAccount.channel == "web", ChatAccount.chat_id == chat_id,
+               col(WebPushSubscription.endpoint) == endpoint)
+    await session.exec(delete(WebPushSubscription).where(col(WebPushSubscription.id).in_(own)))

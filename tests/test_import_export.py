@@ -180,6 +180,19 @@ def test_demo_data_is_marked_and_loads_once(capsys, database: Path) -> None:
     assert query(database, "select count(*) from certificate")[0][0] == 6
 
 
+def test_demo_data_names_the_address_the_bot_listens_on(capsys, database: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCOP_HTTP_PORT", "8091")
+    monkeypatch.delenv("OCOP_PUBLIC_URL", raising=False)
+    assert "http://127.0.0.1:8091/" in run(capsys, "demo-data")[1]
+    monkeypatch.setenv("OCOP_HTTP_HOST", "0.0.0.0")  # every interface: this machine reaches it at 127.0.0.1
+    assert "http://127.0.0.1:8091/" in run(capsys, "demo-data")[1]
+    monkeypatch.setenv("OCOP_HTTP_HOST", "192.168.1.20")
+    assert "http://192.168.1.20:8091/" in run(capsys, "demo-data")[1]
+    monkeypatch.setenv("OCOP_PUBLIC_URL", "https://ocop.lamdong.gov.vn")
+    assert "https://ocop.lamdong.gov.vn/ " in run(capsys, "demo-data")[1]
+
+
 def test_rule_province_recognises_ninety_points_as_four_stars_potential_five(capsys, tmp_path: Path,
                                                                               database: Path) -> None:
     """Decision 148, art. 9: 90–100 points are recognised by the province as 4★ "tiềm năng 5★" until the central

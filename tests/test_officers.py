@@ -157,7 +157,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     assert code in officer.text and "Đã nộp: 1" in officer.text
     opened = next(o for o in officer.option_ids if o.startswith("app:open:"))
     await officer.tap(opened)
-    assert "Hộ bà Nguyễn Thị Lan" in officer.text and "+84912345678" in officer.text
+    assert "Hộ bà Nguyễn Thị Lan" in officer.text and "0912 345 678" in officer.text  # as people write it
     assert sum(len(r.attachments) for r in officer.replies) == 4  # photo, 2 PDFs, licence photo
     app_id = int(opened.rsplit(":", 1)[1])
     assert f"app:act:{app_id}:record_result" not in officer.option_ids  # not before the council
@@ -224,7 +224,7 @@ async def test_full_evaluation_workflow(make_runner: Callable, db_url: str) -> N
     await officer.say("mai")  # tomorrow: still the future
     assert says(officer.text, "error.date_future")
     await officer.say("21/7/2026")
-    assert "78" in officer.text and "21/07/2026" in officer.text  # the review shows the date as people write it
+    assert "78" in officer.shown and "21/07/2026" in officer.shown  # the review shows the date as people write it
     for preview in ("công nhận ★★★★☆ (78 điểm)", "hiệu lực đến 21/07/2029", "Báo cho: Hộ bà Nguyễn Thị Lan"):
         assert preview in officer.text, preview  # what confirming will do, before it is done
     await officer.tap("nav:submit")

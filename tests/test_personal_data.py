@@ -97,7 +97,7 @@ async def test_mydata_shows_what_is_held_and_only_ones_own(make_runner: Callable
     await lan.tap("nav:submit")
     await lan.say("/dulieu")
     text = lan.text
-    assert says(text, "mydata.title") and "Hộ bà Nguyễn Thị Lan" in text and "+84912345678" in text
+    assert says(text, "mydata.title") and "Hộ bà Nguyễn Thị Lan" in text and "0912 345 678" in text
     assert "Mật ong bạc hà" in text and "OCOP-" in text and says(text, "mydata.consent")
     assert "Thôn 3, đường Lê Lợi" in text and "Tuyên Quang" in text
     other = Chat(runner, user="other")

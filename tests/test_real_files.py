@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,11 @@ from telegram import Bot, Update
 
 from bot.app import build_app
 from bot.channels.bodies import MAX_DOWNLOAD
-from bot.channels.telegram import to_incoming
+from bot.channels.telegram import TelegramChannel, to_incoming
 from bot.channels.telegram_request import AiohttpBotRequest
 from bot.settings import Settings
 from tests.support.catalog import says
-from tests.support.fakes import VALID_MST
+from tests.support.fakes import VALID_MST, FakeBotApi, telegram_app
 from tests.support.files import (
     CAMERA_12MP,
     DOSSIER_PDF,
@@ -34,6 +34,7 @@ from tests.support.files import (
     fixture,
     serve_in_chunks,
 )
+from tests.support.telegram import TelegramUser
 from tests.support.uploads import reach_photos, say, text, upload
 from tests.support.zalo import FakeZalo, pump_webhook, reply_to, reply_to_event, start
 
@@ -190,3 +191,29 @@ async def test_real_files_from_a_phone_browser_are_kept_and_a_heic_is_refused_ki
                 "form.files_received", count=1)
     pdfs = list((tmp_path / "data" / "files").rglob("*.pdf"))
     assert [p.read_bytes() for p in pdfs] == [fixture(DOSSIER_PDF)]  # a PDF is kept to the byte
+
+
+async def test_a_camera_photo_and_a_multi_page_pdf_sent_on_telegram_are_kept(make_runner: Callable, sqlite_url: str,
+                                                                              tmp_path: Path) -> None:
+    api = FakeBotApi()
+    runner = await make_runner(sqlite_url, max_upload_mb=10)
+    channel = TelegramChannel(telegram_app(api), runner.handle)
+    await channel.start(polling=False)
+    lan = TelegramUser(channel, api)
+    try:
+        await lan.say("/dangky")
+        await lan.agree_if_asked()
+        for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "lac duong",
+                       "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
+            await lan.say(answer)
+        assert says(lan.text, "ask.photos")
+        await lan.photo(fixture(CAMERA_12MP))
+        assert says(lan.text, "form.files_received", count=1)
+        await lan.say("xong")
+        await lan.document(fixture(DOSSIER_PDF), "application/pdf", "phieu_dang_ky.pdf")
+        assert says(lan.text, "form.files_received", count=1)
+        [camera] = kept_photos(tmp_path)
+        assert camera.size == (1920, 2560) and looks_like(camera, upright_original(CAMERA_12MP))
+        assert [p.read_bytes() for p in (tmp_path / "data" / "files").rglob("*.pdf")] == [fixture(DOSSIER_PDF)]
+    finally:
+        await channel.stop()

@@ -108,7 +108,7 @@ async def test_reminder_text_and_re_evaluation(make_runner: Callable, sqlite_url
             await chat.send_file(PDF, "application/pdf")
             await chat.tap("nav:done")
     assert "Mật ong bạc hà" in chat.text and says(chat.text, "reevaluate.review_title")
-    assert "Đã thay đổi: Không có gì thay đổi" in chat.text
+    assert "Đã thay đổi: Không có gì thay đổi" in chat.shown
     await chat.tap("nav:submit")
     assert "OCOP-" in chat.text
     async with runner.sessions() as session:

@@ -7,17 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlmodel import select
 
-from bot.app import RUNNER
-from storage.models import ChatAccount
-from storage.outbox import enqueue
 from tests.support.catalog import says
 from tests.support.channels import FAIRS, Channels, sender
 from tests.support.fakes import Chat
 from tests.support.flows import answer_product, answer_profile
-from tests.support.notices import read_notice
-from tests.support.waiting import eventually
 
 STATUS_QUESTIONS = ("hồ sơ của tôi đến đâu rồi", "bao gio het han", "Đến đâu rồi ạ?")
 
@@ -103,18 +97,7 @@ async def test_a_number_after_a_notice_without_options_gets_the_list_it_can_pick
         channels: Channels, channel: str) -> None:
     say = sender(channels, channel)
     await say("/start")
-    assert channels.client is not None
-    async with channels.client.app[RUNNER].sessions() as session, session.begin():
-        account = (await session.exec(select(ChatAccount).where(ChatAccount.channel == channel))).one()
-        await enqueue(session, account_id=account.id, dedupe_key=f"plain:{channel}", reason="test.notice",
-                      text="Văn phòng OCOP nghỉ Tết từ 14/2 đến 22/2.")
-    page = await channels.open_page() if channel == "web" else None
-    channels.client.app[RUNNER].on_outbox()
-    if page is not None:
-        assert "nghỉ Tết" in (await read_notice(page))["text"]  # on the open page, after the menu
-        page.close()
-    if channel == "zalo":
-        assert await eventually(lambda: any("nghỉ Tết" in text for text in channels.zalo.sent()))
+    await channels.notice_reaches(channel, f"plain:{channel}", "Văn phòng OCOP nghỉ Tết từ 14/2 đến 22/2.")
     answered = await say("2")
     assert says(answered, "error.number_without_list", number="2") and says(answered, "menu.title")
     assert not says(answered, "error.not_understood")

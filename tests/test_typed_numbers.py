@@ -14,7 +14,6 @@ from storage.outbox import enqueue
 from tests.support.catalog import says
 from tests.support.channels import FAIRS, Channels, sender
 from tests.support.fakes import outcome_of
-from tests.support.notices import read_notice
 from tests.support.waiting import eventually
 
 
@@ -53,19 +52,9 @@ async def test_the_menu_answers_its_numbers_only_when_it_was_shown_last(channels
 async def test_a_notice_shown_after_the_menu_takes_over_its_numbers(channels: Channels, channel: str) -> None:
     say = sender(channels, channel)
     await say("/start")
+    await channels.notice_reaches(channel, f"test:{channel}", "Hội chợ mới",
+                                  [{"id": "event:list:fair", "label": "Xem hội chợ"}])
     assert channels.client is not None
-    async with channels.client.app[RUNNER].sessions() as session, session.begin():
-        account = (await session.exec(select(ChatAccount).where(ChatAccount.channel == channel))).one()
-        await enqueue(session, account_id=account.id, dedupe_key=f"test:{channel}", reason="test.notice",
-                      text="Hội chợ mới", options=[{"id": "event:list:fair", "label": "Xem hội chợ"}])
-    page = await channels.open_page() if channel == "web" else None
-    channels.client.app[RUNNER].on_outbox()
-    if page is not None:
-        assert (await read_notice(page))["text"] == "Hội chợ mới"  # the open page is told without asking
-        page.close()
-    assert await eventually(lambda: channel == "web" or any("Hội chợ mới" in m["text"] for m in
-                                                            channels.telegram_api.sent())
-                            or any("Hội chợ mới" in text for text in channels.zalo.sent())), "the notice was not sent"
     assert (await outcome_of(channels.client.app[RUNNER].sessions, f"test:{channel}")).status in ("sent", "shown")
     listed = await say("1")  # the notice's option, not the menu's "register"
     assert FAIRS[0] in listed and not says(listed, "ask.product_name")
@@ -107,7 +96,11 @@ async def test_on_the_review_one_number_is_one_action(channels: Channels) -> Non
             break
         text = await say("bo qua" if "Bỏ qua" in text else "nop truc tiep")
     assert says(text, "review.title")
-    numbered_lines = [line for line in text.splitlines() if line[:2].rstrip(".").isdigit()]
-    assert all("Tên sản phẩm" not in line for line in numbered_lines), numbered_lines  # items are bullets
-    assert "1. ✅ Xác nhận nộp hồ sơ" in text
-    assert "OCOP-" in await say("1")
+    numbered = {int(line.split(".")[0]): line for line in text.splitlines() if line.split(".")[0].isdigit()}
+    assert sorted(numbered) == list(range(1, len(numbered) + 1)), numbered  # each number once: one thing each
+    product_row = next(n for n, line in numbered.items() if "Tên sản phẩm: Mật ong hoa cà phê" in line)
+    submit = next(n for n, line in numbered.items() if "✅ Xác nhận nộp hồ sơ" in line)
+    assert submit == max(n for n, line in numbered.items() if ": " in line) + 1  # the actions follow the rows
+    assert says(await say(str(product_row)), "ask.product_name")  # a row's number changes that row
+    assert says(await say("Mật ong hoa cà phê Cầu Đất"), "review.title")
+    assert "OCOP-" in await say(str(submit))

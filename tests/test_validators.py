@@ -52,7 +52,7 @@ def test_phone_numbers_rejected(typed: str) -> None:
 
 
 @pytest.mark.parametrize(("typed", "amount", "unit"), [("5 tấn", 5, "tấn"), ("2.000 lít", 2000, "lít"),
-                                                       ("1,5 tan", 1.5, "tan"), ("1.5 tonnes", 1.5, "tonnes"),
+                                                       ("1,5 tan", 1.5, "tấn"), ("1.5 tonnes", 1.5, "tonnes"),
                                                        ("10.000 hộp", 10000, "hộp"), ("2,000 litres", 2000, "litres")])
 def test_quantities(typed: str, amount: float, unit: str) -> None:
     assert check_quantity(typed) == {"amount": amount, "unit": unit}

@@ -33,7 +33,7 @@ async def test_submissions_a_day_are_limited_and_the_refused_one_waits_at_its_re
         await answer_dossier(chat)
         await chat.tap("nav:submit")
     assert says(chat.text, "register.daily_limit", max=2)
-    assert "Miến dong" in chat.text and any("Xác nhận nộp hồ sơ" in o for o in chat.option_labels)  # kept
+    assert "Miến dong" in chat.shown and any("Xác nhận nộp hồ sơ" in o for o in chat.option_labels)  # kept
     clock.advance(days=1)
     await chat.say("hồ sơ")  # a day later: asked whether to go on with the kept draft
     await chat.tap("resume:continue")

@@ -49,6 +49,7 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str, iden
                        notices: WebNotices, link: Link, max_upload_bytes: int,
                        push: Callable[[], WebPush | None] = lambda: None,
                        save_push: Callable[[str, str, str, str], Awaitable[None]] | None = None,
+                       forget_push: Callable[[str, str], Awaitable[None]] | None = None,
                        identities: HourlyLimit | None = None) -> None:
     def may_open(request: web.Request) -> float | None:
         """None when this client address may have one more web identity now, else the seconds to wait."""
@@ -132,14 +133,34 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str, iden
         await save_push(chat_id, body["endpoint"], keys["p256dh"], keys["auth"])
         return web.json_response({"ok": True})
 
+    async def push_unsubscribe(request: web.Request) -> web.Response:
+        """The page turned notifications off: its browser's subscription is forgotten (only this chat's own)."""
+        chat_id = identity.chat_for(request)
+        if chat_id is None:
+            return _error(401, "api.no_identity", language)
+        body = await read_json(request)
+        endpoint = body.get("endpoint") if isinstance(body, dict) else None
+        if not isinstance(endpoint, str) or not 0 < len(endpoint) <= 1000 or forget_push is None:
+            return _error(400, "api.bad_request", language)
+        await forget_push(chat_id, endpoint)
+        return web.json_response({"ok": True})
+
+    async def manifest(_request: web.Request) -> web.Response:
+        """So the page can be added to the home screen (and, there, get Web Push on iOS 16.4 and later)."""
+        return web.json_response(web_manifest(language), content_type="application/manifest+json", dumps=_dumps)
+
     async def service_worker(_request: web.Request) -> web.Response:
         return web.Response(text=_WORKER.read_text(encoding="utf-8"), content_type="text/javascript",
                             headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
 
     app.router.add_get("/", page)
     app.router.add_get("/sw.js", service_worker)
+    app.router.add_get("/manifest.webmanifest", manifest)
+    for name, mime in ICONS.items():
+        app.router.add_get(f"/{name}", partial(_static, name, mime))
     app.router.add_get("/api/push", push_key)
     app.router.add_post("/api/push", push_subscribe)
+    app.router.add_delete("/api/push", push_unsubscribe)
     app.router.add_post("/api/session", session)
     app.router.add_post("/api/chat", chat)
     app.router.add_post("/api/upload", upload)
@@ -222,8 +243,33 @@ def reply_json(reply: Reply, link: Link) -> dict[str, Any]:
     files = [{"name": a.name if a.content is None else Path(a.path).name, "mime": a.mime, "url": link(a)}
              for a in reply.attachments]
     return {"text": reply.text, "inline": reply.inline, "files": files, "accepts": reply.accepts,
-            "invite_notifications": reply.invite_notifications,
+            "invite_notifications": reply.invite_notifications, "receipt": reply.receipt,
+            "push_settings": reply.push_settings,
             "options": [{"id": o.id, "label": button_label(o)} for o in reply.options]}
+
+
+# The page's icons (made once with Pillow, in bot/static/): the browser tab, the home screen, iOS.
+ICONS = {"favicon.ico": "image/x-icon", "icon-192.png": "image/png", "icon-512.png": "image/png",
+         "icon-maskable-512.png": "image/png", "apple-touch-icon.png": "image/png"}
+
+
+async def _static(name: str, mime: str, _request: web.Request) -> web.Response:
+    return web.Response(body=_static_bytes(name), content_type=mime, headers={"Cache-Control": "max-age=604800"})
+
+
+@cache
+def _static_bytes(name: str) -> bytes:
+    return (_PAGE.parent / name).read_bytes()
+
+
+@cache
+def web_manifest(language: str) -> dict[str, Any]:
+    return {"name": t(language, "api.page_title"), "short_name": "OCOP", "lang": language, "start_url": "/",
+            "scope": "/", "display": "standalone", "background_color": "#e8efe6", "theme_color": "#2e7d32",
+            "icons": [{"src": "/icon-192.png", "sizes": "192x192", "type": "image/png"},
+                      {"src": "/icon-512.png", "sizes": "512x512", "type": "image/png"},
+                      {"src": "/icon-maskable-512.png", "sizes": "512x512", "type": "image/png",
+                       "purpose": "maskable"}]}
 
 
 def _error(status: int, key: str, language: str) -> web.Response:
@@ -235,6 +281,7 @@ def render_page(language: str) -> str:
     """The page with its few fixed words from the catalog (so they are translated like everything else)."""
     page = _PAGE.read_text(encoding="utf-8")
     for key in ("page_title", "page_placeholder", "page_send", "page_offline", "page_photo", "page_file",
-                "push_ask", "push_yes", "push_later"):
+                "push_ask", "push_yes", "push_later", "receipt_save", "push_on", "push_refused", "push_unsupported",
+                "push_failed", "push_off", "push_status_on", "push_turn_off", "push_later_note", "push_bell"):
         page = page.replace("{{" + key + "}}", html.escape(t(language, f"api.{key}")))
     return page.replace("{{lang}}", language)

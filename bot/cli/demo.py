@@ -69,6 +69,5 @@ async def load_demo(settings: Settings) -> list[str]:
         _, officer_code = await create_invite(session, name=f"Cán bộ mẫu {MARK}", province_code=PROVINCE,
                                               is_admin=False, valid_for=timedelta(days=7))
         link_code = await create_link_code(session, first, officer_id=None, valid_for=timedelta(days=7))
-    port = settings.http_port
-    return lines + [t(lang, "cli.demo_producer", code=link_code, producer=first.name, port=str(port)),
+    return lines + [t(lang, "cli.demo_producer", code=link_code, producer=first.name, url=settings.page_url),
                     t(lang, "cli.demo_officer", code=officer_code), t(lang, "cli.demo_scan")]

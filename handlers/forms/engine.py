@@ -22,13 +22,12 @@ from handlers.forms.steps import (
     Step,
     asked,
     find_step,
-    label,
     next_step,
     step_choices,
 )
 from handlers.forms.uploads import accept_upload
 from handlers.forms.validators import Invalid
-from handlers.forms.view import CANCEL_FORM, ask, cancel_question, edit_menu
+from handlers.forms.view import CANCEL_FORM, ask, cancel_question
 from handlers.types import Context, Incoming, Reply, State
 from messages import t
 
@@ -54,8 +53,9 @@ async def handle(ctx: Context, form: Form, state: State, inc: Incoming) -> list[
     waiting = state.data.get("_await")
     if waiting == CANCEL_FORM:
         return await _handle_cancel_confirm(ctx, form, state, inc)
-    if waiting == "edit":
-        return _handle_edit_pick(ctx, form, state, inc)
+    if waiting == "edit":  # a draft left at the old edit menu: its numbers are the review's rows now
+        del state.data["_await"]
+        return await _handle_review(ctx, form, state, inc)
     if state.step == REVIEW:
         return await _handle_review(ctx, form, state, inc)
     step = find_step(form, state.data, state.step)
@@ -280,14 +280,17 @@ async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) 
             return ask(ctx, form, state, [Reply(t(lang, refused.key, **refused.params))])
         state.flow, state.step, state.data = None, None, {}
         return replies
-    if command == nav.EDIT:
+    edit = parse(inc.choice) if inc.choice else None
+    questions = asked(form, state.data)
+    if isinstance(edit, EditStep) and any(s.id == edit.step for s in questions):  # a row tapped, or its number
+        _enter(form, state, edit.step)
+        return ask(ctx, form, state)
+    if command == nav.EDIT:  # "sửa 5", or "sửa" alone: the rows are on screen to pick from
         number = nav.edit_number(text)
-        steps = asked(form, state.data)
-        if number is not None and 1 <= number <= len(steps):
-            _enter(form, state, steps[number - 1].id)
+        if number is not None and 1 <= number <= len(questions):
+            _enter(form, state, questions[number - 1].id)
             return ask(ctx, form, state)
-        state.data["_await"] = "edit"
-        return edit_menu(ctx, form, state)
+        return ask(ctx, form, state, [Reply(t(lang, "review.pick_field"))])
     if command == nav.BACK:
         _enter(form, state, asked(form, state.data)[-1].id)
         return ask(ctx, form, state)
@@ -298,22 +301,3 @@ async def _handle_review(ctx: Context, form: Form, state: State, inc: Incoming) 
     if inc.choice in {o.id for o in form.extra_actions(lang)}:  # a form's own review button ("send me a test")
         return ask(ctx, form, state, await form.on_extra(ctx, state, inc.choice))
     return ask(ctx, form, state, [Reply(t(lang, "error.review_unknown"))])
-
-
-def _handle_edit_pick(ctx: Context, form: Form, state: State, inc: Incoming) -> list[Reply]:
-    lang = ctx.lang
-    steps = asked(form, state.data)
-    text = (inc.text or "")
-    command = nav.match(inc.choice, text, lang, Kind.CHOICE)
-    if command in (nav.BACK, nav.CANCEL):
-        del state.data["_await"]
-        return ask(ctx, form, state)
-    choices = [Choice(EditStep(s.id).id, label(s, Answers.of(ctx, state.data))) for s in steps]
-    chosen = pick(inc.choice, text, choices)
-    if chosen is None:
-        return [Reply(t(lang, "error.choice_unknown"))] + edit_menu(ctx, form, state)
-    del state.data["_await"]
-    edit = parse(chosen.id)
-    assert isinstance(edit, EditStep)  # the choices above are all EditStep ids
-    _enter(form, state, edit.step)
-    return ask(ctx, form, state)

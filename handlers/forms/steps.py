@@ -18,7 +18,7 @@ from handlers.forms.answers import Answers, ParseFn
 from handlers.forms.matching import Choice
 from handlers.forms.validators import future_time, mobile_phone, past_date
 from handlers.types import Context, Option, Reply, State
-from messages import format_date, format_number, format_when, t
+from messages import format_date, format_number, format_phone, format_when, t
 
 REVIEW = "_review"
 MAX_FILES_PER_STEP = 10
@@ -89,7 +89,11 @@ def multi(id: str, section: str, *, choices: ChoicesFn, **kw: Any) -> Step:
 
 def phone(id: str, section: str, **kw: Any) -> Step:
     """A mobile number, typed or shared from the phone where the channel has that button."""
-    return _step(id, Kind.PHONE, section, parse=mobile_phone, **kw)
+    return _step(id, Kind.PHONE, section, parse=mobile_phone, show=_show_phone, **kw)
+
+
+def _show_phone(value: str, _answers: Answers) -> str:
+    return format_phone(value)
 
 
 def _show_date(value: str, _answers: Answers) -> str:

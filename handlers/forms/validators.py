@@ -163,6 +163,7 @@ def check_quantity(text: str) -> dict[str, Any]:
         raise Invalid("error.quantity_format")
     amount = parse_vietnamese_number(match.group(1).rstrip(".,"))
     unit = " ".join(match.group(2).split())
+    unit = _UNITS.get(unit.lower(), unit)  # "2 tan" is kept as "2 tấn", as it reads on a label
     if not unit:
         raise Invalid("error.quantity_unit")
     if len(unit) > 30 or _has_emoji(unit) or not _has_letter(unit):
@@ -170,6 +171,13 @@ def check_quantity(text: str) -> dict[str, Any]:
     if amount <= 0 or amount > 1e12:
         raise Invalid("error.quantity_range")
     return {"amount": amount, "unit": unit}
+
+
+# Units typed without their diacritics, written back with them (a unit that is not here is kept as typed).
+_UNITS = {"tan": "tấn", "ta": "tạ", "lit": "lít", "hop": "hộp", "goi": "gói", "tui": "túi", "lo": "lọ", "hu": "hũ",
+          "thung": "thùng", "cay": "cây", "qua": "quả", "trai": "trái", "banh": "bánh", "chiec": "chiếc",
+          "cai": "cái", "bo": "bộ", "binh": "bình", "be": "bè", "kien": "kiện", "bo hoa": "bó hoa", "chau": "chậu",
+          "luot khach": "lượt khách", "khach": "khách", "suat": "suất", "phan": "phần", "tan/nam": "tấn"}
 
 
 # Days people name instead of typing a date, by how far from today (folded words).
@@ -267,6 +275,13 @@ def free_text(max_len: int, *, emoji: bool = False) -> ParseFn:
 def a_name(text: str, _answers: Answers) -> str:
     """A person's, a business's or a product's name."""
     return check_name(text)
+
+
+def a_person(text: str, _answers: Answers) -> str:
+    """A person's name, capitalised as Vietnamese names are when typed all in small (or all in capital) letters:
+    "nguyễn thị hoa" → "Nguyễn Thị Hoa". A name typed with its own capitals is kept as typed."""
+    name = check_name(text)
+    return name.title() if name in (name.lower(), name.upper()) else name
 
 
 def tax_code(text: str, answers: Answers) -> str:

@@ -1,4 +1,4 @@
-"""Drawing the current question, the review, the edit list and the cancel confirmation."""
+"""Drawing the current question, the review ("check your answers") and the cancel confirmation."""
 
 from __future__ import annotations
 
@@ -21,8 +21,6 @@ def ask(ctx: Context, form: Form, state: State, before: list[Reply] | None = Non
     waiting = state.data.get("_await")
     if waiting == CANCEL_FORM:
         return replies + [cancel_question(ctx.lang, form)]
-    if waiting == "edit":
-        return replies + edit_menu(ctx, form, state)
     if state.step == steps.REVIEW:
         return replies + review_replies(ctx, form, state.data)
     step = steps.find_step(form, state.data, state.step)
@@ -32,6 +30,9 @@ def ask(ctx: Context, form: Form, state: State, before: list[Reply] | None = Non
     return replies + [_question(ctx, form, state, step)]
 
 
+PROGRESS_FROM = 4  # questions: a shorter form needs no "Bước 2/3"
+
+
 def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     lang = ctx.lang
     answers = Answers.of(ctx, state.data)
@@ -39,6 +40,9 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     # Never promise a button the channel does not draw: without a "share my phone" button the number is typed.
     prompt = step.prompt + "_typed" if step.kind is Kind.PHONE and not ctx.can_share_contact else step.prompt
     text = t(lang, prompt, **params)
+    questions = steps.asked(form, state.data)
+    if len(questions) >= PROGRESS_FROM and step in questions:  # where the person is in a long form
+        text = t(lang, "form.step_of", number=questions.index(step) + 1, total=len(questions)) + "\n" + text
     if step.id in state.data and step.kind not in (Kind.FILES, Kind.DOCUMENT, Kind.MULTI) and not step.several:
         text += "\n" + t(lang, "form.current_value", value=render_value(step, answers))
     options: list[Option] = []
@@ -65,7 +69,6 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
             options.append(Option(nav.DONE, t(lang, "nav.done")))
     elif step.choices:
         options += [Option(c.id, c.label) for c in step_choices(step, answers)]
-    questions = steps.asked(form, state.data)
     options += nav.options(lang, back=questions[0].id != step.id, skip=step.optional)
     contact = t(lang, "nav.share_phone") if step.kind is Kind.PHONE and ctx.can_share_contact else None
     # A free-text answer may be a number ("2" tấn, a score): there a typed number is the answer, not an option.
@@ -86,31 +89,31 @@ def cancel_question(lang: str, form: Form) -> Reply:
 
 
 def review_replies(ctx: Context, form: Form, data: dict[str, Any]) -> list[Reply]:
+    """"Check your answers": every answer a row that is changed by tapping it or typing its number, then the
+    actions, numbered after the rows, so one number is one thing (GOV.UK's pattern; an edit menu of two dozen buttons
+    behind a "Sửa" button was one step too many)."""
     lang = ctx.lang
-    lines = [t(lang, form.review_title)]
     answers = Answers.of(ctx, data)
-    questions = steps.asked(form, data)
-    for section in form.sections:
-        shown = [step for step in questions if step.section == section]
-        if not shown:  # a re-evaluation asks no profile question when nothing there changed
-            continue
-        lines += ["", t(lang, f"section.{section}")]
-        # Not numbered: the actions below are, and "1" must not mean both an item and "submit".
-        lines += [f"• {label(step, answers)}: {render_value(step, answers)}" for step in shown]
+    rows, whole = [], []
+    for i, step in enumerate(steps.asked(form, data), 1):
+        name, value = label(step, answers), render_value(step, answers)
+        rows.append(Option(EditStep(step.id).id, _row(name, value), number=i))
+        if len(" ".join(value.split())) > ROW:  # a long answer (a description, a broadcast) is read whole
+            whole += ["", f"{i}. {name}:", value]
+    lines = [t(lang, form.review_title), t(lang, "review.rows_hint"), *whole]
     notes = form.review_notes(lang, data)
     if notes:
         lines += ["", *notes]
-    # "Cancel" is among the review's actions below: offered once, not in both lists (Zalo showed "Hủy" twice).
-    summary = Reply("\n".join(lines), options=nav.options(lang, back=True, skip=False, cancel=False))
-    extra = tuple(form.extra_actions(lang))
-    actions = (Option(nav.SUBMIT, t(lang, form.submit_label)), *extra, Option(nav.EDIT, t(lang, "nav.edit")),
-               Option(nav.CANCEL, t(lang, "nav.cancel")))
-    return [summary, Reply(t(lang, "review.question"), options=actions, inline=True)]
+    actions = (Option(nav.SUBMIT, t(lang, form.submit_label)), *form.extra_actions(lang),
+               Option(nav.CANCEL, t(lang, "nav.cancel")), Option(nav.BACK, t(lang, "nav.back")))
+    return [Reply("\n".join(lines), options=(*rows, *actions), inline=True)]
 
 
-def edit_menu(ctx: Context, form: Form, state: State) -> list[Reply]:
-    lang, answers = ctx.lang, Answers.of(ctx, state.data)
-    questions = steps.asked(form, state.data)
-    options = [Option(EditStep(s.id).id, label(s, answers), number=i) for i, s in enumerate(questions, 1)]
-    options += nav.options(lang, back=True, skip=False)
-    return [Reply(t(lang, "review.pick_field"), options=tuple(options))]
+ROW = 70  # characters of an answer shown on its row: a description is read whole where it was typed
+
+
+def _row(name: str, value: str) -> str:
+    value = " ".join(value.split())
+    return f"{name}: {value if len(value) <= ROW else value[:ROW - 1] + '…'}"
+
+

@@ -26,7 +26,7 @@ from handlers.officer.dossier import (
 )
 from handlers.officer.results import REJECT, REQUEST_MORE, RESULT
 from handlers.types import Context, Option, Reply, State
-from messages import format_date, format_when, t
+from messages import format_date, format_phone, format_when, t
 from storage import lifecycle
 from storage.applications import certificate_of, change_status, latest_certificate, list_applications_in_province
 from storage.audit import record_event
@@ -233,7 +233,7 @@ async def _invite_reevaluation(ctx: Context, application: Application, producer:
                        subject_type="application", subject_id=application.code or str(application.id),
                        details={"chats": len(accounts)})
     if not accounts:
-        done = Reply(t(lang, "officer.invite_no_chat", producer=producer.name, phone=producer.phone or "—"))
+        done = Reply(t(lang, "officer.invite_no_chat", producer=producer.name, phone=format_phone(producer.phone)))
     else:  # a second tap sends nothing new, and says so
         done = Reply(t(lang, "officer.invited" if sent else "officer.invited_already", producer=producer.name,
                        chats=len(accounts)))

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from handlers.buttons import ApplicationAct, ApplicationList, ClaimOpen
 from handlers.officer.access import checked_application
 from handlers.types import Attachment, Context, Option, Reply
-from messages import certificate_stars, format_date, t
+from messages import certificate_stars, format_date, format_phone, t
 from storage import lifecycle
 from storage.applications import (
     certificate_held_before,
@@ -44,7 +44,7 @@ async def open_application(ctx: Context, application_id: int) -> list[Reply]:
     lines = [t(lang, "officer.app_title", code=application.code, stage=t(lang, f"stage.{stage}")),
              await _certificate_line(ctx, application, issued, today),
              t(lang, "officer.app_producer", name=producer.name, entity=ref.label(producer.entity_type, lang),
-               tax_code=producer.tax_code or "—", phone=producer.phone or "—")
+               tax_code=producer.tax_code or "—", phone=format_phone(producer.phone))
              + ("" if is_verified(producer) else " · " + t(lang, "verify.unverified")),
              t(lang, "officer.app_address", address=", ".join(
                  part for part in (producer.address, producer.commune, ref.label(producer.province_code, lang))

@@ -11,7 +11,7 @@ from handlers.notices.notify import notify_accounts, when_told
 from handlers.officer.access import Scope, checked_producer, page_options, province_list, sees
 from handlers.offices import whom_to_call
 from handlers.types import Context, Option, Reply, State
-from messages import format_date, t
+from messages import format_date, format_phone, t
 from storage.applications import list_producer_products
 from storage.db import aware
 from storage.producers import accounts_of_producer, get_producer
@@ -56,7 +56,7 @@ async def _card(ctx: Context, producer_id: int, heading: str) -> str:
              if producer.verified_at is not None else t(lang, "verify.unverified"))
     return t(lang, "verify.card", heading=heading, state=state, name=producer.name,
              entity=ref.label(producer.entity_type, lang), tax_code=producer.tax_code or "—",
-             representative=producer.representative or "—", phone=producer.phone or "—",
+             representative=producer.representative or "—", phone=format_phone(producer.phone),
              commune=producer.commune or "—", province=ref.label(producer.province_code, lang),
              products=len(products), chats=len(chats), created=format_date(aware(producer.created_at), ctx.timezone))
 

@@ -11,7 +11,7 @@ from handlers.forms.matching import Choice, match_choice
 from handlers.forms.navigation import yes_no
 from handlers.notices.notify import notify_accounts
 from handlers.types import Context, Incoming, Option, Reply, State
-from messages import format_date, t
+from messages import format_date, format_phone, t
 from storage.db import aware
 from storage.officers import officer_accounts_to_notify
 from storage.personal_data import held_data, record_consent, record_deletion_request
@@ -69,7 +69,7 @@ async def show_my_data(ctx: Context, *, in_form: bool = False) -> list[Reply]:
     else:
         lines.append(t(lang, "mydata.producer", name=producer.name, entity=ref.label(producer.entity_type, lang),
                        tax_code=producer.tax_code or "—", representative=producer.representative or "—",
-                       phone=producer.phone or "—", address=", ".join(part for part in (
+                       phone=format_phone(producer.phone), address=", ".join(part for part in (
                            producer.address, producer.commune, ref.label(producer.province_code, lang)) if part)))
         for product, applications in held.products:
             codes = ", ".join(a.code or "" for a in applications if a.code) or "—"

@@ -26,6 +26,15 @@ def show(ctx: Context) -> list[Reply]:
     return [Reply("\n".join(lines), options=tuple(options), inline=True)]
 
 
+def notifications(ctx: Context) -> list[Reply]:
+    """/nhanthongbao (a producer's /thongbao): on the web page, whether the phone shows notices while the page is
+    closed, turned on or off there (the page knows its browser's state); in a Telegram or Zalo chat notices come in
+    the chat already. Then which reminders."""
+    if ctx.account.channel == "web":
+        return [Reply(t(ctx.lang, "prefs.push_on_page"), push_settings=True), *show(ctx)]
+    return [Reply(t(ctx.lang, "prefs.push_in_chat")), *show(ctx)]
+
+
 def toggle(ctx: Context, kind: str) -> list[Reply]:
     if kind not in OPTIONAL:
         return [Reply(t(ctx.lang, "error.stale_button"))]

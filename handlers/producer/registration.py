@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice, commune_choices, commune_name, find_province, province_choices, province_key
 from handlers.forms.steps import ChoicesFn, Form, Step, choice, document, files, multi, phone, search, text
-from handlers.forms.validators import Invalid, a_name, free_text, quantity, tax_code
+from handlers.forms.validators import Invalid, a_name, a_person, free_text, quantity, tax_code
 from handlers.offices import whom_to_call
+from handlers.producer.receipt import receipt_reply
 from handlers.types import Context, Reply
 from messages import t
 from storage.applications import DossierItem, get_owned_product, submissions_since, submit_application
@@ -90,14 +91,22 @@ async def _check_province_kept(ctx: Context, value: str, _answers: Answers) -> N
                                                 "office": await whom_to_call(ctx, producer.province_code)})
 
 
+def _by_entity_type(answers: Answers) -> dict[str, Any]:
+    """An example name and the tax-code hint that fit the kind of producer chosen: a household is told at once
+    that the owner's 12-digit citizen number or its registration number will do."""
+    kind = answers.get("entity_type") or "cooperative"
+    return {"example": t(answers.lang, f"example.producer_name_{kind}"),
+            "hint": t(answers.lang, f"example.tax_code_{'household' if kind == 'household' else 'business'}")}
+
+
 @cache
 def _fixed_steps() -> tuple[list[Step], list[Step]]:
     ref = load_reference()
     profile = [
         choice("entity_type", "profile", choices=_listed(ref.entity_types)),
-        text("producer_name", "profile", parse=a_name),
-        text("tax_code", "profile", parse=tax_code, check=_check_tax_code_free),
-        text("representative", "profile", parse=a_name),
+        text("producer_name", "profile", parse=a_name, prompt_params=_by_entity_type),
+        text("tax_code", "profile", parse=tax_code, check=_check_tax_code_free, prompt_params=_by_entity_type),
+        text("representative", "profile", parse=a_person),
         phone("phone", "profile"),
         choice("province_code", "profile", choices=_province_choices, parse=_province_spelled,
                check=_check_province_kept, clears=("commune",)),
@@ -217,14 +226,13 @@ class RegistrationForm(Form):
             if previous is None:
                 return [Reply(t(lang, "reevaluate.not_yours"))]
         application = await submit_application(ctx.session, ctx.account, product, dossier, reevaluate=previous)
-        # Now that there is something to be told about, a page may ask (once, politely) to send notifications.
-        replies = [Reply(t(lang, "register.submitted", code=application.code, product=data["product_name"]),
-                         invite_notifications=True)]
+        replies = [Reply(t(lang, "register.submitted", code=application.code, product=data["product_name"]))]
         if on_paper:
             replies.append(Reply(t(lang, "register.bring_on_paper",
                                    documents="\n".join(f"• {name}" for name in on_paper))))
         replies.append(Reply(t(lang, "register.next_steps")))
-        return replies
+        # The receipt last, so it is what stays on screen; a web page may then ask (once) to send notifications.
+        return [*replies, receipt_reply(ctx, application, data["product_name"])]
 
 
 def _former_province_note(lang: str, data: dict[str, Any], typed: str) -> list[Reply]:

@@ -8,7 +8,7 @@ from handlers.buttons import LookupMore, Reevaluate, StatusPage, Supplement
 from handlers.forms.matching import fold
 from handlers.offices import whom_to_call
 from handlers.types import Context, Option, Reply, State
-from messages import certificate_stars, format_date, t
+from messages import certificate_stars, format_date, format_phone, t
 from storage import lifecycle
 from storage.applications import find_recognised, get_application_by_code, latest_certificate, list_producer_products
 from storage.chats import DRAFT_FLOWS
@@ -126,7 +126,7 @@ async def _contact(ctx: Context, product: Product) -> str:
     office = await get_office(ctx.session, producer.province_code if producer else None)
     if office is None:
         return line
-    return "\n".join([line, t(ctx.lang, "office.contact", name=office.name, phone=office.phone,
+    return "\n".join([line, t(ctx.lang, "office.contact", name=office.name, phone=format_phone(office.phone),
                                  address=office.address)])
 
 

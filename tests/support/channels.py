@@ -12,14 +12,18 @@ from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
+from sqlmodel import select
 from telegram import Update
 
 from bot.app import RUNNER, TELEGRAM, build_app
 from bot.settings import Settings
 from storage.events import create_event
 from storage.models import ChatAccount
+from storage.outbox import enqueue
 from tests.support.fakes import FakeBotApi
+from tests.support.notices import read_notice
 from tests.support.seed import COMPLETE_PROFILE, add_application, add_producer
+from tests.support.waiting import eventually
 from tests.support.web import chat_id_of, token_for
 from tests.support.zalo import TOKEN as ZALO_TOKEN
 from tests.support.zalo import FakeZalo, reply_to_event
@@ -66,6 +70,25 @@ class Channels:
         response = await self.client.get("/api/events", headers={"Authorization": f"Bearer {self.web_token}"})
         assert response.status == 200 and response.content_type == "text/event-stream"
         return response
+
+    async def notice_reaches(self, channel: str, key: str, text: str,
+                             options: list[dict[str, str]] | None = None) -> None:
+        """A notice for the producer's chat on `channel`, as any handler queues it, once the person has it: on the
+        open web page, or sent by Telegram or Zalo."""
+        assert self.client is not None
+        async with self.client.app[RUNNER].sessions() as session, session.begin():
+            account = (await session.exec(select(ChatAccount).where(ChatAccount.channel == channel))).one()
+            await enqueue(session, account_id=account.id, dedupe_key=key, reason="test.notice", text=text,
+                          options=options)
+        page = await self.open_page() if channel == "web" else None
+        kick = self.client.app[RUNNER].on_outbox
+        assert kick is not None
+        kick()
+        if page is not None:
+            assert (await read_notice(page))["text"] == text  # the open page is told without asking
+            page.close()
+        assert await eventually(lambda: channel == "web" or any(text in m["text"] for m in self.telegram_api.sent())
+                                or any(text in sent for sent in self.zalo.sent())), "the notice was not sent"
 
     async def telegram(self, text: str) -> str:
         assert self.client is not None

@@ -191,6 +191,12 @@ class Chat:
         return "\n".join(r.text for r in self.replies)
 
     @property
+    def shown(self) -> str:
+        """Everything on screen after the last turn: the texts and the options' labels (a review's answers are its
+        rows)."""
+        return "\n".join([self.text, *self.option_labels])
+
+    @property
     def last(self) -> str:
         return self.replies[-1].text
 

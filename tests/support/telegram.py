@@ -81,3 +81,10 @@ class TelegramUser:
     @property
     def text(self) -> str:
         return "\n".join(m["text"] for m in self.sent)
+
+    @property
+    def shown(self) -> str:
+        """The texts and every button's label, inline or not."""
+        inline = [b["text"] for m in self.sent for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+                  for b in row]
+        return "\n".join([self.text, *self.buttons, *inline])
