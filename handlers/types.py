@@ -52,6 +52,9 @@ class Reply:
     invite_notifications: bool = False  # a good moment for a web page to offer notifications (after registering)
     receipt: bool = False  # something to keep (a submission's receipt): the web page keeps it on screen, saveable
     push_settings: bool = False  # the web page shows whether its notifications are on, to turn them on or off
+    # The question the person just tapped in, drawn again (a multi-select's ✅ moved): a channel that can change that
+    # message (Telegram's inline keyboard, the web page's bubble) changes it in place instead of adding another.
+    redraws: bool = False
     from_part: int = 0  # a retry of a multi-part message: the parts before this one were delivered already
     proactive: bool = False  # not an answer to what the person just did (a reminder, a broadcast): replies go first
     # The chat became an officer's: a channel with a command menu (Telegram) lists the officer's commands there.

@@ -299,6 +299,14 @@ async def test_push_turned_on_after_later_reaches_a_closed_page_and_opens_at_the
         cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
         await cdp.send("ServiceWorker.enable")
         await eventually(lambda: bool(registrations))
+        # While the page is open and in view, a push is shown in the chat, not as a notification.
+        await cdp.send("ServiceWorker.deliverPushMessage", {
+            "origin": base, "registrationId": registrations[0]["registrationId"],
+            "data": json.dumps({"text": "📣 Hội chợ OCOP Đà Lạt mở đăng ký", "options": [], "files": []})})
+        await expect(page.locator(".msg.bot").last).to_contain_text("Hội chợ OCOP Đà Lạt mở đăng ký")
+        await page.wait_for_timeout(3500)  # past the worker's wait for the page to say it showed it
+        [worker] = context.service_workers
+        assert await worker.evaluate("self.registration.getNotifications().then(ns => ns.length)") == 0
         chat = chat_id_of((await context.cookies())[0]["value"])
         await page.close()  # the page is closed: the officer's request must come as a notification
         await eventually(lambda: chat not in app[NOTICES].chats())
@@ -316,7 +324,7 @@ async def test_push_turned_on_after_later_reaches_a_closed_page_and_opens_at_the
         await browser_cdp.send("ServiceWorker.enable")
         await browser_cdp.send("ServiceWorker.deliverPushMessage", {
             "origin": base, "registrationId": registrations[0]["registrationId"], "data": json.dumps(pushed)})
-        [worker] = context.service_workers
+        worker = context.service_workers[-1]
         titles: list[str] = []
 
         async def notified() -> bool:
@@ -367,4 +375,31 @@ async def test_the_page_can_be_added_to_the_home_screen_and_opens_offline(server
     await playwright_api.expect(page.locator("#status")).not_to_be_empty()
     await context.set_offline(False)
     await playwright_api.expect(page.locator(".msg.bot").last).not_to_contain_text("Xin chào", timeout=15000)
+    await context.close()
+
+
+async def test_a_multi_select_ticks_in_the_same_bubble(server: TestServer, browser: Browser) -> None:
+    expect = playwright_api.expect
+    context = await browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await _register_first_steps(page, str(server.make_url("/")))
+    for answer in ("HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "lac duong", "Thôn 1",
+                   "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn"):
+        async with page.expect_response("**/api/chat"):
+            await page.fill("#text", answer)
+            await page.press("#text", "Enter")
+    await expect(page.locator(".msg.bot").last).to_contain_text("chứng nhận")
+    bubbles = await page.locator(".msg").count()
+    for label in ("VietGAP", "Hữu cơ", "VietGAP"):  # VietGAP ticked, Hữu cơ ticked, VietGAP unticked
+        async with page.expect_response("**/api/chat"):
+            await page.locator(".options").last.get_by_role("button", name=label, exact=False).first.click()
+    await expect(page.locator(".options").last.get_by_role("button", name="✅ Hữu cơ")).to_be_visible()
+    await expect(page.locator(".options").last.get_by_role("button", name="VietGAP", exact=True)).to_be_visible()
+    assert await page.locator(".msg").count() == bubbles  # the same question, no copies and no tap bubbles
+    await page.reload()  # the kept conversation has the question once, with its ticks as they are
+    await expect(page.locator(".options").last.get_by_role("button", name="✅ Hữu cơ")).to_be_visible()
+    assert await page.locator(".msg.bot", has_text="chứng nhận nào").count() == 1
+    async with page.expect_response("**/api/chat"):
+        await page.locator(".options").last.get_by_role("button", name="👍 Xong").click()
+    await expect(page.locator(".msg.bot").last).to_contain_text("ảnh sản phẩm")
     await context.close()

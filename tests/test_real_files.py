@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -60,14 +62,19 @@ def upright_original(name: str) -> Image.Image:
 
 
 @pytest.fixture
-async def zalo(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[FakeZalo]:
+async def zalo_and_page(aiohttp_client: Any, tmp_path: Path) -> AsyncIterator[tuple[FakeZalo, TestClient]]:
     fake = FakeZalo()
     client = await start(aiohttp_client, tmp_path, fake, OCOP_PUBLIC_URL="https://ocop.example.vn")
     pump = asyncio.create_task(pump_webhook(fake, client))  # with a public address, Zalo posts to the webhook
-    yield fake
+    yield fake, client
     pump.cancel()
     await client.close()
     await fake.server.close()
+
+
+@pytest.fixture
+def zalo(zalo_and_page: tuple[FakeZalo, TestClient]) -> FakeZalo:
+    return zalo_and_page[0]
 
 
 @pytest.mark.parametrize("field", ["photo_url", "photo"])
@@ -100,6 +107,32 @@ async def test_an_iphone_heic_or_a_cut_off_photo_on_zalo_gets_what_to_do_next(za
     assert says(text, "error.file_incomplete") and says(text, "upload.link_photo")
     text = await reply_to_event(zalo, lambda: zalo.send_photo(fixture(PHOTO_150K)))
     assert says(text, "form.files_received", count=1)
+
+
+async def test_a_multi_page_pdf_reaches_a_zalo_dossier_through_the_upload_page(
+        zalo_and_page: tuple[FakeZalo, TestClient], tmp_path: Path) -> None:
+    fake, client = zalo_and_page
+    await reply_to(fake, "/dangky")
+    for answer in ANSWERS_TO_PHOTOS:
+        await reply_to(fake, answer)
+    text = await reply_to(fake, "bo qua")  # no photos: the first document is asked, with the upload page
+    assert says(text, "upload.link")
+    page = re.search(r"https://ocop\.example\.vn(/u/\S+)", text)
+    assert page is not None
+    form = aiohttp.FormData()
+    form.add_field("file", fixture(DOSSIER_PDF), filename="phieu_dang_ky.pdf", content_type="application/pdf")
+    before = len(fake.sent())
+    response = await client.post(page.group(1), data=form)
+    assert response.status == 200 and says((await response.json())["text"], "upload.back_to_zalo")
+    for _ in range(200):  # the conversation goes on in Zalo
+        if len(fake.sent()) > before:
+            break
+        await asyncio.sleep(0.05)
+    assert says("\n".join(fake.sent()[before:]), "form.files_received", count=1)
+    assert [p.read_bytes() for p in (tmp_path / "data" / "files").rglob("*.pdf")] == [fixture(DOSSIER_PDF)]
+    for message in fake.sent():  # no list on Zalo shows an item twice, and no option line is cut
+        items = [line.split(". ", 1)[1] for line in message.splitlines() if re.match(r"^\d+\. ", line)]
+        assert len(items) == len(set(items)), message
 
 
 # --- Telegram: getFile, then the file from the Bot API's file server, in chunks -------------------------------------

@@ -97,8 +97,12 @@ async def test_full_registration_on_telegram(telegram: tuple[TelegramChannel, Fa
     await lan.say("Cà phê Arabica trồng dưới tán rừng, chế biến ướt")
     await lan.press("Trong tỉnh")
     await lan.say("12 tấn")
-    await lan.press("Nhãn hiệu")
-    await lan.press("👍 Xong")
+    question = api.sent()[-1]
+    await lan.press_inline("Nhãn hiệu")  # a tap ticks it in place: the question's own buttons change
+    [(edit, changed)] = [(e, p) for e, p in api.calls[-1:] if e == "editMessageReplyMarkup"]
+    assert changed["message_id"] == lan.last_message_id and "✅ Nhãn hiệu" in str(changed["reply_markup"])
+    assert api.sent()[-1] is question  # no second copy of the question
+    await lan.press_inline("👍 Xong")
     await lan.photo(JPEG)
     assert says(lan.text, "form.files_received", count=1)
     await lan.press("👍 Xong")
@@ -114,7 +118,22 @@ async def test_full_registration_on_telegram(telegram: tuple[TelegramChannel, Fa
     await lan.press_inline("✅ Xác nhận nộp hồ sơ")
     assert re.search(r"OCOP-\d{4}-\d{6}", lan.text)
     assert [e for e, _ in api.calls].count("getFile") == 2  # the photo and the PDF were downloaded
-    assert [e for e, _ in api.calls].count("answerCallbackQuery") == 1
+    assert [e for e, _ in api.calls].count("answerCallbackQuery") == 3  # every tap acknowledged: tick, done, submit
+
+
+async def test_an_album_of_three_photos_gets_one_answer(telegram: tuple[TelegramChannel, FakeBotApi]) -> None:
+    channel, api = telegram
+    lan = TelegramUser(channel, api)
+    await lan.say("/dangky")
+    await lan.agree_if_asked()
+    for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "lac duong",
+                   "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
+        await lan.say(answer)
+    assert says(lan.text, "ask.photos")
+    before = len(api.sent())
+    await asyncio.gather(*(lan.photo(JPEG, album="13579") for _ in range(3)))  # as Telegram delivers an album
+    answers = [m["text"] for m in api.sent()[before:]]
+    assert len(answers) == 1 and says(answers[0], "form.files_received", count=3), answers
 
 
 async def test_groups_are_ignored(telegram: tuple[TelegramChannel, FakeBotApi]) -> None:

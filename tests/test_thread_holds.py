@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.support.catalog import says
-from tests.support.channels import FAIRS, Channels, sender
+from tests.support.channels import FAIRS, TRAINING, Channels, sender
 from tests.support.fakes import Chat
 from tests.support.flows import answer_product, answer_profile
 
@@ -81,13 +81,15 @@ async def test_thoi_leaves_the_form_and_giup_toi_helps(make_runner: Callable, sq
 
 
 @pytest.mark.parametrize("channel", ["web", "telegram", "zalo"])
-async def test_dang_ky_typed_on_a_fair_card_signs_up_for_that_fair(channels: Channels, channel: str) -> None:
+@pytest.mark.parametrize(("command", "event"), [("/taphuan", TRAINING), ("/hoicho", FAIRS[0])])
+async def test_dang_ky_typed_on_an_event_card_signs_up_for_that_event(channels: Channels, channel: str, command: str,
+                                                                    event: str) -> None:
     say = sender(channels, channel)
-    await say("/hoicho")
+    await say(command)
     card = await say("1")
-    assert FAIRS[0] in card
+    assert event in card
     signed = await say("dang ky")
-    assert says(signed, "event.registered", name=FAIRS[0]) and not says(signed, "ask.product_name")
+    assert says(signed, "event.registered", name=event) and not says(signed, "ask.product_name")
     shown = await say("menu")
     assert says(shown, "menu.title") and not says(shown, "error.not_understood")
 

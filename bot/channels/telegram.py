@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import timedelta
@@ -37,7 +38,7 @@ from bot.outbox.pacer import DEFAULT_RATE, Pacer
 from bot.replies import Journal, answer_after_commit, send_in_order
 from handlers import commands
 from handlers.buttons import Nav, parse
-from handlers.shown import button_label
+from handlers.shown import button_label, question_index
 from handlers.types import Attachment, Contact, Incoming, IncomingFile, Option, Reply
 from messages import LANGUAGES
 
@@ -68,7 +69,8 @@ def build_application(token: str, base_url: str, request: BaseRequest | None = N
 
 
 # Methods that put something in a chat: the ones Telegram's flood limits count.
-PACED = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "editMessageText", "copyMessage",
+PACED = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "editMessageText",
+                   "editMessageReplyMarkup", "copyMessage",
                    "forwardMessage", "sendContact", "sendLocation", "sendVideo", "sendAudio", "sendVoice"})
 
 
@@ -103,6 +105,7 @@ class TelegramChannel:
         self._handle = handle
         self._journal = journal  # where each reply's fate is written (ConversationRunner.journal("telegram"))
         self._order = ChatOrder()
+        self._albums: Counter[tuple[str, str]] = Counter()  # (chat, media group) → its photos not yet answered
         self._sending: set[asyncio.Task[None]] = set()
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
@@ -160,6 +163,19 @@ class TelegramChannel:
         incoming = to_incoming(update)
         if incoming is None:
             return
+        album = _album_of(update, incoming.chat_id)
+        if album is not None:
+            self._albums[album] += 1  # counted before waiting for the chat's turn: the photos before it see it
+        try:
+            await self._answer_in_turn(update, incoming, committed, album)
+        finally:
+            if album is not None:
+                self._albums[album] -= 1
+                if self._albums[album] <= 0:
+                    del self._albums[album]
+
+    async def _answer_in_turn(self, update: Update, incoming: Incoming, committed: asyncio.Future[None] | None,
+                              album: tuple[str, str] | None) -> None:
         # Updates run concurrently (see build_application); one chat's are handled and answered in order.
         async with self._order.turn(incoming.chat_id):
             if update.callback_query:
@@ -170,7 +186,11 @@ class TelegramChannel:
             replies = await self._handle(incoming)
             if committed is not None:
                 committed.set_result(None)
+            if album is not None:
+                replies = await self._for_the_album(album, replies)
             chat = int(incoming.chat_id)
+            if await self._redrawn(update, chat, replies):
+                return
             if any(reply.officer_menu for reply in replies):
                 try:
                     await self.set_commands(chat)
@@ -180,9 +200,57 @@ class TelegramChannel:
                                 lambda _, reply: send_reply(self.application, chat, reply),
                                 lambda _, reply, parts: rest_after(reply, parts), self._journal)
 
+    async def _redrawn(self, update: Update, chat: int, replies: list[Reply]) -> bool:
+        """A tap on a multi-select answered by the same question with its tick moved: the tapped message's buttons
+        change in place (its text too, if that changed) rather than a new copy of the question arriving. False when
+        there is nothing to change in place, or Telegram will not (a message too old to edit): then it is sent."""
+        query = update.callback_query
+        message = query.message if query is not None else None
+        if len(replies) != 1 or not replies[0].redraws or message is None or not replies[0].inline:
+            return False
+        reply = replies[0]
+        markup = _markup_dict(True, reply.options, None)
+        try:
+            if getattr(message, "text", None) == reply.text:
+                await self.application.bot.edit_message_reply_markup(chat, message.message_id, reply_markup=markup)
+            else:
+                await self.application.bot.edit_message_text(reply.text, chat, message.message_id, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():  # the same ticks again (a double tap) is a success
+                log.info("a multi-select could not be changed in place: %r", exc)
+                return False
+        except TelegramError as exc:
+            log.info("a multi-select could not be changed in place: %r", exc)
+            return False
+        if self._journal is not None:
+            await self._journal.sent("telegram", reply)
+        return True
+
+    async def _for_the_album(self, album: tuple[str, str], replies: list[Reply]) -> list[Reply]:
+        """An album (several photos sent at once) arrives as one update a photo; the person sent one message, so it
+        gets one answer: a photo with more of its album behind it keeps only what is particular to it (a refusal) and
+        leaves the question ("Đã nhận 3 tệp…") to the album's last photo. Webhooks may bring the next photo a moment
+        later: the last one seen waits for it briefly."""
+        if self._albums[album] <= 1:
+            await asyncio.sleep(ALBUM_WAIT)
+        asking = question_index(replies)
+        if self._albums[album] <= 1 or asking < 0:
+            return replies
+        if self._journal is not None:  # superseded, not lost: nothing of it needs sending again
+            await asyncio.gather(*(self._journal.sent("telegram", reply) for reply in replies[asking:]))
+        return replies[:asking]
+
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram update %s failed: %r", update_id, context.error, exc_info=context.error)
+
+
+ALBUM_WAIT = 0.4  # seconds the last photo of an album seen so far waits for another of it
+
+
+def _album_of(update: Update, chat_id: str) -> tuple[str, str] | None:
+    group = update.message.media_group_id if update.message is not None else None
+    return (chat_id, group) if isinstance(group, str) and group else None
 
 
 def to_incoming(update: Update) -> Incoming | None:

@@ -244,7 +244,7 @@ def reply_json(reply: Reply, link: Link) -> dict[str, Any]:
              for a in reply.attachments]
     return {"text": reply.text, "inline": reply.inline, "files": files, "accepts": reply.accepts,
             "invite_notifications": reply.invite_notifications, "receipt": reply.receipt,
-            "push_settings": reply.push_settings,
+            "push_settings": reply.push_settings, "redraws": reply.redraws,
             "options": [{"id": o.id, "label": button_label(o)} for o in reply.options]}
 
 

@@ -45,18 +45,25 @@ async function keepNotices(notices) {
 }
 
 // A notice arrives while the page is closed (or in the background): a notification, and the notice is kept until
-// the page opens. A page that is open and visible shows it in the chat instead.
+// the page opens. A page that is open and visible shows it in the chat instead, and says so; a page that does not
+// say so within a few seconds (it was closing as the push came) leaves the notification to be shown after all.
+const seen = new Map();  // a notice's key → what tells its push handler the page has shown it
+
 self.addEventListener("push", (event) => {
   let notice = {text: ""};
   try { notice = event.data.json(); } catch (e) { notice = {text: event.data ? event.data.text() : ""}; }
   event.waitUntil((async () => {
+    const key = `${Date.now()}-${Math.random()}`;
+    await keepNotices([...await keptNotices(), {...notice, key}]);
     const pages = await self.clients.matchAll({type: "window", includeUncontrolled: true});
     const visible = pages.filter((p) => p.visibilityState === "visible");
     if (visible.length) {
-      visible.forEach((p) => p.postMessage({notice}));
-      return;
+      const shown = new Promise((resolve) => { seen.set(key, resolve); setTimeout(() => resolve(false), 3000); });
+      visible.forEach((p) => p.postMessage({notice, key}));
+      const answered = await shown;
+      seen.delete(key);
+      if (answered) return;
     }
-    await keepNotices([...await keptNotices(), notice]);
     const [title, ...rest] = (notice.text || "").split("\n");
     await self.registration.showNotification(title.slice(0, 120), {
       body: rest.join("\n").slice(0, 400), tag: "ocop-notice", renotify: true, icon: "/icon-192.png",
@@ -82,6 +89,14 @@ self.addEventListener("notificationclick", (event) => {
 
 // The page asks, on opening and whenever it becomes visible, for the notices pushed meanwhile: each shown once.
 self.addEventListener("message", (event) => {
+  if (event.data && event.data.seen) {  // a visible page showed a pushed notice: it is no longer kept for later
+    event.waitUntil((async () => {
+      await keepNotices((await keptNotices()).filter((n) => n.key !== event.data.seen));
+      const resolve = seen.get(event.data.seen);
+      if (resolve) resolve(true);
+    })());
+    return;
+  }
   if (!event.data || event.data.want !== "pushed" || !event.source) return;
   event.waitUntil((async () => {
     const notices = await keptNotices();

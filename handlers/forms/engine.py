@@ -6,6 +6,7 @@ a fresh process. Keys in `data` that start with "_" are the engine's own bookkee
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from handlers.buttons import EditStep, parse
@@ -169,7 +170,10 @@ async def _handle_multi(ctx: Context, form: Form, state: State, step: Step, inc:
         picked.remove(chosen.id)
     else:
         picked.append(chosen.id)
-    return ask(ctx, form, state)
+    replies = ask(ctx, form, state)
+    if inc.choice and len(replies) == 1:  # a tap: the same question with the tick moved, drawn where it was
+        return [replace(replies[0], redraws=True)]
+    return replies
 
 
 async def _handle_search(ctx: Context, form: Form, state: State, step: Step, inc: Incoming, text: str,

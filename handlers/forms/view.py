@@ -79,8 +79,9 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     # Zalo carries no PDF and may refuse a large photo: every file step offers the upload page there.
     hint = t(lang, "upload.link" if accepts == "document" else "upload.link_photo", url="{url}") \
         if accepts is not None and not ctx.carries_documents else None
+    # A multi-select's buttons sit on the question itself (Telegram's inline keyboard), so a tap can tick in place.
     return Reply(text=text, options=tuple(options), request_contact=contact, numbered=not free_text, accepts=accepts,
-                 upload_hint=hint)
+                 upload_hint=hint, inline=step.kind is Kind.MULTI)
 
 
 def cancel_question(lang: str, form: Form) -> Reply:

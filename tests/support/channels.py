@@ -30,6 +30,7 @@ from tests.support.zalo import FakeZalo, reply_to_event
 
 _ids = itertools.count(1)
 FAIRS = ("Hội chợ OCOP Đà Lạt", "Hội chợ nông sản Bảo Lộc")
+TRAINING = "Tập huấn câu chuyện sản phẩm"
 
 
 class Channels:
@@ -127,8 +128,8 @@ async def producer_on_three_channels(tmp_path: Path, aiohttp_client: Any) -> Asy
         web_chat = chat_id_of(bot.web_token)
         for channel, chat_id in (("web", web_chat), ("telegram", "777"), ("zalo", "zalo-lan")):
             session.add(ChatAccount(channel=channel, chat_id=chat_id, producer_id=producer.id))
-        for days, name in enumerate(FAIRS):
-            await create_event(session, {"kind": "fair", "name": name, "place": "Quảng trường Lâm Viên",
+        for days, (kind, name) in enumerate([*(("fair", fair) for fair in FAIRS), ("training", TRAINING)]):
+            await create_event(session, {"kind": kind, "name": name, "place": "Quảng trường Lâm Viên",
                                          "starts_at": start + timedelta(days=days),
                                          "ends_at": start + timedelta(days=days, hours=8),
                                          "province_code": "lam-dong", "audience_groups": []},

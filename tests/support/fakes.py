@@ -34,7 +34,8 @@ def _image(kind: str, size: tuple[int, int] = (64, 48)) -> bytes:
 JPEG = _image("JPEG")
 PNG = _image("PNG")
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-SENDING = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "editMessageText"})
+SENDING = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "editMessageText",
+                     "editMessageReplyMarkup"})
 EXE = b"MZ\x90\x00" + b"\x00" * 512
 VALID_MST = "0300588569"  # a real tax code shape: its check digit is right
 OTHER_MST = "0100109106"
@@ -111,7 +112,9 @@ class FakeBotApi(BaseRequest):
         if endpoint == "getMe":
             return {"id": 999, "is_bot": True, "first_name": "OCOP", "username": "ocop_test_bot"}
         if endpoint in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
-            return {"message_id": next(self._ids), "date": 0, "text": params.get("text"),
+            if endpoint != "editMessageText":
+                params["message_id"] = next(self._ids)  # what Telegram gives the message: edits name it
+            return {"message_id": params.get("message_id"), "date": 0, "text": params.get("text"),
                     "chat": {"id": int(params["chat_id"]), "type": "private"}}
         if endpoint == "sendMediaGroup":
             return [{"message_id": next(self._ids), "date": 0, "chat": {"id": int(params["chat_id"]),

@@ -20,12 +20,20 @@ class TelegramUser:
     def __init__(self, channel: TelegramChannel, api: FakeBotApi, user_id: int = 4242) -> None:
         self.channel, self.api, self.user_id = channel, api, user_id
         self.sent: list[dict[str, Any]] = []
+        self.screen: dict[int, dict[str, Any]] = {}
+        self.last_message_id: int | None = None  # the message whose inline button was pressed last
 
     async def _update(self, payload: dict[str, Any]) -> None:
-        before = len(self.api.sent())
+        before, calls = len(self.api.sent()), len(self.api.calls)
         app = self.channel.application
         await app.process_update(Update.de_json({"update_id": next(_ids), **payload}, app.bot))
         self.sent = self.api.sent()[before:]
+        # What the chat shows: each message by its id, with the edits Telegram made to it.
+        for method, params in self.api.calls[calls:]:
+            if method == "sendMessage":
+                self.screen[params["message_id"]] = dict(params)
+            elif method in ("editMessageReplyMarkup", "editMessageText") and params["message_id"] in self.screen:
+                self.screen[params["message_id"]] |= {k: v for k, v in params.items() if k != "message_id"}
 
     def _message(self, **fields: Any) -> dict[str, Any]:
         return {"message_id": next(_ids), "date": int(time.time()), "chat": {"id": self.user_id, "type": "private"},
@@ -46,16 +54,23 @@ class TelegramUser:
             await self.press(agree)
 
     async def press_inline(self, label: str) -> None:
-        data = next((b["callback_data"] for row in self._markup().get("inline_keyboard", []) for b in row
-                     if b["text"] == label), None)
-        assert data, (label, self._markup())
+        """A button on the newest message that has inline buttons; the press names that message, as Telegram's does."""
+        holder = next((m for m in reversed(self.screen.values())
+                       if "inline_keyboard" in (m.get("reply_markup") or {})), None)
+        data = next((b["callback_data"] for row in (holder or {}).get("reply_markup", {}).get("inline_keyboard", [])
+                     for b in row if b["text"] == label), None)
+        assert holder is not None and data, (label, holder)
+        message = self._message(text=holder["text"]) | {"message_id": holder["message_id"]}
+        self.last_message_id = holder["message_id"]
         await self._update({"callback_query": {"id": str(next(_ids)), "chat_instance": "ci", "data": data,
-                                               "from": self._message()["from"], "message": self._message(text="…")}})
+                                               "from": self._message()["from"], "message": message}})
 
-    async def photo(self, content: bytes) -> None:
+    async def photo(self, content: bytes, album: str | None = None) -> None:
+        """A photo; with `album`, one of several sent at once (Telegram sends each as an update of its own)."""
         file_id = f"photo{next(_ids)}"
         self.api.files[file_id] = content
-        await self._update({"message": self._message(photo=[
+        extra = {"media_group_id": album} if album else {}
+        await self._update({"message": self._message(**extra, photo=[
             {"file_id": f"{file_id}s", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 100},
             {"file_id": file_id, "file_unique_id": file_id, "width": 1280, "height": 960, "file_size": len(content)},
         ])})
@@ -72,7 +87,7 @@ class TelegramUser:
         await self._update({"message": self._message(contact=contact)})
 
     def _markup(self) -> dict[str, Any]:
-        return next((m["reply_markup"] for m in reversed(self.sent) if m.get("reply_markup")), {})
+        return next((m["reply_markup"] for m in reversed(self.screen.values()) if m.get("reply_markup")), {})
 
     @property
     def buttons(self) -> list[str]:
