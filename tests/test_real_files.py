@@ -25,7 +25,7 @@ from bot.channels.telegram import TelegramChannel, to_incoming
 from bot.channels.telegram_request import AiohttpBotRequest
 from bot.settings import Settings
 from tests.support.catalog import says
-from tests.support.fakes import VALID_MST, FakeBotApi, telegram_app
+from tests.support.fakes import FakeBotApi, telegram_app
 from tests.support.files import (
     CAMERA_12MP,
     DOSSIER_PDF,
@@ -36,12 +36,12 @@ from tests.support.files import (
     fixture,
     serve_in_chunks,
 )
+from tests.support.flows import TYPED_TO_PHOTOS
 from tests.support.telegram import TelegramUser
 from tests.support.uploads import reach_photos, say, text, upload
 from tests.support.zalo import FakeZalo, pump_webhook, reply_to, reply_to_event, start
 
-ANSWERS_TO_PHOTOS = ("đồng ý", "1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong",
-                     "lac duong", "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong")
+ANSWERS_TO_PHOTOS = ("đồng ý", *TYPED_TO_PHOTOS)
 
 
 def kept_photos(tmp_path: Path) -> list[Image.Image]:
@@ -234,11 +234,7 @@ async def test_a_camera_photo_and_a_multi_page_pdf_sent_on_telegram_are_kept(mak
     await channel.start(polling=False)
     lan = TelegramUser(channel, api)
     try:
-        await lan.say("/dangky")
-        await lan.agree_if_asked()
-        for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "lac duong",
-                       "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
-            await lan.say(answer)
+        await lan.reach_photos()
         assert says(lan.text, "ask.photos")
         await lan.photo(fixture(CAMERA_12MP))
         assert says(lan.text, "form.files_received", count=1)

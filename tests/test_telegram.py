@@ -124,11 +124,7 @@ async def test_full_registration_on_telegram(telegram: tuple[TelegramChannel, Fa
 async def test_an_album_of_three_photos_gets_one_answer(telegram: tuple[TelegramChannel, FakeBotApi]) -> None:
     channel, api = telegram
     lan = TelegramUser(channel, api)
-    await lan.say("/dangky")
-    await lan.agree_if_asked()
-    for answer in ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "lac duong",
-                   "Thôn 1", "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong"):
-        await lan.say(answer)
+    await lan.reach_photos()
     assert says(lan.text, "ask.photos")
     before = len(api.sent())
     await asyncio.gather(*(lan.photo(JPEG, album="13579") for _ in range(3)))  # as Telegram delivers an album

@@ -150,6 +150,11 @@ class Form(ABC):
         """Every question of the form for these answers; `when` on a step leaves it out where it does not apply."""
         return self.questions
 
+    def expected_count(self, data: Mapping[str, Any]) -> int:
+        """How many questions the form will have asked at the end, for "Bước 5/24": those known for these answers;
+        a form whose later questions follow an answer not given yet estimates them."""
+        return len(asked(self, data))
+
     @abstractmethod
     async def submit(self, ctx: Context, data: dict[str, Any]) -> list[Reply]: ...
 

@@ -41,8 +41,9 @@ def _question(ctx: Context, form: Form, state: State, step: Step) -> Reply:
     prompt = step.prompt + "_typed" if step.kind is Kind.PHONE and not ctx.can_share_contact else step.prompt
     text = t(lang, prompt, **params)
     questions = steps.asked(form, state.data)
-    if len(questions) >= PROGRESS_FROM and step in questions:  # where the person is in a long form
-        text = t(lang, "form.step_of", number=questions.index(step) + 1, total=len(questions)) + "\n" + text
+    total = max(form.expected_count(state.data), len(questions))
+    if total >= PROGRESS_FROM and step in questions:  # where the person is in a long form
+        text = t(lang, "form.step_of", number=questions.index(step) + 1, total=total) + "\n" + text
     if step.id in state.data and step.kind not in (Kind.FILES, Kind.DOCUMENT, Kind.MULTI) and not step.several:
         text += "\n" + t(lang, "form.current_value", value=render_value(step, answers))
     options: list[Option] = []

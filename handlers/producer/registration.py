@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.forms.answers import Answers
 from handlers.forms.matching import Choice, commune_choices, commune_name, find_province, province_choices, province_key
-from handlers.forms.steps import ChoicesFn, Form, Step, choice, document, files, multi, phone, search, text
+from handlers.forms.steps import ChoicesFn, Form, Step, asked, choice, document, files, multi, phone, search, text
 from handlers.forms.validators import Invalid, a_name, a_person, free_text, quantity, tax_code
 from handlers.offices import whom_to_call
 from handlers.producer.receipt import receipt_reply
@@ -176,6 +176,14 @@ class RegistrationForm(Form):
         profile, product = _fixed_steps()
         # The dossier depends on the product group, so it is only asked once the group is known.
         return profile + product + (document_steps(data["group"], self.kind) if data.get("group") else [])
+
+    def expected_count(self, data: Mapping[str, Any]) -> int:
+        """Before the product group is known its dossier is not: counted as a food product's (the commonest), so the
+        count does not jump from "Bước 10/16" to "11/24" once the group is chosen (another group's may differ)."""
+        asked_now = len(asked(self, data))
+        if data.get("group"):
+            return asked_now
+        return asked_now + 1 + len(document_steps("food", self.kind))  # and a phân nhóm, asked for most
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         """A new draft; a known producer's profile is filled in so only the product is asked."""

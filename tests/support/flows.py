@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from tests.support.fakes import JPEG, PDF, VALID_MST, Chat
 
+# A new cooperative's typed answers after agreeing to the personal-data notice, up to the product photos question.
+TYPED_TO_PHOTOS = ("1", "HTX Tân Thành", VALID_MST, "Trần Văn Bình", "0912 345 678", "lam dong", "lac duong", "Thôn 1",
+                   "Mật ong", "1", "1", "1", "Mật ong rừng", "1", "2 tấn", "xong")
+
 
 async def answer_profile(chat: Chat, *, tax_code: str = VALID_MST) -> None:
     await chat.say("/start")

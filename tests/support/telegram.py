@@ -10,6 +10,7 @@ from telegram import Update
 
 from bot.channels.telegram import TelegramChannel
 from tests.support.fakes import FakeBotApi
+from tests.support.flows import TYPED_TO_PHOTOS
 
 _ids = itertools.count(1)
 
@@ -81,6 +82,13 @@ class TelegramUser:
         await self._update({"message": self._message(document={
             "file_id": file_id, "file_unique_id": file_id, "file_name": name, "mime_type": mime,
             "file_size": len(content) if size is None else size})})
+
+    async def reach_photos(self) -> None:
+        """Register a new cooperative by typing, up to the product photos question."""
+        await self.say("/dangky")
+        await self.agree_if_asked()
+        for answer in TYPED_TO_PHOTOS:
+            await self.say(answer)
 
     async def share_contact(self, phone: str, owner: int | None) -> None:
         contact = {"phone_number": phone, "first_name": "Lan"} | ({"user_id": owner} if owner else {})
