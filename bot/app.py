@@ -25,6 +25,7 @@ from bot.channels.zalo import WebhookInUse, ZaloChannel, ZaloClient, ZaloError, 
 from bot.conversation import ConversationRunner
 from bot.flood import FloodGuard, HourlyLimit
 from bot.http.file_links import add_file_route, attachment_linker
+from bot.http.headers import defend
 from bot.http.health import add_health_routes, refresh_outbox_gauge
 from bot.http.webhooks import telegram_webhook_handler, zalo_webhook_handler
 from bot.metrics import Metrics
@@ -65,6 +66,8 @@ def build_app(settings: Settings, *, telegram_request: BaseRequest | None = None
               push_http: aiohttp.ClientSession | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     notices = app[NOTICES] = WebNotices()  # the web pages open on this process, told of notices at once
+    # Every response defends itself (CSP, no framing, nosniff, …); HSTS once the bot is served over https.
+    defend(app, https=(settings.public_url or "").startswith("https://"))
     # One server secret signs web identities and, derived from it, the links to kept files (web page and Zalo).
     identity = WebIdentity(settings.data_dir, settings.web_secret.get_secret_value() if settings.web_secret else None,
                            secure_cookie=bool(settings.public_url))  # https: the cookie never travels in clear

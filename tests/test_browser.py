@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -56,6 +57,14 @@ async def browser() -> AsyncIterator[Browser]:
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         yield browser
         await browser.close()
+
+
+def policy_violations(page: Page) -> list[str]:
+    """What the browser reports refusing under the page's Content-Security-Policy, from now on (kept up to date)."""
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text else None)
+    return refused
 
 
 async def _register_first_steps(page: Page, base: str) -> None:
@@ -173,6 +182,7 @@ async def test_notifications_are_offered_once_after_the_first_registration(tmp_p
     try:
         context = await browser.new_context()
         page = await context.new_page()
+        refused = policy_violations(page)
         await _register_first_steps(page, str(server.make_url("/")))
         offer = page.locator(".msg.bot", has_text="nhận thông báo trên điện thoại")
         await expect(offer).to_have_count(0)  # never on first load, nor while registering
@@ -207,6 +217,7 @@ async def test_notifications_are_offered_once_after_the_first_registration(tmp_p
             return !!(receipt.compareDocumentPosition(offer) & Node.DOCUMENT_POSITION_FOLLOWING);
         }""")
         await page.screenshot(path=str(tmp_path / "receipt.png"))
+        assert refused == []  # the receipt picture and the push offer run under the page's policy
         await expect(page.get_by_role("button", name="🔔 Có, nhận thông báo")).to_be_visible()
         await page.reload()
         await expect(page.locator(".msg.bot", has_text="OCOP-")).to_have_count(2)
@@ -220,7 +231,14 @@ async def test_phone_sized_screen(server: TestServer, browser: Browser) -> None:
     context = await browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True,
                                         device_scale_factor=2)
     page = await context.new_page()
+    refused = policy_violations(page)
     await _register_first_steps(page, str(server.make_url("/")))
+    assert refused == []  # the page's own script and style run under its policy, and nothing else was needed
+    with contextlib.suppress(playwright_api.Error):  # an injected inline script, as an XSS adds it: refused, seen
+        await page.add_script_tag(content="window.injected = 1")
+    assert await page.evaluate("window.injected === undefined")
+    await page.wait_for_timeout(200)  # the console message comes a moment after the refusal
+    assert refused and "inline script" in refused[0]
     # Nothing runs off the side of a small phone, and the answer box and its button stay on screen.
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     for selector in ("#text", "#form button"):
@@ -353,6 +371,7 @@ async def test_the_page_can_be_added_to_the_home_screen_and_opens_offline(server
     base = str(server.make_url("/")).rstrip("/")
     context = await browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
     page = await context.new_page()
+    refused = policy_violations(page)
     await page.goto(base + "/")
     await playwright_api.expect(page.locator(".msg.bot").first).to_contain_text("Xin chào")
     manifest = await page.evaluate("""async () => {
@@ -375,6 +394,7 @@ async def test_the_page_can_be_added_to_the_home_screen_and_opens_offline(server
     await playwright_api.expect(page.locator("#status")).not_to_be_empty()
     await context.set_offline(False)
     await playwright_api.expect(page.locator(".msg.bot").last).not_to_contain_text("Xin chào", timeout=15000)
+    assert refused == []  # the worker, the manifest and the icons load under the page's policy
     await context.close()
 
 
@@ -403,3 +423,23 @@ async def test_a_multi_select_ticks_in_the_same_bubble(server: TestServer, brows
         await page.locator(".options").last.get_by_role("button", name="👍 Xong").click()
     await expect(page.locator(".msg.bot").last).to_contain_text("ảnh sản phẩm")
     await context.close()
+
+
+async def test_the_zalo_upload_page_runs_under_its_policy(aiohttp_client: Any, tmp_path: Path,
+                                                          browser: Browser) -> None:
+    from tests.support.zalo import FakeZalo, start
+
+    fake = FakeZalo()
+    client = await start(aiohttp_client, tmp_path, fake, OCOP_PUBLIC_URL="https://ocop.example.vn")
+    try:
+        context = await browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+        page = await context.new_page()
+        refused = policy_violations(page)
+        await page.goto(str(client.server.make_url("/u/an-old-link")))
+        await playwright_api.expect(page.locator("#problem")).to_contain_text("hết hạn")
+        await playwright_api.expect(page.locator("#pick")).to_be_hidden()  # its script ran: no picker on a dead link
+        assert refused == []
+        await context.close()
+    finally:
+        await client.close()
+        await fake.server.close()

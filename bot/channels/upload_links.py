@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channels.web import MAX_FILES_AT_ONCE, TooManyFiles, answer_files, read_files
+from bot.http.headers import html_page
 from handlers.shown import question_index
 from handlers.types import Incoming, Reply
 from messages import t
@@ -70,8 +71,8 @@ def add_upload_link_routes(app: web.Application, links: UploadLinks, *, handle: 
                            language: str, max_upload_bytes: int) -> None:
     async def page(request: web.Request) -> web.Response:
         if links.read(request.match_info["token"]) is None:
-            return web.Response(text=render_page(language, "upload.expired"), content_type="text/html", status=403)
-        return web.Response(text=render_page(language, None), content_type="text/html")
+            return html_page(render_page(language, "upload.expired"), status=403)
+        return html_page(render_page(language, None))
 
     async def upload(request: web.Request) -> web.Response:
         found = links.read(request.match_info["token"])

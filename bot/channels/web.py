@@ -27,6 +27,7 @@ from bot.channels.web_identity import WebIdentity
 from bot.channels.web_notices import WebNotices
 from bot.channels.web_push import WebPush, acceptable_endpoint
 from bot.flood import HourlyLimit
+from bot.http.headers import html_page
 from bot.http.webhooks import MALFORMED, TOO_LARGE, read_json
 from bot.outbox.outcomes import NotThere, Send
 from handlers.forms.validators import has_control_characters
@@ -56,7 +57,7 @@ def add_webchat_routes(app: web.Application, handle: Handle, language: str, iden
         return identities.take(request.remote) if identities is not None else None
 
     async def page(request: web.Request) -> web.Response:
-        response = web.Response(text=render_page(language), content_type="text/html", charset="utf-8")
+        response = html_page(render_page(language))
         # A first visit, or a cookie this server did not issue; over the address's limit, the page asks later.
         if identity.chat_for(request) is None and may_open(request) is None:
             identity.set_cookie(response, identity.issue())
