@@ -181,9 +181,10 @@ class RegistrationForm(Form):
         """Before the product group is known its dossier is not: counted as a food product's (the commonest), so the
         count does not jump from "Bước 10/16" to "11/24" once the group is chosen (another group's may differ)."""
         asked_now = len(asked(self, data))
+        category = 0 if data.get("subgroup") else 1  # a phân nhóm, asked for most nhóm, is known with the nhóm
         if data.get("group"):
-            return asked_now
-        return asked_now + 1 + len(document_steps("food", self.kind))  # and a phân nhóm, asked for most
+            return asked_now + category
+        return asked_now + category + len(document_steps("food", self.kind))
 
     async def initial_data(self, ctx: Context) -> dict[str, Any]:
         """A new draft; a known producer's profile is filled in so only the product is asked."""
