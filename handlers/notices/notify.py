@@ -15,17 +15,16 @@ from storage.outbox import enqueue
 from storage.producers import accounts_of_producer, last_written_by_producer
 
 
-async def when_told(ctx: Context, producer_id: int, *, who: str = "producer") -> str:
+async def when_told(ctx: Context, producer_id: int) -> str:
     """The sentence telling whoever caused a notice to the producer when it arrives: at once, or — in quiet hours,
     for a producer who has not written to the bot in the last hour — when the quiet hours end."""
     quiet = ctx.quiet
-    if quiet is None or not quiet.holds(ctx.now):
-        return t(ctx.lang, f"told.{who}_now")
-    last = await last_written_by_producer(ctx.session, producer_id)
-    if last is not None and last >= ctx.now - AWAKE:
-        return t(ctx.lang, f"told.{who}_now")
-    at, day = quiet.until(ctx.now)
-    return t(ctx.lang, f"told.{who}_at", time=at, day=day, quiet=quiet.shown())
+    if quiet is not None and quiet.holds(ctx.now):
+        last = await last_written_by_producer(ctx.session, producer_id)
+        if last is None or last < ctx.now - AWAKE:
+            at, day = quiet.until(ctx.now)
+            return t(ctx.lang, "told.producer_at", time=at, day=day, quiet=quiet.shown())
+    return t(ctx.lang, "told.producer_now")
 
 
 async def notify_producer(ctx: Context, application: Application, change: ApplicationStatusChange, key: str,

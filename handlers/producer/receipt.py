@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +18,9 @@ from storage.models import Application
 from storage.offices import get_office
 from storage.producers import get_producer
 from storage.writer import off_the_loop
+
+if TYPE_CHECKING:  # Pillow is loaded when a receipt is drawn, not at start-up
+    from PIL.ImageFont import FreeTypeFont
 
 WIDTH, MARGIN = 1080, 64
 GREEN, INK, GREY = (46, 125, 50), (20, 20, 20), (90, 90, 90)
@@ -46,11 +50,11 @@ def receipt_reply(ctx: Context, application: Application, product: str) -> Reply
         return [Reply(text, attachments=(Attachment(path=name, mime="image/png", name=name, content=picture),),
                       receipt=True, invite_notifications=True)]
 
-    return Reply("", after_commit=made, invite_notifications=True)  # the invite comes after the receipt
+    return Reply("", after_commit=made)  # the receipt it makes invites notifications: the offer comes after it
 
 
 @cache
-def _font(size: int, bold: bool = False):  # type: ignore[no-untyped-def]
+def _font(size: int, bold: bool = False) -> FreeTypeFont:
     """DejaVu Sans, which matplotlib ships: every Vietnamese letter with its marks, on any server."""
     import matplotlib
     from PIL import ImageFont
@@ -59,13 +63,13 @@ def _font(size: int, bold: bool = False):  # type: ignore[no-untyped-def]
     return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name), size)
 
 
-def _wrapped(text: str, font: object, width: int) -> list[str]:
+def _wrapped(text: str, font: FreeTypeFont, width: int) -> list[str]:
     lines: list[str] = []
     for paragraph in text.split("\n"):
         words, line = paragraph.split(), ""
         for word in words:
             trial = f"{line} {word}".strip()
-            if line and font.getlength(trial) > width:  # type: ignore[attr-defined]
+            if line and font.getlength(trial) > width:
                 lines.append(line)
                 line = word
             else:
